@@ -1,0 +1,75 @@
+//! A small per-isolate cache with expiry, shared by the tenant resolver and the iMIS token cache.
+//!
+//! A Worker isolate or Spin instance serves many requests; keeping parsed configuration and tokens
+//! here means a request normally costs no KV read and no token grant. Time comes from the caller.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::platform::UnixTime;
+
+/// Entries kept at most; past this, expired entries are dropped, then everything.
+const MAX_ENTRIES: usize = 4096;
+
+/// A map from text keys to values that expire.
+#[derive(Debug)]
+pub struct TtlCache<V> {
+    entries: Mutex<HashMap<String, (UnixTime, V)>>,
+}
+
+impl<V: Clone> Default for TtlCache<V> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> TtlCache<V> {
+    /// The value under `key`, if present and not expired at `now`.
+    pub fn get(&self, key: &str, now: UnixTime) -> Option<V> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(expires, _)| now < *expires)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Stores `value` under `key` until `expires`.
+    pub fn put(&self, key: &str, value: V, expires: UnixTime, now: UnixTime) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.retain(|_, (exp, _)| now < *exp);
+                if entries.len() >= MAX_ENTRIES {
+                    entries.clear();
+                }
+            }
+            entries.insert(key.to_string(), (expires, value));
+        }
+    }
+
+    /// Drops the entry under `key`.
+    pub fn remove(&self, key: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_and_bounds() {
+        let c = TtlCache::default();
+        let t0 = UnixTime::from_millis(1_000);
+        c.put("a", 1, t0.plus_secs(10), t0);
+        assert_eq!(c.get("a", t0), Some(1));
+        assert_eq!(c.get("a", t0.plus_secs(10)), None);
+        for i in 0..MAX_ENTRIES + 5 {
+            c.put(&i.to_string(), i as i32, t0.plus_secs(1), t0);
+        }
+        assert!(c.entries.lock().map(|e| e.len()).unwrap_or(usize::MAX) <= MAX_ENTRIES);
+    }
+}

@@ -1,0 +1,277 @@
+//! Small request and response types the adapters convert to and from, plus the parsing helpers
+//! every endpoint needs: query and form decoding, cookies, headers.
+
+use crate::platform::HttpMethod;
+
+/// An incoming request, as the adapter hands it to the core.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Method.
+    pub method: HttpMethod,
+    /// The host the client asked for, without a port, lowercase (from the URL authority or
+    /// the `Host` header).
+    pub host: String,
+    /// The port the client used, if the authority carried one.
+    pub port: Option<u16>,
+    /// Path, percent-encoded as received, starting with `/`.
+    pub path: String,
+    /// Raw query string without the `?` (empty when absent).
+    pub query: String,
+    /// Header names (lowercase) and values.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A bodiless request; used by tests and adapters.
+    pub fn new(method: HttpMethod, host: &str, path_and_query: &str) -> Self {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p.to_string(), q.to_string()),
+            None => (path_and_query.to_string(), String::new()),
+        };
+        let (host, port) = split_authority(host);
+        Self {
+            method,
+            host,
+            port,
+            path,
+            query,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The first value of a header (name compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of a query parameter.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        parse_urlencoded(&self.query)
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Splits `host[:port]` into a lowercase host and a port. IPv6 literals keep their brackets.
+pub fn split_authority(authority: &str) -> (String, Option<u16>) {
+    let authority = authority.trim();
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((h, tail)) => (
+                format!("[{h}]"),
+                tail.strip_prefix(':').and_then(|p| p.parse().ok()),
+            ),
+            None => (authority.to_string(), None),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.parse().ok()),
+            None => (authority.to_string(), None),
+        }
+    };
+    (host.trim_end_matches('.').to_ascii_lowercase(), port)
+}
+
+/// An outgoing response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header names and values (a name may repeat, e.g. `set-cookie`).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A response with a status and no body.
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: value.to_string().into_bytes(),
+        }
+    }
+
+    /// An HTML response.
+    pub fn html(status: u16, body: String) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+            body: body.into_bytes(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets a header unless one with that name is present already.
+    pub fn set_default_header(&mut self, name: &str, value: &str) {
+        if self.header(name).is_none() {
+            self.headers.push((name.to_string(), value.to_string()));
+        }
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (query strings and form bodies) into pairs,
+/// in order. Malformed escapes are kept literally rather than failing.
+pub fn parse_urlencoded(input: &str) -> Vec<(String, String)> {
+    input
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
+}
+
+/// Percent-decodes text; with `plus_as_space`, `+` becomes a space (form encoding).
+pub fn percent_decode(input: &str, plus_as_space: bool) -> String {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' if plus_as_space => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-encodes text for a query component or form value (RFC 3986 unreserved kept).
+pub fn percent_encode(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() * 3 / 2);
+    for b in input.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Encodes pairs as `application/x-www-form-urlencoded`.
+pub fn encode_form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn html_escape(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_forms_and_queries() {
+        let pairs = parse_urlencoded("a=1&b=hello+world&c=%24%2FPath%20x&d&e=%zz");
+        assert_eq!(
+            pairs,
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "hello world".into()),
+                ("c".into(), "$/Path x".into()),
+                ("d".into(), "".into()),
+                ("e".into(), "%zz".into()),
+            ]
+        );
+        assert_eq!(percent_decode("100%", false), "100%");
+        assert_eq!(percent_decode("%4", false), "%4");
+    }
+
+    #[test]
+    fn encodes_round_trip() {
+        let s = "$/EdgeIdP/Profile & more=ü";
+        assert_eq!(percent_decode(&percent_encode(s), true), s);
+        assert_eq!(
+            encode_form(&[("grant_type", "password"), ("u", "a b")]),
+            "grant_type=password&u=a%20b"
+        );
+    }
+
+    #[test]
+    fn splits_authorities() {
+        assert_eq!(
+            split_authority("Acme.Localhost:8787"),
+            ("acme.localhost".into(), Some(8787))
+        );
+        assert_eq!(
+            split_authority("sso.example.org."),
+            ("sso.example.org".into(), None)
+        );
+        assert_eq!(split_authority("[::1]:3000"), ("[::1]".into(), Some(3000)));
+    }
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(
+            html_escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

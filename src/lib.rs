@@ -1,0 +1,277 @@
+//! # edge-idp — the host-agnostic core of an edge identity provider for iMIS
+//!
+//! This crate holds every protocol, the sign-in journey and tenancy. It performs **no I/O of its
+//! own**: no network, no key-value store, no clock and no randomness except through the
+//! [`platform::Platform`] port that each runtime adapter (Cloudflare Workers, Fermyon Spin)
+//! implements. That keeps the protocol logic testable natively with a fake platform, and identical
+//! on every runtime.
+//!
+//! An adapter keeps one [`Idp`] per isolate (it holds the per-isolate caches) and calls
+//! [`Idp::handle`] for each request.
+
+pub mod audit;
+pub mod cache;
+pub mod healthz;
+pub mod http;
+pub mod imis;
+pub mod pages;
+pub mod platform;
+pub mod seal;
+pub mod tenant;
+
+#[cfg(test)]
+mod testing;
+
+use std::sync::Arc;
+
+use base64::Engine;
+
+use audit::{AuditEvent, Outcome};
+use http::{Request, Response};
+use pages::Brand;
+use platform::{HttpMethod, Platform};
+use tenant::{TenantConfig, TenantError, TenantResolver};
+
+/// The identity provider: per-isolate state plus the request router.
+#[derive(Debug, Default)]
+pub struct Idp {
+    tenants: TenantResolver,
+    imis_tokens: imis::TokenCache,
+}
+
+/// Everything one request's handlers need.
+pub struct Ctx<'a, P: Platform> {
+    /// The runtime.
+    pub platform: &'a P,
+    /// Per-isolate state.
+    pub idp: &'a Idp,
+    /// The request.
+    pub req: &'a Request,
+    /// The tenant serving the request's host.
+    pub tenant: Arc<TenantConfig>,
+    /// Random id of this request, in logs and on error pages.
+    pub request_id: String,
+    /// Fresh nonce for this response's Content-Security-Policy.
+    pub nonce: String,
+}
+
+impl<P: Platform> Ctx<'_, P> {
+    /// The tenant's brand for pages.
+    pub fn brand(&self) -> Brand<'_> {
+        Brand {
+            name: &self.tenant.name,
+            branding: Some(&self.tenant.branding),
+        }
+    }
+
+    /// An iMIS client for this tenant.
+    pub fn imis(&self) -> imis::ImisClient<'_, P> {
+        imis::ImisClient::new(self.platform, &self.tenant)
+    }
+
+    /// The per-isolate background-token cache.
+    pub fn imis_tokens(&self) -> &imis::TokenCache {
+        &self.idp.imis_tokens
+    }
+
+    /// Writes an audit event for this request and tenant.
+    pub fn audit(
+        &self,
+        event: &'static str,
+        outcome: Outcome,
+        app: Option<&str>,
+        reason: Option<String>,
+    ) {
+        log_event(
+            self.platform,
+            event,
+            outcome,
+            Some(self.tenant.id.as_str()),
+            app,
+            &self.request_id,
+            reason,
+        );
+    }
+
+    /// A branded error page.
+    pub fn error_page(
+        &self,
+        status: u16,
+        title: &str,
+        message: &str,
+        retry: Option<&str>,
+    ) -> Response {
+        pages::error_page(
+            status,
+            self.brand(),
+            title,
+            message,
+            retry,
+            &self.request_id,
+            &self.nonce,
+        )
+    }
+}
+
+fn log_event(
+    platform: &impl Platform,
+    event: &'static str,
+    outcome: Outcome,
+    tenant: Option<&str>,
+    app: Option<&str>,
+    request_id: &str,
+    reason: Option<String>,
+) {
+    platform.log(&AuditEvent {
+        kind: "audit",
+        event,
+        outcome,
+        tenant: tenant.map(str::to_string),
+        app: app.map(str::to_string),
+        user: None,
+        request_id: request_id.to_string(),
+        reason,
+        ts: platform.now().millis,
+    });
+}
+
+fn random_text(platform: &impl Platform, len: usize) -> String {
+    let mut buf = vec![0u8; len];
+    platform.random(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+impl Idp {
+    /// Fresh per-isolate state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Handles one request. Never panics; every failure becomes a clear response.
+    pub async fn handle(&self, req: Request, platform: &impl Platform) -> Response {
+        let request_id = random_text(platform, 9);
+        let nonce = random_text(platform, 18);
+        let mut resp = self.route(&req, platform, &request_id, &nonce).await;
+        resp.set_default_header("x-request-id", &request_id);
+        resp.set_default_header("x-content-type-options", "nosniff");
+        resp.set_default_header("referrer-policy", "no-referrer");
+        resp.set_default_header("cache-control", "no-store");
+        if req.method == HttpMethod::Head {
+            resp.body.clear();
+        }
+        resp
+    }
+
+    async fn route(
+        &self,
+        req: &Request,
+        platform: &impl Platform,
+        request_id: &str,
+        nonce: &str,
+    ) -> Response {
+        let tenant = match self.tenants.resolve(&req.host, platform).await {
+            Ok(tenant) => tenant,
+            Err(err) => return tenant_failure(&err, req, platform, request_id, nonce),
+        };
+        let ctx = Ctx {
+            platform,
+            idp: self,
+            req,
+            tenant,
+            request_id: request_id.to_string(),
+            nonce: nonce.to_string(),
+        };
+        let get = matches!(req.method, HttpMethod::Get | HttpMethod::Head);
+        match (get, req.path.as_str()) {
+            (true, "/healthz") => healthz::handle(&ctx).await,
+            (true, "/") => home(&ctx),
+            (_, _) => {
+                ctx.audit(
+                    "request.refused",
+                    Outcome::Refused,
+                    None,
+                    Some(format!("no route for {}", req.method.as_str())),
+                );
+                ctx.error_page(
+                    404,
+                    "Page not found",
+                    "There is no page at this address.",
+                    Some("/"),
+                )
+            }
+        }
+    }
+}
+
+fn tenant_failure(
+    err: &TenantError,
+    req: &Request,
+    platform: &impl Platform,
+    request_id: &str,
+    nonce: &str,
+) -> Response {
+    match err {
+        TenantError::UnknownHost => pages::error_page(
+            404,
+            Brand::NEUTRAL,
+            "Site not found",
+            "This address is not configured for single sign-on. Check the link you followed.",
+            None,
+            request_id,
+            nonce,
+        ),
+        TenantError::Invalid { tenant, error } => {
+            log_event(
+                platform,
+                "tenant.config_invalid",
+                Outcome::Failure,
+                Some(tenant),
+                None,
+                request_id,
+                Some(error.to_string()),
+            );
+            pages::error_page(
+                503,
+                Brand::NEUTRAL,
+                "Sign-in temporarily unavailable",
+                "This sign-in service is being configured and cannot be used right now. Please try again later.",
+                Some(&req.path).filter(|p| p.starts_with('/') && !p.starts_with("//")).map(|s| s.as_str()),
+                request_id,
+                nonce,
+            )
+        }
+        TenantError::Unavailable(e) => {
+            log_event(
+                platform,
+                "tenant.config_unavailable",
+                Outcome::Failure,
+                None,
+                None,
+                request_id,
+                Some(e.to_string()),
+            );
+            pages::error_page(
+                503,
+                Brand::NEUTRAL,
+                "Sign-in temporarily unavailable",
+                "The sign-in service could not load its settings. Please try again in a moment.",
+                None,
+                request_id,
+                nonce,
+            )
+            .with_header("retry-after", "5")
+        }
+    }
+}
+
+fn home<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p>This is the single sign-on service of {}. Members sign in to connected sites here.</p>",
+        http::html_escape(&ctx.tenant.name),
+        http::html_escape(&ctx.tenant.name),
+    );
+    pages::page_response(200, ctx.brand(), "Single sign-on", &body, &ctx.nonce)
+}
+
+#[cfg(test)]
+mod tests;

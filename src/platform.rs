@@ -1,0 +1,170 @@
+//! The one seam between the core and a runtime.
+//!
+//! Everything the core needs from the outside world — configuration in KV, outbound HTTP to iMIS,
+//! the strongly consistent take-once store, the clock, randomness, secrets and the audit log —
+//! goes through [`Platform`]. Each runtime adapter (Cloudflare Workers, Spin) implements it once;
+//! the core's own tests implement it with an in-memory fake.
+
+use crate::audit::AuditEvent;
+
+/// Seconds and milliseconds since the Unix epoch, as the runtime's clock reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnixTime {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    pub millis: u64,
+}
+
+impl UnixTime {
+    /// A time from milliseconds since the epoch.
+    pub const fn from_millis(millis: u64) -> Self {
+        Self { millis }
+    }
+
+    /// Whole seconds since the epoch.
+    pub const fn secs(self) -> u64 {
+        self.millis / 1000
+    }
+
+    /// This time plus `secs` seconds.
+    pub const fn plus_secs(self, secs: u64) -> Self {
+        Self {
+            millis: self.millis + secs * 1000,
+        }
+    }
+}
+
+/// An HTTP method the core sends or receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// HEAD
+    Head,
+    /// OPTIONS
+    Options,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+    /// Anything else; the router refuses it.
+    Other,
+}
+
+impl HttpMethod {
+    /// Parses a method name (case-sensitive, as HTTP requires).
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "GET" => Self::Get,
+            "POST" => Self::Post,
+            "HEAD" => Self::Head,
+            "OPTIONS" => Self::Options,
+            "PUT" => Self::Put,
+            "DELETE" => Self::Delete,
+            _ => Self::Other,
+        }
+    }
+
+    /// The method's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Head => "HEAD",
+            Self::Options => "OPTIONS",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Other => "OTHER",
+        }
+    }
+}
+
+/// A subrequest the core wants sent (to iMIS).
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    /// Method.
+    pub method: HttpMethod,
+    /// Absolute URL.
+    pub url: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes (empty for GET).
+    pub body: Vec<u8>,
+    /// The adapter abandons the request after this many milliseconds and returns
+    /// [`PlatformError::Timeout`].
+    pub timeout_ms: u32,
+}
+
+/// The answer to an [`OutboundRequest`].
+#[derive(Debug, Clone)]
+pub struct OutboundResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Header names (lowercase) and values.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// What can go wrong inside a platform call.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum PlatformError {
+    /// The key-value store could not be read or written.
+    #[error("key-value store failed: {0}")]
+    Kv(String),
+    /// An outbound request could not be sent or its answer not read.
+    #[error("outbound request failed: {0}")]
+    Fetch(String),
+    /// An outbound request did not finish within its timeout.
+    #[error("outbound request timed out after {0} ms")]
+    Timeout(u32),
+    /// The strongly consistent store failed.
+    #[error("take-once store failed: {0}")]
+    Store(String),
+}
+
+/// The runtime services the core uses. Implemented once per runtime.
+///
+/// The async methods carry no `Send` bound: JavaScript-backed handles on Workers are `!Send`, and
+/// the core never spawns tasks.
+#[allow(async_fn_in_trait)]
+pub trait Platform {
+    /// Reads a value from the tenant configuration store (eventually consistent, read-mostly).
+    async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError>;
+
+    /// Sends an outbound HTTP request (a subrequest from the edge).
+    async fn fetch(&self, req: OutboundRequest) -> Result<OutboundResponse, PlatformError>;
+
+    /// Stores a value under a key in the strongly consistent store, to be taken at most once.
+    async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError>;
+
+    /// Atomically takes (reads and deletes) a value stored with [`Platform::put_once`].
+    /// Of several concurrent takers of one key, exactly one gets the value.
+    async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError>;
+
+    /// The current time.
+    fn now(&self) -> UnixTime;
+
+    /// Fills `buf` with cryptographically secure random bytes.
+    fn random(&self, buf: &mut [u8]);
+
+    /// A secret held by the runtime (never by KV), such as the master sealing key.
+    fn secret(&self, name: &str) -> Option<String>;
+
+    /// Writes one audit event as a structured log line.
+    fn log(&self, event: &AuditEvent);
+}
+
+/// The name of the runtime secret that holds the base64 master sealing key.
+pub const MASTER_KEY_SECRET: &str = "MASTER_KEY";
+
+/// Binding names, mirrored in `wrangler.toml` and `spin.toml`.
+pub mod bindings {
+    /// Workers KV namespace binding (and the Spin key-value store label) holding tenant config.
+    pub const TENANTS_KV: &str = "TENANTS";
+    /// Spin key-value store label holding tenant config.
+    pub const SPIN_STORE: &str = "default";
+    /// Workers Durable Object binding of the take-once store.
+    pub const ONCE_STORE: &str = "ONCE";
+}

@@ -1,0 +1,344 @@
+//! Tenant configuration as stored in KV (`host:{hostname}` and `tenant:{id}`), mirroring
+//! `kv-schema/host.schema.json` and `kv-schema/tenant.schema.json`.
+//!
+//! Parsing is strict (unknown fields are refused) and is followed by [`TenantConfig::check`], which
+//! enforces the rules a JSON Schema cannot express well. A value that fails either is never used.
+
+use serde::Deserialize;
+
+use crate::seal;
+
+/// The schema version this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A tenant id: lowercase letters, digits and dashes, at most 63 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(pub String);
+
+impl TenantId {
+    /// Whether the id has the allowed shape.
+    pub fn is_valid(&self) -> bool {
+        let s = self.0.as_bytes();
+        !s.is_empty()
+            && s.len() <= 63
+            && s[0].is_ascii_alphanumeric()
+            && s.iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `host:{hostname}` — which tenant serves a custom hostname.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRecord {
+    /// Schema version of this value.
+    pub schema_version: u32,
+    /// The tenant serving this hostname.
+    pub tenant: TenantId,
+}
+
+/// How members prove who they are to iMIS (seed 003).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityMode {
+    /// iMIS EMS / Cloud: the RiSE page with the Single Sign On content item posts a refresh token back.
+    ImisCloud,
+    /// iMIS 2017 legacy on-premises: our own sign-in page checks the password at iMIS `/token`.
+    ImisLegacy,
+}
+
+/// Per-tenant branding of every page.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branding {
+    /// Logo image (https).
+    pub logo_url: Option<String>,
+    /// Main colour, `#rrggbb`.
+    pub primary_color: Option<String>,
+    /// Accent colour, `#rrggbb`.
+    pub accent_color: Option<String>,
+    /// Where members can ask for help.
+    pub support_email: Option<String>,
+}
+
+/// A RiSE page holding the Single Sign On content item, and the RiSE client application it uses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoPage {
+    /// The page's publish location.
+    pub page_url: String,
+    /// RiSE client application id.
+    pub client_id: String,
+    /// RiSE client application secret, sealed.
+    pub client_secret: String,
+}
+
+/// The separate SAML and OIDC RiSE pages (seed 000).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoPages {
+    /// Page and client application for SAML sign-ins (returns to `/saml/imis/callback`).
+    pub saml: Option<SsoPage>,
+    /// Page and client application for OIDC and bridge sign-ins (returns to `/imis/callback`).
+    pub oidc: Option<SsoPage>,
+}
+
+/// The iMIS background account used for IQA and lookups.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackgroundAccount {
+    /// iMIS username.
+    pub username: String,
+    /// Password, sealed.
+    pub password: String,
+}
+
+/// Links to the tenant's own iMIS account pages (seed 002: one consistent experience).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImisLinks {
+    /// Create-account page.
+    pub create_account_url: Option<String>,
+    /// Forgot-password page.
+    pub forgot_password_url: Option<String>,
+    /// Forgot-username page.
+    pub forgot_username_url: Option<String>,
+}
+
+/// How to reach the tenant's iMIS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImisSettings {
+    /// The iMIS web site (RiSE pages, logout.aspx), no trailing slash.
+    pub base_url: String,
+    /// Where `/token` and `/api` live, when not at `base_url` (e.g. `…/Asi.Scheduler_iMIS`).
+    pub api_base_url: Option<String>,
+    /// Timeout of every iMIS call, in milliseconds.
+    pub timeout_ms: Option<u32>,
+    /// The background account.
+    pub background_account: BackgroundAccount,
+    /// RiSE Single Sign On pages (required in iMIS Cloud mode).
+    #[serde(default)]
+    pub sso: SsoPages,
+    /// Account pages.
+    #[serde(default)]
+    pub links: ImisLinks,
+    /// Whether signing out of the IdP also signs out of iMIS.
+    pub sign_out_of_imis: Option<bool>,
+}
+
+impl ImisSettings {
+    /// The base URL of `/token` and `/api`.
+    pub fn api_base(&self) -> &str {
+        self.api_base_url
+            .as_deref()
+            .unwrap_or(&self.base_url)
+            .trim_end_matches('/')
+    }
+
+    /// The timeout of each iMIS call.
+    pub fn timeout_ms(&self) -> u32 {
+        self.timeout_ms.unwrap_or(8000)
+    }
+}
+
+/// IdP session lifetimes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Absolute lifetime in minutes.
+    pub absolute_minutes: u32,
+    /// Idle lifetime in minutes.
+    pub idle_minutes: u32,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            absolute_minutes: 480,
+            idle_minutes: 60,
+        }
+    }
+}
+
+/// `tenant:{id}` — one organisation's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Schema version of this value.
+    pub schema_version: u32,
+    /// Tenant id.
+    pub id: TenantId,
+    /// Configuration version, bumped by the admin on every push.
+    pub config_version: u64,
+    /// Organisation name shown on pages.
+    pub name: String,
+    /// Custom hostnames served for this tenant.
+    pub hostnames: Vec<String>,
+    /// Branding.
+    #[serde(default)]
+    pub branding: Branding,
+    /// Identity mode.
+    pub identity_mode: IdentityMode,
+    /// iMIS connection.
+    pub imis: ImisSettings,
+    /// Session lifetimes.
+    #[serde(default)]
+    pub session: SessionSettings,
+    /// Domains that return URLs may point at.
+    #[serde(default)]
+    pub allowed_return_domains: Vec<String>,
+}
+
+/// Why a stored tenant value cannot be used. Messages name the rule, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Not JSON, or not the expected shape.
+    #[error("value does not match the schema: {0}")]
+    Shape(String),
+    /// Written for another schema version.
+    #[error("schema_version {0} is not supported (this build reads {SCHEMA_VERSION})")]
+    SchemaVersion(u32),
+    /// Host record and tenant value disagree.
+    #[error("tenant {tenant} does not list hostname {host}")]
+    HostNotListed {
+        /// Tenant id.
+        tenant: String,
+        /// Hostname requested.
+        host: String,
+    },
+    /// A field breaks a rule.
+    #[error("{field}: {rule}")]
+    Field {
+        /// Dotted field path.
+        field: &'static str,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+}
+
+impl HostRecord {
+    /// Parses and checks a `host:{hostname}` value.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ConfigError> {
+        let rec: Self =
+            serde_json::from_slice(bytes).map_err(|e| ConfigError::Shape(e.to_string()))?;
+        if rec.schema_version != SCHEMA_VERSION {
+            return Err(ConfigError::SchemaVersion(rec.schema_version));
+        }
+        if !rec.tenant.is_valid() {
+            return Err(ConfigError::Field {
+                field: "tenant",
+                rule: "must be a lowercase tenant id",
+            });
+        }
+        Ok(rec)
+    }
+}
+
+impl TenantConfig {
+    /// Parses and checks a `tenant:{id}` value.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ConfigError> {
+        let cfg: Self =
+            serde_json::from_slice(bytes).map_err(|e| ConfigError::Shape(e.to_string()))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// The rules beyond the value's shape.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let field = |field, rule| Err(ConfigError::Field { field, rule });
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(ConfigError::SchemaVersion(self.schema_version));
+        }
+        if !self.id.is_valid() {
+            return field("id", "must be a lowercase tenant id");
+        }
+        if self.hostnames.is_empty() {
+            return field("hostnames", "must list at least one hostname");
+        }
+        if self
+            .hostnames
+            .iter()
+            .any(|h| h.is_empty() || h.contains(':') || *h != h.to_ascii_lowercase())
+        {
+            return field("hostnames", "must be lowercase hostnames without a port");
+        }
+        if !is_service_url(&self.imis.base_url) {
+            return field(
+                "imis.base_url",
+                "must be an https URL (http only for loopback)",
+            );
+        }
+        if self
+            .imis
+            .api_base_url
+            .as_deref()
+            .is_some_and(|u| !is_service_url(u))
+        {
+            return field(
+                "imis.api_base_url",
+                "must be an https URL (http only for loopback)",
+            );
+        }
+        if !seal::is_sealed(&self.imis.background_account.password) {
+            return field("imis.background_account.password", "must be a sealed value");
+        }
+        for page in [&self.imis.sso.saml, &self.imis.sso.oidc]
+            .into_iter()
+            .flatten()
+        {
+            if !is_service_url(&page.page_url) {
+                return field(
+                    "imis.sso.page_url",
+                    "must be an https URL (http only for loopback)",
+                );
+            }
+            if !seal::is_sealed(&page.client_secret) {
+                return field("imis.sso.client_secret", "must be a sealed value");
+            }
+        }
+        if self.identity_mode == IdentityMode::ImisCloud
+            && self.imis.sso.saml.is_none()
+            && self.imis.sso.oidc.is_none()
+        {
+            return field(
+                "imis.sso",
+                "iMIS Cloud mode needs a SAML or OIDC Single Sign On page",
+            );
+        }
+        if self
+            .imis
+            .timeout_ms
+            .is_some_and(|t| !(500..=30_000).contains(&t))
+        {
+            return field("imis.timeout_ms", "must be between 500 and 30000");
+        }
+        if !(1..=10_080).contains(&self.session.absolute_minutes)
+            || !(1..=1_440).contains(&self.session.idle_minutes)
+        {
+            return field("session", "lifetimes out of range");
+        }
+        Ok(())
+    }
+}
+
+/// An https URL, or an http URL on a loopback host (local development and tests only).
+pub fn is_service_url(url: &str) -> bool {
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty() && !rest.starts_with('/');
+    }
+    match url.strip_prefix("http://") {
+        Some(rest) => {
+            let authority = rest.split('/').next().unwrap_or("");
+            let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+            host == "127.0.0.1" || host == "localhost" || host == "[::1]"
+        }
+        None => false,
+    }
+}

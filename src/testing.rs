@@ -1,0 +1,166 @@
+//! An in-memory [`Platform`] for the core's native tests: KV in a map, outbound HTTP answered by a
+//! closure (and recorded), a settable clock, deterministic randomness and captured audit events.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use crate::audit::AuditEvent;
+use crate::platform::{
+    OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime, MASTER_KEY_SECRET,
+};
+use crate::seal::{seal_secret, MasterKey};
+
+pub const MASTER_KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+pub const NOW_MS: u64 = 1_790_000_000_000;
+
+type Handler = Box<dyn Fn(&OutboundRequest) -> Result<OutboundResponse, PlatformError>>;
+
+pub struct FakePlatform {
+    pub kv: RefCell<HashMap<String, Vec<u8>>>,
+    pub kv_reads: Cell<usize>,
+    pub handler: RefCell<Handler>,
+    pub requests: RefCell<Vec<OutboundRequest>>,
+    pub now: Cell<u64>,
+    pub counter: Cell<u8>,
+    pub logs: RefCell<Vec<AuditEvent>>,
+    pub once: RefCell<HashMap<String, Vec<u8>>>,
+}
+
+impl Default for FakePlatform {
+    fn default() -> Self {
+        Self {
+            kv: RefCell::default(),
+            kv_reads: Cell::new(0),
+            handler: RefCell::new(Box::new(|_| {
+                Err(PlatformError::Fetch("no network in tests".into()))
+            })),
+            requests: RefCell::default(),
+            now: Cell::new(NOW_MS),
+            counter: Cell::new(0),
+            logs: RefCell::default(),
+            once: RefCell::default(),
+        }
+    }
+}
+
+impl FakePlatform {
+    pub fn put_kv(&self, key: &str, value: &str) {
+        self.kv
+            .borrow_mut()
+            .insert(key.to_string(), value.as_bytes().to_vec());
+    }
+
+    pub fn on_fetch(
+        &self,
+        f: impl Fn(&OutboundRequest) -> Result<OutboundResponse, PlatformError> + 'static,
+    ) {
+        *self.handler.borrow_mut() = Box::new(f);
+    }
+
+    pub fn advance_secs(&self, secs: u64) {
+        self.now.set(self.now.get() + secs * 1000);
+    }
+
+    pub fn events(&self) -> Vec<String> {
+        self.logs
+            .borrow()
+            .iter()
+            .map(|e| e.event.to_string())
+            .collect()
+    }
+}
+
+impl Platform for FakePlatform {
+    async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+        self.kv_reads.set(self.kv_reads.get() + 1);
+        Ok(self.kv.borrow().get(key).cloned())
+    }
+
+    async fn fetch(&self, req: OutboundRequest) -> Result<OutboundResponse, PlatformError> {
+        self.requests.borrow_mut().push(req.clone());
+        (self.handler.borrow())(&req)
+    }
+
+    async fn put_once(&self, key: &str, value: &[u8], _ttl_s: u32) -> Result<(), PlatformError> {
+        self.once
+            .borrow_mut()
+            .insert(key.to_string(), value.to_vec());
+        Ok(())
+    }
+
+    async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+        Ok(self.once.borrow_mut().remove(key))
+    }
+
+    fn now(&self) -> UnixTime {
+        UnixTime::from_millis(self.now.get())
+    }
+
+    fn random(&self, buf: &mut [u8]) {
+        for b in buf.iter_mut() {
+            let c = self.counter.get().wrapping_add(1);
+            self.counter.set(c);
+            *b = c;
+        }
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        (name == MASTER_KEY_SECRET).then(|| MASTER_KEY_B64.to_string())
+    }
+
+    fn log(&self, event: &AuditEvent) {
+        self.logs.borrow_mut().push(event.clone());
+    }
+}
+
+pub fn sealed(tenant: &str, plaintext: &str) -> String {
+    let master = MasterKey::from_base64(MASTER_KEY_B64).unwrap();
+    seal_secret(&master, tenant, [7u8; 12], plaintext)
+}
+
+/// A valid tenant value for `id` served at `host`, iMIS at `imis_base`.
+pub fn tenant_json(id: &str, host: &str, imis_base: &str) -> Value {
+    json!({
+        "schema_version": 1,
+        "id": id,
+        "config_version": 3,
+        "name": format!("{id} association"),
+        "hostnames": [host],
+        "branding": {"primary_color": "#112233"},
+        "identity_mode": "imis_cloud",
+        "imis": {
+            "base_url": imis_base,
+            "timeout_ms": 2000,
+            "background_account": {"username": "edgeidp-service", "password": sealed(id, "Service-Passw0rd")},
+            "sso": {"oidc": {"page_url": format!("{imis_base}/sso/EdgeIdP-OIDC"), "client_id": "EdgeIdP-OIDC",
+                             "client_secret": sealed(id, "oidc-secret")}}
+        }
+    })
+}
+
+/// Registers a host and tenant in the fake KV.
+pub fn add_tenant(p: &FakePlatform, id: &str, host: &str, imis_base: &str) {
+    p.put_kv(
+        &format!("host:{host}"),
+        &json!({"schema_version": 1, "tenant": id}).to_string(),
+    );
+    p.put_kv(
+        &format!("tenant:{id}"),
+        &tenant_json(id, host, imis_base).to_string(),
+    );
+}
+
+pub fn json_response(status: u16, body: &str) -> Result<OutboundResponse, PlatformError> {
+    Ok(OutboundResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.as_bytes().to_vec(),
+    })
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    futures_executor::block_on(f)
+}

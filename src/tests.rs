@@ -1,0 +1,158 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+
+use crate::http::Request;
+use crate::platform::{HttpMethod, PlatformError};
+use crate::testing::*;
+use crate::Idp;
+
+fn get(
+    idp: &Idp,
+    p: &FakePlatform,
+    host: &str,
+    path: &str,
+) -> (u16, String, crate::http::Response) {
+    let resp = block_on(idp.handle(Request::new(HttpMethod::Get, host, path), p));
+    (
+        resp.status,
+        String::from_utf8_lossy(&resp.body).into_owned(),
+        resp,
+    )
+}
+
+#[test]
+fn tenants_are_picked_by_host_and_cached() {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    add_tenant(
+        &p,
+        "globex",
+        "globex.localhost",
+        "http://127.0.0.1:1/globex",
+    );
+    let idp = Idp::new();
+    let (status, body, resp) = get(&idp, &p, "acme.localhost:8787", "/healthz");
+    assert_eq!(status, 200);
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["tenant"], "acme");
+    assert_eq!(json["config_version"], 3);
+    assert!(resp.header("x-request-id").is_some());
+    let (_, body, _) = get(&idp, &p, "GLOBEX.localhost", "/healthz");
+    assert!(body.contains("\"globex\""));
+    let reads = p.kv_reads.get();
+    get(&idp, &p, "acme.localhost", "/healthz");
+    assert_eq!(
+        p.kv_reads.get(),
+        reads,
+        "second request must be served from the cache"
+    );
+    p.advance_secs(crate::tenant::CONFIG_TTL_SECS + 1);
+    get(&idp, &p, "acme.localhost", "/healthz");
+    assert_eq!(
+        p.kv_reads.get(),
+        reads + 2,
+        "expired entries are read again"
+    );
+}
+
+#[test]
+fn unknown_host_is_a_plain_404_and_is_cached() {
+    let p = FakePlatform::default();
+    let idp = Idp::new();
+    let (status, body, resp) = get(&idp, &p, "nobody.localhost", "/healthz");
+    assert_eq!(status, 404);
+    assert!(body.contains("Site not found"));
+    assert!(!body.contains("nobody"), "the page names nothing internal");
+    assert!(resp.header("content-security-policy").is_some());
+    get(&idp, &p, "nobody.localhost", "/");
+    assert_eq!(p.kv_reads.get(), 1);
+}
+
+#[test]
+fn broken_tenant_values_give_503_and_an_audit_event() {
+    let cases = [
+        ("not json", "{"),
+        (
+            "unknown field",
+            r#"{"schema_version":1,"id":"acme","surprise":true}"#,
+        ),
+    ];
+    for (what, value) in cases {
+        let p = FakePlatform::default();
+        p.put_kv(
+            "host:acme.localhost",
+            r#"{"schema_version":1,"tenant":"acme"}"#,
+        );
+        p.put_kv("tenant:acme", value);
+        let (status, body, _) = get(&Idp::new(), &p, "acme.localhost", "/");
+        assert_eq!(status, 503, "{what}");
+        assert!(body.contains("temporarily unavailable"), "{what}");
+        assert_eq!(p.events(), vec!["tenant.config_invalid"], "{what}");
+    }
+    // A schema-valid value that breaks a rule: plaintext secret.
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    let mut t = tenant_json("acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    t["imis"]["background_account"]["password"] = "hunter2".into();
+    p.put_kv("tenant:acme", &t.to_string());
+    let (status, _, _) = get(&Idp::new(), &p, "acme.localhost", "/");
+    assert_eq!(status, 503);
+    let reason = p.logs.borrow()[0].reason.clone().unwrap_or_default();
+    assert!(reason.contains("background_account.password") && !reason.contains("hunter2"));
+    // A host record pointing at a tenant that does not list the host.
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    p.put_kv(
+        "host:evil.localhost",
+        r#"{"schema_version":1,"tenant":"acme"}"#,
+    );
+    assert_eq!(get(&Idp::new(), &p, "evil.localhost", "/").0, 503);
+    // Non-loopback plain http iMIS is refused.
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://imis.example.org");
+    assert_eq!(get(&Idp::new(), &p, "acme.localhost", "/").0, 503);
+}
+
+#[test]
+fn deep_health_reports_imis_online_and_offline() {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    p.on_fetch(|req| {
+        if req.url.ends_with("/token") {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            assert!(body.contains("grant_type=password") && body.contains("Service-Passw0rd"));
+            json_response(200, r#"{"access_token":"tok","token_type":"bearer","expires_in":1199,"userName":"edgeidp-service"}"#)
+        } else {
+            assert!(req.headers.iter().any(|(k, v)| k == "authorization" && v == "Bearer tok"));
+            json_response(200, r#"{"Items":{"$values":[]},"Count":0}"#)
+        }
+    });
+    let idp = Idp::new();
+    let (status, body, _) = get(&idp, &p, "acme.localhost", "/healthz?deep=1");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"imis\":\"online\""));
+    assert_eq!(p.requests.borrow().len(), 2);
+    get(&idp, &p, "acme.localhost", "/healthz?deep=1");
+    assert_eq!(
+        p.requests.borrow().len(),
+        3,
+        "the background token is cached"
+    );
+
+    p.on_fetch(|_| Err(PlatformError::Timeout(2000)));
+    let (status, body, _) = get(&idp, &p, "acme.localhost", "/healthz?deep=1");
+    assert_eq!(status, 503);
+    assert!(body.contains("\"imis\":\"offline\"") && body.contains("2000 ms"));
+    assert!(p.events().contains(&"imis.unavailable".to_string()));
+}
+
+#[test]
+fn unknown_paths_get_a_branded_404() {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    let (status, body, _) = get(&Idp::new(), &p, "acme.localhost", "/nope");
+    assert_eq!(status, 404);
+    assert!(body.contains("acme association") && body.contains("#112233"));
+    assert_eq!(p.events(), vec!["request.refused"]);
+}
