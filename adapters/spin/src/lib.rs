@@ -1,0 +1,157 @@
+//! Fermyon Spin adapter: converts Spin's requests to the core's, implements the core's
+//! [`Platform`] over Spin key-value (with `wasi:keyvalue/atomics` for the take-once store),
+//! outbound HTTP with a timeout, and the component's environment, and converts the response back.
+//! No protocol logic lives here.
+
+mod once_store;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::LazyLock;
+use std::task::Poll;
+
+use edge_idp::audit::AuditEvent;
+use edge_idp::http::{split_authority, Request as CoreRequest, Response as CoreResponse};
+use edge_idp::platform::{HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime};
+use edge_idp::Idp;
+use futures_util::future::{select, Either};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+use spin_sdk::key_value::Store;
+
+/// Per-isolate state (caches of tenant config and iMIS tokens).
+static IDP: LazyLock<Idp> = LazyLock::new(Idp::new);
+
+#[http_component]
+async fn handle(req: Request) -> Response {
+    let resp = IDP.handle(to_core(&req), &SpinPlatform).await;
+    let mut builder = Response::builder();
+    builder.status(resp.status);
+    for (name, value) in &resp.headers {
+        builder.header(name.as_str(), value.as_str());
+    }
+    builder.body(resp.body).build()
+}
+
+fn to_core(req: &Request) -> CoreRequest {
+    // Spin puts the Host into the request authority (toolchain.md §3); fall back to the header.
+    let (authority, path_and_query) = split_uri(req.uri());
+    let authority = authority
+        .filter(|a| !a.is_empty())
+        .or_else(|| req.header("host").and_then(|h| h.as_str()).map(str::to_string))
+        .unwrap_or_default();
+    let (host, port) = split_authority(&authority);
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (path_and_query.to_string(), String::new()),
+    };
+    CoreRequest {
+        method: HttpMethod::parse(req.method().to_string().as_str()),
+        host,
+        port,
+        path: if path.is_empty() { "/".into() } else { path },
+        query,
+        headers: req
+            .headers()
+            .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
+            .collect(),
+        body: req.body().to_vec(),
+    }
+}
+
+/// Splits an absolute (`http://host/p?q`) or origin-form (`/p?q`) URI.
+fn split_uri(uri: &str) -> (Option<String>, &str) {
+    match uri.split_once("://") {
+        Some((_, rest)) => match rest.find('/') {
+            Some(i) => (Some(rest[..i].to_string()), &rest[i..]),
+            None => (Some(rest.to_string()), "/"),
+        },
+        None => (None, uri),
+    }
+}
+
+/// The core's [`Platform`] on Spin.
+struct SpinPlatform;
+
+fn method(m: HttpMethod) -> Method {
+    match m {
+        HttpMethod::Get => Method::Get,
+        HttpMethod::Post => Method::Post,
+        HttpMethod::Head => Method::Head,
+        HttpMethod::Options => Method::Options,
+        HttpMethod::Put => Method::Put,
+        HttpMethod::Delete => Method::Delete,
+        HttpMethod::Other => Method::Get,
+    }
+}
+
+/// Resolves after `ms` milliseconds, on the Spin executor's event loop.
+fn sleep(ms: u32) -> impl Future<Output = ()> {
+    use wasi::clocks::monotonic_clock;
+    let deadline = monotonic_clock::now() + u64::from(ms) * 1_000_000;
+    let mut token: Option<spin_executor::CancelOnDropToken> = None;
+    std::future::poll_fn(move |cx| {
+        if monotonic_clock::now() >= deadline {
+            return Poll::Ready(());
+        }
+        let pollable = monotonic_clock::subscribe_instant(deadline);
+        token = Some(spin_executor::push_waker_and_get_token(pollable, cx.waker().clone()).into());
+        Poll::Pending
+    })
+}
+
+impl Platform for SpinPlatform {
+    async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+        let store = Store::open_default().map_err(|e| PlatformError::Kv(e.to_string()))?;
+        store.get(key).map_err(|e| PlatformError::Kv(e.to_string()))
+    }
+
+    async fn fetch(&self, req: OutboundRequest) -> Result<OutboundResponse, PlatformError> {
+        let mut builder = Request::builder();
+        builder.method(method(req.method)).uri(req.url.as_str());
+        for (name, value) in &req.headers {
+            builder.header(name.as_str(), value.as_str());
+        }
+        let outbound = builder.body(req.body).build();
+        let send = pin!(spin_sdk::http::send::<_, Response>(outbound));
+        match select(send, pin!(sleep(req.timeout_ms))).await {
+            Either::Left((Ok(resp), _)) => Ok(OutboundResponse {
+                status: *resp.status(),
+                headers: resp
+                    .headers()
+                    .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
+                    .collect(),
+                body: resp.into_body(),
+            }),
+            Either::Left((Err(e), _)) => Err(PlatformError::Fetch(e.to_string())),
+            Either::Right(_) => Err(PlatformError::Timeout(req.timeout_ms)),
+        }
+    }
+
+    async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {
+        once_store::put(key, value, self.now().plus_secs(u64::from(ttl_s)))
+    }
+
+    async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+        once_store::take(key, self.now())
+    }
+
+    fn now(&self) -> UnixTime {
+        let now = wasi::clocks::wall_clock::now();
+        UnixTime::from_millis(now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000))
+    }
+
+    fn random(&self, buf: &mut [u8]) {
+        let bytes = wasi::random::random::get_random_bytes(buf.len() as u64);
+        buf.copy_from_slice(&bytes[..buf.len()]);
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        // Locally the runtime passes secrets as environment variables (`wasmtime serve --env`).
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    fn log(&self, event: &AuditEvent) {
+        println!("{}", event.to_json_line());
+    }
+}

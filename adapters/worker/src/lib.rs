@@ -1,0 +1,164 @@
+//! Cloudflare Workers adapter: converts workerd requests to the core's, implements the core's
+//! [`Platform`] over Workers KV, a Durable Object take-once store, `fetch` and the runtime's
+//! secrets, and converts the core's response back. No protocol logic lives here.
+
+mod once_store;
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use edge_idp::audit::AuditEvent;
+use edge_idp::http::{split_authority, Request as CoreRequest, Response as CoreResponse};
+use edge_idp::platform::{
+    bindings, HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
+};
+use edge_idp::Idp;
+use futures_util::future::{select, Either};
+use worker::{
+    console_log, event, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
+    Response, ResponseBuilder,
+};
+
+pub use once_store::OnceStore;
+
+/// Per-isolate state (caches of tenant config and iMIS tokens).
+static IDP: LazyLock<Idp> = LazyLock::new(Idp::new);
+
+#[event(start)]
+fn start() {
+    // A panic must never surface as a hung request; log it as one line instead of a stack dump.
+    std::panic::set_hook(Box::new(|info| {
+        console_log!("{{\"kind\":\"panic\",\"message\":{:?}}}", info.to_string());
+    }));
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let platform = WorkerPlatform { env };
+    let core_req = match to_core(req).await {
+        Ok(r) => r,
+        Err(e) => return plain(400, &format!("bad request: {e}")),
+    };
+    from_core(IDP.handle(core_req, &platform).await)
+}
+
+async fn to_core(mut req: Request) -> worker::Result<CoreRequest> {
+    let url = req.url()?;
+    let authority = req
+        .headers()
+        .get("host")?
+        .or_else(|| url.host_str().map(|h| match url.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        }))
+        .unwrap_or_default();
+    let (host, port) = split_authority(&authority);
+    let body = match req.method() {
+        Method::Get | Method::Head => Vec::new(),
+        _ => req.bytes().await.unwrap_or_default(),
+    };
+    Ok(CoreRequest {
+        method: HttpMethod::parse(req.method().as_ref()),
+        host,
+        port,
+        path: url.path().to_string(),
+        query: url.query().unwrap_or("").to_string(),
+        headers: req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+        body,
+    })
+}
+
+fn from_core(resp: CoreResponse) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &resp.headers {
+        headers.append(name, value)?;
+    }
+    Ok(ResponseBuilder::new().with_status(resp.status).with_headers(headers).fixed(resp.body))
+}
+
+fn plain(status: u16, text: &str) -> worker::Result<Response> {
+    Ok(Response::ok(text)?.with_status(status))
+}
+
+/// The core's [`Platform`] on Workers.
+struct WorkerPlatform {
+    env: Env,
+}
+
+fn method(m: HttpMethod) -> Method {
+    match m {
+        HttpMethod::Get => Method::Get,
+        HttpMethod::Post => Method::Post,
+        HttpMethod::Head => Method::Head,
+        HttpMethod::Options => Method::Options,
+        HttpMethod::Put => Method::Put,
+        HttpMethod::Delete => Method::Delete,
+        HttpMethod::Other => Method::Get,
+    }
+}
+
+impl Platform for WorkerPlatform {
+    async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+        let kv = self.env.kv(bindings::TENANTS_KV).map_err(|e| PlatformError::Kv(e.to_string()))?;
+        kv.get(key).bytes().await.map_err(|e| PlatformError::Kv(e.to_string()))
+    }
+
+    async fn fetch(&self, req: OutboundRequest) -> Result<OutboundResponse, PlatformError> {
+        let fail = |e: worker::Error| PlatformError::Fetch(e.to_string());
+        let headers = Headers::new();
+        for (name, value) in &req.headers {
+            headers.append(name, value).map_err(fail)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(method(req.method)).with_headers(headers);
+        if !req.body.is_empty() {
+            init.with_body(Some(js_sys::Uint8Array::from(req.body.as_slice()).into()));
+        }
+        let outbound = Request::new_with_init(&req.url, &init).map_err(fail)?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let send = Box::pin(async move {
+            let mut resp = Fetch::Request(outbound).send_with_signal(&signal).await?;
+            let body = resp.bytes().await?;
+            let headers = resp.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+            Ok::<_, worker::Error>(OutboundResponse { status: resp.status_code(), headers, body })
+        });
+        let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(req.timeout_ms))));
+        match select(send, timeout).await {
+            Either::Left((result, _)) => result.map_err(fail),
+            Either::Right(_) => {
+                controller.abort();
+                Err(PlatformError::Timeout(req.timeout_ms))
+            }
+        }
+    }
+
+    async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {
+        once_store::put(&self.env, key, value, ttl_s).await
+    }
+
+    async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+        once_store::take(&self.env, key).await
+    }
+
+    fn now(&self) -> UnixTime {
+        UnixTime::from_millis(js_sys::Date::now() as u64)
+    }
+
+    fn random(&self, buf: &mut [u8]) {
+        if getrandom::getrandom(buf).is_err() {
+            // crypto.getRandomValues cannot fail on Workers; fail closed all the same: a zero
+            // buffer would be predictable, so make every use of it visibly broken instead.
+            console_log!("{{\"kind\":\"panic\",\"message\":\"getrandom failed\"}}");
+            buf.fill(0);
+        }
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        self.env.secret(name).ok().map(|s| s.to_string())
+    }
+
+    fn log(&self, event: &AuditEvent) {
+        console_log!("{}", event.to_json_line());
+    }
+}

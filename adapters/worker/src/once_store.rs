@@ -1,0 +1,138 @@
+//! The take-once store on Workers: a Durable Object, because Workers KV is eventually consistent
+//! and must never hold authorization codes, refresh tokens or one-time tokens.
+//!
+//! A Durable Object handles one event at a time and gates its storage operations, so a get followed
+//! by a delete inside its `fetch` cannot interleave with another take of the same key. Keys are
+//! spread over [`SHARDS`] objects by a hash, so one tenant's sign-in peak never queues on one object.
+//! Expired entries are refused on take and swept by an alarm.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use edge_idp::http::{parse_urlencoded, percent_encode};
+use edge_idp::platform::{bindings, PlatformError};
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+
+/// Number of Durable Objects the keys are spread over.
+pub const SHARDS: u32 = 16;
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    /// Value, base64.
+    v: String,
+    /// Expiry, milliseconds since the epoch.
+    exp: f64,
+}
+
+fn shard_of(key: &str) -> String {
+    // FNV-1a: stable across isolates and versions.
+    let hash = key.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("shard-{}", hash % SHARDS)
+}
+
+async fn call(env: &Env, key: &str, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Response, PlatformError> {
+    let fail = |e: worker::Error| PlatformError::Store(e.to_string());
+    let stub = env
+        .durable_object(bindings::ONCE_STORE)
+        .and_then(|ns| ns.get_by_name(&shard_of(key)))
+        .map_err(fail)?;
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(body) = body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let req = Request::new_with_init(&format!("https://once.internal{path}"), &init).map_err(fail)?;
+    stub.fetch_with_request(req).await.map_err(fail)
+}
+
+/// Stores `value` under `key` for `ttl_s` seconds.
+pub async fn put(env: &Env, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {
+    let path = format!("/put?key={}&ttl={ttl_s}", percent_encode(key));
+    let resp = call(env, key, Method::Put, &path, Some(value.to_vec())).await?;
+    match resp.status_code() {
+        200 => Ok(()),
+        s => Err(PlatformError::Store(format!("put answered HTTP {s}"))),
+    }
+}
+
+/// Takes the value under `key`, at most once.
+pub async fn take(env: &Env, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+    let path = format!("/take?key={}", percent_encode(key));
+    let mut resp = call(env, key, Method::Post, &path, None).await?;
+    match resp.status_code() {
+        200 => resp.bytes().await.map(Some).map_err(|e| PlatformError::Store(e.to_string())),
+        404 => Ok(None),
+        s => Err(PlatformError::Store(format!("take answered HTTP {s}"))),
+    }
+}
+
+/// The Durable Object class behind the take-once store (binding `ONCE` in wrangler.toml).
+#[durable_object]
+pub struct OnceStore {
+    state: State,
+}
+
+impl DurableObject for OnceStore {
+    fn new(state: State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let url = req.url()?;
+        let params = parse_urlencoded(url.query().unwrap_or(""));
+        let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let Some(key) = param("key") else {
+            return Response::error("missing key", 400);
+        };
+        let storage = self.state.storage();
+        let now = js_sys::Date::now();
+        match (req.method(), url.path()) {
+            (Method::Put, "/put") => {
+                let ttl: f64 = param("ttl").and_then(|t| t.parse().ok()).unwrap_or(60.0);
+                let body = req.bytes().await?;
+                let exp = now + ttl * 1000.0;
+                storage.put(&key, Entry { v: STANDARD.encode(body), exp }).await?;
+                if storage.get_alarm().await?.is_none() {
+                    storage.set_alarm(std::time::Duration::from_millis((ttl * 1000.0) as u64 + 1000)).await?;
+                }
+                Response::ok("stored")
+            }
+            (Method::Post, "/take") => match storage.get::<Entry>(&key).await? {
+                Some(entry) => {
+                    storage.delete(&key).await?;
+                    if entry.exp < now {
+                        return Response::error("expired", 404);
+                    }
+                    match STANDARD.decode(entry.v) {
+                        Ok(bytes) => Ok(Response::from_bytes(bytes)?),
+                        Err(_) => Response::error("corrupt entry", 500),
+                    }
+                }
+                None => Response::error("no such key", 404),
+            },
+            _ => Response::error("bad once-store request", 400),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let storage = self.state.storage();
+        let now = js_sys::Date::now();
+        let entries = storage.list().await?;
+        let mut expired = Vec::new();
+        entries.for_each(&mut |value, key| {
+            let exp = js_sys::Reflect::get(&value, &"exp".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+            if exp < now {
+                if let Some(k) = key.as_string() {
+                    expired.push(k);
+                }
+            }
+        });
+        for key in &expired {
+            storage.delete(key).await?;
+        }
+        if entries.size() > expired.len() as u32 {
+            storage.set_alarm(std::time::Duration::from_secs(60)).await?;
+        }
+        Response::ok("swept")
+    }
+}
