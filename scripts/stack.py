@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Starts the local stack: the iMIS emulator, the demo tenants seeded into KV through the admin
+CLI, and the IdP on a real local edge runtime (wrangler dev / workerd, or the Spin route: wasmtime
+serving the Spin component composed with the file-backed key-value provider).
+
+Used by scripts/dev (interactive) and by the end-to-end tests (tests/e2e/conftest.py).
+Expects scripts/setup and scripts/build to have run, and the native tools to be built.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = Path(os.environ.get("EDGE_IDP_TOOLS", Path.home() / ".cache/edge-idp-tools"))
+NPM_BIN = TOOLS / "npm/node_modules/.bin"
+WASMTIME = TOOLS / "py/wasmtime_cli/wasmtime"
+RELEASE = ROOT / "target/release"
+CLI = RELEASE / "edge-idp"
+EMULATOR = RELEASE / "imis-emulator"
+DEMO_TENANTS = ["acme", "globex"]
+
+DEMO_USERS = [
+    ("acme", "jsmith", "Member-Passw0rd", "active member"),
+    ("acme", "bwayne", "Member-Passw0rd", "suspended non-member (No Access tests)"),
+    ("acme", "disabled", "Member-Passw0rd", "disabled login"),
+    ("globex", "hsimpson", "Member-Passw0rd", "active member"),
+    ("globex", "jsmith", "Member-Passw0rd", "active member"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, seconds: float, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}\n{tail}")
+        try:
+            urllib.request.urlopen(url, timeout=2, context=ctx)
+            return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means it is up
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def master_key(state: Path) -> str:
+    """The local master key (base64, 32 bytes), made once per state folder."""
+    path = state / "master.key"
+    if not path.exists():
+        state.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def render_tenants(out: Path, imis_origin: str, key: str) -> list[Path]:
+    """Renders demo/tenants/* into `out`, sealing ${SEAL:...} values with the admin CLI."""
+    folders = []
+    for tenant in DEMO_TENANTS:
+        src = ROOT / "demo/tenants" / tenant
+        dst = out / tenant
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(src, dst)
+        for file in dst.rglob("*.json"):
+            text = file.read_text().replace("${IMIS_ORIGIN}", imis_origin)
+
+            def seal(m: re.Match) -> str:
+                return subprocess.run(
+                    [str(CLI), "seal", "--tenant", tenant],
+                    input=m.group(1), capture_output=True, text=True, check=True,
+                    env={**os.environ, "EDGE_IDP_MASTER_KEY": key},
+                ).stdout.strip()
+
+            file.write_text(re.sub(r"\$\{SEAL:([^}]*)\}", seal, text))
+        folders.append(dst)
+    return folders
+
+
+class Stack:
+    """One runtime ("workers" or "spin") with its own emulator, KV and ports."""
+
+    def __init__(self, runtime: str, state: Path, idp_port: int | None = None, imis_port: int | None = None,
+                 persist: bool = False):
+        self.runtime = runtime
+        self.state = state
+        self.persist = persist
+        self.idp_port = idp_port or free_port()
+        self.imis_port = imis_port or free_port()
+        self.procs: list[subprocess.Popen] = []
+        self.logs = state / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.key = master_key(state)
+        self.scheme = "https" if runtime == "workers" else "http"
+
+    # -- URLs -------------------------------------------------------------------------------
+    @property
+    def imis_origin(self) -> str:
+        return f"http://127.0.0.1:{self.imis_port}"
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"{self.scheme}://{host}:{self.idp_port}{path}"
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.idp_port}"
+
+    # -- processes --------------------------------------------------------------------------
+    def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> tuple[subprocess.Popen, Path]:
+        log = self.logs / f"{self.runtime}-{name}.log"
+        fh = open(log, "w")
+        proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env={**os.environ, **(env or {})}, start_new_session=True)
+        self.procs.append(proc)
+        return proc, log
+
+    def start_emulator(self) -> None:
+        proc, log = self._spawn("imis-emulator", [
+            str(EMULATOR), "--addr", f"127.0.0.1:{self.imis_port}",
+            "--fixtures", str(ROOT / "tools/imis-emulator/fixtures/demo.json"),
+            "--var", f"IDP_PORT={self.idp_port}", "--var", f"IDP_SCHEME={self.scheme}",
+        ])
+        self.emulator_proc = proc
+        wait_http(f"{self.imis_origin}/__emulator/health", 20, proc, log)
+
+    def stop_emulator(self) -> None:
+        self.emulator_proc.send_signal(signal.SIGKILL)
+        self.emulator_proc.wait()
+
+    def seed(self) -> None:
+        """Renders and pushes the demo tenants through the admin CLI."""
+        folders = render_tenants(self.state / f"tenants-{self.runtime}", self.imis_origin, self.key)
+        for folder in folders:
+            self.push(folder)
+
+    def push(self, folder: Path) -> None:
+        if self.runtime == "workers":
+            args = ["--local", "--persist-to", str(self.state / "wrangler"),
+                    "--wrangler-config", str(ROOT / "wrangler.toml")]
+        else:
+            args = ["--spin", "--local", "--kv-dir", str(self.state / "spin-kv")]
+        subprocess.run([str(CLI), "push", str(folder), *args], check=True, cwd=ROOT,
+                       env={**os.environ, "EDGE_IDP_MASTER_KEY": self.key,
+                            "PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"},
+                       stdout=subprocess.DEVNULL)
+
+    def kv_put_raw(self, key: str, value: str) -> None:
+        """Writes a raw KV value, bypassing the CLI's validation (tests of broken config)."""
+        if self.runtime == "workers":
+            subprocess.run([str(NPM_BIN / "wrangler"), "kv", "key", "put", "--binding=TENANTS", "--local",
+                            "--persist-to", str(self.state / "wrangler"), key, value],
+                           check=True, cwd=ROOT, capture_output=True,
+                           env={**os.environ, "PATH": f"{NPM_BIN}:{os.environ['PATH']}",
+                                "WRANGLER_SEND_METRICS": "false"})
+        else:
+            d = self.state / "spin-kv/default"
+            d.mkdir(parents=True, exist_ok=True)
+            (d / key.encode().hex()).write_bytes(value.encode())
+
+    def start_runtime(self) -> None:
+        if self.runtime == "workers":
+            (ROOT / ".dev.vars").write_text(f"MASTER_KEY={self.key}\n")
+            proc, log = self._spawn("wrangler", [
+                str(NPM_BIN / "wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.idp_port),
+                "--local-protocol", "https", "--persist-to", str(self.state / "wrangler"),
+                "--show-interactive-dev-session=false",
+            ], env={"PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"})
+        else:
+            kv = self.state / "spin-kv"
+            (kv / "default").mkdir(parents=True, exist_ok=True)
+            proc, log = self._spawn("wasmtime", [
+                str(WASMTIME), "serve", "-Scli", "-Shttp", "--dir", f"{kv}::/kv",
+                "--env", f"MASTER_KEY={self.key}",
+                "--addr", f"127.0.0.1:{self.idp_port}", str(ROOT / "build/spin/composed.wasm"),
+            ])
+        self.runtime_proc, self.runtime_log = proc, log
+        wait_http(f"{self.origin}/healthz", 90, proc, log)
+
+    def start(self) -> "Stack":
+        if not self.persist:
+            shutil.rmtree(self.state / "wrangler", ignore_errors=True)
+            shutil.rmtree(self.state / "spin-kv", ignore_errors=True)
+        self.start_emulator()
+        self.seed()
+        self.start_runtime()
+        return self
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.procs.clear()
+
+    def runtime_output(self) -> str:
+        return self.runtime_log.read_text(errors="replace")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runtime", choices=["workers", "spin"], default="workers")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--imis-port", type=int, default=int(os.environ.get("IMIS_PORT", "8790")))
+    args = parser.parse_args()
+    default_port = 8787 if args.runtime == "workers" else 3000
+    port = args.port or int(os.environ.get("EDGE_IDP_PORT", default_port))
+    stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True)
+    try:
+        stack.start()
+    except Exception as e:  # noqa: BLE001 — report and clean up
+        stack.stop()
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    runtime = "Cloudflare Workers (wrangler dev / workerd)" if args.runtime == "workers" else \
+        "Spin route (wasmtime serve + Spin component)"
+    print(f"""
+Edge IdP for iMIS is running on {runtime}.
+
+  Acme (iMIS EMS/Cloud mode):     {stack.url('acme.localhost')}
+  Globex (iMIS 2017 legacy mode): {stack.url('globex.localhost')}
+  Health, with iMIS check:        {stack.url('acme.localhost', '/healthz?deep=1')}
+  iMIS emulator:                  {stack.imis_origin}/acme/sso/EdgeIdP-OIDC  (RiSE Single Sign On page)
+
+Demo members (tenant, username, password):""")
+    for tenant, user, password, what in DEMO_USERS:
+        print(f"  {tenant:7} {user:9} {password}   {what}")
+    print(f"\nLogs: {stack.logs}   Audit events appear in {stack.runtime_log.name}.\nCtrl-C stops everything.")
+    if args.runtime == "workers":
+        print("The local certificate is self-signed: accept it in the browser (or curl -k).")
+    try:
+        while all(p.poll() is None for p in stack.procs):
+            time.sleep(0.5)
+        print("a process exited; see the logs above", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
