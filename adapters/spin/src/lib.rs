@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use std::task::Poll;
 
 use edge_idp::audit::AuditEvent;
-use edge_idp::http::{split_authority, Request as CoreRequest, Response as CoreResponse};
+use edge_idp::http::{split_authority, Request as CoreRequest};
 use edge_idp::platform::{HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime};
 use edge_idp::Idp;
 use futures_util::future::{select, Either};
@@ -22,15 +22,22 @@ use spin_sdk::key_value::Store;
 /// Per-isolate state (caches of tenant config and iMIS tokens).
 static IDP: LazyLock<Idp> = LazyLock::new(Idp::new);
 
-#[http_component]
-async fn handle(req: Request) -> Response {
-    let resp = IDP.handle(to_core(&req), &SpinPlatform).await;
-    let mut builder = Response::builder();
-    builder.status(resp.status);
-    for (name, value) in &resp.headers {
-        builder.header(name.as_str(), value.as_str());
+/// The component's entry point. The `http_component` macro exports it through the generated WASI
+/// bindings, which need `unsafe`; nothing else in the adapter does.
+#[allow(unsafe_code)]
+mod entry {
+    use super::*;
+
+    #[http_component]
+    async fn handle(req: Request) -> Response {
+        let resp = IDP.handle(to_core(&req), &SpinPlatform).await;
+        let mut builder = Response::builder();
+        builder.status(resp.status);
+        for (name, value) in &resp.headers {
+            builder.header(name.as_str(), value.as_str());
+        }
+        builder.body(resp.body).build()
     }
-    builder.body(resp.body).build()
 }
 
 fn to_core(req: &Request) -> CoreRequest {
@@ -85,19 +92,31 @@ fn method(m: HttpMethod) -> Method {
     }
 }
 
-/// Resolves after `ms` milliseconds, on the Spin executor's event loop.
-fn sleep(ms: u32) -> impl Future<Output = ()> {
-    use wasi::clocks::monotonic_clock;
-    let deadline = monotonic_clock::now() + u64::from(ms) * 1_000_000;
-    let mut token: Option<spin_executor::CancelOnDropToken> = None;
-    std::future::poll_fn(move |cx| {
-        if monotonic_clock::now() >= deadline {
+/// A timer on the Spin executor's event loop: resolves at its deadline.
+struct Sleep {
+    deadline: u64,
+    /// Keeps the registered clock pollable alive; dropping it cancels the registration.
+    _registration: Option<spin_executor::CancelOnDropToken>,
+}
+
+/// Resolves after `ms` milliseconds.
+fn sleep(ms: u32) -> Sleep {
+    let deadline = wasi::clocks::monotonic_clock::now() + u64::from(ms) * 1_000_000;
+    Sleep { deadline, _registration: None }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        use wasi::clocks::monotonic_clock;
+        if monotonic_clock::now() >= self.deadline {
             return Poll::Ready(());
         }
-        let pollable = monotonic_clock::subscribe_instant(deadline);
-        token = Some(spin_executor::push_waker_and_get_token(pollable, cx.waker().clone()).into());
+        let pollable = monotonic_clock::subscribe_instant(self.deadline);
+        self._registration = Some(spin_executor::push_waker_and_get_token(pollable, cx.waker().clone()).into());
         Poll::Pending
-    })
+    }
 }
 
 impl Platform for SpinPlatform {
