@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Benchmarks (not tests): bundle sizes and request latency under the local runtimes.
+
+Prints, for each runtime, the wasm size (raw and gzip) and the median and p99 latency of
+`/healthz` (tenant from the per-isolate cache) and `/healthz?deep=1` (plus one iMIS call to the
+emulator with a cached background token), measured over keep-alive connections from this machine.
+"""
+from __future__ import annotations
+
+import gzip
+import http.client
+import os
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stack as stack_mod  # noqa: E402
+
+ROOT = stack_mod.ROOT
+N = int(os.environ.get("BENCH_N", "500"))
+
+
+def size(path: Path) -> str:
+    raw = path.read_bytes()
+    return f"{len(raw) / 1024:.0f} KiB raw, {len(gzip.compress(raw, 9)) / 1024:.0f} KiB gzip"
+
+
+def measure(stack, host: str, path: str, n: int) -> tuple[float, float]:
+    if stack.scheme == "https":
+        conn = http.client.HTTPSConnection("127.0.0.1", stack.idp_port, context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", stack.idp_port)
+    times = []
+    for i in range(n + 20):
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers={"Host": host})
+        resp = conn.getresponse()
+        resp.read()
+        dt = (time.perf_counter() - t0) * 1000
+        if resp.status not in (200,):
+            raise RuntimeError(f"{path} answered {resp.status}")
+        if i >= 20:  # warm-up excluded
+            times.append(dt)
+    conn.close()
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99) - 1]
+
+
+def main() -> int:
+    worker_wasm = next((ROOT / "build/worker").glob("*.wasm"))
+    print(f"bundle  workers: {size(worker_wasm)}")
+    print(f"bundle  spin:    {size(ROOT / 'build/spin/edge_idp_spin.wasm')}")
+    for runtime in ("workers", "spin"):
+        stack = stack_mod.Stack(runtime, Path(tempfile.mkdtemp(prefix=f"edge-idp-bench-{runtime}-")))
+        try:
+            stack.start()
+            for path in ("/healthz", "/healthz?deep=1"):
+                p50, p99 = measure(stack, "acme.localhost", path, N)
+                print(f"latency {runtime:7} {path:16} n={N}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+        finally:
+            stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
