@@ -12,7 +12,9 @@ use std::task::Poll;
 
 use edge_idp::audit::AuditEvent;
 use edge_idp::http::{split_authority, Request as CoreRequest};
-use edge_idp::platform::{HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime};
+use edge_idp::platform::{
+    HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
+};
 use edge_idp::Idp;
 use futures_util::future::{select, Either};
 use spin_sdk::http::{Method, Request, Response};
@@ -45,7 +47,11 @@ fn to_core(req: &Request) -> CoreRequest {
     let (authority, path_and_query) = split_uri(req.uri());
     let authority = authority
         .filter(|a| !a.is_empty())
-        .or_else(|| req.header("host").and_then(|h| h.as_str()).map(str::to_string))
+        .or_else(|| {
+            req.header("host")
+                .and_then(|h| h.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     let (host, port) = split_authority(&authority);
     let (path, query) = match path_and_query.split_once('?') {
@@ -102,7 +108,10 @@ struct Sleep {
 /// Resolves after `ms` milliseconds.
 fn sleep(ms: u32) -> Sleep {
     let deadline = wasi::clocks::monotonic_clock::now() + u64::from(ms) * 1_000_000;
-    Sleep { deadline, _registration: None }
+    Sleep {
+        deadline,
+        _registration: None,
+    }
 }
 
 impl Future for Sleep {
@@ -114,7 +123,8 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let pollable = monotonic_clock::subscribe_instant(self.deadline);
-        self._registration = Some(spin_executor::push_waker_and_get_token(pollable, cx.waker().clone()).into());
+        self._registration =
+            Some(spin_executor::push_waker_and_get_token(pollable, cx.waker().clone()).into());
         Poll::Pending
     }
 }

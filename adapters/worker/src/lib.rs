@@ -15,8 +15,8 @@ use edge_idp::platform::{
 use edge_idp::Idp;
 use futures_util::future::{select, Either};
 use worker::{
-    console_log, event, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
-    Response, ResponseBuilder,
+    console_log, event, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request,
+    RequestInit, Response, ResponseBuilder,
 };
 
 pub use once_store::OnceStore;
@@ -47,10 +47,12 @@ async fn to_core(mut req: Request) -> worker::Result<CoreRequest> {
     let authority = req
         .headers()
         .get("host")?
-        .or_else(|| url.host_str().map(|h| match url.port() {
-            Some(p) => format!("{h}:{p}"),
-            None => h.to_string(),
-        }))
+        .or_else(|| {
+            url.host_str().map(|h| match url.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        })
         .unwrap_or_default();
     let (host, port) = split_authority(&authority);
     let body = match req.method() {
@@ -63,7 +65,11 @@ async fn to_core(mut req: Request) -> worker::Result<CoreRequest> {
         port,
         path: url.path().to_string(),
         query: url.query().unwrap_or("").to_string(),
-        headers: req.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+        headers: req
+            .headers()
+            .entries()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
         body,
     })
 }
@@ -73,7 +79,10 @@ fn from_core(resp: CoreResponse) -> worker::Result<Response> {
     for (name, value) in &resp.headers {
         headers.append(name, value)?;
     }
-    Ok(ResponseBuilder::new().with_status(resp.status).with_headers(headers).fixed(resp.body))
+    Ok(ResponseBuilder::new()
+        .with_status(resp.status)
+        .with_headers(headers)
+        .fixed(resp.body))
 }
 
 fn plain(status: u16, text: &str) -> worker::Result<Response> {
@@ -99,8 +108,14 @@ fn method(m: HttpMethod) -> Method {
 
 impl Platform for WorkerPlatform {
     async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
-        let kv = self.env.kv(bindings::TENANTS_KV).map_err(|e| PlatformError::Kv(e.to_string()))?;
-        kv.get(key).bytes().await.map_err(|e| PlatformError::Kv(e.to_string()))
+        let kv = self
+            .env
+            .kv(bindings::TENANTS_KV)
+            .map_err(|e| PlatformError::Kv(e.to_string()))?;
+        kv.get(key)
+            .bytes()
+            .await
+            .map_err(|e| PlatformError::Kv(e.to_string()))
     }
 
     async fn fetch(&self, req: OutboundRequest) -> Result<OutboundResponse, PlatformError> {
@@ -120,10 +135,20 @@ impl Platform for WorkerPlatform {
         let send = Box::pin(async move {
             let mut resp = Fetch::Request(outbound).send_with_signal(&signal).await?;
             let body = resp.bytes().await?;
-            let headers = resp.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-            Ok::<_, worker::Error>(OutboundResponse { status: resp.status_code(), headers, body })
+            let headers = resp
+                .headers()
+                .entries()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+            Ok::<_, worker::Error>(OutboundResponse {
+                status: resp.status_code(),
+                headers,
+                body,
+            })
         });
-        let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(req.timeout_ms))));
+        let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(
+            req.timeout_ms,
+        ))));
         match select(send, timeout).await {
             Either::Left((result, _)) => result.map_err(fail),
             Either::Right(_) => {

@@ -26,11 +26,19 @@ struct Entry {
 
 fn shard_of(key: &str) -> String {
     // FNV-1a: stable across isolates and versions.
-    let hash = key.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let hash = key.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
     format!("shard-{}", hash % SHARDS)
 }
 
-async fn call(env: &Env, key: &str, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Response, PlatformError> {
+async fn call(
+    env: &Env,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> Result<Response, PlatformError> {
     let fail = |e: worker::Error| PlatformError::Store(e.to_string());
     let stub = env
         .durable_object(bindings::ONCE_STORE)
@@ -41,7 +49,8 @@ async fn call(env: &Env, key: &str, method: Method, path: &str, body: Option<Vec
     if let Some(body) = body {
         init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
     }
-    let req = Request::new_with_init(&format!("https://once.internal{path}"), &init).map_err(fail)?;
+    let req =
+        Request::new_with_init(&format!("https://once.internal{path}"), &init).map_err(fail)?;
     stub.fetch_with_request(req).await.map_err(fail)
 }
 
@@ -60,7 +69,11 @@ pub async fn take(env: &Env, key: &str) -> Result<Option<Vec<u8>>, PlatformError
     let path = format!("/take?key={}", percent_encode(key));
     let mut resp = call(env, key, Method::Post, &path, None).await?;
     match resp.status_code() {
-        200 => resp.bytes().await.map(Some).map_err(|e| PlatformError::Store(e.to_string())),
+        200 => resp
+            .bytes()
+            .await
+            .map(Some)
+            .map_err(|e| PlatformError::Store(e.to_string())),
         404 => Ok(None),
         s => Err(PlatformError::Store(format!("take answered HTTP {s}"))),
     }
@@ -80,7 +93,12 @@ impl DurableObject for OnceStore {
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let url = req.url()?;
         let params = parse_urlencoded(url.query().unwrap_or(""));
-        let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
         let Some(key) = param("key") else {
             return Response::error("missing key", 400);
         };
@@ -91,9 +109,21 @@ impl DurableObject for OnceStore {
                 let ttl: f64 = param("ttl").and_then(|t| t.parse().ok()).unwrap_or(60.0);
                 let body = req.bytes().await?;
                 let exp = now + ttl * 1000.0;
-                storage.put(&key, Entry { v: STANDARD.encode(body), exp }).await?;
+                storage
+                    .put(
+                        &key,
+                        Entry {
+                            v: STANDARD.encode(body),
+                            exp,
+                        },
+                    )
+                    .await?;
                 if storage.get_alarm().await?.is_none() {
-                    storage.set_alarm(std::time::Duration::from_millis((ttl * 1000.0) as u64 + 1000)).await?;
+                    storage
+                        .set_alarm(std::time::Duration::from_millis(
+                            (ttl * 1000.0) as u64 + 1000,
+                        ))
+                        .await?;
                 }
                 Response::ok("stored")
             }
@@ -120,7 +150,10 @@ impl DurableObject for OnceStore {
         let entries = storage.list().await?;
         let mut expired = Vec::new();
         entries.for_each(&mut |value, key| {
-            let exp = js_sys::Reflect::get(&value, &"exp".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let exp = js_sys::Reflect::get(&value, &"exp".into())
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0);
             if exp < now {
                 if let Some(k) = key.as_string() {
                     expired.push(k);
@@ -131,7 +164,9 @@ impl DurableObject for OnceStore {
             storage.delete(key).await?;
         }
         if entries.size() > expired.len() as u32 {
-            storage.set_alarm(std::time::Duration::from_secs(60)).await?;
+            storage
+                .set_alarm(std::time::Duration::from_secs(60))
+                .await?;
         }
         Response::ok("swept")
     }

@@ -1,0 +1,95 @@
+//! The CLI's errors: what went wrong, in words an admin can act on. No message ever holds a secret.
+
+use std::path::PathBuf;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Reading or writing a file or folder failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done (`cannot read`, `cannot write`, …).
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// No master key was given.
+    #[error(
+        "no master key: set EDGE_IDP_MASTER_KEY (base64, 32 bytes) or pass --master-key-file \
+         (make one with `edge-idp keygen-master`)"
+    )]
+    NoMasterKey,
+    /// The master key could not be read.
+    #[error("master key from {origin} is unusable: {source}")]
+    MasterKey {
+        /// Where the key came from (the variable or the file).
+        origin: String,
+        /// Why it cannot be used.
+        source: edge_idp::seal::SealError,
+    },
+    /// The operating system's random generator failed.
+    #[error("cannot draw random bytes from the operating system: {0}")]
+    Random(getrandom::Error),
+    /// The secret to seal was empty.
+    #[error(
+        "no secret on standard input (pipe it in, e.g. `edge-idp seal --tenant acme < secret.txt`)"
+    )]
+    EmptySecret,
+    /// An argument has the wrong shape.
+    #[error("{0}")]
+    Usage(String),
+    /// Validation found problems (they have been printed).
+    #[error("{count} problem(s) found{suffix}")]
+    Invalid {
+        /// How many problems.
+        count: usize,
+        /// What this means for the command (`; nothing was pushed`).
+        suffix: &'static str,
+    },
+    /// An embedded schema does not compile: a bug in kv-schema/.
+    #[error("embedded schema {kind}.schema.json is broken: {message}")]
+    Schema {
+        /// The kind whose schema failed.
+        kind: &'static str,
+        /// The compiler's message.
+        message: String,
+    },
+    /// wrangler could not be started.
+    #[error("cannot run {program}: {source} (run scripts/setup, or pass --wrangler-bin)")]
+    WranglerStart {
+        /// The program tried.
+        program: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// wrangler ran and failed.
+    #[error(
+        "`{command}` failed ({status}); see its output above. Some keys may have been written: fix \
+         the cause and push again (a push overwrites)"
+    )]
+    WranglerFailed {
+        /// The command line, without any value.
+        command: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+    },
+    /// Pushing to a remote Spin app is not implemented.
+    #[error("{0}")]
+    SpinRemoteUnsupported(String),
+    /// `tenant init` would overwrite a file.
+    #[error("{0} already exists; refusing to overwrite it")]
+    Exists(PathBuf),
+}
+
+impl CliError {
+    /// An I/O error on `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CliError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! `edge-idp` — the admin CLI of the edge identity provider for iMIS.
+//!
+//! It starts a tenant folder (`tenant init`), seals its secrets with the master key (`seal`,
+//! `keygen-master`), validates folders and files against the JSON Schemas of `kv-schema/`
+//! (embedded in the binary) and pushes a valid folder to Workers KV through wrangler, or to the
+//! local Spin key-value store (`push`). Secrets are read from standard input or files, never from
+//! the command line, and are never printed.
+
+mod check;
+mod error;
+mod init;
+mod kind;
+mod push;
+mod secrets;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgGroup, Parser, Subcommand};
+
+use crate::error::CliError;
+use crate::kind::Kind;
+
+/// Admin CLI of the edge identity provider for iMIS.
+#[derive(Debug, Parser)]
+#[command(name = "edge-idp", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate tenant folders or single files against kv-schema (exit 1 on any problem).
+    ///
+    /// A folder is read as a tenant folder: tenant.json, keys.json, saml/*.json, oidc/*.json,
+    /// bridge/*.json. A single file's kind comes from its place (tenant.json, keys.json, a file in
+    /// saml/, oidc/ or bridge/, or in a folder named after a kind) or from --kind. Sealed values
+    /// are opened when a master key is given (EDGE_IDP_MASTER_KEY or --master-key-file).
+    Validate {
+        /// Tenant folders or files.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Kind of every file given (instead of guessing it from the file's place).
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// Tenant of files outside a tenant folder, to open their sealed values.
+        #[arg(long, value_name = "ID")]
+        tenant: Option<String>,
+        /// File holding the base64 master key (instead of EDGE_IDP_MASTER_KEY).
+        #[arg(long, value_name = "PATH")]
+        master_key_file: Option<PathBuf>,
+    },
+    /// Seal a secret for a tenant: reads it from standard input, prints "sealed:v1:…".
+    Seal {
+        /// The tenant the secret belongs to (it opens for this tenant only).
+        #[arg(long, value_name = "ID")]
+        tenant: String,
+        /// File holding the base64 master key (instead of EDGE_IDP_MASTER_KEY).
+        #[arg(long, value_name = "PATH")]
+        master_key_file: Option<PathBuf>,
+    },
+    /// Print a fresh random master key (base64 of 32 bytes).
+    KeygenMaster,
+    /// Validate a tenant folder, then write its keys to Workers KV or the local Spin store.
+    Push(PushArgs),
+    /// Tenant folders.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(ArgGroup::new("where").required(true).args(["local", "remote"])))]
+struct PushArgs {
+    /// The tenant folder.
+    #[arg(value_name = "TENANT_DIR")]
+    dir: PathBuf,
+    /// Write to the local development store.
+    #[arg(long)]
+    local: bool,
+    /// Write to the deployed store.
+    #[arg(long)]
+    remote: bool,
+    /// Push to Fermyon Spin instead of Cloudflare Workers.
+    #[arg(long)]
+    spin: bool,
+    /// Workers, local: wrangler's persistence folder (as given to `wrangler dev --persist-to`).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["spin", "remote"])]
+    persist_to: Option<PathBuf>,
+    /// Spin, local: the key-value folder the local runtime serves (values go to DIR/default/).
+    #[arg(long, value_name = "DIR", requires = "spin")]
+    kv_dir: Option<PathBuf>,
+    /// Workers: wrangler configuration file (default: the one wrangler finds).
+    #[arg(long, value_name = "PATH", conflicts_with = "spin")]
+    wrangler_config: Option<PathBuf>,
+    /// Workers: KV namespace binding holding tenant config.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "TENANTS",
+        conflicts_with = "spin"
+    )]
+    binding: String,
+    /// Workers: the wrangler program.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "wrangler",
+        conflicts_with = "spin"
+    )]
+    wrangler_bin: PathBuf,
+    /// File holding the base64 master key, to check that sealed values open.
+    #[arg(long, value_name = "PATH")]
+    master_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Write a starter tenant.json (secrets as named placeholders) and print the next steps.
+    Init {
+        /// Tenant id (lowercase letters, digits and '-').
+        #[arg(long)]
+        id: String,
+        /// Organisation name.
+        #[arg(long)]
+        name: String,
+        /// Custom hostname (repeatable).
+        #[arg(long = "host", value_name = "HOSTNAME", required = true)]
+        hosts: Vec<String>,
+        /// Identity mode.
+        #[arg(long, value_enum)]
+        mode: init::Mode,
+        /// The iMIS web site, e.g. https://members.example.org.
+        #[arg(long, value_name = "URL")]
+        imis_base_url: String,
+        /// Output folder (default: tenants/<id>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Validate {
+            paths,
+            kind,
+            tenant,
+            master_key_file,
+        } => validate(paths, kind, tenant, master_key_file),
+        Command::Seal {
+            tenant,
+            master_key_file,
+        } => secrets::seal_command(&tenant, master_key_file.as_deref()),
+        Command::KeygenMaster => secrets::keygen_command(),
+        Command::Push(args) => push(args),
+        Command::Tenant {
+            command:
+                TenantCommand::Init {
+                    id,
+                    name,
+                    hosts,
+                    mode,
+                    imis_base_url,
+                    out,
+                },
+        } => init::init(&init::Init {
+            id,
+            name,
+            hosts,
+            mode,
+            imis_base_url,
+            out,
+        }),
+    }
+}
+
+fn validate(
+    paths: Vec<PathBuf>,
+    kind: Option<Kind>,
+    tenant: Option<String>,
+    master_key_file: Option<PathBuf>,
+) -> Result<(), CliError> {
+    let options = check::Options {
+        kind,
+        tenant,
+        master: secrets::master_key(master_key_file.as_deref())?,
+    };
+    let report = check::validate(&paths, &options)?;
+    let failed: HashSet<&PathBuf> = report.problems.iter().map(|p| &p.file).collect();
+    for doc in &report.documents {
+        if !failed.contains(&doc.path) {
+            println!("ok {} ({})", doc.path.display(), doc.kind().name());
+        }
+    }
+    for problem in &report.problems {
+        eprintln!("{problem}");
+    }
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    if report.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Invalid {
+            count: report.problems.len(),
+            suffix: "",
+        })
+    }
+}
+
+fn push(args: PushArgs) -> Result<(), CliError> {
+    let target = match (args.spin, args.local) {
+        (true, false) => return Err(push::spin_remote_unsupported()),
+        (true, true) => push::Target::SpinLocal {
+            kv_dir: args.kv_dir.ok_or_else(|| {
+                CliError::Usage(
+                    "--spin --local needs --kv-dir DIR (the folder the local Spin runtime's \
+                     key-value store reads)"
+                        .to_owned(),
+                )
+            })?,
+        },
+        (false, local) => push::Target::Workers {
+            wrangler: args.wrangler_bin,
+            binding: args.binding,
+            local: local.then_some(args.persist_to),
+            config: args.wrangler_config,
+        },
+    };
+    let options = check::Options {
+        master: secrets::master_key(args.master_key_file.as_deref())?,
+        ..check::Options::default()
+    };
+    push::push(&args.dir, &target, &options)
+}
