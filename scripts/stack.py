@@ -101,6 +101,18 @@ def render_tenants(out: Path, imis_origin: str, key: str) -> list[Path]:
     return folders
 
 
+def local_certificate(state: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for the demo hostnames (made once per state folder)."""
+    cert, key = state / "tls-cert.pem", state / "tls-key.pem"
+    if not cert.exists():
+        subprocess.run([
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,DNS:acme.localhost,DNS:globex.localhost,IP:127.0.0.1",
+        ], check=True, capture_output=True)
+    return cert, key
+
+
 class Stack:
     """One runtime ("workers" or "spin") with its own emulator, KV and ports."""
 
@@ -115,7 +127,8 @@ class Stack:
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.key = master_key(state)
-        self.scheme = "https" if runtime == "workers" else "http"
+        # Both routes serve https: wrangler dev itself, the Spin route through scripts/tls_proxy.py.
+        self.scheme = "https"
 
     # -- URLs -------------------------------------------------------------------------------
     @property
@@ -192,11 +205,19 @@ class Stack:
         else:
             kv = self.state / "spin-kv"
             (kv / "default").mkdir(parents=True, exist_ok=True)
+            backend = free_port()
             proc, log = self._spawn("wasmtime", [
                 str(WASMTIME), "serve", "-Scli", "-Shttp", "--dir", f"{kv}::/kv",
                 "--env", f"MASTER_KEY={self.key}",
-                "--addr", f"127.0.0.1:{self.idp_port}", str(ROOT / "build/spin/composed.wasm"),
+                "--addr", f"127.0.0.1:{backend}", str(ROOT / "build/spin/composed.wasm"),
             ])
+            wait_http(f"http://127.0.0.1:{backend}/healthz", 60, proc, log)
+            cert, key = local_certificate(self.state)
+            proxy, proxy_log = self._spawn("tls-proxy", [
+                sys.executable, str(ROOT / "scripts/tls_proxy.py"), "--listen", f"127.0.0.1:{self.idp_port}",
+                "--backend", f"127.0.0.1:{backend}", "--cert", str(cert), "--key", str(key),
+            ])
+            wait_http(f"{self.origin}/healthz", 20, proxy, proxy_log)
         self.runtime_proc, self.runtime_log = proc, log
         wait_http(f"{self.origin}/healthz", 90, proc, log)
 
@@ -243,7 +264,7 @@ def main() -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     runtime = "Cloudflare Workers (wrangler dev / workerd)" if args.runtime == "workers" else \
-        "Spin route (wasmtime serve + Spin component)"
+        "the Spin route (wasmtime serve + Spin component, behind a local TLS terminator)"
     print(f"""
 Edge IdP for iMIS is running on {runtime}.
 
@@ -256,8 +277,7 @@ Demo members (tenant, username, password):""")
     for tenant, user, password, what in DEMO_USERS:
         print(f"  {tenant:7} {user:9} {password}   {what}")
     print(f"\nLogs: {stack.logs}   Audit events appear in {stack.runtime_log.name}.\nCtrl-C stops everything.")
-    if args.runtime == "workers":
-        print("The local certificate is self-signed: accept it in the browser (or curl -k).")
+    print("The local certificate is self-signed: accept it in the browser (or curl -k).")
     try:
         while all(p.poll() is None for p in stack.procs):
             time.sleep(0.5)

@@ -21,6 +21,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
+    /// The client's address, when the runtime vouches for it (Cloudflare's `cf-connecting-ip`);
+    /// never taken from a header a client can set.
+    pub client_ip: Option<String>,
 }
 
 impl Request {
@@ -39,7 +42,32 @@ impl Request {
             query,
             headers: Vec::new(),
             body: Vec::new(),
+            client_ip: None,
         }
+    }
+
+    /// The form fields of an `application/x-www-form-urlencoded` body.
+    pub fn form(&self) -> Vec<(String, String)> {
+        parse_urlencoded(&String::from_utf8_lossy(&self.body))
+    }
+
+    /// The first value of a form field.
+    pub fn form_field(&self, name: &str) -> Option<String> {
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The value of a cookie.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
     }
 
     /// The first value of a header (name compared case-insensitively).

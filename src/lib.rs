@@ -17,6 +17,7 @@ pub mod imis;
 pub mod pages;
 pub mod platform;
 pub mod seal;
+pub mod signin;
 pub mod tenant;
 
 #[cfg(test)]
@@ -182,10 +183,18 @@ impl Idp {
             nonce: nonce.to_string(),
         };
         let get = matches!(req.method, HttpMethod::Get | HttpMethod::Head);
-        match (get, req.path.as_str()) {
-            (true, "/healthz") => healthz::handle(&ctx).await,
-            (true, "/") => home(&ctx),
-            (_, _) => {
+        let post = req.method == HttpMethod::Post;
+        match (get, post, req.path.as_str()) {
+            (true, _, "/healthz") => healthz::handle(&ctx).await,
+            (true, _, "/") => home(&ctx),
+            (true, _, "/signin") => signin::signin_get(&ctx).await,
+            (_, true, "/signin") => signin::legacy_submit(&ctx).await,
+            (_, true, "/imis/callback") => signin::callback(&ctx, signin::Family::Oidc).await,
+            (_, true, "/saml/imis/callback") => signin::callback(&ctx, signin::Family::Saml).await,
+            (true, _, "/signout") => signin::signout(&ctx, false).await,
+            (_, true, "/signout") => signin::signout(&ctx, true).await,
+            (true, _, "/signed-out") => signin::pages::signed_out(&ctx),
+            _ => {
                 ctx.audit(
                     "request.refused",
                     Outcome::Refused,
@@ -265,12 +274,14 @@ fn tenant_failure(
 }
 
 fn home<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
-    let body = format!(
-        "<h1>{}</h1><p>This is the single sign-on service of {}. Members sign in to connected sites here.</p>",
-        http::html_escape(&ctx.tenant.name),
-        http::html_escape(&ctx.tenant.name),
-    );
-    pages::page_response(200, ctx.brand(), "Single sign-on", &body, &ctx.nonce)
+    match signin::current(ctx) {
+        Some(mut session) => {
+            let token = signin::signout_token(ctx, &session);
+            let page = signin::pages::home(ctx, Some((&session, token)));
+            signin::touch(ctx, &mut session, page)
+        }
+        None => signin::pages::home(ctx, None),
+    }
 }
 
 #[cfg(test)]

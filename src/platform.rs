@@ -143,6 +143,14 @@ pub trait Platform {
     /// Of several concurrent takers of one key, exactly one gets the value.
     async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError>;
 
+    /// Adds `delta` to a counter in the strongly consistent store and returns its new value.
+    /// A counter lives for `window_s` seconds from its first increment (fixed window); `delta`
+    /// 0 reads it. Used to throttle sign-in attempts.
+    async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError>;
+
+    /// Waits `ms` milliseconds without using CPU time.
+    async fn sleep(&self, ms: u32);
+
     /// The current time.
     fn now(&self) -> UnixTime;
 

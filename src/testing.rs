@@ -1,6 +1,6 @@
 //! An in-memory [`Platform`] for the core's native tests: KV in a map, outbound HTTP answered by a
 //! closure (and recorded), a settable clock, deterministic randomness and captured audit events.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -27,6 +27,8 @@ pub struct FakePlatform {
     pub counter: Cell<u8>,
     pub logs: RefCell<Vec<AuditEvent>>,
     pub once: RefCell<HashMap<String, Vec<u8>>>,
+    pub counters: RefCell<HashMap<String, i64>>,
+    pub slept_ms: Cell<u64>,
 }
 
 impl Default for FakePlatform {
@@ -42,6 +44,8 @@ impl Default for FakePlatform {
             counter: Cell::new(0),
             logs: RefCell::default(),
             once: RefCell::default(),
+            counters: RefCell::default(),
+            slept_ms: Cell::new(0),
         }
     }
 }
@@ -93,6 +97,18 @@ impl Platform for FakePlatform {
 
     async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
         Ok(self.once.borrow_mut().remove(key))
+    }
+
+    async fn count(&self, key: &str, _window_s: u32, delta: i64) -> Result<i64, PlatformError> {
+        let mut counters = self.counters.borrow_mut();
+        let n = counters.entry(key.to_string()).or_insert(0);
+        *n += delta;
+        Ok(*n)
+    }
+
+    async fn sleep(&self, ms: u32) {
+        self.slept_ms.set(self.slept_ms.get() + u64::from(ms));
+        self.now.set(self.now.get() + u64::from(ms));
     }
 
     fn now(&self) -> UnixTime {

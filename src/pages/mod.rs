@@ -133,6 +133,59 @@ pub fn error_page(
     page_response(status, brand, title, &body, nonce)
 }
 
+/// The No Access page (seed 004): the tenant's customisable text.
+pub fn no_access(
+    brand: Brand<'_>,
+    title: Option<&str>,
+    message: Option<&str>,
+    app_name: Option<&str>,
+    nonce: &str,
+) -> Response {
+    let title = title.unwrap_or("No access");
+    let message = message.unwrap_or(
+        "Your membership does not include access to this service. Please contact the association.",
+    );
+    let app = app_name
+        .map(|a| format!("<p class=\"muted\">Service: {}</p>", html_escape(a)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>{}</h1><p>{}</p>{app}<p><a href=\"/\">Home</a></p>",
+        html_escape(title),
+        html_escape(message)
+    );
+    page_response(403, brand, title, &body, nonce)
+}
+
+/// A page that POSTs `fields` to `action` at once (SAML HTTP-POST binding, the token bridge).
+/// Without JavaScript the member presses Continue.
+pub fn auto_post(brand: Brand<'_>, action: &str, fields: &[(&str, &str)], nonce: &str) -> Response {
+    let inputs: String = fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                html_escape(k),
+                html_escape(v)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Signing you in…</h1><form id=\"auto-post\" method=\"post\" action=\"{}\">{inputs}\
+<noscript><p>Press Continue to go on.</p></noscript><button type=\"submit\">Continue</button></form>\
+<script nonce=\"{nonce}\">document.getElementById('auto-post').submit();</script>",
+        html_escape(action),
+    );
+    // The form posts to another site: allow exactly that target in form-action.
+    let origin = action.split('/').take(3).collect::<Vec<_>>().join("/");
+    let csp = content_security_policy(nonce).replace(
+        "form-action 'self' https:",
+        &format!("form-action {origin}"),
+    );
+    Response::html(200, render(brand, "Signing you in", &body, nonce))
+        .with_header("content-security-policy", csp)
+        .with_header("cache-control", "no-store")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

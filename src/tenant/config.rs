@@ -167,6 +167,18 @@ impl Default for SessionSettings {
     }
 }
 
+/// Page texts an admin may customise.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageTexts {
+    /// Heading of the No Access page.
+    pub no_access_title: Option<String>,
+    /// Text of the No Access page.
+    pub no_access_message: Option<String>,
+    /// Text above the legacy sign-in form.
+    pub signin_message: Option<String>,
+}
+
 /// `tenant:{id}` — one organisation's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +203,9 @@ pub struct TenantConfig {
     /// Session lifetimes.
     #[serde(default)]
     pub session: SessionSettings,
+    /// Customised page texts.
+    #[serde(default)]
+    pub pages: PageTexts,
     /// Domains that return URLs may point at.
     #[serde(default)]
     pub allowed_return_domains: Vec<String>,

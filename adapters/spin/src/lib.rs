@@ -59,6 +59,8 @@ fn to_core(req: &Request) -> CoreRequest {
         None => (path_and_query.to_string(), String::new()),
     };
     CoreRequest {
+        // Spin does not tell the client's address; headers a client can set are not trusted.
+        client_ip: None,
         method: HttpMethod::parse(req.method().to_string().as_str()),
         host,
         port,
@@ -163,6 +165,14 @@ impl Platform for SpinPlatform {
 
     async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
         once_store::take(key, self.now())
+    }
+
+    async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError> {
+        once_store::count(key, window_s, delta, self.now())
+    }
+
+    async fn sleep(&self, ms: u32) {
+        sleep(ms).await;
     }
 
     fn now(&self) -> UnixTime {

@@ -52,3 +52,11 @@ pub fn take(key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, PlatformError> 
     let exp = u64::from_be_bytes(exp.try_into().map_err(|e| err("expiry", e))?);
     Ok((now.millis < exp).then(|| payload.to_vec()))
 }
+
+/// Adds `delta` to a counter and returns the new count. Spin's atomics have no expiry, so the
+/// counter's key carries its fixed window (`{key}:{window number}`); a new window starts at zero.
+pub fn count(key: &str, window_s: u32, delta: i64, now: UnixTime) -> Result<i64, PlatformError> {
+    let window = now.secs() / u64::from(window_s.max(1));
+    let key = format!("count:{key}:{window}");
+    atomics::increment(&bucket()?, &key, delta).map_err(|e| err("increment", e))
+}

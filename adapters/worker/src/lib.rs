@@ -59,7 +59,10 @@ async fn to_core(mut req: Request) -> worker::Result<CoreRequest> {
         Method::Get | Method::Head => Vec::new(),
         _ => req.bytes().await.unwrap_or_default(),
     };
+    // Cloudflare sets cf-connecting-ip itself (a client cannot); wrangler dev sets it locally.
+    let client_ip = req.headers().get("cf-connecting-ip")?;
     Ok(CoreRequest {
+        client_ip,
         method: HttpMethod::parse(req.method().as_ref()),
         host,
         port,
@@ -164,6 +167,14 @@ impl Platform for WorkerPlatform {
 
     async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
         once_store::take(&self.env, key).await
+    }
+
+    async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError> {
+        once_store::count(&self.env, key, window_s, delta).await
+    }
+
+    async fn sleep(&self, ms: u32) {
+        Delay::from(Duration::from_millis(u64::from(ms))).await;
     }
 
     fn now(&self) -> UnixTime {

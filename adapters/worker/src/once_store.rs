@@ -54,6 +54,33 @@ async fn call(
     stub.fetch_with_request(req).await.map_err(fail)
 }
 
+#[derive(Serialize, Deserialize)]
+struct Counter {
+    /// Count.
+    n: i64,
+    /// Expiry, milliseconds since the epoch.
+    exp: f64,
+}
+
+/// Adds `delta` to the counter under `key` (a fixed window of `window_s` seconds from its first
+/// increment) and returns the new count.
+pub async fn count(env: &Env, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError> {
+    let path = format!(
+        "/count?key={}&ttl={window_s}&delta={delta}",
+        percent_encode(key)
+    );
+    let mut resp = call(env, key, Method::Post, &path, None).await?;
+    match resp.status_code() {
+        200 => resp
+            .text()
+            .await
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .ok_or_else(|| PlatformError::Store("count answered no number".into())),
+        s => Err(PlatformError::Store(format!("count answered HTTP {s}"))),
+    }
+}
+
 /// Stores `value` under `key` for `ttl_s` seconds.
 pub async fn put(env: &Env, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {
     let path = format!("/put?key={}&ttl={ttl_s}", percent_encode(key));
@@ -140,6 +167,33 @@ impl DurableObject for OnceStore {
                 }
                 None => Response::error("no such key", 404),
             },
+            (Method::Post, "/count") => {
+                let key = format!("count:{key}");
+                let ttl: f64 = param("ttl").and_then(|t| t.parse().ok()).unwrap_or(900.0);
+                let delta: i64 = param("delta").and_then(|t| t.parse().ok()).unwrap_or(0);
+                let counter = match storage.get::<Counter>(&key).await? {
+                    Some(c) if c.exp >= now => Counter {
+                        n: c.n + delta,
+                        exp: c.exp,
+                    },
+                    _ => Counter {
+                        n: delta,
+                        exp: now + ttl * 1000.0,
+                    },
+                };
+                let n = counter.n;
+                if delta != 0 {
+                    storage.put(&key, counter).await?;
+                    if storage.get_alarm().await?.is_none() {
+                        storage
+                            .set_alarm(std::time::Duration::from_millis(
+                                (ttl * 1000.0) as u64 + 1000,
+                            ))
+                            .await?;
+                    }
+                }
+                Response::ok(n.to_string())
+            }
             _ => Response::error("bad once-store request", 400),
         }
     }

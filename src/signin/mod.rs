@@ -1,0 +1,624 @@
+//! The sign-in journey every protocol shares: "I need a signed-in member for this request".
+//!
+//! - [`current`] reads the IdP session (silent sign-in: a member with a valid session is never
+//!   sent to iMIS again, unless a fresh sign-in is asked for).
+//! - [`begin`] records what to resume in the pending cookie and sends the browser to iMIS: the
+//!   tenant's RiSE page with the Single Sign On content item (iMIS EMS/Cloud mode), or our own
+//!   sign-in form (iMIS 2017 legacy mode).
+//! - [`callback`] takes the refresh token iMIS posts back, and [`legacy_submit`] the form; both
+//!   identify the member through iMIS, open the session and resume the pending request.
+//! - [`sign_out`] ends the session (and the iMIS session, per tenant setting).
+
+pub mod cookie;
+pub mod pages;
+pub mod pending;
+pub mod session;
+pub mod throttle;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::audit::Outcome;
+use crate::http::{percent_encode, Response};
+use crate::imis::{ImisError, Member};
+use crate::platform::Platform;
+use crate::tenant::IdentityMode;
+use crate::Ctx;
+pub use pending::{Family, Pending, PendingList, Resume};
+pub use session::{Participant, Session, SessionUser};
+
+/// How a protocol wants the member signed in.
+#[derive(Debug, Clone, Default)]
+pub struct SignInOptions {
+    /// Ignore an existing session (`prompt=login`, `ForceAuthn`).
+    pub force: bool,
+    /// The app's name, for "Sign in to continue to: {App Name}".
+    pub app_name: Option<String>,
+}
+
+fn random_id(platform: &impl Platform, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    platform.random(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Whether `target` is a path on this host (no scheme, no `//host`, no backslash tricks).
+pub fn is_local_path(target: &str) -> bool {
+    target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.contains('\\')
+        && !target.bytes().any(|b| b.is_ascii_control())
+        && target.len() <= 1024
+}
+
+/// The valid IdP session of this request, if any.
+pub fn current<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Session> {
+    let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
+    let text = ctx.req.cookie(session::SESSION_COOKIE)?;
+    let session: Session = cookie::open(&key, session::SESSION_COOKIE, &text)?;
+    let idle = u64::from(ctx.tenant.session.idle_minutes) * 60;
+    session
+        .is_valid(ctx.platform.now().secs(), idle)
+        .then_some(session)
+}
+
+/// `Set-Cookie` that stores the session (touching its idle timer).
+pub fn store_session<P: Platform>(ctx: &Ctx<'_, P>, session: &mut Session) -> Option<String> {
+    let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
+    let now = ctx.platform.now().secs();
+    session.last_seen = now;
+    let text = cookie::seal(ctx.platform, &key, session::SESSION_COOKIE, session)?;
+    Some(cookie::set(
+        session::SESSION_COOKIE,
+        &text,
+        session.expires.saturating_sub(now),
+    ))
+}
+
+/// Adds the session cookie to a response when the idle timer should slide.
+pub fn touch<P: Platform>(ctx: &Ctx<'_, P>, session: &mut Session, resp: Response) -> Response {
+    if ctx.platform.now().secs() < session.last_seen + session::TOUCH_AFTER_SECS {
+        return resp;
+    }
+    match store_session(ctx, session) {
+        Some(c) => resp.with_header("set-cookie", c),
+        None => resp,
+    }
+}
+
+fn read_pending<P: Platform>(ctx: &Ctx<'_, P>) -> PendingList {
+    let now = ctx.platform.now().secs();
+    let mut list: PendingList = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
+        .and_then(|key| {
+            cookie::open(
+                &key,
+                pending::PENDING_COOKIE,
+                &ctx.req.cookie(pending::PENDING_COOKIE)?,
+            )
+        })
+        .unwrap_or_default();
+    list.prune(now);
+    list
+}
+
+fn pending_cookie<P: Platform>(ctx: &Ctx<'_, P>, list: &PendingList) -> Option<String> {
+    if list.items.is_empty() {
+        return Some(cookie::clear(pending::PENDING_COOKIE));
+    }
+    let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
+    let text = cookie::seal(ctx.platform, &key, pending::PENDING_COOKIE, list)?;
+    Some(cookie::set(
+        pending::PENDING_COOKIE,
+        &text,
+        pending::PENDING_TTL_SECS,
+    ))
+}
+
+/// Sends the member to sign in, remembering `resume`. The response to return as is.
+pub async fn begin<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    family: Family,
+    resume: Resume,
+    opts: SignInOptions,
+) -> Response {
+    let mut list = read_pending(ctx);
+    let pending = Pending {
+        id: random_id(ctx.platform, 18),
+        created: ctx.platform.now().secs(),
+        family,
+        app_name: opts.app_name,
+        resume,
+    };
+    let id = pending.id.clone();
+    list.push(pending);
+    let Some(cookie) = pending_cookie(ctx, &list) else {
+        ctx.audit(
+            "signin.unavailable",
+            Outcome::Failure,
+            None,
+            Some("runtime has no usable master key".into()),
+        );
+        return ctx.error_page(
+            503,
+            "Sign-in unavailable",
+            "Sign-in is not available right now. Please try again later.",
+            None,
+        );
+    };
+    let target = match ctx.tenant.identity_mode {
+        IdentityMode::ImisLegacy => format!("/signin?p={}", percent_encode(&id)),
+        IdentityMode::ImisCloud => {
+            let sso = &ctx.tenant.imis.sso;
+            let page = match family {
+                Family::Saml => sso.saml.as_ref().or(sso.oidc.as_ref()),
+                Family::Oidc => sso.oidc.as_ref().or(sso.saml.as_ref()),
+            };
+            match page {
+                Some(page) => page.page_url.clone(),
+                None => {
+                    return ctx.error_page(
+                        503,
+                        "Sign-in unavailable",
+                        "Sign-in is not configured.",
+                        None,
+                    )
+                }
+            }
+        }
+    };
+    redirect(&target).with_header("set-cookie", cookie)
+}
+
+/// A 303 redirect.
+pub fn redirect(target: &str) -> Response {
+    Response::empty(303).with_header("location", target)
+}
+
+/// What went wrong identifying the member; each gets its own page and audit reason.
+#[derive(Debug)]
+enum SignInFailure {
+    Imis(ImisError),
+    NotFound,
+    Disabled,
+}
+
+async fn identify<P: Platform>(ctx: &Ctx<'_, P>, username: &str) -> Result<Member, SignInFailure> {
+    match ctx.imis().find_member(ctx.imis_tokens(), username).await {
+        Ok(Some(m)) if m.disabled => Err(SignInFailure::Disabled),
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err(SignInFailure::NotFound),
+        Err(e) => Err(SignInFailure::Imis(e)),
+    }
+}
+
+fn failure_page<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    failure: &SignInFailure,
+    user: &str,
+    retry: &str,
+) -> Response {
+    let (event, status, title, message) = match failure {
+        SignInFailure::NotFound => (
+            "signin.member_not_found",
+            403,
+            "Member record not found",
+            "You signed in to iMIS, but we could not find your member record. Please contact the association.",
+        ),
+        SignInFailure::Disabled => (
+            "signin.member_disabled",
+            403,
+            "Account disabled",
+            "Your account is disabled. Please contact the association.",
+        ),
+        SignInFailure::Imis(ImisError::Timeout(_)) => (
+            "imis.unavailable",
+            504,
+            "The membership system is not responding",
+            "We could not reach the membership system in time. Please try again in a moment.",
+        ),
+        SignInFailure::Imis(ImisError::InvalidGrant) => (
+            "signin.imis_refused",
+            400,
+            "Sign-in could not be confirmed",
+            "The membership system did not confirm your sign-in (it may have expired). Please sign in again.",
+        ),
+        SignInFailure::Imis(_) => (
+            "imis.unavailable",
+            502,
+            "The membership system is unavailable",
+            "The membership system did not answer as expected. Please try again in a moment.",
+        ),
+    };
+    let reason = match failure {
+        SignInFailure::Imis(e) => format!("{e} (user {user})"),
+        _ => format!("user {user}"),
+    };
+    let outcome = if status >= 500 {
+        Outcome::Failure
+    } else {
+        Outcome::Refused
+    };
+    ctx.audit(event, outcome, None, Some(reason));
+    ctx.error_page(status, title, message, Some(retry))
+}
+
+/// Opens the session for `member` and resumes `pending` (or goes home).
+fn complete<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    member: Member,
+    pending: Option<Pending>,
+    list: &PendingList,
+) -> Response {
+    let now = ctx.platform.now().secs();
+    let user = SessionUser::from(member);
+    let username = user.username.clone();
+    let mut session = match current(ctx) {
+        // The same member signing in again keeps the session's participants.
+        Some(s) if s.user.imis_id == user.imis_id => Session {
+            user,
+            auth_time: now,
+            ..s
+        },
+        _ => Session {
+            v: 1,
+            sid: random_id(ctx.platform, 18),
+            user,
+            auth_time: now,
+            expires: now + u64::from(ctx.tenant.session.absolute_minutes) * 60,
+            last_seen: now,
+            via: match ctx.tenant.identity_mode {
+                IdentityMode::ImisCloud => "imis_cloud".into(),
+                IdentityMode::ImisLegacy => "imis_legacy".into(),
+            },
+            participants: Vec::new(),
+        },
+    };
+    let (Some(session_cookie), Some(pending_cookie)) =
+        (store_session(ctx, &mut session), pending_cookie(ctx, list))
+    else {
+        ctx.audit(
+            "signin.unavailable",
+            Outcome::Failure,
+            None,
+            Some("session cookie cannot be written".into()),
+        );
+        return ctx.error_page(
+            503,
+            "Sign-in unavailable",
+            "Sign-in is not available right now. Please try again later.",
+            None,
+        );
+    };
+    ctx.audit(
+        "signin.success",
+        Outcome::Success,
+        None,
+        Some(format!("user {username}")),
+    );
+    let resp = match pending.map(|p| p.resume) {
+        Some(Resume::Direct { return_to }) if is_local_path(&return_to) => redirect(&return_to),
+        _ => redirect("/"),
+    };
+    resp.with_header("set-cookie", session_cookie)
+        .with_header("set-cookie", pending_cookie)
+}
+
+/// `POST /imis/callback` and `POST /saml/imis/callback`: iMIS hands back a refresh token.
+pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, family: Family) -> Response {
+    if ctx.tenant.identity_mode != IdentityMode::ImisCloud {
+        return ctx.error_page(
+            404,
+            "Page not found",
+            "There is no page at this address.",
+            Some("/"),
+        );
+    }
+    let Some(refresh_token) = ctx
+        .req
+        .form_field("refresh_token")
+        .filter(|t| !t.is_empty() && t.len() <= 512)
+    else {
+        ctx.audit(
+            "signin.callback_refused",
+            Outcome::Refused,
+            None,
+            Some("no refresh_token".into()),
+        );
+        return ctx.error_page(
+            400,
+            "Sign-in could not be completed",
+            "The membership system sent no sign-in token.",
+            Some("/signin"),
+        );
+    };
+    let mut list = read_pending(ctx);
+    // A callback this browser did not ask for is refused: otherwise anyone could sign a victim's
+    // browser in to the attacker's account by posting the attacker's refresh token (login CSRF).
+    let Some(pending) = list.take_newest(family) else {
+        ctx.audit(
+            "signin.callback_refused",
+            Outcome::Refused,
+            None,
+            Some("no pending sign-in in this browser".into()),
+        );
+        return ctx.error_page(
+            400,
+            "Sign-in was not started here",
+            "This sign-in did not start on this site, or it took too long. Please start again.",
+            Some("/signin"),
+        );
+    };
+    let sso = match family {
+        Family::Saml => ctx
+            .tenant
+            .imis
+            .sso
+            .saml
+            .as_ref()
+            .or(ctx.tenant.imis.sso.oidc.as_ref()),
+        Family::Oidc => ctx
+            .tenant
+            .imis
+            .sso
+            .oidc
+            .as_ref()
+            .or(ctx.tenant.imis.sso.saml.as_ref()),
+    };
+    let Some(sso) = sso else {
+        return ctx.error_page(
+            503,
+            "Sign-in unavailable",
+            "Sign-in is not configured.",
+            None,
+        );
+    };
+    let imis = ctx.imis();
+    let grant = match imis.open_secret(&sso.client_secret) {
+        Ok(secret) => {
+            imis.refresh_grant(&sso.client_id, &secret, &refresh_token)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let username = match grant {
+        Ok(g) => match g.user_name {
+            Some(u) => u,
+            None => {
+                return failure_page(
+                    ctx,
+                    &SignInFailure::Imis(ImisError::Unexpected("no userName".into())),
+                    "?",
+                    "/signin",
+                )
+            }
+        },
+        Err(e) => return failure_page(ctx, &SignInFailure::Imis(e), "?", "/signin"),
+    };
+    match identify(ctx, &username).await {
+        Ok(member) => complete(ctx, member, Some(pending), &list),
+        Err(f) => failure_page(ctx, &f, &username, "/signin"),
+    }
+}
+
+/// `GET /signin`: start a sign-in with no protocol behind it, or (legacy mode, `?p=`) show the
+/// sign-in form of a pending request.
+pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    let list = read_pending(ctx);
+    if let Some(id) = ctx.req.query_param("p") {
+        if ctx.tenant.identity_mode == IdentityMode::ImisLegacy {
+            if let Some(p) = list.get(&id) {
+                return pages::signin_form(ctx, &p.id, p.app_name.as_deref(), None, 200);
+            }
+        }
+        // An unknown or expired pending id: start over.
+        return redirect("/signin");
+    }
+    let return_to = ctx
+        .req
+        .query_param("return")
+        .filter(|r| is_local_path(r))
+        .unwrap_or_else(|| "/".into());
+    let force = ctx.req.query_param("prompt").as_deref() == Some("login");
+    if !force && current(ctx).is_some() {
+        return redirect(&return_to);
+    }
+    begin(
+        ctx,
+        Family::Oidc,
+        Resume::Direct { return_to },
+        SignInOptions {
+            force,
+            app_name: None,
+        },
+    )
+    .await
+}
+
+/// Minimum time a failed password sign-in takes, so that the answer does not tell whether the
+/// username exists.
+pub const FAILED_SIGNIN_MIN_MS: u64 = 700;
+
+/// `POST /signin` (legacy mode): the username and password form.
+pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    if ctx.tenant.identity_mode != IdentityMode::ImisLegacy {
+        return ctx.error_page(
+            404,
+            "Page not found",
+            "There is no page at this address.",
+            Some("/"),
+        );
+    }
+    let started = ctx.platform.now();
+    let form = ctx.req.form();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (id, username, password) = (field("p"), field("username"), field("password"));
+    let mut list = read_pending(ctx);
+    let Some(pending) = list.take_id(&id) else {
+        // The form's anti-forgery token is the pending id held in this browser's sealed cookie.
+        ctx.audit(
+            "signin.form_refused",
+            Outcome::Refused,
+            None,
+            Some("unknown or expired form".into()),
+        );
+        return ctx.error_page(
+            400,
+            "Sign-in expired",
+            "This sign-in page has expired. Please start again.",
+            Some("/signin"),
+        );
+    };
+    let app_name = pending.app_name.clone();
+    if username.is_empty() || password.is_empty() || username.len() > 256 || password.len() > 256 {
+        return pages::signin_form(
+            ctx,
+            &pending.id,
+            app_name.as_deref(),
+            Some("Enter your username and password."),
+            400,
+        );
+    }
+    let throttle = throttle::Throttle::new(ctx, &username);
+    if throttle.is_blocked(ctx.platform).await {
+        ctx.audit(
+            "signin.throttled",
+            Outcome::Refused,
+            None,
+            Some(format!("user {username}")),
+        );
+        return pages::signin_form(
+            ctx,
+            &pending.id,
+            app_name.as_deref(),
+            Some("Too many unsuccessful attempts. Please wait 15 minutes, or reset your password."),
+            429,
+        );
+    }
+    match ctx.imis().password_grant(&username, &password).await {
+        Ok(grant) => {
+            throttle.succeeded(ctx.platform).await;
+            let name = grant.user_name.unwrap_or(username);
+            match identify(ctx, &name).await {
+                Ok(member) => complete(ctx, member, Some(pending), &list),
+                Err(f) => failure_page(ctx, &f, &name, "/signin"),
+            }
+        }
+        Err(ImisError::InvalidGrant) => {
+            throttle.failed(ctx.platform).await;
+            ctx.audit(
+                "signin.failure",
+                Outcome::Refused,
+                None,
+                Some(format!("user {username}")),
+            );
+            let elapsed = ctx.platform.now().millis.saturating_sub(started.millis);
+            if elapsed < FAILED_SIGNIN_MIN_MS {
+                ctx.platform
+                    .sleep((FAILED_SIGNIN_MIN_MS - elapsed) as u32)
+                    .await;
+            }
+            pages::signin_form(
+                ctx,
+                &pending.id,
+                app_name.as_deref(),
+                Some("The username or password is not correct."),
+                401,
+            )
+        }
+        Err(e) => {
+            // iMIS failed, not the member: keep the form's pending request for the retry.
+            let retry = format!("/signin?p={}", percent_encode(&pending.id));
+            list.push(pending);
+            let resp = failure_page(ctx, &SignInFailure::Imis(e), &username, &retry);
+            match pending_cookie(ctx, &list) {
+                Some(c) => resp.with_header("set-cookie", c),
+                None => resp,
+            }
+        }
+    }
+}
+
+/// Ends the IdP session. Returns the session's participants (for protocol logouts) and the
+/// `Set-Cookie` that deletes it.
+pub fn end_session<P: Platform>(ctx: &Ctx<'_, P>) -> (Vec<Participant>, String) {
+    let participants = current(ctx).map(|s| {
+        ctx.audit(
+            "signout",
+            Outcome::Success,
+            None,
+            Some(format!("user {}", s.user.username)),
+        );
+        s.participants
+    });
+    (
+        participants.unwrap_or_default(),
+        cookie::clear(session::SESSION_COOKIE),
+    )
+}
+
+/// Where the browser goes after the IdP session ended: iMIS's logout (per tenant setting), which
+/// returns to our signed-out page, or the signed-out page directly.
+pub fn after_sign_out<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+    let signed_out = format!(
+        "https://{}{}/signed-out",
+        ctx.req.host,
+        ctx.req.port.map(|p| format!(":{p}")).unwrap_or_default()
+    );
+    if ctx.tenant.imis.sign_out_of_imis.unwrap_or(true) {
+        format!(
+            "{}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl={}",
+            ctx.tenant.imis.base_url.trim_end_matches('/'),
+            percent_encode(&signed_out)
+        )
+    } else {
+        "/signed-out".into()
+    }
+}
+
+/// The anti-forgery token of the sign-out form, bound to the session.
+pub fn signout_token<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> String {
+    use hmac::{Hmac, Mac};
+    let Some(secret) = ctx.platform.secret(crate::platform::MASTER_KEY_SECRET) else {
+        return String::new();
+    };
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(b"signout:");
+    mac.update(ctx.tenant.id.as_str().as_bytes());
+    mac.update(session.sid.as_bytes());
+    URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..18])
+}
+
+/// `GET /signout` shows a confirmation; `POST /signout` signs out.
+pub async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Response {
+    let Some(session) = current(ctx) else {
+        return redirect("/signed-out")
+            .with_header("set-cookie", cookie::clear(session::SESSION_COOKIE));
+    };
+    if !post {
+        return pages::signout_confirm(ctx, &signout_token(ctx, &session));
+    }
+    let token = ctx.req.form_field("t").unwrap_or_default();
+    let expected = signout_token(ctx, &session);
+    if expected.is_empty() || !crate::seal::constant_time_eq(token.as_bytes(), expected.as_bytes())
+    {
+        ctx.audit(
+            "signout.refused",
+            Outcome::Refused,
+            None,
+            Some("bad anti-forgery token".into()),
+        );
+        return pages::signout_confirm(ctx, &expected);
+    }
+    let (_participants, clear) = end_session(ctx);
+    redirect(&after_sign_out(ctx)).with_header("set-cookie", clear)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,417 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde_json::json;
+
+use crate::http::{Request, Response};
+use crate::platform::{HttpMethod, PlatformError};
+use crate::testing::*;
+use crate::Idp;
+
+/// A browser: a cookie jar over the IdP.
+struct Browser<'a> {
+    idp: &'a Idp,
+    p: &'a FakePlatform,
+    host: &'static str,
+    jar: HashMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(idp: &'a Idp, p: &'a FakePlatform, host: &'static str) -> Self {
+        Self {
+            idp,
+            p,
+            host,
+            jar: HashMap::new(),
+        }
+    }
+
+    fn send(&mut self, method: HttpMethod, path: &str, form: Option<&str>) -> Response {
+        let mut req = Request::new(method, self.host, path);
+        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if !cookies.is_empty() {
+            req.headers.push(("cookie".into(), cookies.join("; ")));
+        }
+        if let Some(form) = form {
+            req.body = form.as_bytes().to_vec();
+            req.headers.push((
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
+        }
+        let resp = block_on(self.idp.handle(req, self.p));
+        for (k, v) in &resp.headers {
+            if k == "set-cookie" {
+                let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
+                let (name, value) = pair.split_once('=').unwrap();
+                assert!(
+                    attrs.contains("Secure")
+                        && attrs.contains("HttpOnly")
+                        && attrs.contains("SameSite=None")
+                );
+                assert!(name.starts_with("__Host-"));
+                if attrs.contains("Max-Age=0") {
+                    self.jar.remove(name);
+                } else {
+                    self.jar.insert(name.to_string(), value.to_string());
+                }
+            }
+        }
+        resp
+    }
+
+    fn get(&mut self, path: &str) -> Response {
+        self.send(HttpMethod::Get, path, None)
+    }
+
+    fn post(&mut self, path: &str, form: &str) -> Response {
+        self.send(HttpMethod::Post, path, Some(form))
+    }
+}
+
+fn location(r: &Response) -> &str {
+    r.header("location").unwrap_or("")
+}
+
+fn body(r: &Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+const IMIS: &str = "http://127.0.0.1:9/acme";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Imis {
+    Ok,
+    Disabled,
+    Unknown,
+    Timeout,
+    Garbage,
+}
+
+/// A fake iMIS: refresh tokens `rt-<user>`, password `pw` for every user.
+fn fake_imis(p: &FakePlatform, mode: Rc<RefCell<Imis>>) {
+    p.on_fetch(move |req| {
+        let mode = *mode.borrow();
+        if mode == Imis::Timeout {
+            return Err(PlatformError::Timeout(2000));
+        }
+        if mode == Imis::Garbage {
+            return json_response(200, "<html>");
+        }
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        if req.url.ends_with("/token") {
+            let form: HashMap<String, String> = crate::http::parse_urlencoded(&body).into_iter().collect();
+            let user = match form["grant_type"].as_str() {
+                "refresh_token" => {
+                    assert_eq!(form["client_id"], "EdgeIdP-OIDC");
+                    assert_eq!(form["client_secret"], "oidc-secret");
+                    form["refresh_token"].strip_prefix("rt-").map(str::to_string)
+                }
+                _ if form["password"] == "pw" || form["password"] == "Service-Passw0rd" => Some(form["username"].clone()),
+                _ => None,
+            };
+            return match user {
+                Some(u) => json_response(200, &json!({"access_token": "t", "expires_in": 1199, "userName": u}).to_string()),
+                None => json_response(400, r#"{"error":"invalid_grant"}"#),
+            };
+        }
+        if req.url.contains("/api/User?UserName=") {
+            let user = req.url.rsplit('=').next().unwrap().to_string();
+            if mode == Imis::Unknown {
+                return json_response(200, r#"{"Items":{"$values":[]}}"#);
+            }
+            return json_response(
+                200,
+                &json!({"Items": {"$values": [{"UserId": "101", "UserName": user, "IsDisable": mode == Imis::Disabled}]}}).to_string(),
+            );
+        }
+        json_response(200, r#"{"PersonName":{"FirstName":"Jane","LastName":"Smith"},"UniformId":"87EAD15E-B188-42E8-AE48-E9B8C2B24C94"}"#)
+    });
+}
+
+fn cloud() -> (Idp, FakePlatform, Rc<RefCell<Imis>>) {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", IMIS);
+    let mode = Rc::new(RefCell::new(Imis::Ok));
+    fake_imis(&p, mode.clone());
+    (Idp::new(), p, mode)
+}
+
+fn legacy() -> (Idp, FakePlatform, Rc<RefCell<Imis>>) {
+    let p = FakePlatform::default();
+    let mut t = tenant_json("globex", "globex.localhost", IMIS);
+    t["identity_mode"] = "imis_legacy".into();
+    t["imis"]["sign_out_of_imis"] = false.into();
+    p.put_kv(
+        "host:globex.localhost",
+        r#"{"schema_version":1,"tenant":"globex"}"#,
+    );
+    p.put_kv("tenant:globex", &t.to_string());
+    let mode = Rc::new(RefCell::new(Imis::Ok));
+    fake_imis(&p, mode.clone());
+    (Idp::new(), p, mode)
+}
+
+#[test]
+fn cloud_sign_in_round_trip_then_silent() {
+    let (idp, p, _) = cloud();
+    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let r = b.get("/signin?return=/after");
+    assert_eq!(r.status, 303);
+    assert_eq!(location(&r), format!("{IMIS}/sso/EdgeIdP-OIDC"));
+    assert!(b.jar.contains_key("__Host-idp-pending"));
+    let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
+    assert_eq!(r.status, 303, "{}", body(&r));
+    assert_eq!(location(&r), "/after");
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    assert!(
+        !b.jar.contains_key("__Host-idp-pending"),
+        "the resumed request is gone"
+    );
+    assert!(p.events().contains(&"signin.success".to_string()));
+    let home = b.get("/");
+    assert!(body(&home).contains("Signed in as <strong>Jane Smith</strong>"));
+    let calls = p.requests.borrow().len();
+    let r = b.get("/signin?return=/again");
+    assert_eq!(
+        (r.status, location(&r)),
+        (303, "/again"),
+        "silent: no trip to iMIS"
+    );
+    assert_eq!(p.requests.borrow().len(), calls);
+    let r = b.get("/signin?prompt=login");
+    assert_eq!(
+        location(&r),
+        format!("{IMIS}/sso/EdgeIdP-OIDC"),
+        "prompt=login asks iMIS again"
+    );
+}
+
+#[test]
+fn callbacks_this_browser_did_not_start_are_refused() {
+    let (idp, p, _) = cloud();
+    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let r = b.post("/imis/callback", "refresh_token=rt-attacker");
+    assert_eq!(r.status, 400);
+    assert!(!b.jar.contains_key("__Host-idp-session"));
+    assert!(
+        p.requests.borrow().is_empty(),
+        "the token is not even redeemed"
+    );
+    // A SAML sign-in pending does not make the OIDC callback acceptable either.
+    b.get("/signin");
+    let r = b.post("/saml/imis/callback", "refresh_token=rt-jsmith");
+    assert_eq!(r.status, 400);
+    let r = b.post("/imis/callback", "");
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn parallel_tabs_each_resume_their_own_request() {
+    let (idp, p, _) = cloud();
+    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    b.get("/signin?return=/tab-one");
+    b.get("/signin?return=/tab-two");
+    let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
+    assert_eq!(location(&r), "/tab-two");
+    let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
+    assert_eq!(location(&r), "/tab-one");
+}
+
+#[test]
+fn tampered_foreign_and_expired_sessions_are_ignored() {
+    let (idp, p, _) = cloud();
+    add_tenant(&p, "globex", "globex.localhost", IMIS);
+    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    b.get("/signin");
+    b.post("/imis/callback", "refresh_token=rt-jsmith");
+    let good = b.jar["__Host-idp-session"].clone();
+    // Tampered: flip a character.
+    let mut bad = good.clone().into_bytes();
+    bad[20] = if bad[20] == b'A' { b'B' } else { b'A' };
+    b.jar
+        .insert("__Host-idp-session".into(), String::from_utf8(bad).unwrap());
+    assert!(body(&b.get("/")).contains("signin-link"));
+    // Foreign tenant: acme's cookie presented to globex.
+    let mut g = Browser::new(&idp, &p, "globex.localhost");
+    g.jar.insert("__Host-idp-session".into(), good.clone());
+    assert!(body(&g.get("/")).contains("signin-link"));
+    // Idle timeout (60 minutes in the test tenant's defaults).
+    b.jar.insert("__Host-idp-session".into(), good);
+    assert!(body(&b.get("/")).contains("Signed in as"));
+    p.advance_secs(61 * 60);
+    assert!(body(&b.get("/")).contains("signin-link"));
+}
+
+#[test]
+fn idle_timeout_slides_with_use_until_the_absolute_end() {
+    let (idp, p, _) = cloud();
+    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    b.get("/signin");
+    b.post("/imis/callback", "refresh_token=rt-jsmith");
+    for _ in 0..9 {
+        p.advance_secs(50 * 60);
+        assert!(
+            body(&b.get("/")).contains("Signed in as"),
+            "each visit slides the idle timer"
+        );
+    }
+    // 450 minutes of use; 40 more minutes is within the idle limit but past the absolute 480.
+    p.advance_secs(40 * 60);
+    assert!(body(&b.get("/")).contains("signin-link"));
+}
+
+#[test]
+fn imis_failures_give_clear_pages_and_audit_events() {
+    for (mode, status, event) in [
+        (Imis::Timeout, 504, "imis.unavailable"),
+        (Imis::Garbage, 502, "imis.unavailable"),
+        (Imis::Unknown, 403, "signin.member_not_found"),
+        (Imis::Disabled, 403, "signin.member_disabled"),
+    ] {
+        let (idp, p, m) = cloud();
+        let mut b = Browser::new(&idp, &p, "acme.localhost");
+        b.get("/signin");
+        *m.borrow_mut() = mode;
+        let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
+        assert_eq!(r.status, status);
+        assert!(body(&r).contains("href=\"/signin\""), "a retry link");
+        assert!(
+            !b.jar.contains_key("__Host-idp-session"),
+            "nothing half-done"
+        );
+        assert!(p.events().contains(&event.to_string()), "{event}");
+    }
+    let (idp, p, _) = cloud();
+    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    b.get("/signin");
+    let r = b.post("/imis/callback", "refresh_token=not-valid");
+    assert_eq!(r.status, 400);
+    assert!(p.events().contains(&"signin.imis_refused".to_string()));
+}
+
+#[test]
+fn legacy_sign_in_form_checks_the_password_at_imis() {
+    let (idp, p, _) = legacy();
+    let mut b = Browser::new(&idp, &p, "globex.localhost");
+    let r = b.get("/signin?return=/x");
+    let form_url = location(&r).to_string();
+    assert!(form_url.starts_with("/signin?p="));
+    let form = b.get(&form_url);
+    let html = body(&form);
+    assert!(
+        html.contains("id=\"signin-form\"") && html.contains("autocomplete=\"current-password\"")
+    );
+    let id = crate::http::percent_decode(form_url.trim_start_matches("/signin?p="), true);
+    let enc = crate::http::percent_encode(&id);
+    let r = b.post(
+        "/signin",
+        &format!("p={enc}&username=jsmith&password=wrong"),
+    );
+    assert_eq!(r.status, 401);
+    assert!(body(&r).contains("The username or password is not correct."));
+    assert!(
+        p.slept_ms.get() >= 600,
+        "failures are padded to a fixed time"
+    );
+    let r = b.post(
+        "/signin",
+        &format!("p={enc}&username=nosuchuser&password=wrong"),
+    );
+    assert!(
+        body(&r).contains("The username or password is not correct."),
+        "the same message for unknown users"
+    );
+    let r = b.post("/signin", &format!("p={enc}&username=jsmith&password=pw"));
+    assert_eq!((r.status, location(&r)), (303, "/x"), "{}", body(&r));
+    assert!(body(&b.get("/")).contains("Signed in as"));
+    // The form cannot be replayed or forged.
+    let r = b.post("/signin", &format!("p={enc}&username=jsmith&password=pw"));
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn legacy_sign_in_is_throttled_before_imis_locks_the_account() {
+    let (idp, p, _) = legacy();
+    let mut b = Browser::new(&idp, &p, "globex.localhost");
+    let id_of = |r: &Response| {
+        crate::http::percent_decode(location(r).trim_start_matches("/signin?p="), true)
+    };
+    let r = b.get("/signin");
+    let id = crate::http::percent_encode(&id_of(&r));
+    for _ in 0..crate::signin::throttle::MAX_USER_FAILURES {
+        assert_eq!(
+            b.post("/signin", &format!("p={id}&username=JSmith&password=bad"))
+                .status,
+            401
+        );
+    }
+    let before = p.requests.borrow().len();
+    let r = b.post("/signin", &format!("p={id}&username=jsmith&password=pw"));
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        p.requests.borrow().len(),
+        before,
+        "no further attempt reaches iMIS"
+    );
+    assert!(p.events().contains(&"signin.throttled".to_string()));
+}
+
+#[test]
+fn sign_out_needs_the_form_token_and_signs_out_of_imis() {
+    let (idp, p, _) = cloud();
+    let mut b = Browser::new(&idp, &p, "acme.localhost:8787");
+    b.get("/signin");
+    b.post("/imis/callback", "refresh_token=rt-jsmith");
+    let page = body(&b.get("/signout"));
+    let token = page
+        .split("name=\"t\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = b.post("/signout", "t=forged");
+    assert_eq!(
+        r.status, 200,
+        "a forged sign-out only shows the confirmation"
+    );
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    let r = b.post("/signout", &format!("t={token}"));
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        location(&r),
+        format!(
+            "{IMIS}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl={}",
+            crate::http::percent_encode("https://acme.localhost:8787/signed-out")
+        )
+    );
+    assert!(!b.jar.contains_key("__Host-idp-session"));
+    assert!(body(&b.get("/")).contains("signin-link"));
+    assert!(body(&b.get("/signed-out")).contains("You are signed out"));
+}
+
+#[test]
+fn return_targets_must_be_local() {
+    for bad in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
+        assert!(!super::is_local_path(bad), "{bad}");
+    }
+    assert!(super::is_local_path("/ok?x=1"));
+    let (idp, p, _) = cloud();
+    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    b.get(&format!(
+        "/signin?return={}",
+        crate::http::percent_encode("//evil.example/")
+    ));
+    let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
+    assert_eq!(location(&r), "/");
+}
