@@ -25,63 +25,68 @@ use spin_sdk::key_value::Store;
 static IDP: LazyLock<Idp> = LazyLock::new(Idp::new);
 
 /// The component's entry point. The `http_component` macro exports it through the generated WASI
-/// bindings, which need `unsafe`; nothing else in the adapter does.
+/// bindings, which need `unsafe`; nothing else in the adapter does. It works on the raw WASI types
+/// because Spin's buffered `Response` keeps one value per header name, and a response may carry
+/// several `Set-Cookie` headers.
 #[allow(unsafe_code)]
 mod entry {
     use super::*;
+    use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
 
     #[http_component]
-    async fn handle(req: Request) -> Response {
-        let resp = IDP.handle(to_core(&req), &SpinPlatform).await;
-        let mut builder = Response::builder();
-        builder.status(resp.status);
-        for (name, value) in &resp.headers {
-            builder.header(name.as_str(), value.as_str());
-        }
-        builder.body(resp.body).build()
+    async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+        let resp = IDP.handle(to_core(req).await, &SpinPlatform).await;
+        let headers: Vec<(String, Vec<u8>)> = resp
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+            .collect();
+        let outgoing =
+            OutgoingResponse::new(Fields::from_list(&headers).unwrap_or_else(|_| Fields::new()));
+        let _ = outgoing.set_status_code(resp.status);
+        let _ = out.set_with_body(outgoing, resp.body).await;
     }
 }
 
-fn to_core(req: &Request) -> CoreRequest {
+async fn to_core(req: spin_sdk::http::IncomingRequest) -> CoreRequest {
     // Spin puts the Host into the request authority (toolchain.md §3); fall back to the header.
-    let (authority, path_and_query) = split_uri(req.uri());
-    let authority = authority
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .entries()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), String::from_utf8(v).ok()?)))
+        .collect();
+    let authority = req
+        .authority()
         .filter(|a| !a.is_empty())
         .or_else(|| {
-            req.header("host")
-                .and_then(|h| h.as_str())
-                .map(str::to_string)
+            headers
+                .iter()
+                .find(|(k, _)| k == "host")
+                .map(|(_, v)| v.clone())
         })
         .unwrap_or_default();
     let (host, port) = split_authority(&authority);
+    let path_and_query = req.path_with_query().unwrap_or_else(|| "/".into());
     let (path, query) = match path_and_query.split_once('?') {
         Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (path_and_query.to_string(), String::new()),
+        None => (path_and_query.clone(), String::new()),
+    };
+    let method = HttpMethod::parse(&req.method().to_string());
+    let body = match method {
+        HttpMethod::Get | HttpMethod::Head => Vec::new(),
+        _ => req.into_body().await.unwrap_or_default(),
     };
     CoreRequest {
         // Spin does not tell the client's address; headers a client can set are not trusted.
         client_ip: None,
-        method: HttpMethod::parse(req.method().to_string().as_str()),
+        method,
         host,
         port,
         path: if path.is_empty() { "/".into() } else { path },
         query,
-        headers: req
-            .headers()
-            .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
-            .collect(),
-        body: req.body().to_vec(),
-    }
-}
-
-/// Splits an absolute (`http://host/p?q`) or origin-form (`/p?q`) URI.
-fn split_uri(uri: &str) -> (Option<String>, &str) {
-    match uri.split_once("://") {
-        Some((_, rest)) => match rest.find('/') {
-            Some(i) => (Some(rest[..i].to_string()), &rest[i..]),
-            None => (Some(rest.to_string()), "/"),
-        },
-        None => (None, uri),
+        headers,
+        body,
     }
 }
 
