@@ -108,3 +108,15 @@ def test_no_secret_reaches_the_logs(stack, client):
     for secret in [stack.key, "Service-Passw0rd", "acme-saml-secret", "acme-oidc-secret"]:
         assert secret not in out
     assert audit_events(stack), "audit lines are visible in the runtime output"
+
+
+def test_deep_health_times_out_on_a_hanging_imis(stack, client):
+    import requests
+    requests.post(f"{stack.imis_origin}/__emulator/faults", timeout=10,
+                  json={"path_contains": "/api/User", "hang": True})
+    try:
+        r = client.get("globex.localhost", "/healthz?deep=1")
+        assert r.status_code == 503
+        assert r.json()["imis"] == "offline" and "did not answer within 5000 ms" in r.json()["imis_error"]
+    finally:
+        requests.post(f"{stack.imis_origin}/__emulator/reset", timeout=10)
