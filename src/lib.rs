@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod crypto;
 pub mod healthz;
 pub mod http;
 pub mod imis;
@@ -92,6 +93,19 @@ impl<P: Platform> Ctx<'_, P> {
             &self.request_id,
             reason,
         );
+    }
+
+    /// A branded page of this tenant. Its forms may lead to the tenant's iMIS as well (sign-out
+    /// redirects there after the form is sent).
+    pub fn page(&self, status: u16, title: &str, body_html: &str) -> Response {
+        pages::page_response_with_form_target(
+            status,
+            self.brand(),
+            title,
+            body_html,
+            &self.nonce,
+            Some(&self.tenant.imis.base_url),
+        )
     }
 
     /// A branded error page.

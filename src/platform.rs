@@ -6,6 +6,7 @@
 //! the core's own tests implement it with an in-memory fake.
 
 use crate::audit::AuditEvent;
+use crate::crypto::KeyRef;
 
 /// Seconds and milliseconds since the Unix epoch, as the runtime's clock reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -122,6 +123,9 @@ pub enum PlatformError {
     /// The strongly consistent store failed.
     #[error("take-once store failed: {0}")]
     Store(String),
+    /// A key could not be used or a signature not made.
+    #[error("signing failed: {0}")]
+    Crypto(String),
 }
 
 /// The runtime services the core uses. Implemented once per runtime.
@@ -147,6 +151,11 @@ pub trait Platform {
     /// A counter lives for `window_s` seconds from its first increment (fixed window); `delta`
     /// 0 reads it. Used to throttle sign-in attempts.
     async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError>;
+
+    /// Signs `msg` with `key`, with the fastest signer of the runtime (WebCrypto on Workers).
+    /// Implementations cache what they derive from a key under [`KeyRef::id`]: parse once per
+    /// isolate, never per request.
+    async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError>;
 
     /// Waits `ms` milliseconds without using CPU time.
     async fn sleep(&self, ms: u32);

@@ -106,6 +106,18 @@ impl Platform for FakePlatform {
         Ok(*n)
     }
 
+    async fn sign(
+        &self,
+        key: &crate::crypto::KeyRef<'_>,
+        msg: &[u8],
+    ) -> Result<Vec<u8>, PlatformError> {
+        let soft = crate::crypto::SoftKey::parse(key.alg, key.pkcs8_der)
+            .map_err(|e| PlatformError::Crypto(e.to_string()))?;
+        let mut rng = crate::crypto::FillRng(|b: &mut [u8]| self.random(b));
+        soft.sign(msg, &mut rng)
+            .map_err(|e| PlatformError::Crypto(e.to_string()))
+    }
+
     async fn sleep(&self, ms: u32) {
         self.slept_ms.set(self.slept_ms.get() + u64::from(ms));
         self.now.set(self.now.get() + u64::from(ms));

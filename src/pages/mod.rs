@@ -77,7 +77,7 @@ header .org{{font-size:1.25rem;font-weight:600}}.logo{{max-height:48px}}\
 main{{max-width:32rem;margin:2rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15)}}\
 h1{{font-size:1.5rem;margin-top:0}}a{{color:{primary}}}\
 .button,button{{display:inline-block;background:{primary};color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;text-decoration:none;cursor:pointer}}\
-.muted{{color:#555;font-size:.9rem}}code{{background:#f3f3f3;padding:0 .2rem}}\
+.muted{{color:#555;font-size:.9rem}}.error{{color:#b00020}}code{{background:#f3f3f3;padding:0 .2rem}}\
 </style></head><body><header>{logo}<span class=\"org\">{name}</span></header>\
 <main id=\"main\">{body_html}{support}</main></body></html>\n",
         title = html_escape(title),
@@ -91,6 +91,38 @@ pub fn content_security_policy(nonce: &str) -> String {
         "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src https: data:; \
 form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'"
     )
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, for CSP source lists.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && !host.contains([' ', ';', '\'', ',']))
+    .then(|| format!("{scheme}://{host}"))
+}
+
+/// A page response whose forms may also lead (directly or through a redirect after submission,
+/// which `form-action` covers too) to `extra_origin`, e.g. the tenant's iMIS for sign-out.
+pub fn page_response_with_form_target(
+    status: u16,
+    brand: Brand<'_>,
+    title: &str,
+    body_html: &str,
+    nonce: &str,
+    extra_origin: Option<&str>,
+) -> Response {
+    let mut csp = content_security_policy(nonce);
+    if let Some(origin) = extra_origin.and_then(origin_of) {
+        csp = csp.replace(
+            "form-action 'self' https:",
+            &format!("form-action 'self' https: {origin}"),
+        );
+    }
+    Response::html(status, render(brand, title, body_html, nonce))
+        .with_header("content-security-policy", csp)
+        .with_header("cache-control", "no-store")
 }
 
 /// A complete HTML response with the page security headers.

@@ -407,7 +407,7 @@ pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     if let Some(id) = ctx.req.query_param("p") {
         if ctx.tenant.identity_mode == IdentityMode::ImisLegacy {
             if let Some(p) = list.get(&id) {
-                return pages::signin_form(ctx, &p.id, p.app_name.as_deref(), None, 200);
+                return pages::signin_form(ctx, &p.id, p.app_name.as_deref(), "", None, 200);
             }
         }
         // An unknown or expired pending id: start over.
@@ -479,6 +479,7 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
             ctx,
             &pending.id,
             app_name.as_deref(),
+            &username,
             Some("Enter your username and password."),
             400,
         );
@@ -495,6 +496,7 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
             ctx,
             &pending.id,
             app_name.as_deref(),
+            &username,
             Some("Too many unsuccessful attempts. Please wait 15 minutes, or reset your password."),
             429,
         );
@@ -526,6 +528,7 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
                 ctx,
                 &pending.id,
                 app_name.as_deref(),
+                &username,
                 Some("The username or password is not correct."),
                 401,
             )

@@ -2,7 +2,6 @@
 //! signed-out page and the home page.
 
 use crate::http::{html_escape, Response};
-use crate::pages::page_response;
 use crate::platform::Platform;
 use crate::Ctx;
 
@@ -17,6 +16,7 @@ pub fn signin_form<P: Platform>(
     ctx: &Ctx<'_, P>,
     pending_id: &str,
     app_name: Option<&str>,
+    username: &str,
     error: Option<&str>,
     status: u16,
 ) -> Response {
@@ -50,14 +50,15 @@ pub fn signin_form<P: Platform>(
         "<h1>{heading}</h1>{message}{error}\
 <form method=\"post\" action=\"/signin\" id=\"signin-form\">\
 <input type=\"hidden\" name=\"p\" value=\"{}\">\
-<p><label for=\"username\">Username</label><br><input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus></p>\
+<p><label for=\"username\">Username</label><br><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required autofocus></p>\
 <p><label for=\"password\">Password</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
 <p><button type=\"submit\">Sign in</button></p></form>\
 <p class=\"muted\">Use your {} member username and password.</p><ul>{links}</ul>",
         html_escape(pending_id),
+        html_escape(username),
         html_escape(&ctx.tenant.name),
     );
-    page_response(status, ctx.brand(), "Sign in", &body, &ctx.nonce)
+    ctx.page(status, "Sign in", &body)
 }
 
 /// "Sign out?" with a button that POSTs the anti-forgery token.
@@ -69,7 +70,7 @@ pub fn signout_confirm<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> Response {
         html_escape(&ctx.tenant.name),
         html_escape(token),
     );
-    page_response(200, ctx.brand(), "Sign out", &body, &ctx.nonce)
+    ctx.page(200, "Sign out", &body)
 }
 
 /// The page members land on after signing out.
@@ -77,7 +78,7 @@ pub fn signed_out<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let body =
         "<h1>You are signed out</h1><p>You have been signed out. You can close this window.</p>\
 <p><a class=\"button\" href=\"/signin\">Sign in again</a></p>";
-    page_response(200, ctx.brand(), "Signed out", body, &ctx.nonce)
+    ctx.page(200, "Signed out", body)
 }
 
 /// `/`: who is signed in, with a sign-out button; or a sign-in button.
@@ -98,5 +99,5 @@ pub fn home<P: Platform>(ctx: &Ctx<'_, P>, session: Option<(&super::Session, Str
 <p><a class=\"button\" id=\"signin-link\" href=\"/signin\">Sign in</a></p>"
         ),
     };
-    page_response(200, ctx.brand(), "Single sign-on", &body, &ctx.nonce)
+    ctx.page(200, "Single sign-on", &body)
 }

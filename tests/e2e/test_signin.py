@@ -97,9 +97,13 @@ def test_cloud_mode_signs_in_through_the_rise_page(stack, emulator):
     r = post(s, action, data={"refresh_token": token})
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/healthz"
-    calls = [e["path"] for e in emulator.log()]
+    log = emulator.log()
+    calls = [e["path"] for e in log if e["status"] != 401]
     assert any(p.endswith("/token") for p in calls) and any("/api/User" in p for p in calls)
-    assert len(calls) <= 4, f"a sign-in costs at most 4 iMIS calls (with a cold background token): {calls}"
+    # refresh grant, background token (when not cached), User, Person. A 401 on a background token
+    # the emulator forgot (it is reset between tests) costs one renewal, as intended.
+    assert len(calls) <= 4 + sum(1 for e in log if e["status"] == 401), f"iMIS calls per sign-in: {calls}"
+    assert len([c for c in calls if "/api/" in c]) == 2, calls
     assert signed_in_as(stack, s) == "Jane Smith"
 
 

@@ -5,12 +5,14 @@
 
 mod once_store;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::task::Poll;
 
 use edge_idp::audit::AuditEvent;
+use edge_idp::crypto::{FillRng, KeyRef, SoftKey};
 use edge_idp::http::{split_authority, Request as CoreRequest};
 use edge_idp::platform::{
     HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
@@ -88,6 +90,22 @@ async fn to_core(req: spin_sdk::http::IncomingRequest) -> CoreRequest {
         headers,
         body,
     }
+}
+
+/// Parsed signing keys, per instance (parsing RSA costs milliseconds; signing reuses them).
+static SOFT_KEYS: LazyLock<Mutex<HashMap<String, Arc<SoftKey>>>> = LazyLock::new(Mutex::default);
+
+fn soft_key(key: &KeyRef<'_>) -> Result<Arc<SoftKey>, PlatformError> {
+    if let Some(k) = SOFT_KEYS.lock().ok().and_then(|m| m.get(key.id).cloned()) {
+        return Ok(k);
+    }
+    let parsed = Arc::new(
+        SoftKey::parse(key.alg, key.pkcs8_der).map_err(|e| PlatformError::Crypto(e.to_string()))?,
+    );
+    if let Ok(mut m) = SOFT_KEYS.lock() {
+        m.insert(key.id.to_string(), parsed.clone());
+    }
+    Ok(parsed)
 }
 
 /// The core's [`Platform`] on Spin.
@@ -174,6 +192,16 @@ impl Platform for SpinPlatform {
 
     async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError> {
         once_store::count(key, window_s, delta, self.now())
+    }
+
+    async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError> {
+        let soft = soft_key(key)?;
+        let mut rng = FillRng(|b: &mut [u8]| {
+            let bytes = wasi::random::random::get_random_bytes(b.len() as u64);
+            b.copy_from_slice(&bytes[..b.len()]);
+        });
+        soft.sign(msg, &mut rng)
+            .map_err(|e| PlatformError::Crypto(e.to_string()))
     }
 
     async fn sleep(&self, ms: u32) {

@@ -3,11 +3,13 @@
 //! secrets, and converts the core's response back. No protocol logic lives here.
 
 mod once_store;
+mod webcrypto;
 
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use edge_idp::audit::AuditEvent;
+use edge_idp::crypto::KeyRef;
 use edge_idp::http::{split_authority, Request as CoreRequest, Response as CoreResponse};
 use edge_idp::platform::{
     bindings, HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
@@ -171,6 +173,10 @@ impl Platform for WorkerPlatform {
 
     async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError> {
         once_store::count(&self.env, key, window_s, delta).await
+    }
+
+    async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError> {
+        webcrypto::sign(key, msg).await
     }
 
     async fn sleep(&self, ms: u32) {

@@ -1,0 +1,85 @@
+//! Signing with WebCrypto (`crypto.subtle`): 0.65–1.1 ms per RSA-2048 signature on Workers against
+//! 8–9 ms for the `rsa` crate in wasm (toolchain.md). Keys are imported once per isolate and kept,
+//! keyed by [`KeyRef::id`].
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use edge_idp::crypto::{KeyRef, SignAlg};
+use edge_idp::platform::PlatformError;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto};
+
+thread_local! {
+    /// Imported keys (JS objects: not Send, so per thread — one per isolate).
+    static KEYS: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
+}
+
+fn err(what: &str, e: JsValue) -> PlatformError {
+    PlatformError::Crypto(format!(
+        "{what}: {}",
+        e.as_string().unwrap_or_else(|| "WebCrypto error".into())
+    ))
+}
+
+fn subtle() -> Result<SubtleCrypto, PlatformError> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+        .map_err(|e| err("crypto", e))?;
+    Ok(crypto.unchecked_into::<web_sys::Crypto>().subtle())
+}
+
+fn algorithm(alg: SignAlg, for_import: bool) -> Result<Object, PlatformError> {
+    let o = Object::new();
+    let set = |k: &str, v: &str| {
+        Reflect::set(&o, &k.into(), &v.into())
+            .map(|_| ())
+            .map_err(|e| err("algorithm", e))
+    };
+    match alg {
+        SignAlg::Rs256 => {
+            set("name", "RSASSA-PKCS1-v1_5")?;
+            if for_import {
+                set("hash", "SHA-256")?;
+            }
+        }
+        SignAlg::Es256 => {
+            set("name", "ECDSA")?;
+            if for_import {
+                set("namedCurve", "P-256")?;
+            } else {
+                set("hash", "SHA-256")?;
+            }
+        }
+    }
+    Ok(o)
+}
+
+async fn import(subtle: &SubtleCrypto, key: &KeyRef<'_>) -> Result<CryptoKey, PlatformError> {
+    if let Some(k) = KEYS.with(|m| m.borrow().get(key.id).cloned()) {
+        return Ok(k);
+    }
+    let usages = Array::of1(&"sign".into());
+    let data = Uint8Array::from(key.pkcs8_der);
+    let promise = subtle
+        .import_key_with_object("pkcs8", &data, &algorithm(key.alg, true)?, false, &usages)
+        .map_err(|e| err("importKey", e))?;
+    let imported: CryptoKey = JsFuture::from(promise)
+        .await
+        .map_err(|e| err("importKey", e))?
+        .unchecked_into();
+    KEYS.with(|m| m.borrow_mut().insert(key.id.to_string(), imported.clone()));
+    Ok(imported)
+}
+
+/// Signs `msg` with `key` (RSASSA-PKCS1-v1_5 SHA-256, or ECDSA P-256 SHA-256 as `r || s`).
+pub async fn sign(key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError> {
+    let subtle = subtle()?;
+    let crypto_key = import(&subtle, key).await?;
+    let promise = subtle
+        .sign_with_object_and_u8_array(&algorithm(key.alg, false)?, &crypto_key, msg)
+        .map_err(|e| err("sign", e))?;
+    let sig = JsFuture::from(promise).await.map_err(|e| err("sign", e))?;
+    Ok(Uint8Array::new(&sig).to_vec())
+}

@@ -1,0 +1,185 @@
+//! Signing keys and pure-Rust signatures.
+//!
+//! The core never signs by itself on the request path: it hands the key to [`Platform::sign`],
+//! which uses the fastest signer of its runtime (WebCrypto on Workers). This module is the
+//! pure-Rust signer for runtimes without one (Spin), the fake platform of the tests and the CLI,
+//! plus RSA verification of detached signatures (SAML Redirect binding, client assertions).
+//!
+//! [`Platform::sign`]: crate::platform::Platform::sign
+
+use rsa::pkcs1v15;
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use sha2::{Sha256, Sha512};
+
+/// A signature algorithm the IdP signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (SAML `rsa-sha256`, JWS `RS256`).
+    Rs256,
+    /// ECDSA P-256 with SHA-256, signature as `r || s` (JWS `ES256`).
+    Es256,
+}
+
+/// A private key to sign with: an id the platform may cache derived state under (an imported
+/// CryptoKey, a parsed key), the algorithm, and the PKCS#8 DER bytes.
+#[derive(Clone, Copy)]
+pub struct KeyRef<'a> {
+    /// Cache id, unique per key material (e.g. `acme:saml:demo-sp:2026-11`).
+    pub id: &'a str,
+    /// Algorithm.
+    pub alg: SignAlg,
+    /// PKCS#8 DER of the private key.
+    pub pkcs8_der: &'a [u8],
+}
+
+impl std::fmt::Debug for KeyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRef")
+            .field("id", &self.id)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What went wrong with a key or signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    /// The key bytes are not a key of the expected kind.
+    #[error("key is not a valid {0} key")]
+    BadKey(&'static str),
+    /// Signing failed.
+    #[error("signing failed")]
+    Sign,
+}
+
+/// A parsed private key, ready to sign (parse once, keep it: parsing RSA costs milliseconds).
+pub enum SoftKey {
+    /// RSA-2048/4096 PKCS#1 v1.5 SHA-256.
+    Rsa(Box<pkcs1v15::SigningKey<Sha256>>),
+    /// ECDSA P-256.
+    Ec(Box<p256::ecdsa::SigningKey>),
+}
+
+impl SoftKey {
+    /// Parses PKCS#8 DER for `alg`.
+    pub fn parse(alg: SignAlg, pkcs8_der: &[u8]) -> Result<Self, CryptoError> {
+        match alg {
+            SignAlg::Rs256 => RsaPrivateKey::from_pkcs8_der(pkcs8_der)
+                .map(|k| Self::Rsa(Box::new(pkcs1v15::SigningKey::new(k))))
+                .map_err(|_| CryptoError::BadKey("RSA")),
+            SignAlg::Es256 => p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8_der)
+                .map(|k| Self::Ec(Box::new(k)))
+                .map_err(|_| CryptoError::BadKey("P-256")),
+        }
+    }
+
+    /// Signs `msg`. RSA signing is blinded with randomness from `rng`.
+    pub fn sign(
+        &self,
+        msg: &[u8],
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<Vec<u8>, CryptoError> {
+        match self {
+            Self::Rsa(k) => k
+                .try_sign_with_rng(rng, msg)
+                .map(|s| s.to_vec())
+                .map_err(|_| CryptoError::Sign),
+            Self::Ec(k) => {
+                let sig: p256::ecdsa::Signature = rsa::signature::Signer::try_sign(k.as_ref(), msg)
+                    .map_err(|_| CryptoError::Sign)?;
+                Ok(sig.to_bytes().to_vec())
+            }
+        }
+    }
+}
+
+/// A random-number generator over a fill function (`Platform::random`, WASI random).
+pub struct FillRng<F: FnMut(&mut [u8])>(pub F);
+
+impl<F: FnMut(&mut [u8])> rand_core::RngCore for FillRng<F> {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        (self.0)(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        (self.0)(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        (self.0)(dest)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        (self.0)(dest);
+        Ok(())
+    }
+}
+
+impl<F: FnMut(&mut [u8])> rand_core::CryptoRng for FillRng<F> {}
+
+/// The hash of an RSA PKCS#1 v1.5 signature to verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaHash {
+    /// SHA-256.
+    Sha256,
+    /// SHA-512.
+    Sha512,
+}
+
+/// Verifies an RSA PKCS#1 v1.5 signature with a public key given as SubjectPublicKeyInfo DER.
+pub fn rsa_verify(spki_der: &[u8], hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {
+    let Ok(key) = RsaPublicKey::from_public_key_der(spki_der) else {
+        return false;
+    };
+    let Ok(sig) = pkcs1v15::Signature::try_from(sig) else {
+        return false;
+    };
+    match hash {
+        RsaHash::Sha256 => pkcs1v15::VerifyingKey::<Sha256>::new(key)
+            .verify(msg, &sig)
+            .is_ok(),
+        RsaHash::Sha512 => pkcs1v15::VerifyingKey::<Sha512>::new(key)
+            .verify(msg, &sig)
+            .is_ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use rsa::pkcs8::EncodePrivateKey;
+
+    #[test]
+    fn rsa_and_ec_sign_and_verify() {
+        let mut seed = 1u8;
+        let mut rng = FillRng(|b: &mut [u8]| {
+            for x in b.iter_mut() {
+                seed = seed.wrapping_mul(31).wrapping_add(7);
+                *x = seed;
+            }
+        });
+        let der = include_bytes!("testdata/test-rsa2048.pk8.der");
+        let spki = include_bytes!("testdata/test-rsa2048.spki.der");
+        let soft = SoftKey::parse(SignAlg::Rs256, der).unwrap();
+        let sig = soft.sign(b"hello", &mut rng).unwrap();
+        assert_eq!(sig.len(), 256);
+        assert!(rsa_verify(spki, RsaHash::Sha256, b"hello", &sig));
+        assert!(!rsa_verify(spki, RsaHash::Sha256, b"hellO", &sig));
+        assert!(!rsa_verify(spki, RsaHash::Sha512, b"hello", &sig));
+        assert!(SoftKey::parse(SignAlg::Es256, der).is_err());
+
+        let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
+        let ec_der = secret.to_pkcs8_der().unwrap();
+        let ec = p256::ecdsa::SigningKey::from(&secret);
+        let soft = SoftKey::parse(SignAlg::Es256, ec_der.as_bytes()).unwrap();
+        let sig = soft.sign(b"msg", &mut rng).unwrap();
+        assert_eq!(sig.len(), 64);
+        let vk = p256::ecdsa::VerifyingKey::from(&ec);
+        let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();
+        assert!(rsa::signature::Verifier::verify(&vk, b"msg", &sig).is_ok());
+    }
+}
