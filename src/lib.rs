@@ -9,14 +9,18 @@
 //! An adapter keeps one [`Idp`] per isolate (it holds the per-isolate caches) and calls
 //! [`Idp::handle`] for each request.
 
+pub mod access;
 pub mod audit;
+pub mod bridge;
 pub mod cache;
 pub mod crypto;
 pub mod healthz;
 pub mod http;
 pub mod imis;
+pub mod oidc;
 pub mod pages;
 pub mod platform;
+pub mod saml;
 pub mod seal;
 pub mod signin;
 pub mod tenant;
@@ -208,7 +212,29 @@ impl Idp {
             (true, _, "/signout") => signin::signout(&ctx, false).await,
             (_, true, "/signout") => signin::signout(&ctx, true).await,
             (true, _, "/signed-out") => signin::pages::signed_out(&ctx),
+            (true, _, signin::logout::CONTINUE_PATH) => signin::logout::resume(&ctx).await,
+            (true, _, "/no-access") => pages::no_access(
+                ctx.brand(),
+                ctx.tenant.pages.no_access_title.as_deref(),
+                ctx.tenant.pages.no_access_message.as_deref(),
+                None,
+                &ctx.nonce,
+            ),
             _ => {
+                let protocol = match req.path.as_str() {
+                    p if p.starts_with("/saml/") => saml::route(&ctx).await,
+                    p if p.starts_with("/oidc/")
+                        || p.starts_with("/.well-known/")
+                        || p == "/openid/userinfo" =>
+                    {
+                        oidc::route(&ctx).await
+                    }
+                    p if p.starts_with("/bridge/") => bridge::route(&ctx).await,
+                    _ => None,
+                };
+                if let Some(resp) = protocol {
+                    return resp;
+                }
                 ctx.audit(
                     "request.refused",
                     Outcome::Refused,

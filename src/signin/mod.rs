@@ -10,6 +10,7 @@
 //! - [`sign_out`] ends the session (and the iMIS session, per tenant setting).
 
 pub mod cookie;
+pub mod logout;
 pub mod pages;
 pub mod pending;
 pub mod session;
@@ -243,7 +244,7 @@ fn failure_page<P: Platform>(
 }
 
 /// Opens the session for `member` and resumes `pending` (or goes home).
-fn complete<P: Platform>(
+async fn complete<P: Platform>(
     ctx: &Ctx<'_, P>,
     member: Member,
     pending: Option<Pending>,
@@ -273,6 +274,18 @@ fn complete<P: Platform>(
             participants: Vec::new(),
         },
     };
+    ctx.audit(
+        "signin.success",
+        Outcome::Success,
+        None,
+        Some(format!("user {username}")),
+    );
+    // The protocol finishes its request (and may add itself to the session's participants)
+    // before the session cookie is written.
+    let resp = match pending.map(|p| p.resume) {
+        Some(resume) => resume_request(ctx, resume, &mut session).await,
+        None => redirect("/"),
+    };
     let (Some(session_cookie), Some(pending_cookie)) =
         (store_session(ctx, &mut session), pending_cookie(ctx, list))
     else {
@@ -289,18 +302,36 @@ fn complete<P: Platform>(
             None,
         );
     };
-    ctx.audit(
-        "signin.success",
-        Outcome::Success,
-        None,
-        Some(format!("user {username}")),
-    );
-    let resp = match pending.map(|p| p.resume) {
-        Some(Resume::Direct { return_to }) if is_local_path(&return_to) => redirect(&return_to),
-        _ => redirect("/"),
-    };
     resp.with_header("set-cookie", session_cookie)
         .with_header("set-cookie", pending_cookie)
+}
+
+/// Carries on with a request that waited for sign-in, for a member who now has `session`.
+/// Protocols call this too when they find a valid session at once (silent sign-in).
+pub async fn resume_request<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    resume: Resume,
+    session: &mut Session,
+) -> Response {
+    match resume {
+        Resume::Direct { return_to } if is_local_path(&return_to) => redirect(&return_to),
+        Resume::Direct { .. } => redirect("/"),
+        Resume::Saml(p) => crate::saml::resume(ctx, p, session).await,
+        Resume::Oidc(p) => crate::oidc::resume(ctx, p, session).await,
+        Resume::Bridge(p) => crate::bridge::resume(ctx, p, session).await,
+    }
+}
+
+/// Adds the (possibly updated) session cookie to a protocol's response.
+pub fn with_session<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    session: &mut Session,
+    resp: Response,
+) -> Response {
+    match store_session(ctx, session) {
+        Some(c) => resp.with_header("set-cookie", c),
+        None => resp,
+    }
 }
 
 /// `POST /imis/callback` and `POST /saml/imis/callback`: iMIS hands back a refresh token.
@@ -395,7 +426,7 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, family: Family) -> Response
         Err(e) => return failure_page(ctx, &SignInFailure::Imis(e), "?", "/signin"),
     };
     match identify(ctx, &username).await {
-        Ok(member) => complete(ctx, member, Some(pending), &list),
+        Ok(member) => complete(ctx, member, Some(pending), &list).await,
         Err(f) => failure_page(ctx, &f, &username, "/signin"),
     }
 }
@@ -506,7 +537,7 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
             throttle.succeeded(ctx.platform).await;
             let name = grant.user_name.unwrap_or(username);
             match identify(ctx, &name).await {
-                Ok(member) => complete(ctx, member, Some(pending), &list),
+                Ok(member) => complete(ctx, member, Some(pending), &list).await,
                 Err(f) => failure_page(ctx, &f, &name, "/signin"),
             }
         }
@@ -619,8 +650,11 @@ pub async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Response {
         );
         return pages::signout_confirm(ctx, &expected);
     }
-    let (_participants, clear) = end_session(ctx);
-    redirect(&after_sign_out(ctx)).with_header("set-cookie", clear)
+    let sid = session.sid.clone();
+    let (participants, clear) = end_session(ctx);
+    logout::start(ctx, sid, participants, after_sign_out(ctx))
+        .await
+        .with_header("set-cookie", clear)
 }
 
 #[cfg(test)]

@@ -34,6 +34,12 @@ pub enum Resume {
         /// Local path to return to.
         return_to: String,
     },
+    /// A SAML AuthnRequest (or IdP-initiated login) waiting for the member.
+    Saml(crate::saml::PendingSso),
+    /// An OIDC authorization request waiting for the member.
+    Oidc(crate::oidc::PendingAuthorize),
+    /// A token-bridge sign-in waiting for the member.
+    Bridge(crate::bridge::PendingSignin),
 }
 
 /// One pending request.

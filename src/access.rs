@@ -1,0 +1,244 @@
+//! What a client app receives about a member, and whether the member may use it (seed 004):
+//! the Profile IQA (one parameter, the username; exactly one row; its columns become attributes or
+//! claims), the Role IQA (one column; zero or more rows of role names), both run concurrently, and
+//! the No Access Mapping applied to the profile's `AccessRestrictionCode` column. SAML apps, OIDC
+//! clients and bridge apps all use this one implementation.
+
+use futures_util::future::join;
+use serde_json::Value;
+
+use crate::imis::{wire, ImisError, Row};
+use crate::platform::Platform;
+use crate::Ctx;
+
+/// The column the No Access Mapping looks at.
+pub const ACCESS_COLUMN: &str = "AccessRestrictionCode";
+
+/// The IQA settings of one client app.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccessSettings<'a> {
+    /// Profile IQA path.
+    pub profile_iqa: Option<&'a str>,
+    /// Role IQA path.
+    pub role_iqa: Option<&'a str>,
+    /// No Access Mapping text (one rule per line).
+    pub no_access_mapping: Option<&'a str>,
+}
+
+/// The member's profile row and roles.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    /// Columns of the profile row, in order (empty without a Profile IQA).
+    pub columns: Row,
+    /// Roles (empty without a Role IQA).
+    pub roles: Vec<String>,
+}
+
+/// The decision for one member and app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// The member may use the app.
+    Granted(Profile),
+    /// Show the built-in No Access page.
+    NoAccessPage,
+    /// Send the member to this https URL.
+    Redirect(String),
+}
+
+/// One line of a No Access Mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoAccessRule {
+    /// The `AccessRestrictionCode` value it matches (exactly).
+    pub code: String,
+    /// Where to send the member; `None` shows the No Access page.
+    pub redirect: Option<String>,
+}
+
+/// Why a No Access Mapping cannot be saved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    /// More than one `|` on a line.
+    #[error("line {0}: more than one '|' (URL-encode it in the destination)")]
+    TooManyPipes(usize),
+    /// The destination is not https.
+    #[error("line {0}: the destination must be a fully-qualified https:// URL")]
+    NotHttps(usize),
+    /// Empty code before a pipe.
+    #[error("line {0}: the code before '|' is empty")]
+    EmptyCode(usize),
+}
+
+/// Parses a No Access Mapping: lines `CODE` or `CODE|https://…`; blank lines are ignored.
+pub fn parse_mapping(text: &str) -> Result<Vec<NoAccessRule>, MappingError> {
+    let mut rules = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line.split('|').collect();
+        match parts.as_slice() {
+            [code] => rules.push(NoAccessRule {
+                code: code.trim().to_string(),
+                redirect: None,
+            }),
+            [code, url] => {
+                let (code, url) = (code.trim(), url.trim());
+                if code.is_empty() {
+                    return Err(MappingError::EmptyCode(n));
+                }
+                let valid = url.strip_prefix("https://").is_some_and(|rest| {
+                    !rest.is_empty()
+                        && !rest.starts_with('/')
+                        && !url
+                            .bytes()
+                            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+                });
+                if !valid {
+                    return Err(MappingError::NotHttps(n));
+                }
+                rules.push(NoAccessRule {
+                    code: code.to_string(),
+                    redirect: Some(url.to_string()),
+                });
+            }
+            _ => return Err(MappingError::TooManyPipes(n)),
+        }
+    }
+    Ok(rules)
+}
+
+/// The decision for a profile row under a mapping (a mapping that does not parse refuses
+/// everyone: fail closed).
+pub fn decide(rules: Result<Vec<NoAccessRule>, MappingError>, profile: Profile) -> Access {
+    let Ok(rules) = rules else {
+        return Access::NoAccessPage;
+    };
+    let code = profile
+        .columns
+        .iter()
+        .find(|(name, _)| name == ACCESS_COLUMN)
+        .and_then(|(_, v)| wire::as_text(v));
+    match code.and_then(|c| rules.iter().find(|r| r.code == c)) {
+        Some(NoAccessRule {
+            redirect: Some(url),
+            ..
+        }) => Access::Redirect(url.clone()),
+        Some(NoAccessRule { redirect: None, .. }) => Access::NoAccessPage,
+        None => Access::Granted(profile),
+    }
+}
+
+/// Runs the app's IQAs for `username` (concurrently) and applies its No Access Mapping.
+pub async fn evaluate<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    username: &str,
+    settings: AccessSettings<'_>,
+) -> Result<Access, ImisError> {
+    let imis = ctx.imis();
+    let cache = ctx.imis_tokens();
+    // Fetch the background token first, so the two queries don't both fetch it.
+    if settings.profile_iqa.is_some() || settings.role_iqa.is_some() {
+        imis.background_token(cache).await?;
+    }
+    let profile = async {
+        match settings.profile_iqa.filter(|q| !q.is_empty()) {
+            Some(q) => imis.iqa(cache, q, &[username]).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let roles = async {
+        match settings.role_iqa.filter(|q| !q.is_empty()) {
+            Some(q) => imis.iqa(cache, q, &[username]).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (profile, roles) = join(profile, roles).await;
+    let columns = match profile? {
+        Some(rows) if rows.len() == 1 => rows.into_iter().next().unwrap_or_default(),
+        Some(rows) => {
+            return Err(ImisError::Unexpected(format!(
+                "the Profile IQA returned {} rows for the member (exactly one is required)",
+                rows.len()
+            )))
+        }
+        None => Row::new(),
+    };
+    let roles = roles?
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().and_then(|(_, v)| wire::as_text(&v)))
+        .filter(|r| !r.is_empty())
+        .collect();
+    let mapping = settings
+        .no_access_mapping
+        .map(parse_mapping)
+        .unwrap_or(Ok(Vec::new()));
+    Ok(decide(mapping, Profile { columns, roles }))
+}
+
+/// A profile value as text for an attribute (`null` → `None`).
+pub fn value_text(v: &Value) -> Option<String> {
+    wire::as_text(v)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mappings_parse_and_refuse_bad_lines() {
+        let rules =
+            parse_mapping("S\n\nX|https://example.org/\nI|https://example.org/reactivate").unwrap();
+        assert_eq!(rules.len(), 3);
+        assert_eq!(
+            rules[2].redirect.as_deref(),
+            Some("https://example.org/reactivate")
+        );
+        assert_eq!(
+            parse_mapping("A|https://x.org/a|b"),
+            Err(MappingError::TooManyPipes(1))
+        );
+        assert_eq!(
+            parse_mapping("ok\nA|http://x.org/"),
+            Err(MappingError::NotHttps(2))
+        );
+        assert_eq!(
+            parse_mapping("A|javascript:alert(1)"),
+            Err(MappingError::NotHttps(1))
+        );
+        assert_eq!(
+            parse_mapping("|https://x.org/"),
+            Err(MappingError::EmptyCode(1))
+        );
+    }
+
+    #[test]
+    fn decisions_follow_the_access_column() {
+        let profile = |code: Value| Profile {
+            columns: vec![(ACCESS_COLUMN.into(), code)],
+            roles: vec![],
+        };
+        let rules = || parse_mapping("S\nI|https://example.org/reactivate");
+        assert_eq!(decide(rules(), profile(json!("S"))), Access::NoAccessPage);
+        assert_eq!(
+            decide(rules(), profile(json!("I"))),
+            Access::Redirect("https://example.org/reactivate".into())
+        );
+        assert!(matches!(
+            decide(rules(), profile(json!("A"))),
+            Access::Granted(_)
+        ));
+        assert!(matches!(
+            decide(rules(), profile(Value::Null)),
+            Access::Granted(_)
+        ));
+        assert_eq!(
+            decide(Err(MappingError::TooManyPipes(1)), profile(json!("A"))),
+            Access::NoAccessPage
+        );
+    }
+}

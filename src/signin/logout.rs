@@ -1,0 +1,132 @@
+//! Single logout across every participant of an IdP session.
+//!
+//! Whatever starts it (`/signout`, a SAML LogoutRequest, OIDC RP-initiated logout, the bridge's
+//! sign-out), the IdP session ends at once; then the browser visits each participant in turn:
+//! SAML service providers with Single Logout get a LogoutRequest (front channel, one after the
+//! other, each returning to `/signout/continue`), OIDC clients with a front-channel logout URI are
+//! loaded in hidden frames on the last page, and the browser finally goes to `done`.
+//! What remains to do is kept in a sealed, short-lived cookie.
+
+use serde::{Deserialize, Serialize};
+
+use super::{cookie, redirect, Participant};
+use crate::http::{html_escape, Response};
+use crate::platform::Platform;
+use crate::Ctx;
+
+/// The logout-progress cookie's name.
+pub const LOGOUT_COOKIE: &str = "__Host-idp-logout";
+/// Where each participant's logout returns to.
+pub const CONTINUE_PATH: &str = "/signout/continue";
+
+/// What remains of a logout.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LogoutState {
+    /// Session id of the ended session (OIDC `sid`).
+    pub sid: String,
+    /// Participants still to visit.
+    pub remaining: Vec<Participant>,
+    /// Front-channel logout URIs collected for the last page.
+    pub frames: Vec<String>,
+    /// Where the browser goes at the end (a local path or a verified URL).
+    pub done: String,
+}
+
+/// Starts the chain after the session ended: `participants` to visit, then `done`.
+pub async fn start<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    sid: String,
+    participants: Vec<Participant>,
+    done: String,
+) -> Response {
+    step(
+        ctx,
+        LogoutState {
+            sid,
+            remaining: participants,
+            frames: Vec::new(),
+            done,
+        },
+    )
+    .await
+}
+
+/// `GET /signout/continue`: the next participant, or the end.
+pub async fn resume<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    let state = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
+        .and_then(|key| cookie::open(&key, LOGOUT_COOKIE, &ctx.req.cookie(LOGOUT_COOKIE)?));
+    match state {
+        Some(state) => step(ctx, state).await,
+        None => redirect("/signed-out"),
+    }
+}
+
+async fn step<P: Platform>(ctx: &Ctx<'_, P>, mut state: LogoutState) -> Response {
+    while !state.remaining.is_empty() {
+        let participant = state.remaining.remove(0);
+        match &participant {
+            Participant::Saml { .. } => {
+                if let Some(resp) = crate::saml::logout_step(ctx, &participant, CONTINUE_PATH).await
+                {
+                    return match save(ctx, &state) {
+                        Some(c) => resp.with_header("set-cookie", c),
+                        None => resp,
+                    };
+                }
+            }
+            Participant::Oidc { client } => {
+                if let Some(uri) =
+                    crate::oidc::frontchannel_logout_uri(ctx, client, &state.sid).await
+                {
+                    state.frames.push(uri);
+                }
+            }
+            Participant::Bridge { .. } => {}
+        }
+    }
+    finish(ctx, &state)
+}
+
+fn save<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Option<String> {
+    let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
+    let text = cookie::seal(ctx.platform, &key, LOGOUT_COOKIE, state)?;
+    Some(cookie::set(LOGOUT_COOKIE, &text, 300))
+}
+
+fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Response {
+    let clear = cookie::clear(LOGOUT_COOKIE);
+    if state.frames.is_empty() {
+        return redirect(&state.done).with_header("set-cookie", clear);
+    }
+    // Front-channel logout: each client's URI in a hidden frame, then on to `done`.
+    let frames: String = state
+        .frames
+        .iter()
+        .map(|u| {
+            format!(
+                "<iframe src=\"{}\" title=\"logout\" hidden></iframe>",
+                html_escape(u)
+            )
+        })
+        .collect();
+    let origins: Vec<String> = state
+        .frames
+        .iter()
+        .filter_map(|u| crate::pages::origin_of(u))
+        .collect();
+    let body = format!(
+        "<h1>Signing you out…</h1>{frames}<p><a class=\"button\" id=\"logout-continue\" href=\"{0}\">Continue</a></p>\
+<script nonce=\"{1}\">setTimeout(function(){{location.href=document.getElementById('logout-continue').href}},1500);</script>",
+        html_escape(&state.done),
+        ctx.nonce,
+    );
+    let mut resp = ctx
+        .page(200, "Signing out", &body)
+        .with_header("set-cookie", clear);
+    for (k, v) in resp.headers.iter_mut() {
+        if k == "content-security-policy" {
+            *v = format!("{v}; frame-src {}", origins.join(" "));
+        }
+    }
+    resp
+}
