@@ -176,10 +176,12 @@ class Stack:
                     "--wrangler-config", str(ROOT / "wrangler.toml")]
         else:
             args = ["--spin", "--local", "--kv-dir", str(self.state / "spin-kv")]
-        subprocess.run([str(CLI), "push", str(folder), *args], check=True, cwd=ROOT,
+        done = subprocess.run([str(CLI), "push", str(folder), *args], cwd=ROOT,
                        env={**os.environ, "EDGE_IDP_MASTER_KEY": self.key,
                             "PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"},
-                       stdout=subprocess.DEVNULL)
+                       capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"edge-idp push {folder.name} failed:\n{done.stdout}{done.stderr}")
 
     def kv_put_raw(self, key: str, value: str) -> None:
         """Writes a raw KV value, bypassing the CLI's validation (tests of broken config)."""
