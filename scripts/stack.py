@@ -210,7 +210,7 @@ class Stack:
             backend = free_port()
             proc, log = self._spawn("wasmtime", [
                 str(WASMTIME), "serve", "-Scli", "-Shttp", "--dir", f"{kv}::/kv",
-                "--env", f"MASTER_KEY={self.key}",
+                "--env", f"SPIN_VARIABLE_MASTER_KEY={self.key}",
                 "--addr", f"127.0.0.1:{backend}", str(ROOT / "build/spin/composed.wasm"),
             ])
             wait_http(f"http://127.0.0.1:{backend}/healthz", 60, proc, log)
