@@ -22,6 +22,7 @@ from test_signin import PASSWORD, Emulator, browser, get, imis_hand_off, post  #
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests/bridge/open_redirects.txt"
 APP = "demo-vendor"
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
 
 @pytest.fixture
