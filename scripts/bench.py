@@ -66,13 +66,13 @@ def bridge_round_trip(stack, n: int) -> None:
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     s = requests.Session()
     s.verify = False
-    r = s.get(stack.url("acme.localhost", "/signin"), allow_redirects=False, timeout=30)
+    r = s.get(stack.url("acme.localhost", "/signin"), allow_redirects=False, timeout=30, verify=False)
     sso = r.headers["location"]
-    page = s.post(sso, data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30)
+    page = s.post(sso, data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30, verify=False)
     form = re.search(r'<form[^>]*id="sso-handoff"[^>]*>', page.text).group(0)
     action = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
     token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
-    s.post(action, data={"refresh_token": token}, allow_redirects=False, timeout=30)
+    s.post(action, data={"refresh_token": token}, allow_redirects=False, timeout=30, verify=False)
     return_url = urllib.parse.quote(f"{stack.vendor_origin}/welcome", safe="")
     signin_url = stack.url("acme.localhost", f"/bridge/demo-vendor/signin?delivery=query&ReturnURL={return_url}")
     vendor = requests.Session()
@@ -81,12 +81,12 @@ def bridge_round_trip(stack, n: int) -> None:
     legs: dict[str, list[float]] = {"signin": [], "user": [], "round trip": []}
     for i in range(n + 10):
         t0 = time.perf_counter()
-        r = s.get(signin_url, allow_redirects=False, timeout=30)
+        r = s.get(signin_url, allow_redirects=False, timeout=30, verify=False)
         t1 = time.perf_counter()
         if r.status_code != 303 or "token=" not in r.headers.get("location", ""):
             raise RuntimeError(f"bridge signin answered {r.status_code}")
         tok = r.headers["location"].rsplit("token=", 1)[1]
-        u = vendor.get(stack.url("acme.localhost", f"/bridge/demo-vendor/user?token={tok}"), headers=auth, timeout=30)
+        u = vendor.get(stack.url("acme.localhost", f"/bridge/demo-vendor/user?token={tok}"), headers=auth, timeout=30, verify=False)
         t2 = time.perf_counter()
         if u.status_code != 200:
             raise RuntimeError(f"bridge user answered {u.status_code}")
