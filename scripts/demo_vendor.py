@@ -12,6 +12,7 @@ It integrates the way an iMIS vendor without SAML or OIDC does (seeds 001 and 00
   /api/welcome?token=…           the page's backend: redeems a ping token
   /me                            the vendor session as JSON (for tests)
   /logout                        ends the vendor session and signs out at the IdP
+  /frontchannel-logout           the IdP's hidden frame when the member signs out elsewhere
 
 The vendor secret comes from the DEMO_VENDOR_SECRET environment variable, never the command line.
 Local demo only: it trusts the IdP's self-signed certificate.
@@ -195,6 +196,11 @@ def make_handler(vendor: Vendor):
                     vendor.sessions.pop(sid, None)
                 self.redirect(vendor.bridge("signout", ReturnURL=f"{vendor.origin}/bye"),
                               [("Set-Cookie", f"{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure")])
+            elif path == "/frontchannel-logout":  # the IdP's hidden frame when the session ends there
+                sid = self.cookies().get(SESSION_COOKIE, "")
+                with vendor.lock:
+                    vendor.sessions.pop(sid, None)
+                self.send(200, "<p>Signed out.</p>", headers=[("Set-Cookie", f"{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure")])
             elif path == "/bye":
                 self.send(200, "<h1 id='bye'>Signed out</h1><p><a href='/'>Home</a></p>")
             else:

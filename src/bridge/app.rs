@@ -69,6 +69,10 @@ pub struct BridgeApp {
     /// Name of the token cookie.
     #[serde(default = "default_cookie_name")]
     pub cookie_name: String,
+    /// Front-channel logout page of the vendor, loaded in a hidden frame when the member's IdP
+    /// session ends elsewhere (must be on the registered domains).
+    #[serde(default)]
+    pub logout_url: Option<String>,
     /// Origins allowed to call the CORS ping.
     #[serde(default)]
     pub allowed_origins: Vec<String>,

@@ -47,7 +47,8 @@ pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
     let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
     let resp = match (endpoint, get) {
         ("signin", true) => signin::handle(ctx, app).await,
-        ("user", true) => user::handle(ctx, app).await,
+        // GET only: a HEAD would spend the token without the vendor seeing the answer.
+        ("user", _) if ctx.req.method == HttpMethod::Get => user::handle(ctx, app).await,
         ("ping", true) => ping::handle(ctx, app).await,
         ("ping", false) if ctx.req.method == HttpMethod::Options => ping::handle(ctx, app).await,
         ("signout", true) => signout::handle(ctx, app).await,
@@ -67,6 +68,17 @@ pub async fn resume<P: Platform>(
         Ok(app) => signin::finish(ctx, &app, pending, session).await,
         Err(e) => app_failure(ctx, &pending.app.clone(), &e),
     }
+}
+
+/// The front-channel logout URL of a bridge app that took part in an ending session, if it has
+/// one (checked against its registered domains like every ReturnURL).
+pub async fn frontchannel_logout_uri<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app_id: &str,
+) -> Option<String> {
+    let app = app::load(ctx, app_id).await.ok()?;
+    let url = app.logout_url.as_deref()?;
+    return_url::validate(&app, url).ok()
 }
 
 /// The page for an app that cannot be used.

@@ -9,7 +9,7 @@ use super::{app_failure, return_url};
 use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
 use crate::platform::Platform;
-use crate::signin;
+use crate::signin::{self, Participant};
 use crate::Ctx;
 
 /// `GET /bridge/{app}/signout`.
@@ -26,7 +26,9 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         None => None,
     };
     let sid = signin::current(ctx).map(|s| s.sid).unwrap_or_default();
-    let (participants, clear) = signin::end_session(ctx);
+    let (mut participants, clear) = signin::end_session(ctx);
+    // The app that asked already signed the member out of itself.
+    participants.retain(|p| !matches!(p, Participant::Bridge { app: a } if *a == app.id));
     ctx.audit("bridge.signout", Outcome::Success, Some(&app.id), None);
     let after = match return_url.as_deref() {
         Some(url) => format!(

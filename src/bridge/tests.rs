@@ -326,3 +326,51 @@ fn signout_goes_through_imis_and_back_to_the_return_url() {
     let r = b.get("/bridge/vendor/ping?callback=cb");
     assert!(body(&r).contains("false"));
 }
+
+#[test]
+fn idp_sign_out_elsewhere_loads_the_vendor_logout_page_in_a_frame() {
+    let (idp, p) = setup(json!({"logout_url": "https://vendor.example/frontchannel-logout"}));
+    let mut b = signed_in(&idp, &p);
+    b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    let confirm = body(&b.get("/signout"));
+    let t = confirm
+        .split("name=\"t\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = b.send(HttpMethod::Post, "/signout", Some(&format!("t={t}")), &[]);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert!(body(&r).contains("<iframe src=\"https://vendor.example/frontchannel-logout\""));
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-src https://vendor.example"));
+    // The app that starts the sign-out is not framed (it signed itself out).
+    let mut b = signed_in(&idp, &p);
+    b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
+    assert_eq!(r.status, 303);
+}
+
+#[test]
+fn the_user_service_answers_get_only() {
+    let (idp, p) = setup(json!({}));
+    let mut b = signed_in(&idp, &p);
+    let r = b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    let token = token_of(&location(&r));
+    let head = b.send(
+        HttpMethod::Head,
+        &format!("/bridge/vendor/user?token={token}"),
+        None,
+        &[("x-bridge-secret", SECRET)],
+    );
+    assert_eq!(head.status, 404);
+    assert_eq!(
+        redeem(&mut b, &token, SECRET).status,
+        200,
+        "HEAD did not spend it"
+    );
+}

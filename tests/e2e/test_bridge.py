@@ -204,3 +204,18 @@ def test_sign_out_through_imis_back_to_the_vendor(stack, emulator):
     assert get(s, bridge(stack, "ping", callback="cb")).text == '/**/cb({"signed_in":false});'
     r = get(s, bridge(stack, "signin", ReturnURL=f"{stack.vendor_origin}/welcome", delivery="query"))
     assert r.headers["location"].startswith(stack.imis_origin), "signed out: back to iMIS to sign in"
+
+
+def test_sign_out_at_the_idp_tells_the_vendor_in_a_frame(stack, emulator):
+    s = browser()
+    vendor_login(stack, s, "post")
+    assert vendor_user(stack, s) is not None
+    page = get(s, stack.url("acme.localhost", "/signout"))
+    token = re.search(r'name="t" value="([^"]+)"', page.text).group(1)
+    r = post(s, stack.url("acme.localhost", "/signout"), data={"t": token})
+    assert r.status_code == 200, r.text
+    frame = f"{stack.vendor_origin}/frontchannel-logout"
+    assert f'<iframe src="{frame}"' in r.text
+    assert f"frame-src {stack.vendor_origin}" in r.headers["content-security-policy"]
+    get(s, frame)  # what the browser's hidden frame does
+    assert vendor_user(stack, s) is None
