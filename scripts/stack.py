@@ -192,10 +192,12 @@ class Stack:
                     "--wrangler-config", str(ROOT / "wrangler.toml")]
         else:
             args = ["--spin", "--local", "--kv-dir", str(self.state / "spin-kv")]
-        subprocess.run([str(CLI), "push", str(folder), *args], check=True, cwd=ROOT,
+        done = subprocess.run([str(CLI), "push", str(folder), *args], cwd=ROOT,
                        env={**os.environ, "EDGE_IDP_MASTER_KEY": self.key,
                             "PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"},
-                       stdout=subprocess.DEVNULL)
+                       capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"edge-idp push {folder.name} failed:\n{done.stdout}{done.stderr}")
 
     def kv_put_raw(self, key: str, value: str) -> None:
         """Writes a raw KV value, bypassing the CLI's validation (tests of broken config)."""
@@ -224,7 +226,7 @@ class Stack:
             backend = free_port()
             proc, log = self._spawn("wasmtime", [
                 str(WASMTIME), "serve", "-Scli", "-Shttp", "--dir", f"{kv}::/kv",
-                "--env", f"MASTER_KEY={self.key}",
+                "--env", f"SPIN_VARIABLE_MASTER_KEY={self.key}",
                 "--addr", f"127.0.0.1:{backend}", str(ROOT / "build/spin/composed.wasm"),
             ])
             wait_http(f"http://127.0.0.1:{backend}/healthz", 60, proc, log)

@@ -113,6 +113,20 @@ impl<P: Platform> Ctx<'_, P> {
         )
     }
 
+    /// Audits a refused request and answers with a branded error page.
+    pub fn refuse(
+        &self,
+        event: &'static str,
+        reason: &str,
+        status: u16,
+        title: &str,
+        message: &str,
+        retry: Option<&str>,
+    ) -> Response {
+        self.audit(event, Outcome::Refused, None, Some(reason.to_string()));
+        self.error_page(status, title, message, retry)
+    }
+
     /// A branded error page.
     pub fn error_page(
         &self,

@@ -115,6 +115,19 @@ fn pending_cookie<P: Platform>(ctx: &Ctx<'_, P>, list: &PendingList) -> Option<S
     ))
 }
 
+/// The RiSE Single Sign On page (and client application) of a sign-in family, falling back to the
+/// other family's page when the tenant configured only one.
+fn sso_page<'a, P: Platform>(
+    ctx: &'a Ctx<'_, P>,
+    family: Family,
+) -> Option<&'a crate::tenant::config::SsoPage> {
+    let sso = &ctx.tenant.imis.sso;
+    match family {
+        Family::Saml => sso.saml.as_ref().or(sso.oidc.as_ref()),
+        Family::Oidc => sso.oidc.as_ref().or(sso.saml.as_ref()),
+    }
+}
+
 /// Sends the member to sign in, remembering `resume`. The response to return as is.
 pub async fn begin<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -148,24 +161,17 @@ pub async fn begin<P: Platform>(
     };
     let target = match ctx.tenant.identity_mode {
         IdentityMode::ImisLegacy => format!("/signin?p={}", percent_encode(&id)),
-        IdentityMode::ImisCloud => {
-            let sso = &ctx.tenant.imis.sso;
-            let page = match family {
-                Family::Saml => sso.saml.as_ref().or(sso.oidc.as_ref()),
-                Family::Oidc => sso.oidc.as_ref().or(sso.saml.as_ref()),
-            };
-            match page {
-                Some(page) => page.page_url.clone(),
-                None => {
-                    return ctx.error_page(
-                        503,
-                        "Sign-in unavailable",
-                        "Sign-in is not configured.",
-                        None,
-                    )
-                }
+        IdentityMode::ImisCloud => match sso_page(ctx, family) {
+            Some(page) => page.page_url.clone(),
+            None => {
+                return ctx.error_page(
+                    503,
+                    "Sign-in unavailable",
+                    "Sign-in is not configured.",
+                    None,
+                )
             }
-        }
+        },
     };
     redirect(&target).with_header("set-cookie", cookie)
 }
@@ -349,13 +355,9 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, family: Family) -> Response
         .form_field("refresh_token")
         .filter(|t| !t.is_empty() && t.len() <= 512)
     else {
-        ctx.audit(
+        return ctx.refuse(
             "signin.callback_refused",
-            Outcome::Refused,
-            None,
-            Some("no refresh_token".into()),
-        );
-        return ctx.error_page(
+            "no refresh_token",
             400,
             "Sign-in could not be completed",
             "The membership system sent no sign-in token.",
@@ -366,35 +368,16 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, family: Family) -> Response
     // A callback this browser did not ask for is refused: otherwise anyone could sign a victim's
     // browser in to the attacker's account by posting the attacker's refresh token (login CSRF).
     let Some(pending) = list.take_newest(family) else {
-        ctx.audit(
+        return ctx.refuse(
             "signin.callback_refused",
-            Outcome::Refused,
-            None,
-            Some("no pending sign-in in this browser".into()),
-        );
-        return ctx.error_page(
+            "no pending sign-in in this browser",
             400,
             "Sign-in was not started here",
             "This sign-in did not start on this site, or it took too long. Please start again.",
             Some("/signin"),
         );
     };
-    let sso = match family {
-        Family::Saml => ctx
-            .tenant
-            .imis
-            .sso
-            .saml
-            .as_ref()
-            .or(ctx.tenant.imis.sso.oidc.as_ref()),
-        Family::Oidc => ctx
-            .tenant
-            .imis
-            .sso
-            .oidc
-            .as_ref()
-            .or(ctx.tenant.imis.sso.saml.as_ref()),
-    };
+    let sso = sso_page(ctx, family);
     let Some(sso) = sso else {
         return ctx.error_page(
             503,
@@ -491,13 +474,9 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let mut list = read_pending(ctx);
     let Some(pending) = list.take_id(&id) else {
         // The form's anti-forgery token is the pending id held in this browser's sealed cookie.
-        ctx.audit(
+        return ctx.refuse(
             "signin.form_refused",
-            Outcome::Refused,
-            None,
-            Some("unknown or expired form".into()),
-        );
-        return ctx.error_page(
+            "unknown or expired form",
             400,
             "Sign-in expired",
             "This sign-in page has expired. Please start again.",

@@ -219,8 +219,9 @@ impl Platform for SpinPlatform {
     }
 
     fn secret(&self, name: &str) -> Option<String> {
-        // Locally the runtime passes secrets as environment variables (`wasmtime serve --env`).
-        std::env::var(name).ok().filter(|v| !v.is_empty())
+        // Spin component variables (declared in spin.toml, filled from a secret store or
+        // SPIN_VARIABLE_* in the environment). Spin variable names are lowercase.
+        spin_sdk::variables::get(&name.to_ascii_lowercase()).ok().filter(|v| !v.is_empty())
     }
 
     fn log(&self, event: &AuditEvent) {
