@@ -4,6 +4,10 @@
 Prints, for each runtime, the wasm size (raw and gzip) and the median and p99 latency of
 `/healthz` (tenant from the per-isolate cache) and `/healthz?deep=1` (plus one iMIS call to the
 emulator with a cached background token), measured over keep-alive connections from this machine.
+Then the token bridge's round trip for a signed-in member (issue 7): silent
+`/bridge/demo-vendor/signin` (query delivery; mints a one-time token, runs the app's Profile IQA for
+the No Access Mapping) followed by the vendor's `/bridge/demo-vendor/user` call (redeems the token,
+runs the Profile IQA for the extra columns), each leg and the sum.
 """
 from __future__ import annotations
 
@@ -48,6 +52,52 @@ def measure(stack, host: str, path: str, n: int) -> tuple[float, float]:
     conn.close()
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
+
+
+def bridge_round_trip(stack, n: int) -> None:
+    """Signs jsmith in once over HTTP, then times silent signin → user service round trips."""
+    import html
+    import re
+    import urllib.parse
+
+    import requests
+    import urllib3
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    s = requests.Session()
+    s.verify = False
+    r = s.get(stack.url("acme.localhost", "/signin"), allow_redirects=False, timeout=30, verify=False)
+    sso = r.headers["location"]
+    page = s.post(sso, data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30, verify=False)
+    form = re.search(r'<form[^>]*id="sso-handoff"[^>]*>', page.text).group(0)
+    action = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
+    token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
+    s.post(action, data={"refresh_token": token}, allow_redirects=False, timeout=30, verify=False)
+    return_url = urllib.parse.quote(f"{stack.vendor_origin}/welcome", safe="")
+    signin_url = stack.url("acme.localhost", f"/bridge/demo-vendor/signin?delivery=query&ReturnURL={return_url}")
+    vendor = requests.Session()
+    vendor.verify = False
+    auth = {"Authorization": f"Bearer {stack_mod.DEMO_VENDOR_SECRET}"}
+    legs: dict[str, list[float]] = {"signin": [], "user": [], "round trip": []}
+    for i in range(n + 10):
+        t0 = time.perf_counter()
+        r = s.get(signin_url, allow_redirects=False, timeout=30, verify=False)
+        t1 = time.perf_counter()
+        if r.status_code != 303 or "token=" not in r.headers.get("location", ""):
+            raise RuntimeError(f"bridge signin answered {r.status_code}")
+        tok = r.headers["location"].rsplit("token=", 1)[1]
+        u = vendor.get(stack.url("acme.localhost", f"/bridge/demo-vendor/user?token={tok}"), headers=auth, timeout=30, verify=False)
+        t2 = time.perf_counter()
+        if u.status_code != 200:
+            raise RuntimeError(f"bridge user answered {u.status_code}")
+        if i >= 10:
+            legs["signin"].append((t1 - t0) * 1000)
+            legs["user"].append((t2 - t1) * 1000)
+            legs["round trip"].append((t2 - t0) * 1000)
+    for name, times in legs.items():
+        times.sort()
+        p50, p99 = statistics.median(times), times[max(int(len(times) * 0.99) - 1, 0)]
+        print(f"bridge  {stack.runtime:7} {name:16} n={n}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
 
 
 def sign_in_figures(stack, n: int) -> tuple[float, float, float]:
@@ -98,6 +148,7 @@ def main() -> int:
             total, added, calls = sign_in_figures(stack, n)
             print(f"sign-in {runtime:7} callback n={n}  p50 {total:6.2f} ms, of which iMIS (emulator, no latency) {added:4.1f} ms; "
                   f"{calls:.0f} iMIS calls per sign-in")
+            bridge_round_trip(stack, min(N, 200))
         finally:
             stack.stop()
     return 0

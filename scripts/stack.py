@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import re
@@ -33,6 +34,10 @@ RELEASE = ROOT / "target/release"
 CLI = RELEASE / "edge-idp"
 EMULATOR = RELEASE / "imis-emulator"
 DEMO_TENANTS = ["acme", "globex"]
+# The demo bridge app's vendor API secret (demo/tenants/acme/bridge/demo-vendor.json stores only its
+# SHA-256). Local demo only: a real app gets its secret from `edge-idp bridge add`.
+DEMO_VENDOR_SECRET = "demo-vendor-secret-local-only-0123456789"
+DEMO_VENDOR = ROOT / "scripts/demo_vendor.py"
 
 DEMO_USERS = [
     ("acme", "jsmith", "Member-Passw0rd", "active member"),
@@ -78,8 +83,9 @@ def master_key(state: Path) -> str:
     return path.read_text().strip()
 
 
-def render_tenants(out: Path, imis_origin: str, key: str) -> list[Path]:
-    """Renders demo/tenants/* into `out`, sealing ${SEAL:...} values with the admin CLI."""
+def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "https://acme.localhost:8791") -> list[Path]:
+    """Renders demo/tenants/* into `out`: ${IMIS_ORIGIN}, ${VENDOR_ORIGIN} (the demo vendor site of the
+    token bridge), ${SHA256:${DEMO_VENDOR_SECRET}}, and ${SEAL:...} values sealed with the admin CLI."""
     folders = []
     for tenant in DEMO_TENANTS:
         src = ROOT / "demo/tenants" / tenant
@@ -88,6 +94,9 @@ def render_tenants(out: Path, imis_origin: str, key: str) -> list[Path]:
         shutil.copytree(src, dst)
         for file in dst.rglob("*.json"):
             text = file.read_text().replace("${IMIS_ORIGIN}", imis_origin)
+            text = text.replace("${VENDOR_ORIGIN}", vendor_origin)
+            text = text.replace("${SHA256:${DEMO_VENDOR_SECRET}}",
+                                hashlib.sha256(DEMO_VENDOR_SECRET.encode()).hexdigest())
 
             def seal(m: re.Match) -> str:
                 return subprocess.run(
@@ -117,12 +126,13 @@ class Stack:
     """One runtime ("workers" or "spin") with its own emulator, KV and ports."""
 
     def __init__(self, runtime: str, state: Path, idp_port: int | None = None, imis_port: int | None = None,
-                 persist: bool = False):
+                 persist: bool = False, vendor_port: int | None = None):
         self.runtime = runtime
         self.state = state
         self.persist = persist
         self.idp_port = idp_port or free_port()
         self.imis_port = imis_port or free_port()
+        self.vendor_port = vendor_port or free_port()
         self.procs: list[subprocess.Popen] = []
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -134,6 +144,11 @@ class Stack:
     @property
     def imis_origin(self) -> str:
         return f"http://127.0.0.1:{self.imis_port}"
+
+    @property
+    def vendor_origin(self) -> str:
+        """The demo vendor site of the token bridge (scripts/demo_vendor.py)."""
+        return f"https://acme.localhost:{self.vendor_port}"
 
     def url(self, host: str, path: str = "/") -> str:
         return f"{self.scheme}://{host}:{self.idp_port}{path}"
@@ -166,7 +181,8 @@ class Stack:
 
     def seed(self) -> None:
         """Renders and pushes the demo tenants through the admin CLI."""
-        folders = render_tenants(self.state / f"tenants-{self.runtime}", self.imis_origin, self.key)
+        folders = render_tenants(self.state / f"tenants-{self.runtime}", self.imis_origin, self.key,
+                                 self.vendor_origin)
         for folder in folders:
             self.push(folder)
 
@@ -223,6 +239,16 @@ class Stack:
         self.runtime_proc, self.runtime_log = proc, log
         wait_http(f"{self.origin}/healthz", 90, proc, log)
 
+    def start_vendor(self) -> None:
+        """The demo vendor site of the token bridge (https, the local self-signed certificate)."""
+        cert, key = local_certificate(self.state)
+        proc, log = self._spawn("demo-vendor", [
+            sys.executable, str(DEMO_VENDOR), "--port", str(self.vendor_port),
+            "--origin", self.vendor_origin, "--idp", self.url("acme.localhost", ""),
+            "--app", "demo-vendor", "--cert", str(cert), "--key", str(key),
+        ], env={"DEMO_VENDOR_SECRET": DEMO_VENDOR_SECRET})
+        wait_http(f"https://127.0.0.1:{self.vendor_port}/health", 20, proc, log)
+
     def start(self) -> "Stack":
         if not self.persist:
             shutil.rmtree(self.state / "wrangler", ignore_errors=True)
@@ -230,6 +256,7 @@ class Stack:
         self.start_emulator()
         self.seed()
         self.start_runtime()
+        self.start_vendor()
         return self
 
     def stop(self) -> None:
@@ -255,10 +282,12 @@ def main() -> int:
     parser.add_argument("--runtime", choices=["workers", "spin"], default="workers")
     parser.add_argument("--port", type=int)
     parser.add_argument("--imis-port", type=int, default=int(os.environ.get("IMIS_PORT", "8790")))
+    parser.add_argument("--vendor-port", type=int, default=int(os.environ.get("VENDOR_PORT", "8791")))
     args = parser.parse_args()
     default_port = 8787 if args.runtime == "workers" else 3000
     port = args.port or int(os.environ.get("EDGE_IDP_PORT", default_port))
-    stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True)
+    stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True,
+                  vendor_port=args.vendor_port)
     try:
         stack.start()
     except Exception as e:  # noqa: BLE001 — report and clean up
@@ -274,6 +303,7 @@ Edge IdP for iMIS is running on {runtime}.
   Globex (iMIS 2017 legacy mode): {stack.url('globex.localhost')}
   Health, with iMIS check:        {stack.url('acme.localhost', '/healthz?deep=1')}
   iMIS emulator:                  {stack.imis_origin}/acme/sso/EdgeIdP-OIDC  (RiSE Single Sign On page)
+  Token-bridge demo vendor:       {stack.vendor_origin}/  (app demo-vendor: POST, query and cookie delivery, ping)
 
 Demo members (tenant, username, password):""")
     for tenant, user, password, what in DEMO_USERS:

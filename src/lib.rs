@@ -43,6 +43,7 @@ use tenant::{TenantConfig, TenantError, TenantResolver};
 pub struct Idp {
     tenants: TenantResolver,
     imis_tokens: imis::TokenCache,
+    bridge_apps: bridge::app::AppCache,
 }
 
 /// Everything one request's handlers need.

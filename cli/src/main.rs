@@ -6,6 +6,7 @@
 //! local Spin key-value store (`push`). Secrets are read from standard input or files, never from
 //! the command line, and are never printed.
 
+mod bridge;
 mod check;
 mod error;
 mod init;
@@ -65,6 +66,11 @@ enum Command {
     KeygenMaster,
     /// Validate a tenant folder, then write its keys to Workers KV or the local Spin store.
     Push(PushArgs),
+    /// Token-bridge apps of a tenant folder (bridge/{app}.json).
+    Bridge {
+        #[command(subcommand)]
+        command: BridgeCommand,
+    },
     /// Tenant folders.
     Tenant {
         #[command(subcommand)]
@@ -117,6 +123,60 @@ struct PushArgs {
     master_key_file: Option<PathBuf>,
 }
 
+// Parsed once per run: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+enum BridgeCommand {
+    /// Write bridge/<id>.json with a fresh vendor API secret; prints the secret once (stdout).
+    Add {
+        /// The tenant folder.
+        #[arg(value_name = "TENANT_DIR")]
+        dir: PathBuf,
+        /// App id (the {app} of /bridge/{app}/…).
+        #[arg(long)]
+        id: String,
+        /// App name shown on pages.
+        #[arg(long)]
+        name: String,
+        /// Token delivery (repeatable; the first is the default).
+        #[arg(long = "delivery", value_enum, required = true)]
+        deliveries: Vec<bridge::Delivery>,
+        /// Registered primary domain of ReturnURL (repeatable).
+        #[arg(long = "return-domain", value_name = "HOST", required = true)]
+        return_domains: Vec<String>,
+        /// Allow subdomains of the registered domains too.
+        #[arg(long)]
+        allow_subdomains: bool,
+        /// https URL the token is POSTed to (post delivery).
+        #[arg(long, value_name = "URL")]
+        callback_url: Option<String>,
+        /// Landing page when the vendor passes no ReturnURL.
+        #[arg(long, value_name = "URL")]
+        home_url: Option<String>,
+        /// Shared parent domain of the token cookie (cookie delivery).
+        #[arg(long, value_name = "DOMAIN")]
+        cookie_domain: Option<String>,
+        /// Origin allowed to call the CORS ping (repeatable).
+        #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+        allowed_origins: Vec<String>,
+        /// Profile IQA whose columns extend the user data.
+        #[arg(long, value_name = "IQA")]
+        profile_iqa: Option<String>,
+        /// No Access Mapping (lines `CODE` or `CODE|https://…`).
+        #[arg(long, value_name = "TEXT")]
+        no_access_mapping: Option<String>,
+    },
+    /// Replace an app's vendor API secret; prints the new secret once (stdout).
+    RotateSecret {
+        /// The tenant folder.
+        #[arg(value_name = "TENANT_DIR")]
+        dir: PathBuf,
+        /// App id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 enum TenantCommand {
     /// Write a starter tenant.json (secrets as named placeholders) and print the next steps.
@@ -167,6 +227,39 @@ fn run(command: Command) -> Result<(), CliError> {
         } => secrets::seal_command(&tenant, master_key_file.as_deref()),
         Command::KeygenMaster => secrets::keygen_command(),
         Command::Push(args) => push(args),
+        Command::Bridge {
+            command:
+                BridgeCommand::Add {
+                    dir,
+                    id,
+                    name,
+                    deliveries,
+                    return_domains,
+                    allow_subdomains,
+                    callback_url,
+                    home_url,
+                    cookie_domain,
+                    allowed_origins,
+                    profile_iqa,
+                    no_access_mapping,
+                },
+        } => bridge::add(&bridge::Add {
+            dir,
+            id,
+            name,
+            deliveries,
+            return_domains,
+            allow_subdomains,
+            callback_url,
+            home_url,
+            cookie_domain,
+            allowed_origins,
+            profile_iqa,
+            no_access_mapping,
+        }),
+        Command::Bridge {
+            command: BridgeCommand::RotateSecret { dir, id },
+        } => bridge::rotate_secret(&dir, &id),
         Command::Tenant {
             command:
                 TenantCommand::Init {

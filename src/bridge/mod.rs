@@ -1,36 +1,129 @@
-//! Token-bridge SSO (issue 7): one-time tokens for vendors without SAML or OIDC.
+//! Token-bridge SSO (issue 7, seeds 001 and 002): one-time tokens for vendors without SAML or
+//! OIDC.
 //!
-//! Scaffolding: the seams the rest of the IdP calls. No bridge endpoint answers yet.
+//! - [`signin`]: `/bridge/{app}/signin` — the gatekeeper; silent re-auth or the sign-in journey,
+//!   then the token is POSTed to the vendor, appended to the ReturnURL or set in a shared cookie.
+//! - [`user`]: `/bridge/{app}/user` — the vendor redeems the token with its secret.
+//! - [`ping`]: `/bridge/{app}/ping` — JSONP / CORS "is the member signed in?".
+//! - [`signout`]: `/bridge/{app}/signout` — single logout, back to the validated ReturnURL.
+//!
+//! Apps are configured in `tenant:{id}:bridge:{app}` ([`app`]); every ReturnURL is checked by
+//! [`return_url`]; tokens live in the take-once store ([`token`]).
+
+pub mod app;
+pub mod ping;
+pub mod return_url;
+pub mod signin;
+pub mod signout;
+pub mod token;
+pub mod user;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::Outcome;
 use crate::http::Response;
-use crate::platform::Platform;
+use crate::platform::{HttpMethod, Platform};
 use crate::signin::Session;
 use crate::Ctx;
+use app::{AppError, Delivery};
 
 /// A bridge sign-in waiting for the member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingSignin {
     /// Bridge app id.
     pub app: String,
+    /// The validated ReturnURL, if the vendor gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// The delivery asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
 }
 
 /// Answers `/bridge/{app}/…`; `None` for other paths.
-pub async fn route<P: Platform>(_ctx: &Ctx<'_, P>) -> Option<Response> {
-    None
+pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
+    let rest = ctx.req.path.strip_prefix("/bridge/")?;
+    let (app, endpoint) = rest.split_once('/')?;
+    let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
+    let resp = match (endpoint, get) {
+        ("signin", true) => signin::handle(ctx, app).await,
+        // GET only: a HEAD would spend the token without the vendor seeing the answer.
+        ("user", _) if ctx.req.method == HttpMethod::Get => user::handle(ctx, app).await,
+        ("ping", true) => ping::handle(ctx, app).await,
+        ("ping", false) if ctx.req.method == HttpMethod::Options => ping::handle(ctx, app).await,
+        ("signout", true) => signout::handle(ctx, app).await,
+        ("signed-out", true) => signout::signed_out(ctx, app).await,
+        _ => return None,
+    };
+    Some(resp)
 }
 
 /// Finishes a bridge sign-in after sign-in.
 pub async fn resume<P: Platform>(
     ctx: &Ctx<'_, P>,
-    _pending: PendingSignin,
-    _session: &mut Session,
+    pending: PendingSignin,
+    session: &mut Session,
 ) -> Response {
-    ctx.error_page(
-        501,
-        "Not available",
-        "This sign-in is not available yet.",
-        Some("/"),
-    )
+    match app::load(ctx, &pending.app).await {
+        Ok(app) => signin::finish(ctx, &app, pending, session).await,
+        Err(e) => app_failure(ctx, &pending.app.clone(), &e),
+    }
 }
+
+/// The front-channel logout URL of a bridge app that took part in an ending session, if it has
+/// one (checked against its registered domains like every ReturnURL).
+pub async fn frontchannel_logout_uri<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app_id: &str,
+) -> Option<String> {
+    let app = app::load(ctx, app_id).await.ok()?;
+    let url = app.logout_url.as_deref()?;
+    return_url::validate(&app, url).ok()
+}
+
+/// The page for an app that cannot be used.
+pub fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) -> Response {
+    match e {
+        AppError::Unknown => ctx.error_page(
+            404,
+            "Unknown application",
+            "This sign-in link names an application that is not registered here.",
+            Some("/"),
+        ),
+        AppError::Invalid(why) | AppError::Unavailable(why) => {
+            let safe_id = if app::is_app_id(app_id) { app_id } else { "?" };
+            ctx.audit(
+                "bridge.config_unusable",
+                Outcome::Failure,
+                Some(safe_id),
+                Some(why.clone()),
+            );
+            ctx.error_page(
+                503,
+                "Sign-in temporarily unavailable",
+                "This application's sign-in cannot be used right now. Please try again later.",
+                None,
+            )
+        }
+    }
+}
+
+/// The JSON answer for an app that cannot be used (ping).
+pub fn app_failure_json<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) -> Response {
+    match e {
+        AppError::Unknown => user::json_error(404, "unknown_app", "no such application"),
+        AppError::Invalid(why) | AppError::Unavailable(why) => {
+            let safe_id = if app::is_app_id(app_id) { app_id } else { "?" };
+            ctx.audit(
+                "bridge.config_unusable",
+                Outcome::Failure,
+                Some(safe_id),
+                Some(why.clone()),
+            );
+            user::json_error(503, "temporarily_unavailable", "try again later")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -81,7 +81,11 @@ async fn step<P: Platform>(ctx: &Ctx<'_, P>, mut state: LogoutState) -> Response
                     state.frames.push(uri);
                 }
             }
-            Participant::Bridge { .. } => {}
+            Participant::Bridge { app } => {
+                if let Some(uri) = crate::bridge::frontchannel_logout_uri(ctx, app).await {
+                    state.frames.push(uri);
+                }
+            }
         }
     }
     finish(ctx, &state)

@@ -1,0 +1,213 @@
+//! Bridge app configuration: `tenant:{id}:bridge:{app}` (kv-schema/bridge-app.schema.json), read
+//! through KV with a per-isolate cache like the tenant configuration.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::cache::TtlCache;
+use crate::platform::Platform;
+use crate::Ctx;
+
+/// How long a loaded app (or its absence) is served from the cache.
+pub const APP_TTL_SECS: u64 = 60;
+/// One-time token lifetime when the app sets none.
+pub const DEFAULT_TOKEN_TTL_SECS: u32 = 60;
+
+/// How the one-time token reaches the vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// POSTed to the app's callback URL (ISG Enhanced SSO).
+    Post,
+    /// Appended to the ReturnURL as `?token=` (ATS gatekeeper).
+    Query,
+    /// Set in a cookie on the shared parent domain (ATS cookie SSO).
+    Cookie,
+}
+
+impl Delivery {
+    /// Parses a `delivery` query value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "post" => Some(Self::Post),
+            "query" => Some(Self::Query),
+            "cookie" => Some(Self::Cookie),
+            _ => None,
+        }
+    }
+}
+
+/// One bridge app.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BridgeApp {
+    /// Format version (1).
+    pub schema_version: u8,
+    /// App id (the `{app}` of the key and of `/bridge/{app}/…`).
+    pub id: String,
+    /// App name shown on pages.
+    pub name: String,
+    /// Allowed deliveries; the first is the default, `?delivery=` picks another allowed one.
+    pub deliveries: Vec<Delivery>,
+    /// https URL the token is POSTed to (POST delivery).
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// Where the member goes when the vendor passed no ReturnURL (query and cookie deliveries).
+    #[serde(default)]
+    pub home_url: Option<String>,
+    /// Registered primary domains of ReturnURL.
+    pub return_domains: Vec<String>,
+    /// Whether subdomains of the registered domains are allowed too.
+    #[serde(default)]
+    pub allow_subdomains: bool,
+    /// Hex SHA-256 of the vendor's API secret.
+    pub secret_sha256: String,
+    /// Parent domain of the token cookie (cookie delivery).
+    #[serde(default)]
+    pub cookie_domain: Option<String>,
+    /// Name of the token cookie.
+    #[serde(default = "default_cookie_name")]
+    pub cookie_name: String,
+    /// Front-channel logout page of the vendor, loaded in a hidden frame when the member's IdP
+    /// session ends elsewhere (must be on the registered domains).
+    #[serde(default)]
+    pub logout_url: Option<String>,
+    /// Origins allowed to call the CORS ping.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Profile IQA whose columns extend the user data (one parameter: the username).
+    #[serde(default)]
+    pub profile_iqa: Option<String>,
+    /// No Access Mapping (seed 004), applied to the profile's `AccessRestrictionCode`.
+    #[serde(default)]
+    pub no_access_mapping: Option<String>,
+    /// One-time token lifetime in seconds.
+    #[serde(default)]
+    pub token_ttl_seconds: Option<u32>,
+}
+
+fn default_cookie_name() -> String {
+    "bridge_token".into()
+}
+
+impl BridgeApp {
+    /// The token lifetime, clamped to 10–300 seconds.
+    pub fn token_ttl(&self) -> u32 {
+        self.token_ttl_seconds
+            .unwrap_or(DEFAULT_TOKEN_TTL_SECS)
+            .clamp(10, 300)
+    }
+
+    /// The IQA settings for [`crate::access::evaluate`].
+    pub fn access_settings(&self) -> crate::access::AccessSettings<'_> {
+        crate::access::AccessSettings {
+            profile_iqa: self.profile_iqa.as_deref().filter(|q| !q.is_empty()),
+            role_iqa: None,
+            no_access_mapping: self.no_access_mapping.as_deref(),
+        }
+    }
+
+    /// Whether `presented` is the vendor's API secret (compares SHA-256 digests in constant time).
+    pub fn secret_matches(&self, presented: &str) -> bool {
+        if presented.is_empty() || presented.len() > 512 || self.secret_sha256.len() != 64 {
+            return false;
+        }
+        let digest = hex(&Sha256::digest(presented.as_bytes()));
+        crate::seal::constant_time_eq(
+            digest.as_bytes(),
+            self.secret_sha256.to_ascii_lowercase().as_bytes(),
+        )
+    }
+
+    /// Checks what the schema cannot: deliveries have what they need.
+    pub fn check(&self) -> Result<(), String> {
+        if self.schema_version != 1 {
+            return Err("schema_version must be 1".into());
+        }
+        if self.deliveries.is_empty() {
+            return Err("deliveries is empty".into());
+        }
+        if self.return_domains.is_empty() {
+            return Err("return_domains is empty".into());
+        }
+        if self.deliveries.contains(&Delivery::Post)
+            && !self
+                .callback_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        {
+            return Err("POST delivery needs an https callback_url".into());
+        }
+        if self.deliveries.contains(&Delivery::Cookie) && self.cookie_domain.is_none() {
+            return Err("cookie delivery needs cookie_domain".into());
+        }
+        if !is_cookie_name(&self.cookie_name) {
+            return Err("cookie_name is not a valid cookie name".into());
+        }
+        Ok(())
+    }
+}
+
+fn is_cookie_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `id` has the shape of an app id (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`).
+pub fn is_app_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    (1..=128).contains(&b.len())
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+/// Why an app cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppError {
+    /// No such app for this tenant.
+    Unknown,
+    /// The stored value is broken.
+    Invalid(String),
+    /// KV could not be read.
+    Unavailable(String),
+}
+
+/// Per-isolate cache of bridge apps, keyed `tenant:app`.
+pub type AppCache = TtlCache<Result<Arc<BridgeApp>, AppError>>;
+
+/// The bridge app `id` of the request's tenant.
+pub async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Arc<BridgeApp>, AppError> {
+    if !is_app_id(id) {
+        return Err(AppError::Unknown);
+    }
+    let key = format!("tenant:{}:bridge:{id}", ctx.tenant.id.as_str());
+    let now = ctx.platform.now();
+    let cache = &ctx.idp.bridge_apps;
+    if let Some(hit) = cache.get(&key, now) {
+        return hit;
+    }
+    let result = match ctx.platform.kv_get(&key).await {
+        Ok(Some(bytes)) => match serde_json::from_slice::<BridgeApp>(&bytes) {
+            Ok(app) if app.id != id => Err(AppError::Invalid("id differs from its key".into())),
+            Ok(app) => app
+                .check()
+                .map(|()| Arc::new(app))
+                .map_err(AppError::Invalid),
+            Err(e) => Err(AppError::Invalid(e.to_string())),
+        },
+        Ok(None) => Err(AppError::Unknown),
+        // A KV outage is not cached.
+        Err(e) => return Err(AppError::Unavailable(e.to_string())),
+    };
+    cache.put(&key, result.clone(), now.plus_secs(APP_TTL_SECS), now);
+    result
+}

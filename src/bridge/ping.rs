@@ -1,0 +1,163 @@
+//! `GET /bridge/{app}/ping`: "is this member signed in?" for the vendor's pages (seed 002).
+//!
+//! - JSONP: `?callback=name` answers `/**/name({...});` as `application/javascript` with
+//!   `nosniff`; the name must match a strict identifier pattern (dotted, at most four parts).
+//! - CORS: without `callback`, a JSON answer that browsers let only the app's allowed origins read
+//!   (credentials allowed); an `Origin` not allowed gets a 403 and no token.
+//!
+//! The answer is `{"signed_in": false}` or `{"signed_in": true, "token": "…"}` with a fresh
+//! one-time token, useful only together with the vendor's secret. Never personal data.
+
+use serde_json::json;
+
+use super::{app_failure_json, token};
+use crate::audit::Outcome;
+use crate::http::Response;
+use crate::platform::{HttpMethod, Platform};
+use crate::signin::{self, Participant};
+use crate::Ctx;
+
+/// Whether `name` is an acceptable JSONP callback: `ident(.ident){0,3}`, identifiers of ASCII
+/// letters, digits, `_` and `$`, not starting with a digit, at most 64 characters each.
+pub fn is_callback_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    name.len() <= 128
+        && parts.len() <= 4
+        && parts.iter().all(|p| {
+            let b = p.as_bytes();
+            (1..=64).contains(&b.len())
+                && !b[0].is_ascii_digit()
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$')
+        })
+}
+
+fn cors(resp: Response, origin: &str) -> Response {
+    resp.with_header("access-control-allow-origin", origin)
+        .with_header("access-control-allow-credentials", "true")
+        .with_header("vary", "Origin")
+}
+
+/// `GET` / `OPTIONS /bridge/{app}/ping`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+    let app = match super::app::load(ctx, app_id).await {
+        Ok(app) => app,
+        Err(e) => return app_failure_json(ctx, app_id, &e),
+    };
+    let callback = ctx.req.query_param("callback");
+    let origin = ctx.req.header("origin").map(str::to_string);
+    let origin_allowed = origin
+        .as_deref()
+        .is_some_and(|o| app.allowed_origins.iter().any(|a| a == o));
+    if callback.is_none() && origin.is_some() && !origin_allowed {
+        ctx.audit(
+            "bridge.ping_refused",
+            Outcome::Refused,
+            Some(&app.id),
+            Some("origin not allowed".into()),
+        );
+        return super::user::json_error(403, "origin_not_allowed", "this origin may not ask");
+    }
+    if ctx.req.method == HttpMethod::Options {
+        let resp = Response::empty(204)
+            .with_header("access-control-allow-methods", "GET")
+            .with_header("access-control-max-age", "600");
+        return match origin.as_deref() {
+            Some(o) if origin_allowed => cors(resp, o),
+            _ => resp,
+        };
+    }
+    if let Some(name) = callback.as_deref() {
+        if !is_callback_name(name) {
+            ctx.audit(
+                "bridge.ping_refused",
+                Outcome::Refused,
+                Some(&app.id),
+                Some("invalid JSONP callback name".into()),
+            );
+            return super::user::json_error(
+                400,
+                "invalid_callback",
+                "the callback name is not allowed",
+            );
+        }
+    }
+    let mut session = signin::current(ctx);
+    let body = match session.as_mut() {
+        None => json!({"signed_in": false}),
+        Some(session) => match token::mint(ctx, &app, &session.user).await {
+            Ok(t) => {
+                session.add_participant(Participant::Bridge {
+                    app: app.id.clone(),
+                });
+                json!({"signed_in": true, "token": t})
+            }
+            Err(e) => {
+                ctx.audit(
+                    "bridge.token_store_failed",
+                    Outcome::Failure,
+                    Some(&app.id),
+                    Some(e.to_string()),
+                );
+                return super::user::json_error(
+                    503,
+                    "temporarily_unavailable",
+                    "try again in a moment",
+                );
+            }
+        },
+    };
+    let resp = match callback {
+        Some(name) => Response {
+            status: 200,
+            headers: vec![(
+                "content-type".into(),
+                "application/javascript; charset=utf-8".into(),
+            )],
+            body: format!("/**/{name}({body});").into_bytes(),
+        },
+        None => {
+            let resp = Response::json(200, &body);
+            match origin.as_deref() {
+                Some(o) => cors(resp, o),
+                None => resp,
+            }
+        }
+    }
+    .with_header("x-content-type-options", "nosniff")
+    .with_header("cache-control", "no-store");
+    match session.as_mut() {
+        Some(s) => signin::with_session(ctx, s, resp),
+        None => resp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_callback_name;
+
+    #[test]
+    fn callback_names() {
+        for good in ["cb", "jQuery123_456", "$", "a.b.c.d", "_x$1"] {
+            assert!(is_callback_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "1cb",
+            "a.b.c.d.e",
+            "alert(1)",
+            "cb;alert(1)",
+            "a[0]",
+            "a..b",
+            "a b",
+            "a\nb",
+            "<script>",
+            "cb//",
+            "a.",
+            ".a",
+            "x=1",
+        ] {
+            assert!(!is_callback_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! `GET /bridge/{app}/signin?ReturnURL=…[&delivery=post|query|cookie]`: the gatekeeper.
+//!
+//! A member with an IdP session gets a one-time token at once (silent re-auth); anyone else goes
+//! through the sign-in journey first and comes back through [`resume`]. The token is then
+//! delivered as the app asks: POSTed to its callback URL, appended to the ReturnURL, or set in a
+//! cookie on the shared parent domain.
+
+use std::sync::Arc;
+
+use super::app::{BridgeApp, Delivery};
+use super::{app_failure, return_url, token, PendingSignin};
+use crate::access::Access;
+use crate::audit::Outcome;
+use crate::http::Response;
+use crate::platform::Platform;
+use crate::signin::{self, Family, Participant, Resume, Session, SignInOptions};
+use crate::Ctx;
+
+/// The ReturnURL query parameter (ISG spelling; `returnUrl` and `returnurl` are accepted too).
+pub fn return_url_param<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
+    ["ReturnURL", "ReturnUrl", "returnUrl", "returnurl"]
+        .iter()
+        .find_map(|name| ctx.req.query_param(name))
+        .filter(|v| !v.is_empty())
+}
+
+/// The page shown for a refused ReturnURL.
+pub fn refused_return_url<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &BridgeApp,
+    why: &return_url::Refusal,
+) -> Response {
+    ctx.audit(
+        "bridge.return_url_refused",
+        Outcome::Refused,
+        Some(&app.id),
+        Some(why.to_string()),
+    );
+    ctx.error_page(
+        400,
+        "Return address not allowed",
+        &format!(
+            "The link you followed asks to return to an address that is not registered for {}. \
+             For your safety the sign-in was stopped. Please go back to the site and try again.",
+            app.name
+        ),
+        None,
+    )
+}
+
+/// `GET /bridge/{app}/signin`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+    let app = match super::app::load(ctx, app_id).await {
+        Ok(app) => app,
+        Err(e) => return app_failure(ctx, app_id, &e),
+    };
+    let delivery = match ctx.req.query_param("delivery") {
+        None => app.deliveries.first().copied(),
+        Some(d) => Delivery::parse(&d).filter(|d| app.deliveries.contains(d)),
+    };
+    let Some(delivery) = delivery else {
+        ctx.audit(
+            "bridge.signin_refused",
+            Outcome::Refused,
+            Some(&app.id),
+            Some("delivery not allowed for the app".into()),
+        );
+        return ctx.error_page(
+            400,
+            "Sign-in not available",
+            "This sign-in link asks for a way of signing in that the site does not use.",
+            None,
+        );
+    };
+    let return_url = match return_url_param(ctx) {
+        Some(url) => match return_url::validate(&app, &url) {
+            Ok(url) => Some(url),
+            Err(why) => return refused_return_url(ctx, &app, &why),
+        },
+        None => None,
+    };
+    let pending = PendingSignin {
+        app: app.id.clone(),
+        return_url,
+        delivery: Some(delivery),
+    };
+    let force = ctx.req.query_param("prompt").as_deref() == Some("login");
+    if !force {
+        if let Some(mut session) = signin::current(ctx) {
+            let resp = finish(ctx, &app, pending, &mut session).await;
+            return signin::with_session(ctx, &mut session, resp);
+        }
+    }
+    signin::begin(
+        ctx,
+        Family::Oidc,
+        Resume::Bridge(pending),
+        SignInOptions {
+            force,
+            app_name: Some(app.name.clone()),
+        },
+    )
+    .await
+}
+
+/// Finishes a bridge sign-in for a member with `session`: the No Access Mapping, a fresh token,
+/// the participant, the delivery.
+pub async fn finish<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &Arc<BridgeApp>,
+    pending: PendingSignin,
+    session: &mut Session,
+) -> Response {
+    // The ReturnURL is checked again: the app's settings may have changed while the member signed in.
+    let return_url = match pending.return_url.as_deref() {
+        Some(url) => match return_url::validate(app, url) {
+            Ok(url) => Some(url),
+            Err(why) => return refused_return_url(ctx, app, &why),
+        },
+        None => None,
+    };
+    let delivery = pending
+        .delivery
+        .filter(|d| app.deliveries.contains(d))
+        .or_else(|| app.deliveries.first().copied());
+    let Some(delivery) = delivery else {
+        return ctx.error_page(
+            400,
+            "Sign-in not available",
+            "This site's sign-in is not set up.",
+            None,
+        );
+    };
+    if app.profile_iqa.is_some() || app.no_access_mapping.is_some() {
+        match crate::access::evaluate(ctx, &session.user.username, app.access_settings()).await {
+            Ok(Access::Granted(_)) => {}
+            Ok(Access::NoAccessPage) => {
+                ctx.audit(
+                    "bridge.no_access",
+                    Outcome::Refused,
+                    Some(&app.id),
+                    Some(format!("user {}", session.user.username)),
+                );
+                return crate::pages::no_access(
+                    ctx.brand(),
+                    ctx.tenant.pages.no_access_title.as_deref(),
+                    ctx.tenant.pages.no_access_message.as_deref(),
+                    Some(&app.name),
+                    &ctx.nonce,
+                );
+            }
+            Ok(Access::Redirect(url)) => {
+                ctx.audit(
+                    "bridge.no_access",
+                    Outcome::Refused,
+                    Some(&app.id),
+                    Some(format!("user {} (redirected)", session.user.username)),
+                );
+                return signin::redirect(&url);
+            }
+            Err(e) => {
+                ctx.audit(
+                    "imis.unavailable",
+                    Outcome::Failure,
+                    Some(&app.id),
+                    Some(e.to_string()),
+                );
+                return ctx.error_page(
+                    502,
+                    "The membership system is unavailable",
+                    "The membership system did not answer as expected. Please try again in a moment.",
+                    None,
+                );
+            }
+        }
+    }
+    // Where the browser lands: the ReturnURL, else the app's home URL.
+    let landing = return_url.clone().or_else(|| {
+        app.home_url
+            .as_deref()
+            .and_then(|u| return_url::validate(app, u).ok())
+    });
+    if delivery != Delivery::Post && landing.is_none() {
+        return ctx.error_page(
+            400,
+            "Return address missing",
+            "The site did not say where to return after sign-in.",
+            None,
+        );
+    }
+    let token = match token::mint(ctx, app, &session.user).await {
+        Ok(t) => t,
+        Err(e) => {
+            ctx.audit(
+                "bridge.token_store_failed",
+                Outcome::Failure,
+                Some(&app.id),
+                Some(e.to_string()),
+            );
+            return ctx.error_page(
+                503,
+                "Sign-in unavailable",
+                "Sign-in is not available right now. Please try again in a moment.",
+                None,
+            );
+        }
+    };
+    session.add_participant(Participant::Bridge {
+        app: app.id.clone(),
+    });
+    ctx.audit(
+        "bridge.token_issued",
+        Outcome::Success,
+        Some(&app.id),
+        Some(format!("user {} via {delivery:?}", session.user.username)),
+    );
+    match (delivery, landing) {
+        (Delivery::Post, _) => {
+            let Some(callback) = app.callback_url.as_deref() else {
+                return ctx.error_page(
+                    503,
+                    "Sign-in unavailable",
+                    "This site's sign-in is not set up.",
+                    None,
+                );
+            };
+            let mut fields = vec![("token", token.as_str())];
+            if let Some(url) = return_url.as_deref() {
+                fields.push(("ReturnURL", url));
+            }
+            crate::pages::auto_post(ctx.brand(), callback, &fields, &ctx.nonce)
+        }
+        (Delivery::Query, Some(landing)) => {
+            let (base, fragment) = match landing.split_once('#') {
+                Some((b, f)) => (b.to_string(), format!("#{f}")),
+                None => (landing.clone(), String::new()),
+            };
+            let sep = if base.contains('?') { '&' } else { '?' };
+            signin::redirect(&format!("{base}{sep}token={token}{fragment}"))
+        }
+        (Delivery::Cookie, Some(landing)) => {
+            let domain = app.cookie_domain.as_deref().unwrap_or_default();
+            if !cookie_domain_fits(domain, &ctx.req.host) {
+                ctx.audit(
+                    "bridge.cookie_domain_mismatch",
+                    Outcome::Failure,
+                    Some(&app.id),
+                    Some(format!(
+                        "cookie_domain {domain} does not cover {}",
+                        ctx.req.host
+                    )),
+                );
+                return ctx.error_page(
+                    503,
+                    "Sign-in unavailable",
+                    "This site's sign-in is not set up correctly.",
+                    None,
+                );
+            }
+            signin::redirect(&landing).with_header(
+                "set-cookie",
+                format!(
+                    "{}={token}; Domain={domain}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=Lax",
+                    app.cookie_name,
+                    app.token_ttl()
+                ),
+            )
+        }
+        (_, None) => ctx.error_page(
+            400,
+            "Return address missing",
+            "The site did not say where to return after sign-in.",
+            None,
+        ),
+    }
+}
+
+/// Whether a cookie for `domain` set by `host` reaches `host` (and so its sibling vendor sites).
+pub fn cookie_domain_fits(domain: &str, host: &str) -> bool {
+    let domain = domain.trim_start_matches('.').to_ascii_lowercase();
+    !domain.is_empty()
+        && domain.contains('.')
+        && (host == domain || host.ends_with(&format!(".{domain}")))
+}

@@ -1,0 +1,73 @@
+//! `GET /bridge/{app}/signout?ReturnURL=…`: single logout started by the vendor.
+//!
+//! The IdP session ends at once; the other participants are told as the protocols do (the shared
+//! logout chain); per tenant setting the browser then passes through iMIS's `logout.aspx`, which
+//! returns to `/bridge/{app}/signed-out?ReturnURL=…` on this host; that page checks the ReturnURL
+//! again (it is reachable by anyone, so it must not become an open redirect) and goes there.
+
+use super::{app_failure, return_url};
+use crate::audit::Outcome;
+use crate::http::{percent_encode, Response};
+use crate::platform::Platform;
+use crate::signin::{self, Participant};
+use crate::Ctx;
+
+/// `GET /bridge/{app}/signout`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+    let app = match super::app::load(ctx, app_id).await {
+        Ok(app) => app,
+        Err(e) => return app_failure(ctx, app_id, &e),
+    };
+    let return_url = match super::signin::return_url_param(ctx) {
+        Some(url) => match return_url::validate(&app, &url) {
+            Ok(url) => Some(url),
+            Err(why) => return super::signin::refused_return_url(ctx, &app, &why),
+        },
+        None => None,
+    };
+    let sid = signin::current(ctx).map(|s| s.sid).unwrap_or_default();
+    let (mut participants, clear) = signin::end_session(ctx);
+    // The app that asked already signed the member out of itself.
+    participants.retain(|p| !matches!(p, Participant::Bridge { app: a } if *a == app.id));
+    ctx.audit("bridge.signout", Outcome::Success, Some(&app.id), None);
+    let after = match return_url.as_deref() {
+        Some(url) => format!(
+            "/bridge/{}/signed-out?ReturnURL={}",
+            percent_encode(&app.id),
+            percent_encode(url)
+        ),
+        None => "/signed-out".to_string(),
+    };
+    let done = if ctx.tenant.imis.sign_out_of_imis.unwrap_or(true) {
+        let back = format!(
+            "https://{}{}{after}",
+            ctx.req.host,
+            ctx.req.port.map(|p| format!(":{p}")).unwrap_or_default()
+        );
+        format!(
+            "{}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl={}",
+            ctx.tenant.imis.base_url.trim_end_matches('/'),
+            percent_encode(&back)
+        )
+    } else {
+        return_url.unwrap_or(after)
+    };
+    signin::logout::start(ctx, sid, participants, done)
+        .await
+        .with_header("set-cookie", clear)
+}
+
+/// `GET /bridge/{app}/signed-out?ReturnURL=…`: the last hop back to the vendor.
+pub async fn signed_out<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+    let app = match super::app::load(ctx, app_id).await {
+        Ok(app) => app,
+        Err(e) => return app_failure(ctx, app_id, &e),
+    };
+    match super::signin::return_url_param(ctx) {
+        Some(url) => match return_url::validate(&app, &url) {
+            Ok(url) => signin::redirect(&url),
+            Err(why) => super::signin::refused_return_url(ctx, &app, &why),
+        },
+        None => signin::redirect("/signed-out"),
+    }
+}

@@ -1,0 +1,376 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::http::{Request, Response};
+use crate::platform::HttpMethod;
+use crate::testing::*;
+use crate::Idp;
+
+const IMIS: &str = "http://127.0.0.1:9/acme";
+const SECRET: &str = "vendor-secret-0123456789";
+
+struct Browser<'a> {
+    idp: &'a Idp,
+    p: &'a FakePlatform,
+    jar: HashMap<String, String>,
+}
+
+impl Browser<'_> {
+    fn send(
+        &mut self,
+        method: HttpMethod,
+        path: &str,
+        form: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut req = Request::new(method, "acme.localhost", path);
+        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if !cookies.is_empty() {
+            req.headers.push(("cookie".into(), cookies.join("; ")));
+        }
+        for (k, v) in headers {
+            req.headers.push((k.to_string(), v.to_string()));
+        }
+        if let Some(form) = form {
+            req.body = form.as_bytes().to_vec();
+        }
+        let resp = block_on(self.idp.handle(req, self.p));
+        for (k, v) in &resp.headers {
+            if k == "set-cookie" {
+                let (pair, attrs) = v.split_once(';').unwrap();
+                let (name, value) = pair.split_once('=').unwrap();
+                if attrs.contains("Max-Age=0") {
+                    self.jar.remove(name);
+                } else if name.starts_with("__Host-") {
+                    self.jar.insert(name.to_string(), value.to_string());
+                }
+            }
+        }
+        resp
+    }
+    fn get(&mut self, path: &str) -> Response {
+        self.send(HttpMethod::Get, path, None, &[])
+    }
+}
+
+fn body(r: &Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+fn location(r: &Response) -> String {
+    r.header("location").unwrap_or("").to_string()
+}
+
+fn setup(extra: Value) -> (Idp, FakePlatform) {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", IMIS);
+    let mut app = json!({
+        "schema_version": 1, "id": "vendor", "name": "Vendor Portal",
+        "deliveries": ["post", "query", "cookie"],
+        "callback_url": "https://vendor.example/sso/token",
+        "home_url": "https://vendor.example/",
+        "return_domains": ["vendor.example"],
+        "secret_sha256": crate::bridge::app::hex(&Sha256::digest(SECRET.as_bytes())),
+        "cookie_domain": "localhost.test",
+        "allowed_origins": ["https://vendor.example"]
+    });
+    if let (Some(a), Some(e)) = (app.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+    p.put_kv("tenant:acme:bridge:vendor", &app.to_string());
+    p.on_fetch(|req| {
+        if req.url.ends_with("/token") {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            let user = if body.contains("refresh_token=rt-") { "jsmith" } else { "edgeidp-service" };
+            return json_response(200, &json!({"access_token": "t", "expires_in": 1199, "userName": user}).to_string());
+        }
+        if req.url.contains("/api/User?UserName=") {
+            return json_response(200, &json!({"Items": {"$values": [{"UserId": "101", "UserName": "jsmith", "IsDisable": false}]}}).to_string());
+        }
+        json_response(200, r#"{"PersonName":{"FirstName":"Jane","LastName":"Smith"},"UniformId":"87EAD15E-B188-42E8-AE48-E9B8C2B24C94"}"#)
+    });
+    (Idp::new(), p)
+}
+
+fn signed_in<'a>(idp: &'a Idp, p: &'a FakePlatform) -> Browser<'a> {
+    let mut b = Browser {
+        idp,
+        p,
+        jar: HashMap::new(),
+    };
+    let r = b.get("/signin");
+    assert_eq!(r.status, 303);
+    let r = b.send(
+        HttpMethod::Post,
+        "/imis/callback",
+        Some("refresh_token=rt-jsmith"),
+        &[],
+    );
+    assert_eq!(r.status, 303, "{}", body(&r));
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    b
+}
+
+fn redeem(b: &mut Browser<'_>, token: &str, secret: &str) -> Response {
+    b.send(
+        HttpMethod::Get,
+        &format!("/bridge/vendor/user?token={token}"),
+        None,
+        &[("authorization", &format!("Bearer {secret}"))],
+    )
+}
+
+fn token_of(url: &str) -> String {
+    url.split("token=")
+        .nth(1)
+        .unwrap()
+        .split(['&', '#'])
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn query_delivery_round_trip_is_single_use() {
+    let (idp, p) = setup(json!({}));
+    let mut b = Browser {
+        idp: &idp,
+        p: &p,
+        jar: HashMap::new(),
+    };
+    let r = b.get("/bridge/vendor/signin?ReturnURL=https%3A%2F%2Fvendor.example%2Fa%3Fx%3D1%23top&delivery=query");
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        location(&r),
+        format!("{IMIS}/sso/EdgeIdP-OIDC"),
+        "not signed in: to iMIS"
+    );
+    let r = b.send(
+        HttpMethod::Post,
+        "/imis/callback",
+        Some("refresh_token=rt-jsmith"),
+        &[],
+    );
+    assert_eq!(r.status, 303, "{}", body(&r));
+    let loc = location(&r);
+    assert!(
+        loc.starts_with("https://vendor.example/a?x=1&token="),
+        "{loc}"
+    );
+    assert!(loc.ends_with("#top"));
+    let token = token_of(&loc);
+    assert_eq!(
+        redeem(&mut b, &token, "wrong-secret").status,
+        401,
+        "wrong secret"
+    );
+    let r = redeem(&mut b, &token, SECRET);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let user: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(user["imis_id"], "101");
+    assert_eq!(user["first_name"], "Jane");
+    let r = redeem(&mut b, &token, SECRET);
+    assert_eq!(r.status, 401, "reused");
+    assert!(!body(&r).contains("Jane"));
+    // Silent re-auth: a fresh token without iMIS sign-in.
+    let calls = p.requests.borrow().len();
+    let r = b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    assert_eq!(r.status, 303);
+    assert!(location(&r).starts_with("https://vendor.example/?token="));
+    assert_eq!(p.requests.borrow().len(), calls);
+}
+
+#[test]
+fn tokens_expire() {
+    let (idp, p) = setup(json!({"token_ttl_seconds": 30}));
+    let mut b = signed_in(&idp, &p);
+    let r = b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    let token = token_of(&location(&r));
+    p.advance_secs(31);
+    assert_eq!(redeem(&mut b, &token, SECRET).status, 401);
+}
+
+#[test]
+fn post_and_cookie_deliveries() {
+    let (idp, p) = setup(json!({"cookie_domain": "acme.localhost"}));
+    let mut b = signed_in(&idp, &p);
+    let r = b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/x&delivery=post");
+    assert_eq!(r.status, 200);
+    let html = body(&r);
+    assert!(html.contains("action=\"https://vendor.example/sso/token\""));
+    assert!(html.contains("name=\"ReturnURL\" value=\"https://vendor.example/x\""));
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("form-action https://vendor.example"));
+    let r = b.get("/bridge/vendor/signin?delivery=cookie");
+    assert_eq!(
+        (r.status, location(&r).as_str()),
+        (303, "https://vendor.example/")
+    );
+    let cookie = r
+        .headers
+        .iter()
+        .find(|(k, v)| k == "set-cookie" && v.starts_with("bridge_token="))
+        .unwrap();
+    assert!(cookie.1.contains("Domain=acme.localhost") && cookie.1.contains("Secure"));
+    // A cookie domain that does not cover the IdP's host is refused (the browser would drop it).
+    let (idp, p) = setup(json!({}));
+    let mut b = signed_in(&idp, &p);
+    assert_eq!(b.get("/bridge/vendor/signin?delivery=cookie").status, 503);
+}
+
+#[test]
+fn bad_return_urls_and_unknown_apps_are_refused() {
+    let (idp, p) = setup(json!({}));
+    let mut b = signed_in(&idp, &p);
+    for bad in [
+        "https://evil.example/",
+        "https%3A%2F%2Fvendor.example%40evil.example",
+        "//evil.example",
+        "http://vendor.example/",
+    ] {
+        let r = b.get(&format!(
+            "/bridge/vendor/signin?ReturnURL={bad}&delivery=query"
+        ));
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(r.header("location").is_none());
+        let r = b.get(&format!("/bridge/vendor/signout?ReturnURL={bad}"));
+        assert_eq!(r.status, 400, "{bad}");
+    }
+    assert!(
+        b.jar.contains_key("__Host-idp-session"),
+        "refused sign-outs keep the session"
+    );
+    assert_eq!(b.get("/bridge/nope/signin").status, 404);
+    assert_eq!(b.get("/bridge/vendor/signin?delivery=smoke").status, 400);
+}
+
+#[test]
+fn ping_jsonp_and_cors() {
+    let (idp, p) = setup(json!({}));
+    let mut anon = Browser {
+        idp: &idp,
+        p: &p,
+        jar: HashMap::new(),
+    };
+    let r = anon.get("/bridge/vendor/ping?callback=cb");
+    assert_eq!(body(&r), r#"/**/cb({"signed_in":false});"#);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/javascript"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    let r = anon.get("/bridge/vendor/ping?callback=alert(1)//");
+    assert_eq!(r.status, 400);
+    assert!(!body(&r).contains("alert"));
+    let mut b = signed_in(&idp, &p);
+    let r = b.send(
+        HttpMethod::Get,
+        "/bridge/vendor/ping",
+        None,
+        &[("origin", "https://vendor.example")],
+    );
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://vendor.example")
+    );
+    let v: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["signed_in"], true);
+    assert!(!body(&r).contains("Jane") && !body(&r).contains("jsmith"));
+    let token = v["token"].as_str().unwrap().to_string();
+    assert_eq!(redeem(&mut b, &token, SECRET).status, 200);
+    let r = b.send(
+        HttpMethod::Get,
+        "/bridge/vendor/ping",
+        None,
+        &[("origin", "https://evil.example")],
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.header("access-control-allow-origin").is_none() && !body(&r).contains("token\""));
+}
+
+#[test]
+fn signout_goes_through_imis_and_back_to_the_return_url() {
+    let (idp, p) = setup(json!({}));
+    let mut b = signed_in(&idp, &p);
+    b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
+    assert_eq!(r.status, 303);
+    let loc = location(&r);
+    assert!(
+        loc.starts_with(&format!(
+            "{IMIS}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl="
+        )),
+        "{loc}"
+    );
+    assert!(!b.jar.contains_key("__Host-idp-session"));
+    let back = crate::http::percent_decode(loc.split("returnurl=").nth(1).unwrap(), false);
+    let path = back.strip_prefix("https://acme.localhost").unwrap();
+    let r = b.get(path);
+    assert_eq!(
+        (r.status, location(&r).as_str()),
+        (303, "https://vendor.example/bye")
+    );
+    assert_eq!(
+        b.get("/bridge/vendor/signed-out?ReturnURL=https://evil.example/")
+            .status,
+        400
+    );
+    let r = b.get("/bridge/vendor/ping?callback=cb");
+    assert!(body(&r).contains("false"));
+}
+
+#[test]
+fn idp_sign_out_elsewhere_loads_the_vendor_logout_page_in_a_frame() {
+    let (idp, p) = setup(json!({"logout_url": "https://vendor.example/frontchannel-logout"}));
+    let mut b = signed_in(&idp, &p);
+    b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    let confirm = body(&b.get("/signout"));
+    let t = confirm
+        .split("name=\"t\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = b.send(HttpMethod::Post, "/signout", Some(&format!("t={t}")), &[]);
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert!(body(&r).contains("<iframe src=\"https://vendor.example/frontchannel-logout\""));
+    assert!(r
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-src https://vendor.example"));
+    // The app that starts the sign-out is not framed (it signed itself out).
+    let mut b = signed_in(&idp, &p);
+    b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
+    assert_eq!(r.status, 303);
+}
+
+#[test]
+fn the_user_service_answers_get_only() {
+    let (idp, p) = setup(json!({}));
+    let mut b = signed_in(&idp, &p);
+    let r = b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    let token = token_of(&location(&r));
+    let head = b.send(
+        HttpMethod::Head,
+        &format!("/bridge/vendor/user?token={token}"),
+        None,
+        &[("x-bridge-secret", SECRET)],
+    );
+    assert_eq!(head.status, 404);
+    assert_eq!(
+        redeem(&mut b, &token, SECRET).status,
+        200,
+        "HEAD did not spend it"
+    );
+}

@@ -1,0 +1,146 @@
+//! `GET /bridge/{app}/user?token=…`: the user service (server to server). The vendor proves itself
+//! with its API secret (`Authorization: Bearer <secret>` or `X-Bridge-Secret: <secret>`) and
+//! redeems a one-time token for the member's data: iMIS ID, first and last name, email and member
+//! type (seed 001), plus the columns of the app's Profile IQA (seed 002). Every failure is a JSON
+//! error that says nothing about the member.
+
+use serde_json::{json, Map, Value};
+
+use super::token;
+use crate::access::Access;
+use crate::audit::Outcome;
+use crate::http::Response;
+use crate::platform::Platform;
+use crate::Ctx;
+
+/// A JSON error response.
+pub fn json_error(status: u16, error: &str, description: &str) -> Response {
+    let mut resp = Response::json(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
+    .with_header("cache-control", "no-store");
+    if status == 401 {
+        resp = resp.with_header("www-authenticate", "Bearer realm=\"bridge\"");
+    }
+    resp
+}
+
+/// The secret the vendor presented, from either header.
+fn presented_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
+    if let Some(v) = ctx.req.header("x-bridge-secret") {
+        return Some(v.trim().to_string());
+    }
+    let auth = ctx.req.header("authorization")?.trim();
+    let (scheme, value) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| value.trim().to_string())
+}
+
+/// `GET /bridge/{app}/user`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+    let app = match super::app::load(ctx, app_id).await {
+        Ok(app) => app,
+        Err(super::app::AppError::Unavailable(e)) => {
+            ctx.audit(
+                "bridge.config_unavailable",
+                Outcome::Failure,
+                Some(app_id),
+                Some(e),
+            );
+            return json_error(503, "temporarily_unavailable", "try again in a moment");
+        }
+        // An unknown app answers like a wrong secret: no way to probe which apps exist.
+        Err(_) => return json_error(401, "invalid_client", "the app or its secret is not valid"),
+    };
+    let secret_ok = presented_secret(ctx).is_some_and(|s| app.secret_matches(&s));
+    if !secret_ok {
+        ctx.audit(
+            "bridge.user_refused",
+            Outcome::Refused,
+            Some(&app.id),
+            Some("wrong or missing vendor secret".into()),
+        );
+        return json_error(401, "invalid_client", "the app or its secret is not valid");
+    }
+    let token = ctx.req.query_param("token").unwrap_or_default();
+    let grant = match token::redeem(ctx, &app, &token).await {
+        Ok(Some(grant)) => grant,
+        Ok(None) => {
+            ctx.audit(
+                "bridge.user_refused",
+                Outcome::Refused,
+                Some(&app.id),
+                Some("unknown, used or expired token".into()),
+            );
+            return json_error(
+                401,
+                "invalid_token",
+                "the token is unknown, already used or expired",
+            );
+        }
+        Err(e) => {
+            ctx.audit(
+                "bridge.token_store_failed",
+                Outcome::Failure,
+                Some(&app.id),
+                Some(e.to_string()),
+            );
+            return json_error(503, "temporarily_unavailable", "try again in a moment");
+        }
+    };
+    let user = grant.user;
+    let mut iqa = Map::new();
+    if app.profile_iqa.is_some() || app.no_access_mapping.is_some() {
+        match crate::access::evaluate(ctx, &user.username, app.access_settings()).await {
+            Ok(Access::Granted(profile)) => {
+                for (name, value) in profile.columns {
+                    iqa.insert(name, value);
+                }
+            }
+            Ok(_) => {
+                ctx.audit(
+                    "bridge.no_access",
+                    Outcome::Refused,
+                    Some(&app.id),
+                    Some(format!("user {}", user.username)),
+                );
+                return json_error(403, "access_denied", "the member may not use this app");
+            }
+            Err(e) => {
+                ctx.audit(
+                    "imis.unavailable",
+                    Outcome::Failure,
+                    Some(&app.id),
+                    Some(e.to_string()),
+                );
+                return json_error(
+                    502,
+                    "temporarily_unavailable",
+                    "the membership system did not answer",
+                );
+            }
+        }
+    }
+    ctx.audit(
+        "bridge.user_served",
+        Outcome::Success,
+        Some(&app.id),
+        Some(format!("user {}", user.username)),
+    );
+    let text = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
+    Response::json(
+        200,
+        &json!({
+            "imis_id": user.imis_id,
+            "username": user.username,
+            "first_name": text(&user.first_name),
+            "last_name": text(&user.last_name),
+            "email": text(&user.email),
+            "member_type": text(&user.member_type),
+            "iqa": Value::Object(iqa),
+        }),
+    )
+    .with_header("cache-control", "no-store")
+}
