@@ -43,6 +43,7 @@ use tenant::{TenantConfig, TenantError, TenantResolver};
 pub struct Idp {
     tenants: TenantResolver,
     imis_tokens: imis::TokenCache,
+    oidc: oidc::OidcCache,
 }
 
 /// Everything one request's handlers need.

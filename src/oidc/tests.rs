@@ -1,0 +1,1 @@
+//! Unit tests of the OIDC provider with the fake platform.
