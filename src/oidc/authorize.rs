@@ -127,7 +127,7 @@ fn to_client<P: Platform>(
     }
 }
 
-fn error_to_client<P: Platform>(
+pub(crate) fn error_to_client<P: Platform>(
     ctx: &Ctx<'_, P>,
     p: &PendingAuthorize,
     err: OidcError,
@@ -236,6 +236,8 @@ fn pending_stub(
         code_challenge: None,
         form_post,
         prompt_consent: false,
+        prompt_none: false,
+        consented: false,
     }
 }
 
@@ -366,6 +368,7 @@ async fn validate<P: Platform>(
     }
     let prompt_login = prompts.iter().any(|x| x == "login");
     p.prompt_consent = prompts.iter().any(|x| x == "consent");
+    p.prompt_none = prompt_none;
     let max_age = match get("max_age") {
         None => None,
         Some(m) => match m.parse::<u64>() {
@@ -384,9 +387,6 @@ async fn validate<P: Platform>(
     let too_old = |s: &Session| max_age.is_some_and(|m| now.saturating_sub(s.auth_time) > m);
     match session {
         Some(mut s) if !prompt_login && !too_old(&s) => {
-            if prompt_none && p.prompt_consent {
-                return fail(&p, ErrorCode::ConsentRequired, "consent is required");
-            }
             let resp = finish(ctx, p, &mut s).await;
             Ok(signin::with_session(ctx, &mut s, resp))
         }
@@ -468,6 +468,24 @@ pub async fn finish<P: Platform>(
             );
         }
     };
+    let claims = claims::for_scopes(&p.scope, &session.user, &profile);
+    if !p.consented
+        && (p.prompt_consent
+            || (client.consent.required
+                && !super::consent::remembered(ctx, &client, &session.user).await))
+    {
+        if p.prompt_none {
+            return error_to_client(
+                ctx,
+                &p,
+                OidcError::new(
+                    ErrorCode::ConsentRequired,
+                    "the member has not consented yet",
+                ),
+            );
+        }
+        return super::consent::page(ctx, &client, &p, session, &claims);
+    }
     let now = ctx.platform.now().secs();
     let record = CodeRecord {
         client_id: client.id.clone(),
@@ -482,7 +500,7 @@ pub async fn finish<P: Platform>(
                 "imis_legacy" => "pwd".into(),
                 _ => "ext".into(),
             }),
-            claims: claims::for_scopes(&p.scope, &session.user, &profile),
+            claims,
             scope: p.scope.clone(),
         },
         exp: now + u64::from(client.lifetimes.code),

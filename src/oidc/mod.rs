@@ -10,6 +10,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod grant_authorization_code;
@@ -62,6 +63,12 @@ pub struct PendingAuthorize {
     /// `prompt=consent` asked for.
     #[serde(default)]
     pub prompt_consent: bool,
+    /// `prompt=none`: no page may be shown.
+    #[serde(default)]
+    pub prompt_none: bool,
+    /// The member consented on the consent page just now.
+    #[serde(default)]
+    pub consented: bool,
 }
 
 /// The issuer of this request's host: `https://{host}` plus the port when it is not 443.
@@ -90,6 +97,7 @@ pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
         "/oidc/userinfo" | "/openid/userinfo" if get || post => userinfo::handle(ctx).await,
         "/oidc/userinfo" | "/openid/userinfo" if options => cors_preflight("*", "GET, POST"),
         "/oidc/logout" if get || post => logout::handle(ctx).await,
+        "/oidc/consent" if post => consent::handle(ctx).await,
         _ => return None,
     };
     Some(resp)
