@@ -63,15 +63,15 @@ def oidc_exchange(stack, n: int) -> tuple[float, float]:
     host = "acme.localhost"
     q = {"response_type": "code", "client_id": "demo-rp", "redirect_uri": "https://demo-rp.localhost/callback",
          "scope": "openid profile email"}
-    r = s.get(stack.url(host, "/oidc/authorize?" + urlencode(q)), allow_redirects=False, timeout=30)
-    page = s.get(r.headers["location"], timeout=30)
+    r = s.get(stack.url(host, "/oidc/authorize?" + urlencode(q)), allow_redirects=False, timeout=30, verify=False)
+    page = s.get(r.headers["location"], timeout=30, verify=False)
     if 'name="password"' in page.text:
-        page = s.post(r.headers["location"], data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30)
+        page = s.post(r.headers["location"], data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30, verify=False)
     token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
-    s.post(stack.url(host, "/imis/callback"), data={"refresh_token": token}, allow_redirects=False, timeout=30)
+    s.post(stack.url(host, "/imis/callback"), data={"refresh_token": token}, allow_redirects=False, timeout=30, verify=False)
     codes = []
     for _ in range(n + 10):
-        r = s.get(stack.url(host, "/oidc/authorize?" + urlencode({**q, "prompt": "none"})), allow_redirects=False, timeout=30)
+        r = s.get(stack.url(host, "/oidc/authorize?" + urlencode({**q, "prompt": "none"})), allow_redirects=False, timeout=30, verify=False)
         codes.append(parse_qs(urlparse(r.headers["location"]).query)["code"][0])
     conn = http.client.HTTPSConnection("127.0.0.1", stack.idp_port, context=ssl._create_unverified_context())
     times = []
