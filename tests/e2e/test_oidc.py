@@ -402,3 +402,30 @@ def test_oidcc_server_authlib_client_secret_basic_rs256(stack, emulator):
     assert claims["email"] == "jane.smith@acme-members.example"
     half = hashlib.sha256(token["access_token"].encode()).digest()[:16]
     assert claims["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
+
+
+# --------------------------------------------------------------------------------- consent
+
+def test_oidcc_prompt_consent_and_remembered_consent(stack, emulator):
+    client = {"client_id": "demo-consent", "redirect_uri": "https://demo-consent.localhost/callback"}
+    verifier, challenge = pkce()
+    extra = {"code_challenge": challenge, "code_challenge_method": "S256", "scope": "openid email roles"}
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, authorize_url(stack, client, **extra)))
+    assert r.status_code == 200 and 'id="consent"' in r.text, r.text
+    assert "Acme Survey Partner" in r.text and "Your email address" in r.text and "Your roles" in r.text
+    c = re.search(r'name="c" value="([^"]+)"', r.text).group(1)
+    # prompt=none while consent is missing: consent_required.
+    params, _ = code_for(stack, s, client, prompt="none", **extra)
+    assert params["error"] == "consent_required"
+    r = post(s, stack.url(HOST, "/oidc/consent"), data={"c": c, "decision": "allow"})
+    assert callback_params(r, client["redirect_uri"])["code"]
+    # Remembered for the grace period: a code at once.
+    params, _ = code_for(stack, s, client, **extra)
+    assert params["code"]
+    # prompt=consent asks again; Deny answers access_denied.
+    r = get(s, authorize_url(stack, client, prompt="consent", **extra))
+    assert r.status_code == 200 and 'id="consent"' in r.text
+    c = re.search(r'name="c" value="([^"]+)"', r.text).group(1)
+    r = post(s, stack.url(HOST, "/oidc/consent"), data={"c": c, "decision": "deny"})
+    assert callback_params(r, client["redirect_uri"])["error"] == "access_denied"
