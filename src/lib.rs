@@ -44,6 +44,7 @@ pub struct Idp {
     tenants: TenantResolver,
     imis_tokens: imis::TokenCache,
     bridge_apps: bridge::app::AppCache,
+    oidc: oidc::OidcCache,
 }
 
 /// Everything one request's handlers need.

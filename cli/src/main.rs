@@ -11,6 +11,7 @@ mod check;
 mod error;
 mod init;
 mod kind;
+mod oidc;
 mod push;
 mod secrets;
 
@@ -70,6 +71,16 @@ enum Command {
     Bridge {
         #[command(subcommand)]
         command: BridgeCommand,
+    },
+    /// OIDC clients of a tenant folder.
+    Oidc {
+        #[command(subcommand)]
+        command: OidcCommand,
+    },
+    /// OIDC signing keys of a tenant folder (keys.json).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Tenant folders.
     Tenant {
@@ -178,6 +189,52 @@ enum BridgeCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum OidcCommand {
+    /// Register a client: writes oidc/<id>.json and prints its secret once.
+    Add(oidc::AddArgs),
+    /// Give a confidential client a new secret (printed once).
+    RotateSecret {
+        /// The tenant folder.
+        #[arg(value_name = "TENANT_DIR")]
+        dir: PathBuf,
+        /// The client_id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Write keys.json: current and next RSA keys and an ES256 key (private parts sealed).
+    Init {
+        /// The tenant folder.
+        #[arg(value_name = "TENANT_DIR")]
+        dir: PathBuf,
+        /// RSA key size (2048 or 4096).
+        #[arg(long, default_value_t = 2048, value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["2048", "4096"]), |s: String| s.parse::<usize>().unwrap_or(2048)))]
+        bits: usize,
+        /// Replace an existing keys.json.
+        #[arg(long)]
+        force: bool,
+        /// File holding the base64 master key (instead of EDGE_IDP_MASTER_KEY).
+        #[arg(long, value_name = "PATH")]
+        master_key_file: Option<PathBuf>,
+    },
+    /// Rotate: next signs, current stays published as previous, a new next is made.
+    Rotate {
+        /// The tenant folder.
+        #[arg(value_name = "TENANT_DIR")]
+        dir: PathBuf,
+        /// RSA key size of the new next key (2048 or 4096).
+        #[arg(long, default_value_t = 2048, value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["2048", "4096"]), |s: String| s.parse::<usize>().unwrap_or(2048)))]
+        bits: usize,
+        /// File holding the base64 master key (instead of EDGE_IDP_MASTER_KEY).
+        #[arg(long, value_name = "PATH")]
+        master_key_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum TenantCommand {
     /// Write a starter tenant.json (secrets as named placeholders) and print the next steps.
     Init {
@@ -260,6 +317,29 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Bridge {
             command: BridgeCommand::RotateSecret { dir, id },
         } => bridge::rotate_secret(&dir, &id),
+        Command::Oidc {
+            command: OidcCommand::Add(args),
+        } => oidc::add(&args),
+        Command::Oidc {
+            command: OidcCommand::RotateSecret { dir, id },
+        } => oidc::rotate_secret(&dir, &id),
+        Command::Keys {
+            command:
+                KeysCommand::Init {
+                    dir,
+                    bits,
+                    force,
+                    master_key_file,
+                },
+        } => oidc::keys_init(&dir, bits, force, master_key_file.as_deref()),
+        Command::Keys {
+            command:
+                KeysCommand::Rotate {
+                    dir,
+                    bits,
+                    master_key_file,
+                },
+        } => oidc::keys_rotate(&dir, bits, master_key_file.as_deref()),
         Command::Tenant {
             command:
                 TenantCommand::Init {

@@ -1,46 +1,142 @@
 //! OpenID Connect provider (issue 6): discovery, JWKS, authorization code + PKCE, tokens,
-//! userinfo, logout, consent.
+//! userinfo, RP-initiated and front-channel logout.
 //!
-//! Scaffolding: the seams the rest of the IdP calls. No OIDC endpoint answers yet.
+//! One file per endpoint ([`discovery`], [`jwks`], [`authorize`], [`token`], [`userinfo`],
+//! [`logout`]) and per grant ([`grant_authorization_code`], [`grant_refresh_token`]); the client
+//! and key configuration ([`client`], [`keys`]), JWS encoding and checking ([`jwt`]) and the
+//! claims a member's record gives ([`claims`]) beside them. RS256 and ES256 signatures go through
+//! [`Platform::sign`] (WebCrypto on Workers); HS256/HS512 are computed here.
+
+pub mod authorize;
+pub mod claims;
+pub mod client;
+pub mod consent;
+pub mod discovery;
+pub mod error;
+pub mod grant_authorization_code;
+pub mod grant_refresh_token;
+pub mod jwks;
+pub mod jwt;
+pub mod keys;
+pub mod logout;
+pub mod token;
+pub mod userinfo;
+
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 
 use crate::http::Response;
-use crate::platform::Platform;
+use crate::platform::{HttpMethod, Platform};
 use crate::signin::Session;
 use crate::Ctx;
 
-/// An authorization request waiting for the member to sign in.
+/// Per-isolate caches of the OIDC configuration (clients and opened keys), about a minute each.
+#[derive(Debug, Default)]
+pub struct OidcCache {
+    clients: crate::cache::TtlCache<Option<std::sync::Arc<client::Client>>>,
+    keys: crate::cache::TtlCache<std::sync::Arc<keys::KeySet>>,
+}
+
+/// An authorization request waiting for the member to sign in (kept in the pending cookie).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingAuthorize {
     /// Client id.
     pub client_id: String,
+    /// The verified redirect URI.
+    pub redirect_uri: String,
+    /// Granted scopes (space separated, `openid` first).
+    pub scope: String,
+    /// `state`, echoed back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// `nonce`, put in the id_token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// PKCE S256 code challenge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    /// `form_post` instead of the query.
+    #[serde(default)]
+    pub form_post: bool,
+    /// `prompt=consent` asked for.
+    #[serde(default)]
+    pub prompt_consent: bool,
+    /// `prompt=none`: no page may be shown.
+    #[serde(default)]
+    pub prompt_none: bool,
+    /// The member consented on the consent page just now.
+    #[serde(default)]
+    pub consented: bool,
+}
+
+/// The issuer of this request's host: `https://{host}` plus the port when it is not 443.
+pub fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+    match ctx.req.port {
+        Some(p) if p != 443 => format!("https://{}:{p}", ctx.req.host),
+        _ => format!("https://{}", ctx.req.host),
+    }
 }
 
 /// Answers `/.well-known/…`, `/oidc/…` and `/openid/userinfo`; `None` for other paths.
-pub async fn route<P: Platform>(_ctx: &Ctx<'_, P>) -> Option<Response> {
-    None
+pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
+    let method = ctx.req.method;
+    let get = matches!(method, HttpMethod::Get | HttpMethod::Head);
+    let post = method == HttpMethod::Post;
+    let options = method == HttpMethod::Options;
+    let resp = match ctx.req.path.as_str() {
+        "/.well-known/openid-configuration" if get => discovery::handle(ctx),
+        "/.well-known/jwks.json" if get => jwks::handle(ctx).await,
+        "/.well-known/openid-configuration" | "/.well-known/jwks.json" if options => {
+            cors_preflight("*", "GET")
+        }
+        "/oidc/authorize" if get || post => authorize::handle(ctx).await,
+        "/oidc/token" if post => token::handle(ctx).await,
+        "/oidc/token" if options => token::preflight(ctx).await,
+        "/oidc/userinfo" | "/openid/userinfo" if get || post => userinfo::handle(ctx).await,
+        "/oidc/userinfo" | "/openid/userinfo" if options => cors_preflight("*", "GET, POST"),
+        "/oidc/logout" if get || post => logout::handle(ctx).await,
+        "/oidc/consent" if post => consent::handle(ctx).await,
+        _ => return None,
+    };
+    Some(resp)
+}
+
+/// A CORS preflight answer.
+fn cors_preflight(origin: &str, methods: &str) -> Response {
+    Response::empty(204)
+        .with_header("access-control-allow-origin", origin)
+        .with_header("access-control-allow-methods", methods)
+        .with_header(
+            "access-control-allow-headers",
+            "authorization, content-type, dpop",
+        )
+        .with_header("access-control-max-age", "600")
+        .with_header("vary", "origin")
 }
 
 /// Finishes an authorization request after sign-in.
 pub async fn resume<P: Platform>(
     ctx: &Ctx<'_, P>,
-    _pending: PendingAuthorize,
-    _session: &mut Session,
+    pending: PendingAuthorize,
+    session: &mut Session,
 ) -> Response {
-    ctx.error_page(
-        501,
-        "Not available",
-        "OpenID Connect sign-in is not available yet.",
-        Some("/"),
-    )
+    authorize::finish(ctx, pending, session).await
 }
 
-/// The front-channel logout URI of a client for session `sid`, if it registered one.
+/// The front-channel logout URI of a client for session `sid`, if it registered one
+/// (OpenID Connect Front-Channel Logout 1.0: `iss` and `sid` added to the query).
 pub async fn frontchannel_logout_uri<P: Platform>(
-    _ctx: &Ctx<'_, P>,
-    _client: &str,
-    _sid: &str,
+    ctx: &Ctx<'_, P>,
+    client: &str,
+    sid: &str,
 ) -> Option<String> {
-    None
+    let client = client::load(ctx, client).await.ok()??;
+    let uri = client.frontchannel_logout_uri.as_ref()?;
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{uri}{sep}{}",
+        crate::http::encode_form(&[("iss", &issuer(ctx)), ("sid", sid)])
+    ))
 }

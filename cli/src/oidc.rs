@@ -1,0 +1,336 @@
+//! OIDC clients and signing keys of a tenant folder: `oidc add`, `oidc rotate-secret`,
+//! `keys init`, `keys rotate`. Secrets are printed once and stored only as a hash (client
+//! secrets) or sealed with the master key (JWT signing keys, private keys).
+
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use edge_idp::crypto::FillRng;
+use edge_idp::oidc::client::{secret_hash, valid_id};
+use edge_idp::seal::{seal_secret, MasterKey, NONCE_LEN};
+use rsa::pkcs8::EncodePrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Map, Value};
+
+use crate::error::CliError;
+
+/// Options of `oidc add`.
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// The tenant folder (holds tenant.json).
+    #[arg(value_name = "TENANT_DIR")]
+    pub dir: PathBuf,
+    /// The client_id.
+    #[arg(long)]
+    pub id: String,
+    /// Name shown on the sign-in and consent pages.
+    #[arg(long)]
+    pub name: String,
+    /// Redirect URI (repeatable; matched exactly).
+    #[arg(long = "redirect-uri", required = true)]
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URI (repeatable; matched exactly).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (browser or native app): no secret, PKCE required.
+    #[arg(long)]
+    pub public: bool,
+    /// Token endpoint authentication of a confidential client.
+    #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post"])]
+    pub auth_method: String,
+    /// id_token algorithm.
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "HS256", "HS512"])]
+    pub alg: String,
+    /// Allow refresh tokens.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Profile IQA path.
+    #[arg(long)]
+    pub profile_iqa: Option<String>,
+    /// Role IQA path.
+    #[arg(long)]
+    pub role_iqa: Option<String>,
+    /// File holding the base64 master key (instead of EDGE_IDP_MASTER_KEY).
+    #[arg(long, value_name = "PATH")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+fn random(buf: &mut [u8]) -> Result<(), CliError> {
+    getrandom::fill(buf).map_err(CliError::Random)
+}
+
+fn random_secret() -> Result<String, CliError> {
+    let mut b = [0u8; 32];
+    random(&mut b)?;
+    Ok(URL_SAFE_NO_PAD.encode(b))
+}
+
+fn tenant_id(dir: &Path) -> Result<String, CliError> {
+    let path = dir.join("tenant.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| CliError::io("cannot read", &path, e))?;
+    let v: Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?;
+    v["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| CliError::Usage(format!("{}: no \"id\"", path.display())))
+}
+
+fn master(file: Option<&Path>) -> Result<MasterKey, CliError> {
+    crate::secrets::master_key(file)?.ok_or(CliError::NoMasterKey)
+}
+
+fn seal(master: &MasterKey, tenant: &str, plain: &str) -> Result<String, CliError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    random(&mut nonce)?;
+    Ok(seal_secret(master, tenant, nonce, plain))
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<(), CliError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| CliError::io("cannot create", parent, e))?;
+    }
+    let text = serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
+    std::fs::write(path, text).map_err(|e| CliError::io("cannot write", path, e))
+}
+
+fn read_json(path: &Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::io("cannot read", path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))
+}
+
+/// `edge-idp oidc add`: writes `oidc/<id>.json`, prints the client secret (and the JWT signing
+/// key of an HS256/HS512 client) once.
+pub fn add(args: &AddArgs) -> Result<(), CliError> {
+    if !valid_id(&args.id) {
+        return Err(CliError::Usage(format!(
+            "--id {:?}: letters, digits, '.', '_' and '-', at most 128",
+            args.id
+        )));
+    }
+    for uri in args
+        .redirect_uris
+        .iter()
+        .chain(&args.post_logout_redirect_uris)
+    {
+        if !(uri.starts_with("https://") || uri.starts_with("http://127.0.0.1:"))
+            || uri.contains('#')
+        {
+            return Err(CliError::Usage(format!(
+                "{uri:?}: redirect URIs are https:// (or http://127.0.0.1:<port> for native apps) and have no fragment"
+            )));
+        }
+    }
+    let tenant = tenant_id(&args.dir)?;
+    let path = args.dir.join("oidc").join(format!("{}.json", args.id));
+    if path.exists() {
+        return Err(CliError::Exists(path));
+    }
+    let hs = args.alg.starts_with("HS");
+    let master = if hs {
+        Some(master(args.master_key_file.as_deref())?)
+    } else {
+        None
+    };
+    let mut client = Map::new();
+    client.insert("schema_version".into(), json!(1));
+    client.insert("id".into(), json!(args.id));
+    client.insert("name".into(), json!(args.name));
+    client.insert(
+        "type".into(),
+        json!(if args.public {
+            "public"
+        } else {
+            "confidential"
+        }),
+    );
+    client.insert(
+        "token_endpoint_auth_method".into(),
+        json!(if args.public {
+            "none"
+        } else {
+            args.auth_method.as_str()
+        }),
+    );
+    let secret = if args.public {
+        None
+    } else {
+        Some(random_secret()?)
+    };
+    if let Some(s) = &secret {
+        client.insert("client_secret_hash".into(), json!(secret_hash(s)));
+    }
+    client.insert("redirect_uris".into(), json!(args.redirect_uris));
+    client.insert(
+        "post_logout_redirect_uris".into(),
+        json!(args.post_logout_redirect_uris),
+    );
+    client.insert("id_token_signed_response_alg".into(), json!(args.alg));
+    let signing_key = if hs { Some(random_secret()?) } else { None };
+    if let (Some(k), Some(m)) = (&signing_key, &master) {
+        client.insert("jwt_signing_key".into(), json!(seal(m, &tenant, k)?));
+    }
+    let mut grants = vec!["authorization_code"];
+    if args.refresh {
+        grants.push("refresh_token");
+    }
+    client.insert("grant_types".into(), json!(grants));
+    if let Some(q) = &args.profile_iqa {
+        client.insert("profile_iqa".into(), json!(q));
+    }
+    if let Some(q) = &args.role_iqa {
+        client.insert("role_iqa".into(), json!(q));
+    }
+    write_json(&path, &Value::Object(client))?;
+    eprintln!(
+        "wrote {} (push the tenant folder to publish it)",
+        path.display()
+    );
+    println!("client_id={}", args.id);
+    if let Some(s) = secret {
+        println!("client_secret={s}");
+    }
+    if let Some(k) = signing_key {
+        println!("jwt_signing_key={k}");
+    }
+    eprintln!("The secrets above are shown once; only a hash (client secret) or a sealed copy (JWT signing key) is stored.");
+    Ok(())
+}
+
+/// `edge-idp oidc rotate-secret`: a new client secret, printed once; the old one stops working
+/// when the folder is pushed.
+pub fn rotate_secret(dir: &Path, id: &str) -> Result<(), CliError> {
+    let path = dir.join("oidc").join(format!("{id}.json"));
+    let mut client = read_json(&path)?;
+    if client["type"] == json!("public") {
+        return Err(CliError::Usage(format!(
+            "{id} is a public client: it has no secret"
+        )));
+    }
+    let secret = random_secret()?;
+    client["client_secret_hash"] = json!(secret_hash(&secret));
+    write_json(&path, &client)?;
+    println!("client_secret={secret}");
+    eprintln!("wrote {}; the new secret is shown once.", path.display());
+    Ok(())
+}
+
+fn kid(prefix: &str) -> Result<String, CliError> {
+    let mut b = [0u8; 6];
+    random(&mut b)?;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(format!("{prefix}-{secs}-{}", URL_SAFE_NO_PAD.encode(b)))
+}
+
+fn rng() -> FillRng<impl FnMut(&mut [u8])> {
+    FillRng(|b: &mut [u8]| {
+        // The OS generator does not fail on supported platforms; a failure leaves zeros, which
+        // key generation then rejects as a degenerate key rather than panicking.
+        let _ = getrandom::fill(b);
+    })
+}
+
+/// A fresh RSA key as a keys.json entry (private part sealed).
+pub fn rsa_entry(master: &MasterKey, tenant: &str, bits: usize) -> Result<Value, CliError> {
+    let key = rsa::RsaPrivateKey::new(&mut rng(), bits)
+        .map_err(|e| CliError::Usage(format!("RSA key generation failed: {e}")))?;
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| CliError::Usage(format!("PKCS#8 encoding failed: {e}")))?;
+    Ok(json!({
+        "kid": kid("rsa")?,
+        "alg": "RS256",
+        "public_jwk": {
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        },
+        "private_key": seal(master, tenant, &STANDARD.encode(der.as_bytes()))?,
+    }))
+}
+
+/// A fresh P-256 key as a keys.json entry (private part sealed).
+pub fn ec_entry(master: &MasterKey, tenant: &str) -> Result<Value, CliError> {
+    let key = p256::SecretKey::random(&mut rng());
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| CliError::Usage(format!("PKCS#8 encoding failed: {e}")))?;
+    let point =
+        p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key.public_key(), false);
+    let (Some(x), Some(y)) = (point.x(), point.y()) else {
+        return Err(CliError::Usage("EC key generation failed".into()));
+    };
+    Ok(json!({
+        "kid": kid("ec")?,
+        "alg": "ES256",
+        "public_jwk": {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(x),
+            "y": URL_SAFE_NO_PAD.encode(y),
+        },
+        "private_key": seal(master, tenant, &STANDARD.encode(der.as_bytes()))?,
+    }))
+}
+
+/// `edge-idp keys init`: keys.json with a current and a next RSA key and an ES256 key.
+pub fn keys_init(
+    dir: &Path,
+    bits: usize,
+    force: bool,
+    master_file: Option<&Path>,
+) -> Result<(), CliError> {
+    let path = dir.join("keys.json");
+    if path.exists() && !force {
+        return Err(CliError::Exists(path));
+    }
+    let tenant = tenant_id(dir)?;
+    let master = master(master_file)?;
+    let keys = json!({
+        "schema_version": 1,
+        "current": rsa_entry(&master, &tenant, bits)?,
+        "next": rsa_entry(&master, &tenant, bits)?,
+        "ec": ec_entry(&master, &tenant)?,
+    });
+    write_json(&path, &keys)?;
+    eprintln!(
+        "wrote {}: current and next RSA-{bits} keys and an ES256 key",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `edge-idp keys rotate`: next becomes current (it has been published since the last
+/// rotation), current becomes previous (public part only: published until its tokens expire),
+/// and a new next key is made.
+pub fn keys_rotate(dir: &Path, bits: usize, master_file: Option<&Path>) -> Result<(), CliError> {
+    let path = dir.join("keys.json");
+    let mut keys = read_json(&path)?;
+    let tenant = tenant_id(dir)?;
+    let master = master(master_file)?;
+    let Some(next) = keys.get("next").cloned().filter(Value::is_object) else {
+        return Err(CliError::Usage(format!(
+            "{}: no next key to promote (run `edge-idp keys init --force`)",
+            path.display()
+        )));
+    };
+    if let Some(mut current) = keys.get("current").cloned().filter(Value::is_object) {
+        if let Some(o) = current.as_object_mut() {
+            o.remove("private_key");
+        }
+        keys["previous"] = current;
+    }
+    keys["current"] = next;
+    keys["next"] = rsa_entry(&master, &tenant, bits)?;
+    write_json(&path, &keys)?;
+    eprintln!(
+        "wrote {}: the next key now signs, the old one stays published as previous",
+        path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,555 @@
+//! `/oidc/authorize` (OpenID Connect Core §3.1.2): response_type `code`, PKCE S256 (required for
+//! public clients), `state`, `nonce`, scopes, `prompt` (none, login, consent), `max_age`,
+//! `login_hint`, response_mode `query` and `form_post`.
+//!
+//! An unknown client or an unregistered redirect URI gets an error page, never a redirect; every
+//! other error goes back to the verified redirect URI in the specification's vocabulary.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::claims;
+use super::client::{self, Client, ClientType};
+use super::error::{ErrorCode, OidcError};
+use super::{issuer, PendingAuthorize};
+use crate::access::{self, Access, AccessSettings};
+use crate::audit::Outcome;
+use crate::http::{encode_form, Response};
+use crate::platform::{HttpMethod, Platform};
+use crate::signin::{self, Family, Participant, Resume, Session, SignInOptions};
+use crate::Ctx;
+
+/// Longest `state` / `nonce` accepted (they travel in the pending cookie).
+pub const MAX_PARAM_LEN: usize = 512;
+
+/// What an authorization code stands for, kept in the take-once store until redeemed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeRecord {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The redirect URI of the authorization request.
+    pub redirect_uri: String,
+    /// PKCE S256 challenge.
+    #[serde(default)]
+    pub code_challenge: Option<String>,
+    /// What the tokens will carry.
+    pub grant: Grant,
+    /// Expiry (seconds since the epoch).
+    pub exp: u64,
+}
+
+/// What a member granted a client: enough to issue tokens without the session cookie.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    /// Granted scopes.
+    pub scope: String,
+    /// `sub`.
+    pub sub: String,
+    /// When the member signed in.
+    pub auth_time: u64,
+    /// IdP session id.
+    pub sid: String,
+    /// `nonce` of the authorization request.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// How the member signed in (`amr`).
+    #[serde(default)]
+    pub amr: Option<String>,
+    /// Userinfo claims (without `sub`) for the granted scopes.
+    pub claims: Map<String, Value>,
+}
+
+/// The take-once key of an authorization code or refresh token.
+pub fn store_key(tenant: &str, kind: &str, token: &str) -> String {
+    format!("oidc:{kind}:{tenant}:{}", token_hash(token))
+}
+
+/// base64url(SHA-256(token)): what we store instead of a token.
+pub fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+fn params<P: Platform>(ctx: &Ctx<'_, P>) -> Vec<(String, String)> {
+    if ctx.req.method == HttpMethod::Post {
+        ctx.req.form()
+    } else {
+        crate::http::parse_urlencoded(&ctx.req.query)
+    }
+}
+
+/// A parameter; a repeated one is an error (RFC 6749 §3.1).
+fn param(all: &[(String, String)], name: &str) -> Result<Option<String>, String> {
+    let mut values = all.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+    let first = values.next().cloned();
+    if values.next().is_some() {
+        return Err(format!("{name} is repeated"));
+    }
+    Ok(first.filter(|v| !v.is_empty()))
+}
+
+fn error_page<P: Platform>(ctx: &Ctx<'_, P>, client: Option<&str>, reason: &str) -> Response {
+    ctx.audit(
+        "oidc.authorize_refused",
+        Outcome::Refused,
+        client,
+        Some(reason.to_string()),
+    );
+    ctx.error_page(
+        400,
+        "This sign-in link is not valid",
+        &format!("The application that sent you here made an invalid request: {reason}."),
+        None,
+    )
+}
+
+/// The error or success response to the verified redirect URI (query or form_post), with
+/// `state` and `iss` (RFC 9207).
+fn to_client<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    redirect_uri: &str,
+    form_post: bool,
+    state: Option<&str>,
+    mut fields: Vec<(&str, String)>,
+) -> Response {
+    if let Some(s) = state {
+        fields.push(("state", s.to_string()));
+    }
+    fields.push(("iss", issuer(ctx)));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if form_post {
+        crate::pages::auto_post(ctx.brand(), redirect_uri, &pairs, &ctx.nonce)
+    } else {
+        let sep = if redirect_uri.contains('?') { '&' } else { '?' };
+        signin::redirect(&format!("{redirect_uri}{sep}{}", encode_form(&pairs)))
+    }
+}
+
+pub(crate) fn error_to_client<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    p: &PendingAuthorize,
+    err: OidcError,
+) -> Response {
+    ctx.audit(
+        "oidc.authorize_error",
+        Outcome::Refused,
+        Some(&p.client_id),
+        Some(err.to_string()),
+    );
+    to_client(
+        ctx,
+        &p.redirect_uri,
+        p.form_post,
+        p.state.as_deref(),
+        vec![
+            ("error", err.code.as_str().to_string()),
+            ("error_description", err.description),
+        ],
+    )
+}
+
+/// `GET|POST /oidc/authorize`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    let all = params(ctx);
+    let get = |name: &str| param(&all, name);
+    // 1. The client and its redirect URI: until both are verified, errors are pages.
+    let client_id = match get("client_id") {
+        Ok(Some(c)) => c,
+        Ok(None) => return error_page(ctx, None, "client_id is missing"),
+        Err(e) => return error_page(ctx, None, &e),
+    };
+    let client = match client::load(ctx, &client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return error_page(ctx, None, "the client is not registered"),
+        Err(e) => {
+            ctx.audit(
+                "oidc.client_unavailable",
+                Outcome::Failure,
+                Some(&client_id),
+                Some(e.to_string()),
+            );
+            return ctx.error_page(
+                503,
+                "Sign-in unavailable",
+                "This application's sign-in is not available right now. Please try again later.",
+                None,
+            );
+        }
+    };
+    let redirect_uri = match get("redirect_uri") {
+        Ok(Some(r)) if client.has_redirect_uri(&r) => r,
+        Ok(Some(_)) => {
+            return error_page(
+                ctx,
+                Some(&client.id),
+                "the redirect_uri is not registered for this client",
+            )
+        }
+        Ok(None) => return error_page(ctx, Some(&client.id), "redirect_uri is missing"),
+        Err(e) => return error_page(ctx, Some(&client.id), &e),
+    };
+    // 2. From here on, errors go back to the client.
+    let state = get("state")
+        .ok()
+        .flatten()
+        .filter(|s| s.len() <= MAX_PARAM_LEN);
+    let form_post = match get("response_mode") {
+        Ok(None) => false,
+        Ok(Some(m)) if m == "query" => false,
+        Ok(Some(m)) if m == "form_post" => true,
+        _ => {
+            let p = pending_stub(&client, &redirect_uri, state.clone(), false);
+            return error_to_client(
+                ctx,
+                &p,
+                OidcError::new(
+                    ErrorCode::InvalidRequest,
+                    "response_mode must be query or form_post",
+                ),
+            );
+        }
+    };
+    let stub = pending_stub(&client, &redirect_uri, state.clone(), form_post);
+    match validate(ctx, &client, &all, stub).await {
+        Ok(v) => v,
+        Err(refusal) => {
+            let (p, e) = *refusal;
+            error_to_client(ctx, &p, e)
+        }
+    }
+}
+
+fn pending_stub(
+    client: &Client,
+    redirect_uri: &str,
+    state: Option<String>,
+    form_post: bool,
+) -> PendingAuthorize {
+    PendingAuthorize {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        scope: String::new(),
+        state,
+        nonce: None,
+        code_challenge: None,
+        form_post,
+        prompt_consent: false,
+        prompt_none: false,
+        consented: false,
+    }
+}
+
+type Refusal = Box<(PendingAuthorize, OidcError)>;
+
+async fn validate<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    all: &[(String, String)],
+    mut p: PendingAuthorize,
+) -> Result<Response, Refusal> {
+    let fail = |p: &PendingAuthorize, code, msg: &str| {
+        Err(Box::new((p.clone(), OidcError::new(code, msg))))
+    };
+    for name in [
+        "response_type",
+        "scope",
+        "nonce",
+        "prompt",
+        "max_age",
+        "code_challenge",
+        "code_challenge_method",
+        "state",
+        "response_mode",
+        "login_hint",
+    ] {
+        if let Err(e) = param(all, name) {
+            return fail(&p, ErrorCode::InvalidRequest, &e);
+        }
+    }
+    let get = |name: &str| param(all, name).ok().flatten();
+    if get("request").is_some() {
+        return fail(
+            &p,
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        );
+    }
+    if get("request_uri").is_some() {
+        return fail(
+            &p,
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        );
+    }
+    match get("response_type").as_deref() {
+        Some("code") => {}
+        None => return fail(&p, ErrorCode::InvalidRequest, "response_type is missing"),
+        Some(_) => {
+            return fail(
+                &p,
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            )
+        }
+    }
+    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+        return fail(
+            &p,
+            ErrorCode::UnauthorizedClient,
+            "the client may not use the authorization code flow",
+        );
+    }
+    let Some(scope) = get("scope").and_then(|s| claims::granted_scopes(&s)) else {
+        return fail(&p, ErrorCode::InvalidScope, "scope must include openid");
+    };
+    p.scope = scope;
+    let nonce = get("nonce");
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
+        return fail(&p, ErrorCode::InvalidRequest, "nonce is too long");
+    }
+    p.nonce = nonce;
+    match (
+        get("code_challenge"),
+        get("code_challenge_method").as_deref(),
+    ) {
+        (Some(c), Some("S256")) => {
+            let ok = c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return fail(
+                    &p,
+                    ErrorCode::InvalidRequest,
+                    "code_challenge must be a base64url SHA-256 (43 characters)",
+                );
+            }
+            p.code_challenge = Some(c);
+        }
+        (Some(_), _) => {
+            return fail(
+                &p,
+                ErrorCode::InvalidRequest,
+                "code_challenge_method must be S256",
+            )
+        }
+        (None, Some(_)) => return fail(&p, ErrorCode::InvalidRequest, "code_challenge is missing"),
+        (None, None) if client.client_type == ClientType::Public => {
+            return fail(
+                &p,
+                ErrorCode::InvalidRequest,
+                "public clients must use PKCE (code_challenge with S256)",
+            )
+        }
+        (None, None) => {}
+    }
+    let prompts: Vec<String> = get("prompt")
+        .map(|s| {
+            s.split(' ')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if prompts
+        .iter()
+        .any(|x| !matches!(x.as_str(), "none" | "login" | "consent" | "select_account"))
+    {
+        return fail(&p, ErrorCode::InvalidRequest, "unknown prompt value");
+    }
+    let prompt_none = prompts.iter().any(|x| x == "none");
+    if prompt_none && prompts.len() > 1 {
+        return fail(
+            &p,
+            ErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        );
+    }
+    let prompt_login = prompts.iter().any(|x| x == "login");
+    p.prompt_consent = prompts.iter().any(|x| x == "consent");
+    p.prompt_none = prompt_none;
+    let max_age = match get("max_age") {
+        None => None,
+        Some(m) => match m.parse::<u64>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                return fail(
+                    &p,
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a whole number of seconds",
+                )
+            }
+        },
+    };
+    let now = ctx.platform.now().secs();
+    let session = signin::current(ctx);
+    let too_old = |s: &Session| max_age.is_some_and(|m| now.saturating_sub(s.auth_time) > m);
+    match session {
+        Some(mut s) if !prompt_login && !too_old(&s) => {
+            let resp = finish(ctx, p, &mut s).await;
+            Ok(signin::with_session(ctx, &mut s, resp))
+        }
+        _ if prompt_none => fail(&p, ErrorCode::LoginRequired, "the member is not signed in"),
+        _ => Ok(signin::begin(
+            ctx,
+            Family::Oidc,
+            Resume::Oidc(p),
+            SignInOptions {
+                force: true,
+                app_name: Some(client.name.clone()),
+            },
+        )
+        .await),
+    }
+}
+
+/// Issues the code for a signed-in member (after the No Access Mapping) and sends it back.
+pub async fn finish<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    p: PendingAuthorize,
+    session: &mut Session,
+) -> Response {
+    let client = match client::load(ctx, &p.client_id).await {
+        Ok(Some(c)) if c.has_redirect_uri(&p.redirect_uri) => c,
+        _ => {
+            return error_page(
+                ctx,
+                Some(&p.client_id),
+                "the client is no longer registered",
+            )
+        }
+    };
+    let settings = AccessSettings {
+        profile_iqa: client.profile_iqa.as_deref(),
+        role_iqa: client.role_iqa.as_deref(),
+        no_access_mapping: client.no_access_mapping.as_deref(),
+    };
+    let profile = match access::evaluate(ctx, &session.user.username, settings).await {
+        Ok(Access::Granted(profile)) => profile,
+        Ok(Access::NoAccessPage) => {
+            ctx.audit(
+                "oidc.no_access",
+                Outcome::Refused,
+                Some(&client.id),
+                Some(format!("user {}", session.user.username)),
+            );
+            return crate::pages::no_access(
+                ctx.brand(),
+                ctx.tenant.pages.no_access_title.as_deref(),
+                ctx.tenant.pages.no_access_message.as_deref(),
+                Some(&client.name),
+                &ctx.nonce,
+            );
+        }
+        Ok(Access::Redirect(url)) => {
+            ctx.audit(
+                "oidc.no_access",
+                Outcome::Refused,
+                Some(&client.id),
+                Some(format!("user {} redirected", session.user.username)),
+            );
+            return signin::redirect(&url);
+        }
+        Err(e) => {
+            ctx.audit(
+                "imis.unavailable",
+                Outcome::Failure,
+                Some(&client.id),
+                Some(e.to_string()),
+            );
+            return error_to_client(
+                ctx,
+                &p,
+                OidcError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the membership system is unavailable",
+                ),
+            );
+        }
+    };
+    let claims = claims::for_scopes(&p.scope, &session.user, &profile);
+    if !p.consented
+        && (p.prompt_consent
+            || (client.consent.required
+                && !super::consent::remembered(ctx, &client, &session.user).await))
+    {
+        if p.prompt_none {
+            return error_to_client(
+                ctx,
+                &p,
+                OidcError::new(
+                    ErrorCode::ConsentRequired,
+                    "the member has not consented yet",
+                ),
+            );
+        }
+        return super::consent::page(ctx, &client, &p, session, &claims);
+    }
+    let now = ctx.platform.now().secs();
+    let record = CodeRecord {
+        client_id: client.id.clone(),
+        redirect_uri: p.redirect_uri.clone(),
+        code_challenge: p.code_challenge.clone(),
+        grant: Grant {
+            sub: claims::subject(&client, &session.user),
+            auth_time: session.auth_time,
+            sid: session.sid.clone(),
+            nonce: p.nonce.clone(),
+            amr: Some(match session.via.as_str() {
+                "imis_legacy" => "pwd".into(),
+                _ => "ext".into(),
+            }),
+            claims,
+            scope: p.scope.clone(),
+        },
+        exp: now + u64::from(client.lifetimes.code),
+    };
+    let mut raw = [0u8; 32];
+    ctx.platform.random(&mut raw);
+    let code = URL_SAFE_NO_PAD.encode(raw);
+    let Ok(value) = serde_json::to_vec(&record) else {
+        return error_to_client(
+            ctx,
+            &p,
+            OidcError::new(ErrorCode::ServerError, "the code could not be stored"),
+        );
+    };
+    let key = store_key(ctx.tenant.id.as_str(), "code", &code);
+    if let Err(e) = ctx
+        .platform
+        .put_once(&key, &value, client.lifetimes.code)
+        .await
+    {
+        ctx.audit(
+            "oidc.store_failed",
+            Outcome::Failure,
+            Some(&client.id),
+            Some(e.to_string()),
+        );
+        return error_to_client(
+            ctx,
+            &p,
+            OidcError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the code could not be stored",
+            ),
+        );
+    }
+    session.add_participant(Participant::Oidc {
+        client: client.id.clone(),
+    });
+    ctx.audit(
+        "oidc.code_issued",
+        Outcome::Success,
+        Some(&client.id),
+        Some(format!("user {}", session.user.username)),
+    );
+    to_client(
+        ctx,
+        &p.redirect_uri,
+        p.form_post,
+        p.state.as_deref(),
+        vec![("code", code)],
+    )
+}

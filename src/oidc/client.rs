@@ -1,0 +1,328 @@
+//! OIDC clients, stored as `tenant:{id}:oidc:{client_id}` (kv-schema/oidc-client.schema.json),
+//! read through the per-isolate cache, and client authentication at the token endpoint.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::platform::{Platform, PlatformError};
+use crate::seal::constant_time_eq;
+use crate::Ctx;
+
+/// How long a client value is served from the per-isolate cache.
+pub const CLIENT_TTL_SECS: u64 = 60;
+
+/// Confidential (holds a secret or key) or public (a browser or native app, PKCE required).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    /// Can keep a secret.
+    Confidential,
+    /// Cannot keep a secret.
+    Public,
+}
+
+/// `token_endpoint_auth_method` (OpenID Connect Core §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// HTTP Basic with the client id and secret.
+    ClientSecretBasic,
+    /// Client id and secret in the form body.
+    ClientSecretPost,
+    /// A JWT signed with a key of the client's registered JWKS.
+    PrivateKeyJwt,
+    /// No authentication (public clients).
+    None,
+}
+
+impl AuthMethod {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The JWS algorithm of the client's id_tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum IdTokenAlg {
+    /// RSA with the tenant's keys (default).
+    #[default]
+    RS256,
+    /// ECDSA P-256 with the tenant's EC key.
+    ES256,
+    /// HMAC-SHA256 with the client's own JWT signing key.
+    HS256,
+    /// HMAC-SHA512 with the client's own JWT signing key.
+    HS512,
+}
+
+impl IdTokenAlg {
+    /// The JWS `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::ES256 => "ES256",
+            Self::HS256 => "HS256",
+            Self::HS512 => "HS512",
+        }
+    }
+}
+
+/// Which member identifier becomes `sub`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectSource {
+    /// The contact key GUID (default).
+    #[default]
+    ContactKey,
+    /// The iMIS ID.
+    ImisId,
+}
+
+/// Token lifetimes in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifetimes {
+    /// Authorization code.
+    #[serde(default = "default_code")]
+    pub code: u32,
+    /// Access token.
+    #[serde(default = "default_access")]
+    pub access_token: u32,
+    /// id_token.
+    #[serde(default = "default_access")]
+    pub id_token: u32,
+    /// Refresh token (each rotation starts a new one).
+    #[serde(default = "default_refresh")]
+    pub refresh_token: u32,
+}
+
+fn default_code() -> u32 {
+    60
+}
+fn default_access() -> u32 {
+    600
+}
+fn default_refresh() -> u32 {
+    30 * 86400
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            code: default_code(),
+            access_token: default_access(),
+            id_token: default_access(),
+            refresh_token: default_refresh(),
+        }
+    }
+}
+
+/// Consent settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    /// Ask the member before the first sign-in.
+    #[serde(default)]
+    pub required: bool,
+    /// Days a consent is remembered.
+    #[serde(default)]
+    pub grace_days: u32,
+}
+
+/// `tenant:{id}:oidc:{client_id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    /// Schema version (1).
+    pub schema_version: u32,
+    /// client_id.
+    pub id: String,
+    /// Name shown on pages.
+    pub name: String,
+    /// Confidential or public.
+    #[serde(rename = "type")]
+    pub client_type: ClientType,
+    /// How it authenticates at the token endpoint.
+    pub token_endpoint_auth_method: AuthMethod,
+    /// `sha256:` + base64url of the SHA-256 of the client secret.
+    #[serde(default)]
+    pub client_secret_hash: Option<String>,
+    /// Registered JWKS for `private_key_jwt`.
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    /// Redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs, matched exactly.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Front-channel logout URI.
+    #[serde(default)]
+    pub frontchannel_logout_uri: Option<String>,
+    /// id_token algorithm.
+    #[serde(default)]
+    pub id_token_signed_response_alg: IdTokenAlg,
+    /// The client's JWT signing key for HS256/HS512 (sealed).
+    #[serde(default)]
+    pub jwt_signing_key: Option<String>,
+    /// Which identifier is `sub`.
+    #[serde(default)]
+    pub subject: SubjectSource,
+    /// Grant types the client may use.
+    #[serde(default = "default_grants")]
+    pub grant_types: Vec<String>,
+    /// Profile IQA (its column aliases become claims; `a.b` nests).
+    #[serde(default)]
+    pub profile_iqa: Option<String>,
+    /// Role IQA (the `roles` claim).
+    #[serde(default)]
+    pub role_iqa: Option<String>,
+    /// No Access Mapping (seed 004).
+    #[serde(default)]
+    pub no_access_mapping: Option<String>,
+    /// Consent.
+    #[serde(default)]
+    pub consent: Consent,
+    /// Lifetimes.
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+}
+
+fn default_grants() -> Vec<String> {
+    vec!["authorization_code".into()]
+}
+
+impl Client {
+    /// Whether `uri` is one of the registered redirect URIs (exact string comparison).
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|u| u == uri)
+    }
+
+    /// Whether the client may use refresh tokens.
+    pub fn allows_refresh(&self) -> bool {
+        self.grant_types.iter().any(|g| g == "refresh_token")
+    }
+
+    /// Whether `secret` is the client's secret (hash compared in constant time).
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        let Some(stored) = self.client_secret_hash.as_deref() else {
+            return false;
+        };
+        constant_time_eq(secret_hash(secret).as_bytes(), stored.as_bytes())
+    }
+
+    /// Origins of the redirect URIs (CORS for public clients).
+    pub fn origins(&self) -> Vec<String> {
+        self.redirect_uris
+            .iter()
+            .filter_map(|u| crate::pages::origin_of(u))
+            .collect()
+    }
+}
+
+/// The stored form of a client secret: `sha256:` + base64url(SHA-256(secret)). Secrets are
+/// random (256 bits, made by the CLI), so a fast hash is enough.
+pub fn secret_hash(secret: &str) -> String {
+    format!(
+        "sha256:{}",
+        URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
+    )
+}
+
+/// Whether a client id has an acceptable shape.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Why a client value cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// KV failed.
+    #[error("client configuration unavailable: {0}")]
+    Unavailable(PlatformError),
+    /// The value does not parse or breaks a rule.
+    #[error("client {client}: configuration invalid: {reason}")]
+    Invalid {
+        /// Client id.
+        client: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Loads a client of this request's tenant; `Ok(None)` when there is no such client.
+pub async fn load<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client_id: &str,
+) -> Result<Option<Arc<Client>>, ClientError> {
+    if !valid_id(client_id) {
+        return Ok(None);
+    }
+    let key = format!("tenant:{}:oidc:{client_id}", ctx.tenant.id.as_str());
+    let now = ctx.platform.now();
+    let cache = &ctx.idp.oidc.clients;
+    if let Some(hit) = cache.get(&key, now) {
+        return Ok(hit);
+    }
+    let value = match ctx.platform.kv_get(&key).await {
+        Ok(Some(bytes)) => Some(Arc::new(parse(client_id, &bytes)?)),
+        Ok(None) => None,
+        Err(e) => return Err(ClientError::Unavailable(e)),
+    };
+    cache.put(&key, value.clone(), now.plus_secs(CLIENT_TTL_SECS), now);
+    Ok(value)
+}
+
+/// Parses and checks a client value.
+pub fn parse(client_id: &str, bytes: &[u8]) -> Result<Client, ClientError> {
+    let invalid = |reason: String| ClientError::Invalid {
+        client: client_id.to_string(),
+        reason,
+    };
+    let c: Client = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    if c.schema_version != 1 {
+        return Err(invalid("schema_version must be 1".into()));
+    }
+    if c.id != client_id {
+        return Err(invalid("id must equal the client id of its key".into()));
+    }
+    match (c.client_type, c.token_endpoint_auth_method) {
+        (ClientType::Public, AuthMethod::None) => {}
+        (ClientType::Public, _) | (ClientType::Confidential, AuthMethod::None) => {
+            return Err(invalid(
+                "public clients use token_endpoint_auth_method none, confidential ones never"
+                    .into(),
+            ))
+        }
+        (_, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+            if c.client_secret_hash.is_none() =>
+        {
+            return Err(invalid("client_secret_hash is required".into()))
+        }
+        _ => {}
+    }
+    if matches!(
+        c.id_token_signed_response_alg,
+        IdTokenAlg::HS256 | IdTokenAlg::HS512
+    ) && c.jwt_signing_key.is_none()
+    {
+        return Err(invalid("HS256/HS512 need a jwt_signing_key".into()));
+    }
+    if c.redirect_uris.is_empty() {
+        return Err(invalid("at least one redirect URI is required".into()));
+    }
+    Ok(c)
+}

@@ -1,0 +1,164 @@
+//! The consent page (branded): what the client will receive, Allow or Deny. A consent is
+//! remembered per member and client for the client's grace period (a counter in the strongly
+//! consistent store whose window is the grace period). `prompt=consent` always asks again.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::authorize::{error_to_client, finish};
+use super::client::{self, Client};
+use super::error::{ErrorCode, OidcError};
+use super::PendingAuthorize;
+use crate::audit::Outcome;
+use crate::http::{html_escape, Response};
+use crate::platform::Platform;
+use crate::signin::{self, cookie, Session, SessionUser};
+use crate::Ctx;
+
+/// How long the consent form stays valid.
+pub const FORM_TTL_SECS: u64 = 600;
+const AAD: &str = "oidc-consent";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FormState {
+    p: PendingAuthorize,
+    sid: String,
+    exp: u64,
+}
+
+fn key(ctx_tenant: &str, client: &str, user: &SessionUser) -> String {
+    format!("oidc:consent:{ctx_tenant}:{client}:{}", user.imis_id)
+}
+
+/// Whether the member consented to this client within its grace period.
+pub async fn remembered<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    user: &SessionUser,
+) -> bool {
+    if client.consent.grace_days == 0 {
+        return false;
+    }
+    ctx.platform
+        .count(
+            &key(ctx.tenant.id.as_str(), &client.id, user),
+            client.consent.grace_days.saturating_mul(86400),
+            0,
+        )
+        .await
+        .is_ok_and(|n| n > 0)
+}
+
+fn describe(name: &str) -> String {
+    match name {
+        "name" | "given_name" | "family_name" => "Your name".into(),
+        "preferred_username" => "Your username".into(),
+        "email" => "Your email address".into(),
+        "roles" => "Your roles".into(),
+        other => format!("Your {other}"),
+    }
+}
+
+/// The consent page for a pending request.
+pub fn page<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    p: &PendingAuthorize,
+    session: &Session,
+    claims: &Map<String, Value>,
+) -> Response {
+    let state = FormState {
+        p: p.clone(),
+        sid: session.sid.clone(),
+        exp: ctx.platform.now().secs() + FORM_TTL_SECS,
+    };
+    let Some(token) = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
+        .and_then(|k| cookie::seal(ctx.platform, &k, AAD, &state))
+    else {
+        return ctx.error_page(
+            503,
+            "Sign-in unavailable",
+            "Sign-in is not available right now.",
+            None,
+        );
+    };
+    let mut items: Vec<String> = vec!["Your member identifier".into()];
+    for name in claims.keys() {
+        let d = describe(name);
+        if !items.contains(&d) {
+            items.push(d);
+        }
+    }
+    let list: String = items
+        .iter()
+        .map(|i| format!("<li>{}</li>", html_escape(i)))
+        .collect();
+    let body = format!(
+        "<h1>Allow {app}?</h1><p><strong>{app}</strong> asks to sign you in and to receive:</p><ul id=\"consent-claims\">{list}</ul>\
+<form id=\"consent\" method=\"post\" action=\"/oidc/consent\"><input type=\"hidden\" name=\"c\" value=\"{token}\">\
+<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button> \
+<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+        app = html_escape(&client.name),
+        token = html_escape(&token),
+    );
+    ctx.page(200, "Allow access", &body)
+}
+
+/// `POST /oidc/consent`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    let expired = || {
+        ctx.error_page(
+            400,
+            "This page has expired",
+            "Please go back to the application and sign in again.",
+            None,
+        )
+    };
+    let Some(mut session) = signin::current(ctx) else {
+        return expired();
+    };
+    let state: Option<FormState> = ctx.req.form_field("c").and_then(|c| {
+        let k = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
+        cookie::open(&k, AAD, &c)
+    });
+    let Some(state) = state.filter(|s| s.sid == session.sid && ctx.platform.now().secs() < s.exp)
+    else {
+        return expired();
+    };
+    let mut p = state.p;
+    let Ok(Some(client)) = client::load(ctx, &p.client_id).await else {
+        return expired();
+    };
+    if ctx.req.form_field("decision").as_deref() != Some("allow") {
+        ctx.audit(
+            "oidc.consent_denied",
+            Outcome::Refused,
+            Some(&client.id),
+            None,
+        );
+        return error_to_client(
+            ctx,
+            &p,
+            OidcError::new(ErrorCode::AccessDenied, "the member did not allow access"),
+        );
+    }
+    if client.consent.grace_days > 0 {
+        let _ = ctx
+            .platform
+            .count(
+                &key(ctx.tenant.id.as_str(), &client.id, &session.user),
+                client.consent.grace_days.saturating_mul(86400),
+                1,
+            )
+            .await;
+    }
+    ctx.audit(
+        "oidc.consent_given",
+        Outcome::Success,
+        Some(&client.id),
+        None,
+    );
+    p.consented = true;
+    let resp = finish(ctx, p, &mut session).await;
+    signin::with_session(ctx, &mut session, resp)
+}

@@ -1,0 +1,134 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6): the code is taken from the
+//! take-once store (single use), bound to the client, the redirect URI and the PKCE verifier.
+//! A second use fails with `invalid_grant` and revokes every token the first use issued.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::authorize::{store_key, token_hash, CodeRecord};
+use super::client::Client;
+use super::error::{ErrorCode, OidcError};
+use super::token;
+use crate::audit::Outcome;
+use crate::platform::Platform;
+use crate::seal::constant_time_eq;
+use crate::Ctx;
+
+/// How long a used code is remembered for reuse detection.
+pub const USED_TTL_SECS: u32 = 3600;
+
+/// The token family of a code: every token issued from it, revoked together.
+pub fn family(code: &str) -> String {
+    token_hash(code).chars().take(22).collect()
+}
+
+/// Whether `verifier` (RFC 7636 §4.1) matches the S256 `challenge`.
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let shaped = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    shaped
+        && constant_time_eq(
+            URL_SAFE_NO_PAD
+                .encode(Sha256::digest(verifier.as_bytes()))
+                .as_bytes(),
+            challenge.as_bytes(),
+        )
+}
+
+fn invalid_grant(msg: &str) -> OidcError {
+    OidcError::new(ErrorCode::InvalidGrant, msg)
+}
+
+/// Redeems a code.
+pub async fn handle<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    form: &[(String, String)],
+) -> Result<Value, OidcError> {
+    let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let code = field("code")
+        .filter(|c| !c.is_empty() && c.len() <= 256)
+        .ok_or_else(|| OidcError::new(ErrorCode::InvalidRequest, "code is missing"))?;
+    let tenant = ctx.tenant.id.as_str();
+    let used_key = store_key(tenant, "code-used", code);
+    let unavailable = |_| {
+        OidcError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the code store is unavailable",
+        )
+    };
+    let taken = ctx
+        .platform
+        .take_once(&store_key(tenant, "code", code))
+        .await
+        .map_err(unavailable)?;
+    let family = family(code);
+    let Some(bytes) = taken else {
+        let used = ctx
+            .platform
+            .count(&used_key, USED_TTL_SECS, 0)
+            .await
+            .map_err(unavailable)?;
+        if used > 0 {
+            token::revoke(ctx, &family).await;
+            ctx.audit(
+                "oidc.code_reused",
+                Outcome::Refused,
+                Some(&client.id),
+                Some("tokens of the first use revoked".into()),
+            );
+            return Err(invalid_grant(
+                "the authorization code was already used; the tokens issued with it are revoked",
+            ));
+        }
+        return Err(invalid_grant(
+            "the authorization code is not valid or has expired",
+        ));
+    };
+    ctx.platform
+        .count(&used_key, USED_TTL_SECS, 1)
+        .await
+        .map_err(unavailable)?;
+    let record: CodeRecord = serde_json::from_slice(&bytes)
+        .map_err(|_| invalid_grant("the authorization code is not valid"))?;
+    if ctx.platform.now().secs() >= record.exp {
+        return Err(invalid_grant("the authorization code has expired"));
+    }
+    if record.client_id != client.id {
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if field("redirect_uri") != Some(record.redirect_uri.as_str()) {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&record.code_challenge, field("code_verifier")) {
+        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
+        (Some(_), Some(_)) => {
+            return Err(invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ))
+        }
+        (Some(_), None) => return Err(invalid_grant("code_verifier is missing")),
+        (None, Some(_)) => {
+            return Err(invalid_grant(
+                "no code_challenge was sent with the authorization request",
+            ))
+        }
+        (None, None) => {}
+    }
+    let body = token::issue(ctx, client, &record.grant, &family, true).await?;
+    ctx.audit(
+        "oidc.tokens_issued",
+        Outcome::Success,
+        Some(&client.id),
+        Some("authorization_code".into()),
+    );
+    Ok(body)
+}

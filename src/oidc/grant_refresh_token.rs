@@ -1,0 +1,123 @@
+//! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection (OAuth 2.0
+//! Security BCP §4.14): each refresh token is taken once and replaced; presenting a used one
+//! revokes its whole family. A token reads `{family}.{random}`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::authorize::{store_key, Grant};
+use super::claims::has_scope;
+use super::client::Client;
+use super::error::{ErrorCode, OidcError};
+use super::token;
+use crate::audit::Outcome;
+use crate::platform::Platform;
+use crate::Ctx;
+
+/// What a refresh token stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The grant.
+    pub grant: Grant,
+}
+
+fn invalid_grant(msg: &str) -> OidcError {
+    OidcError::new(ErrorCode::InvalidGrant, msg)
+}
+
+/// Redeems (and rotates) a refresh token.
+pub async fn handle<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    form: &[(String, String)],
+) -> Result<Value, OidcError> {
+    if !client.allows_refresh() {
+        return Err(OidcError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use refresh tokens",
+        ));
+    }
+    let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let token = field("refresh_token")
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .ok_or_else(|| OidcError::new(ErrorCode::InvalidRequest, "refresh_token is missing"))?;
+    let family = token.split_once('.').map(|(f, _)| f).unwrap_or("");
+    if family.is_empty() {
+        return Err(invalid_grant("the refresh token is not valid"));
+    }
+    let tenant = ctx.tenant.id.as_str();
+    let unavailable = |_| {
+        OidcError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the token store is unavailable",
+        )
+    };
+    if token::is_revoked(ctx, family).await? {
+        return Err(invalid_grant("the refresh token has been revoked"));
+    }
+    let used_key = store_key(tenant, "rt-used", token);
+    let Some(bytes) = ctx
+        .platform
+        .take_once(&store_key(tenant, "rt", token))
+        .await
+        .map_err(unavailable)?
+    else {
+        if ctx
+            .platform
+            .count(&used_key, token::REVOCATION_TTL_SECS, 0)
+            .await
+            .map_err(unavailable)?
+            > 0
+        {
+            token::revoke(ctx, family).await;
+            ctx.audit(
+                "oidc.refresh_token_reused",
+                Outcome::Refused,
+                Some(&client.id),
+                Some("family revoked".into()),
+            );
+            return Err(invalid_grant(
+                "the refresh token was already used; its family is revoked",
+            ));
+        }
+        return Err(invalid_grant(
+            "the refresh token is not valid or has expired",
+        ));
+    };
+    ctx.platform
+        .count(&used_key, token::REVOCATION_TTL_SECS, 1)
+        .await
+        .map_err(unavailable)?;
+    let record: RefreshRecord = serde_json::from_slice(&bytes)
+        .map_err(|_| invalid_grant("the refresh token is not valid"))?;
+    if record.client_id != client.id {
+        return Err(invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let mut grant = record.grant;
+    if let Some(scope) = field("scope") {
+        if !scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .all(|s| has_scope(&grant.scope, s))
+        {
+            return Err(OidcError::new(
+                ErrorCode::InvalidScope,
+                "scope exceeds the original grant",
+            ));
+        }
+        grant.scope = scope.to_string();
+    }
+    grant.nonce = None;
+    let body = token::issue(ctx, client, &grant, family, true).await?;
+    ctx.audit(
+        "oidc.tokens_issued",
+        Outcome::Success,
+        Some(&client.id),
+        Some("refresh_token".into()),
+    );
+    Ok(body)
+}

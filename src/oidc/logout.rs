@@ -1,0 +1,187 @@
+//! `/oidc/logout` (OpenID Connect RP-Initiated Logout 1.0): `id_token_hint` and/or `client_id`,
+//! `post_logout_redirect_uri` (exact match with the client's registered ones), `state`. Ends the
+//! IdP session through the shared single-logout chain, which notifies the session's other
+//! participants (front-channel URIs of OIDC clients, SAML SLO). Without a valid `id_token_hint`
+//! for the current session, the member confirms first (a third party cannot sign them out).
+
+use serde_json::Value;
+
+use super::{client, issuer, jwt, keys, token};
+use crate::audit::Outcome;
+use crate::http::{encode_form, html_escape, Response};
+use crate::platform::{HttpMethod, Platform};
+use crate::signin::{self, Participant};
+use crate::Ctx;
+
+fn params<P: Platform>(ctx: &Ctx<'_, P>) -> Vec<(String, String)> {
+    if ctx.req.method == HttpMethod::Post {
+        ctx.req.form()
+    } else {
+        crate::http::parse_urlencoded(&ctx.req.query)
+    }
+}
+
+fn refuse<P: Platform>(ctx: &Ctx<'_, P>, reason: &str) -> Response {
+    ctx.audit(
+        "oidc.logout_refused",
+        Outcome::Refused,
+        None,
+        Some(reason.to_string()),
+    );
+    ctx.error_page(
+        400,
+        "This sign-out link is not valid",
+        &format!("The application that sent you here made an invalid sign-out request: {reason}."),
+        Some("/signout"),
+    )
+}
+
+/// The claims of an `id_token_hint` we issued (expiry not checked, as the spec allows).
+async fn check_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> Option<Value> {
+    let jws = jwt::Unverified::parse(hint)?;
+    let aud = match &jws.unverified_claims()["aud"] {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.first()?.as_str()?.to_string(),
+        _ => return None,
+    };
+    let claims = match jws.alg() {
+        "HS256" | "HS512" => {
+            let c = client::load(ctx, &aud).await.ok()??;
+            if c.id_token_signed_response_alg.as_str() != jws.alg() {
+                return None;
+            }
+            let key = token::client_hmac_key(ctx, &c)?;
+            let alg = jws.alg().to_string();
+            jws.verify_hmac(&alg, &key)?
+        }
+        _ => jws.verify_keys(&*keys::load(ctx).await.ok()?)?,
+    };
+    (claims["iss"].as_str() == Some(issuer(ctx).as_str())).then_some(claims)
+}
+
+/// `GET|POST /oidc/logout`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    let all = params(ctx);
+    let get = |n: &str| {
+        all.iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let hint = match get("id_token_hint") {
+        Some(h) => match check_hint(ctx, &h).await {
+            Some(c) => Some(c),
+            None => {
+                return refuse(
+                    ctx,
+                    "the id_token_hint is not a valid ID token of this provider",
+                )
+            }
+        },
+        None => None,
+    };
+    let hint_client = hint.as_ref().and_then(|c| match &c["aud"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    });
+    let client_id = match (hint_client, get("client_id")) {
+        (Some(a), Some(b)) if a != b => {
+            return refuse(ctx, "client_id does not match the id_token_hint")
+        }
+        (a, b) => a.or(b),
+    };
+    let client = match &client_id {
+        Some(id) => match client::load(ctx, id).await {
+            Ok(Some(c)) => Some(c),
+            _ => return refuse(ctx, "the client is not registered"),
+        },
+        None => None,
+    };
+    let state = get("state").filter(|s| s.len() <= 512);
+    let done = match get("post_logout_redirect_uri") {
+        Some(uri) => {
+            let Some(c) = &client else {
+                return refuse(
+                    ctx,
+                    "post_logout_redirect_uri needs id_token_hint or client_id",
+                );
+            };
+            if !c.post_logout_redirect_uris.contains(&uri) {
+                return refuse(
+                    ctx,
+                    "the post_logout_redirect_uri is not registered for this client",
+                );
+            }
+            match &state {
+                Some(s) => {
+                    let sep = if uri.contains('?') { '&' } else { '?' };
+                    format!("{uri}{sep}{}", encode_form(&[("state", s)]))
+                }
+                None => uri,
+            }
+        }
+        None => signin::after_sign_out(ctx),
+    };
+    let Some(session) = signin::current(ctx) else {
+        return signin::redirect(&done);
+    };
+    let hinted_this_session = hint
+        .as_ref()
+        .is_some_and(|c| c["sid"].as_str() == Some(session.sid.as_str()));
+    let confirmed = ctx.req.method == HttpMethod::Post
+        && get("t").is_some_and(|t| {
+            let expected = signin::signout_token(ctx, &session);
+            !expected.is_empty() && crate::seal::constant_time_eq(t.as_bytes(), expected.as_bytes())
+        });
+    if !hinted_this_session && !confirmed {
+        return confirm_page(
+            ctx,
+            &signin::signout_token(ctx, &session),
+            &all,
+            client.as_deref().map(|c| c.name.as_str()),
+        );
+    }
+    let sid = session.sid.clone();
+    let (mut participants, clear) = signin::end_session(ctx);
+    if let Some(id) = &client_id {
+        participants.retain(|p| !matches!(p, Participant::Oidc { client } if client == id));
+    }
+    ctx.audit("oidc.logout", Outcome::Success, client_id.as_deref(), None);
+    signin::logout::start(ctx, sid, participants, done)
+        .await
+        .with_header("set-cookie", clear)
+}
+
+fn confirm_page<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    token: &str,
+    all: &[(String, String)],
+    app: Option<&str>,
+) -> Response {
+    let hidden: String = all
+        .iter()
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "client_id" | "post_logout_redirect_uri" | "state"
+            )
+        })
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                html_escape(k),
+                html_escape(v)
+            )
+        })
+        .collect();
+    let app = app
+        .map(|a| format!("<p>{} asks to sign you out.</p>", html_escape(a)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Sign out?</h1>{app}<form id=\"oidc-logout\" method=\"post\" action=\"/oidc/logout\">\
+<input type=\"hidden\" name=\"t\" value=\"{}\">{hidden}<button type=\"submit\">Sign out</button></form>",
+        html_escape(token)
+    );
+    ctx.page(200, "Sign out", &body)
+}

@@ -1,0 +1,422 @@
+//! Unit tests of the OIDC provider with the fake platform: discovery, JWKS, the token endpoint
+//! (code redemption, PKCE, reuse revocation, refresh rotation), userinfo, JWS and claims.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Map, Value};
+
+use super::authorize::{store_key, CodeRecord, Grant};
+use super::claims;
+use super::grant_authorization_code::pkce_matches;
+use super::jwt::Unverified;
+use crate::access::Profile;
+use crate::http::{encode_form, Request};
+use crate::platform::HttpMethod;
+use crate::signin::SessionUser;
+use crate::testing::*;
+use crate::Idp;
+
+const HOST: &str = "acme.localhost:8787";
+const ISS: &str = "https://acme.localhost:8787";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn setup() -> FakePlatform {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    let der = include_bytes!("../testdata/test-rsa2048.pk8.der");
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(der).unwrap();
+    let jwk = json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+                     "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be())});
+    p.put_kv(
+        "tenant:acme:keys",
+        &json!({"schema_version": 1,
+                "current": {"kid": "k1", "alg": "RS256", "public_jwk": jwk,
+                            "private_key": sealed("acme", &STANDARD.encode(der))},
+                "next": {"kid": "k2", "alg": "RS256", "public_jwk": jwk}})
+        .to_string(),
+    );
+    p.put_kv(
+        "tenant:acme:oidc:rp",
+        &json!({"schema_version": 1, "id": "rp", "name": "RP", "type": "confidential",
+                "token_endpoint_auth_method": "client_secret_basic",
+                "client_secret_hash": super::client::secret_hash("s3cret"),
+                "redirect_uris": ["https://rp.example/cb"],
+                "grant_types": ["authorization_code", "refresh_token"]})
+        .to_string(),
+    );
+    p.put_kv(
+        "tenant:acme:oidc:hs",
+        &json!({"schema_version": 1, "id": "hs", "name": "HS", "type": "confidential",
+                "token_endpoint_auth_method": "client_secret_post",
+                "client_secret_hash": super::client::secret_hash("hs-secret"),
+                "redirect_uris": ["https://hs.example/cb"], "id_token_signed_response_alg": "HS512",
+                "jwt_signing_key": sealed("acme", "hs-key")})
+        .to_string(),
+    );
+    p
+}
+
+fn put_code(p: &FakePlatform, code: &str, client: &str, redirect: &str, challenge: Option<&str>) {
+    let mut claims = Map::new();
+    claims.insert("email".into(), json!("jane@example.org"));
+    let record = CodeRecord {
+        client_id: client.into(),
+        redirect_uri: redirect.into(),
+        code_challenge: challenge.map(str::to_string),
+        grant: Grant {
+            scope: "openid email".into(),
+            sub: "CK-1".into(),
+            auth_time: NOW_MS / 1000 - 5,
+            sid: "sid-1".into(),
+            nonce: Some("n-1".into()),
+            amr: Some("ext".into()),
+            claims,
+        },
+        exp: NOW_MS / 1000 + 60,
+    };
+    p.once.borrow_mut().insert(
+        store_key("acme", "code", code),
+        serde_json::to_vec(&record).unwrap(),
+    );
+}
+
+fn send(
+    idp: &Idp,
+    p: &FakePlatform,
+    method: HttpMethod,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value, crate::http::Response) {
+    let mut req = Request::new(method, HOST, path);
+    req.headers = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    req.body = body.as_bytes().to_vec();
+    let resp = futures_executor::block_on(idp.handle(req, p));
+    let json = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    (resp.status, json, resp)
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+fn redeem(idp: &Idp, p: &FakePlatform, code: &str, verifier: Option<&str>) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", "https://rp.example/cb"),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    let auth = basic("rp", "s3cret");
+    let (status, json, resp) = send(
+        idp,
+        p,
+        HttpMethod::Post,
+        "/oidc/token",
+        &[("authorization", &auth)],
+        &encode_form(&form),
+    );
+    if status == 200 {
+        assert_eq!(resp.header("cache-control"), Some("no-store"));
+    }
+    (status, json)
+}
+
+#[test]
+fn discovery_names_this_issuer_with_its_port() {
+    let p = setup();
+    let idp = Idp::new();
+    let (status, meta, resp) = send(
+        &idp,
+        &p,
+        HttpMethod::Get,
+        "/.well-known/openid-configuration",
+        &[],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(meta["issuer"], ISS);
+    assert_eq!(meta["token_endpoint"], format!("{ISS}/oidc/token"));
+    assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
+    let (status, jwks, _) = send(&idp, &p, HttpMethod::Get, "/.well-known/jwks.json", &[], "");
+    assert_eq!(status, 200);
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, ["k1", "k2"], "current and next are published");
+}
+
+#[test]
+fn a_code_gives_verifiable_tokens_once_and_reuse_revokes_them() {
+    let p = setup();
+    let idp = Idp::new();
+    put_code(&p, "code-1", "rp", "https://rp.example/cb", Some(CHALLENGE));
+    let (status, body) = redeem(&idp, &p, "code-1", Some(VERIFIER));
+    assert_eq!(status, 200, "{body}");
+    let keys = futures_executor::block_on(async {
+        let der = include_bytes!("../testdata/test-rsa2048.pk8.der");
+        let key = rsa::RsaPrivateKey::from_pkcs8_der(der).unwrap();
+        let jwk =
+            json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()), "e": "AQAB"});
+        super::keys::parse(
+            "acme",
+            json!({"schema_version": 1, "next": {"kid": "k1", "alg": "RS256", "public_jwk": jwk}})
+                .to_string()
+                .as_bytes(),
+            None,
+        )
+        .unwrap()
+    });
+    let id = Unverified::parse(body["id_token"].as_str().unwrap())
+        .unwrap()
+        .verify_keys(&keys)
+        .unwrap();
+    assert_eq!(id["iss"], ISS);
+    assert_eq!(id["aud"], "rp");
+    assert_eq!(id["sub"], "CK-1");
+    assert_eq!(id["nonce"], "n-1");
+    assert_eq!(id["email"], "jane@example.org");
+    assert_eq!(
+        id["at_hash"],
+        super::jwt::half_hash("RS256", body["access_token"].as_str().unwrap())
+    );
+    let access = body["access_token"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {access}");
+    let (status, info, _) = send(
+        &idp,
+        &p,
+        HttpMethod::Get,
+        "/oidc/userinfo",
+        &[("authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(info, json!({"sub": "CK-1", "email": "jane@example.org"}));
+    // Second use: invalid_grant, and the first use's tokens stop working.
+    let (status, err) = redeem(&idp, &p, "code-1", Some(VERIFIER));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _, resp) = send(
+        &idp,
+        &p,
+        HttpMethod::Get,
+        "/openid/userinfo",
+        &[("authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 401);
+    assert!(resp
+        .header("www-authenticate")
+        .unwrap()
+        .contains("invalid_token"));
+    let rt = body["refresh_token"].as_str().unwrap();
+    let auth = basic("rp", "s3cret");
+    let (status, err, _) = send(
+        &idp,
+        &p,
+        HttpMethod::Post,
+        "/oidc/token",
+        &[("authorization", &auth)],
+        &encode_form(&[("grant_type", "refresh_token"), ("refresh_token", rt)]),
+    );
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[test]
+fn pkce_redirect_uri_and_client_bind_the_code() {
+    let p = setup();
+    let idp = Idp::new();
+    put_code(&p, "c-pkce", "rp", "https://rp.example/cb", Some(CHALLENGE));
+    assert_eq!(
+        redeem(&idp, &p, "c-pkce", Some(&"a".repeat(43))).1["error"],
+        "invalid_grant"
+    );
+    put_code(
+        &p,
+        "c-nover",
+        "rp",
+        "https://rp.example/cb",
+        Some(CHALLENGE),
+    );
+    assert_eq!(
+        redeem(&idp, &p, "c-nover", None).1["error"],
+        "invalid_grant"
+    );
+    put_code(&p, "c-redirect", "rp", "https://rp.example/other", None);
+    assert_eq!(
+        redeem(&idp, &p, "c-redirect", None).1["error"],
+        "invalid_grant"
+    );
+    put_code(&p, "c-client", "hs", "https://rp.example/cb", None);
+    assert_eq!(
+        redeem(&idp, &p, "c-client", None).1["error"],
+        "invalid_grant"
+    );
+    let auth = basic("rp", "wrong");
+    let (status, err, resp) = send(
+        &idp,
+        &p,
+        HttpMethod::Post,
+        "/oidc/token",
+        &[("authorization", &auth)],
+        &encode_form(&[("grant_type", "authorization_code"), ("code", "x")]),
+    );
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert!(resp
+        .header("www-authenticate")
+        .unwrap()
+        .starts_with("Basic"));
+    assert!(pkce_matches(VERIFIER, CHALLENGE));
+}
+
+#[test]
+#[ignore = "hangs: the fake platform's counter RNG repeats every 256 bytes, and RSA blinding's \
+            rejection sampling can then draw the same rejected value forever; covered end to end \
+            by test_oidcc_refresh_token_reuse_revokes_the_family"]
+fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let p = setup();
+    let idp = Idp::new();
+    put_code(&p, "code-r", "rp", "https://rp.example/cb", None);
+    let (_, body) = redeem(&idp, &p, "code-r", None);
+    let rt1 = body["refresh_token"].as_str().unwrap().to_string();
+    let auth = basic("rp", "s3cret");
+    let refresh = |rt: &str| {
+        send(
+            &idp,
+            &p,
+            HttpMethod::Post,
+            "/oidc/token",
+            &[("authorization", &auth)],
+            &encode_form(&[("grant_type", "refresh_token"), ("refresh_token", rt)]),
+        )
+    };
+    let (status, b2, _) = refresh(&rt1);
+    assert_eq!(status, 200, "{b2}");
+    let rt2 = b2["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(rt1, rt2);
+    assert!(b2["id_token"].is_string());
+    assert_eq!(refresh(&rt1).1["error"], "invalid_grant", "reuse");
+    assert_eq!(
+        refresh(&rt2).1["error"],
+        "invalid_grant",
+        "the family is revoked"
+    );
+}
+
+#[test]
+fn hs512_id_tokens_use_the_client_key_and_client_secret_post() {
+    let p = setup();
+    let idp = Idp::new();
+    put_code(&p, "code-hs", "hs", "https://hs.example/cb", None);
+    let (status, body, _) = send(
+        &idp,
+        &p,
+        HttpMethod::Post,
+        "/oidc/token",
+        &[],
+        &encode_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "code-hs"),
+            ("redirect_uri", "https://hs.example/cb"),
+            ("client_id", "hs"),
+            ("client_secret", "hs-secret"),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let jws = Unverified::parse(body["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(jws.alg(), "HS512");
+    assert!(
+        jws.clone().verify_hmac("HS256", b"hs-key").is_none(),
+        "algorithm is pinned"
+    );
+    assert!(jws.clone().verify_hmac("HS512", b"other").is_none());
+    let claims = jws.verify_hmac("HS512", b"hs-key").unwrap();
+    assert_eq!(claims["aud"], "hs");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "not allowed to refresh"
+    );
+}
+
+#[test]
+fn authorize_refuses_bad_clients_with_a_page_and_the_rest_with_a_redirect() {
+    let p = setup();
+    let idp = Idp::new();
+    let (status, _, resp) = send(&idp, &p, HttpMethod::Get, "/oidc/authorize?client_id=rp&redirect_uri=https%3A%2F%2Fevil.example%2F&response_type=code&scope=openid", &[], "");
+    assert_eq!(status, 400);
+    assert!(resp.header("location").is_none());
+    let (status, _, resp) = send(&idp, &p, HttpMethod::Get, "/oidc/authorize?client_id=nope&redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=code&scope=openid", &[], "");
+    assert_eq!(status, 400);
+    assert!(resp.header("location").is_none());
+    let (status, _, resp) = send(&idp, &p, HttpMethod::Get, "/oidc/authorize?client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=code&scope=openid&prompt=none&state=s1", &[], "");
+    assert_eq!(status, 303);
+    let loc = resp.header("location").unwrap();
+    assert!(
+        loc.starts_with("https://rp.example/cb?error=login_required"),
+        "{loc}"
+    );
+    assert!(loc.contains("state=s1") && loc.contains("iss=https%3A%2F%2Facme.localhost%3A8787"));
+    let (status, _, resp) = send(&idp, &p, HttpMethod::Get, "/oidc/authorize?client_id=rp&redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=code&scope=openid", &[], "");
+    assert_eq!(status, 303);
+    assert!(
+        resp.header("location")
+            .unwrap()
+            .starts_with("http://127.0.0.1:1/acme/sso/"),
+        "sign-in at iMIS"
+    );
+}
+
+#[test]
+fn claims_follow_scopes_and_nest_dotted_aliases() {
+    assert_eq!(
+        claims::granted_scopes("email openid foo").as_deref(),
+        Some("openid email")
+    );
+    assert_eq!(claims::granted_scopes("profile"), None);
+    let user = SessionUser {
+        username: "jsmith".into(),
+        imis_id: "101".into(),
+        contact_key: None,
+        first_name: Some("Jane".into()),
+        last_name: None,
+        email: Some("j@x.org".into()),
+        member_type: None,
+    };
+    let profile = Profile {
+        columns: vec![
+            ("address.locality".into(), json!("Springfield")),
+            ("sub".into(), json!("evil")),
+            ("Dues".into(), json!(1.5)),
+        ],
+        roles: vec!["Member".into()],
+    };
+    let c = claims::for_scopes("openid profile roles", &user, &profile);
+    assert_eq!(c["address"]["locality"], "Springfield");
+    assert!(
+        !c.contains_key("sub"),
+        "reserved claims are not overwritten"
+    );
+    assert!(!c.contains_key("email"));
+    assert_eq!(c["roles"], json!(["Member"]));
+    assert_eq!(c["given_name"], "Jane");
+}

@@ -1,0 +1,390 @@
+//! `/oidc/token` (RFC 6749 §3.2, OpenID Connect Core §3.1.3): client authentication, the grant
+//! dispatcher, and the issuing of id_tokens, access tokens (signed JWTs, RFC 9068) and refresh
+//! tokens. Every answer carries `Cache-Control: no-store`.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde_json::{json, Value};
+
+use super::authorize::{store_key, Grant};
+use super::client::{self, AuthMethod, Client, ClientType, IdTokenAlg};
+use super::error::{ErrorCode, OidcError};
+use super::jwt::{self, Signer};
+use super::keys::{self, KeySet};
+use super::{grant_authorization_code, grant_refresh_token, issuer};
+use crate::audit::Outcome;
+use crate::http::{percent_decode, Response};
+use crate::platform::{Platform, MASTER_KEY_SECRET};
+use crate::seal::{MasterKey, Purpose, SealKey};
+use crate::Ctx;
+
+/// How long a revocation flag of a token family is kept (the longest refresh token lifetime).
+pub const REVOCATION_TTL_SECS: u32 = 90 * 86400;
+
+/// The authenticated client of a token request, and whether it used HTTP Basic.
+pub struct Authenticated {
+    /// The client.
+    pub client: Arc<Client>,
+    /// HTTP Basic was used (a 401 then carries a Basic challenge).
+    pub basic: bool,
+}
+
+fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let b64 = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    let text = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+    Some((percent_decode(id, true), percent_decode(secret, true)))
+}
+
+/// Authenticates the client of a token request (client_secret_basic, client_secret_post, none).
+pub async fn authenticate<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    form: &[(String, String)],
+) -> Result<Authenticated, (OidcError, bool)> {
+    let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let basic = ctx.req.header("authorization").and_then(basic_credentials);
+    let used_basic = basic.is_some();
+    let bad = |msg: &str| (OidcError::new(ErrorCode::InvalidClient, msg), used_basic);
+    let (client_id, secret, method) = match (basic, field("client_secret")) {
+        (Some(_), Some(_)) => return Err(bad("use one client authentication method, not two")),
+        (Some((id, secret)), None) => {
+            if field("client_id").is_some_and(|c| c != id) {
+                return Err(bad("client_id does not match the authenticated client"));
+            }
+            (id, Some(secret), AuthMethod::ClientSecretBasic)
+        }
+        (None, Some(secret)) => (
+            field("client_id").ok_or_else(|| bad("client_id is missing"))?,
+            Some(secret),
+            AuthMethod::ClientSecretPost,
+        ),
+        (None, None) if field("client_assertion").is_some() => {
+            return Err(bad("private_key_jwt is not supported yet"))
+        }
+        (None, None) => (
+            field("client_id").ok_or_else(|| bad("client authentication is missing"))?,
+            None,
+            AuthMethod::None,
+        ),
+    };
+    let client = match client::load(ctx, &client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(bad("unknown client")),
+        Err(e) => {
+            ctx.audit(
+                "oidc.client_unavailable",
+                Outcome::Failure,
+                Some(&client_id),
+                Some(e.to_string()),
+            );
+            return Err((
+                OidcError::new(ErrorCode::ServerError, "client configuration unavailable"),
+                used_basic,
+            ));
+        }
+    };
+    if client.token_endpoint_auth_method != method {
+        return Err(bad(&format!(
+            "this client authenticates with {}",
+            client.token_endpoint_auth_method.as_str()
+        )));
+    }
+    let ok = match (client.client_type, secret) {
+        (ClientType::Public, None) => true,
+        (ClientType::Confidential, Some(s)) => client.secret_matches(&s),
+        _ => false,
+    };
+    if !ok {
+        ctx.audit(
+            "oidc.client_auth_failed",
+            Outcome::Refused,
+            Some(&client.id),
+            None,
+        );
+        return Err(bad("client authentication failed"));
+    }
+    Ok(Authenticated {
+        client,
+        basic: used_basic,
+    })
+}
+
+/// The CORS header for a public client calling from one of its redirect URIs' origins.
+fn cors(ctx_origin: Option<&str>, client: Option<&Client>) -> Option<String> {
+    let origin = ctx_origin?;
+    let client = client?;
+    (client.client_type == ClientType::Public && client.origins().iter().any(|o| o == origin))
+        .then(|| origin.to_string())
+}
+
+/// `OPTIONS /oidc/token`: browsers ask before a public client's cross-origin POST. Any
+/// registered public client's origin may ask; the POST itself is checked per client.
+pub async fn preflight<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    match ctx.req.header("origin") {
+        Some(origin) => super::cors_preflight(origin, "POST"),
+        None => Response::empty(204),
+    }
+}
+
+/// `POST /oidc/token`.
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    let form = ctx.req.form();
+    let origin = ctx.req.header("origin").map(str::to_string);
+    let auth = match authenticate(ctx, &form).await {
+        Ok(a) => a,
+        Err((e, basic)) => return e.token_response(basic),
+    };
+    let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let result = match field("grant_type") {
+        Some("authorization_code") => {
+            grant_authorization_code::handle(ctx, &auth.client, &form).await
+        }
+        Some("refresh_token") => grant_refresh_token::handle(ctx, &auth.client, &form).await,
+        Some(_) => Err(OidcError::new(
+            ErrorCode::UnsupportedGrantType,
+            "grant_type must be authorization_code or refresh_token",
+        )),
+        None => Err(OidcError::new(
+            ErrorCode::InvalidRequest,
+            "grant_type is missing",
+        )),
+    };
+    let resp = match result {
+        Ok(body) => Response::json(200, &body)
+            .with_header("cache-control", "no-store")
+            .with_header("pragma", "no-cache"),
+        Err(e) => {
+            ctx.audit(
+                "oidc.token_refused",
+                Outcome::Refused,
+                Some(&auth.client.id),
+                Some(e.to_string()),
+            );
+            e.token_response(auth.basic)
+        }
+    };
+    match cors(origin.as_deref(), Some(&auth.client)) {
+        Some(o) => resp
+            .with_header("access-control-allow-origin", o)
+            .with_header("vary", "origin"),
+        None => resp,
+    }
+}
+
+fn random_token<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+    let mut raw = [0u8; 32];
+    ctx.platform.random(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn master<P: Platform>(ctx: &Ctx<'_, P>) -> Option<MasterKey> {
+    MasterKey::from_base64(&ctx.platform.secret(MASTER_KEY_SECRET)?).ok()
+}
+
+/// The key that seals userinfo claims inside access tokens (the RS reading them is us).
+fn claims_key<P: Platform>(ctx: &Ctx<'_, P>) -> Option<SealKey> {
+    Some(SealKey::derive(
+        &master(ctx)?,
+        ctx.tenant.id.as_str(),
+        Purpose::Cookies,
+    ))
+}
+
+/// AAD of the sealed claims inside an access token.
+pub const CLAIMS_AAD: &[u8] = b"oidc-access-token-claims";
+
+/// Seals the userinfo claims for the access token's `ext` claim.
+fn seal_claims<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    claims: &serde_json::Map<String, Value>,
+) -> Option<String> {
+    let key = claims_key(ctx)?;
+    let mut nonce = [0u8; 12];
+    ctx.platform.random(&mut nonce);
+    let plain = serde_json::to_vec(claims).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(key.seal(nonce, CLAIMS_AAD, &plain)))
+}
+
+/// Opens the `ext` claim of an access token.
+pub fn open_claims<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    ext: &str,
+) -> Option<serde_json::Map<String, Value>> {
+    let key = claims_key(ctx)?;
+    let plain = key
+        .open(CLAIMS_AAD, &URL_SAFE_NO_PAD.decode(ext).ok()?)
+        .ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
+/// The client's HMAC key (HS256/HS512), opened from its sealed value.
+pub fn client_hmac_key<P: Platform>(ctx: &Ctx<'_, P>, client: &Client) -> Option<Vec<u8>> {
+    let sealed = client.jwt_signing_key.as_deref()?;
+    crate::seal::open_secret(&master(ctx)?, ctx.tenant.id.as_str(), sealed)
+        .ok()
+        .map(String::into_bytes)
+}
+
+/// The revocation flag of a token family (set when a code or refresh token is used twice).
+pub fn revocation_key(tenant: &str, family: &str) -> String {
+    format!("oidc:revoked:{tenant}:{family}")
+}
+
+/// Whether a token family has been revoked.
+pub async fn is_revoked<P: Platform>(ctx: &Ctx<'_, P>, family: &str) -> Result<bool, OidcError> {
+    ctx.platform
+        .count(
+            &revocation_key(ctx.tenant.id.as_str(), family),
+            REVOCATION_TTL_SECS,
+            0,
+        )
+        .await
+        .map(|n| n > 0)
+        .map_err(|_| {
+            OidcError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the token store is unavailable",
+            )
+        })
+}
+
+/// Revokes a token family (every token issued from one authorization).
+pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, family: &str) {
+    let _ = ctx
+        .platform
+        .count(
+            &revocation_key(ctx.tenant.id.as_str(), family),
+            REVOCATION_TTL_SECS,
+            1,
+        )
+        .await;
+}
+
+/// Issues the token response for `grant` (id_token only when `with_id_token`).
+pub async fn issue<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    grant: &Grant,
+    family: &str,
+    with_id_token: bool,
+) -> Result<Value, OidcError> {
+    let unavailable = |msg: String| {
+        ctx.audit(
+            "oidc.signing_failed",
+            Outcome::Failure,
+            Some(&client.id),
+            Some(msg),
+        );
+        OidcError::new(ErrorCode::ServerError, "tokens cannot be signed right now")
+    };
+    let keyset: Arc<KeySet> = keys::load(ctx)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let rsa_key = keyset
+        .current
+        .as_ref()
+        .ok_or_else(|| unavailable("no current key".into()))?;
+    let now = ctx.platform.now().secs();
+    let iss = issuer(ctx);
+    let access_exp = now + u64::from(client.lifetimes.access_token);
+    let ext = seal_claims(ctx, &grant.claims)
+        .ok_or_else(|| unavailable("claims cannot be sealed".into()))?;
+    let at_claims = json!({
+        "iss": iss,
+        "sub": grant.sub,
+        "aud": format!("{iss}/oidc/userinfo"),
+        "client_id": client.id,
+        "scope": grant.scope,
+        "iat": now,
+        "exp": access_exp,
+        "jti": random_token(ctx),
+        "sid": grant.sid,
+        "fam": family,
+        "ext": ext,
+    });
+    let access_token = jwt::sign(ctx.platform, Signer::Key(rsa_key), "at+jwt", &at_claims)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": client.lifetimes.access_token,
+        "scope": grant.scope,
+    });
+    if with_id_token {
+        let hmac_key;
+        let signer = match client.id_token_signed_response_alg {
+            IdTokenAlg::RS256 => Signer::Key(rsa_key),
+            IdTokenAlg::ES256 => Signer::Key(
+                keyset
+                    .ec
+                    .as_ref()
+                    .ok_or_else(|| unavailable("no ES256 key".into()))?,
+            ),
+            alg @ (IdTokenAlg::HS256 | IdTokenAlg::HS512) => {
+                hmac_key = client_hmac_key(ctx, client).ok_or_else(|| {
+                    unavailable("the client's JWT signing key does not open".into())
+                })?;
+                if alg == IdTokenAlg::HS256 {
+                    Signer::Hs256(&hmac_key)
+                } else {
+                    Signer::Hs512(&hmac_key)
+                }
+            }
+        };
+        let mut claims = grant.claims.clone();
+        claims.insert("iss".into(), json!(iss));
+        claims.insert("sub".into(), json!(grant.sub));
+        claims.insert("aud".into(), json!(client.id));
+        claims.insert("azp".into(), json!(client.id));
+        claims.insert("iat".into(), json!(now));
+        claims.insert(
+            "exp".into(),
+            json!(now + u64::from(client.lifetimes.id_token)),
+        );
+        claims.insert("auth_time".into(), json!(grant.auth_time));
+        claims.insert("sid".into(), json!(grant.sid));
+        claims.insert(
+            "at_hash".into(),
+            json!(jwt::half_hash(signer.alg(), &access_token)),
+        );
+        if let Some(n) = &grant.nonce {
+            claims.insert("nonce".into(), json!(n));
+        }
+        if let Some(amr) = &grant.amr {
+            claims.insert("amr".into(), json!([amr]));
+        }
+        let id_token = jwt::sign(ctx.platform, signer, "JWT", &Value::Object(claims))
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        body["id_token"] = json!(id_token);
+    }
+    if client.allows_refresh() {
+        let token = format!("{family}.{}", random_token(ctx));
+        let record = grant_refresh_token::RefreshRecord {
+            client_id: client.id.clone(),
+            grant: grant.clone(),
+        };
+        let value = serde_json::to_vec(&record).map_err(|e| unavailable(e.to_string()))?;
+        ctx.platform
+            .put_once(
+                &store_key(ctx.tenant.id.as_str(), "rt", &token),
+                &value,
+                client.lifetimes.refresh_token,
+            )
+            .await
+            .map_err(|_| {
+                OidcError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the token store is unavailable",
+                )
+            })?;
+        body["refresh_token"] = json!(token);
+    }
+    Ok(body)
+}

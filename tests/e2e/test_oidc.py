@@ -1,0 +1,431 @@
+"""The OpenID Connect provider end to end on each runtime, through the iMIS emulator (acme = iMIS
+Cloud mode: the sign-in goes through the RiSE page and comes back to /imis/callback).
+
+Peers: the `openid-client` npm package (a certified relying-party library; tests/oidc/rp.mjs) for
+code + PKCE, refresh and logout, and authlib (Python) for a confidential client with
+client_secret_post / client_secret_basic and HS256 / RS256 id_tokens. Each test is named after the
+OpenID Foundation conformance test it mirrors."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+
+from test_signin import browser, emulator, get, imis_hand_off, post  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE = Path(os.environ.get("EDGE_IDP_TOOLS", Path.home() / ".cache/edge-idp-tools")) / "npm/node_modules/.bin/node"
+HOST = "acme.localhost"
+RP = {"client_id": "demo-rp", "client_secret": "demo-rp-secret", "redirect_uri": "https://demo-rp.localhost/callback"}
+SPA = {"client_id": "demo-spa", "redirect_uri": "https://demo-spa.localhost/callback"}
+HS = {"client_id": "demo-hs", "client_secret": "demo-hs-secret", "redirect_uri": "https://demo-hs.localhost/callback",
+      "key": "demo-hs-jwt-signing-key-0123456789abcdef"}
+JSMITH_CONTACT_KEY = "87EAD15E-B188-42E8-AE48-E9B8C2B24C94"
+
+
+def issuer(stack) -> str:
+    return stack.url(HOST, "").rstrip("/")
+
+
+def rp(stack, **cmd) -> dict:
+    """Runs one step of the openid-client relying party."""
+    env = {**os.environ, "NODE_TLS_REJECT_UNAUTHORIZED": "0", "NODE_NO_WARNINGS": "1"}
+    out = subprocess.run([str(NODE), str(ROOT / "tests/oidc/rp.mjs"), json.dumps({"issuer": issuer(stack), **cmd})],
+                         capture_output=True, text=True, env=env, cwd=ROOT / "tests/oidc", timeout=60)
+    assert out.stdout, out.stderr
+    return json.loads(out.stdout)
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def authorize_url(stack, client=RP, **params) -> str:
+    q = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": client["redirect_uri"],
+         "scope": "openid profile email roles", "state": "st-" + secrets.token_hex(4), "nonce": "n-" + secrets.token_hex(4)}
+    q.update(params)
+    q = {k: v for k, v in q.items() if v is not None}
+    return stack.url(HOST, "/oidc/authorize?" + urlencode(q))
+
+
+def sign_in_at_imis(stack, s, resp, user="jsmith") -> requests.Response:
+    """`resp` sent the browser to the RiSE page: sign in there and post the hand-off back."""
+    assert resp.status_code == 303, resp.text
+    assert resp.headers["location"].startswith(stack.imis_origin), resp.headers["location"]
+    action, token = imis_hand_off(s, resp.headers["location"], user)
+    assert action == stack.url(HOST, "/imis/callback")
+    return post(s, action, data={"refresh_token": token})
+
+
+def callback_params(resp, redirect_uri) -> dict:
+    assert resp.status_code == 303, resp.text
+    loc = resp.headers["location"]
+    assert loc.startswith(redirect_uri + "?"), loc
+    return {k: v[0] for k, v in parse_qs(urlparse(loc).query).items()}
+
+
+def code_for(stack, s, client=RP, user="jsmith", **params) -> tuple[dict, str]:
+    """Runs the authorization request (signing in when needed); returns the callback params and
+    the redirect location."""
+    r = get(s, authorize_url(stack, client, **params))
+    if r.headers.get("location", "").startswith(stack.imis_origin):
+        r = sign_in_at_imis(stack, s, r, user)
+    return callback_params(r, client["redirect_uri"]), r.headers["location"]
+
+
+def token_request(stack, data, auth=None) -> requests.Response:
+    return requests.post(stack.url(HOST, "/oidc/token"), data=data, auth=auth, verify=False, timeout=30)
+
+
+def redeem(stack, code, client=RP, verifier=None) -> requests.Response:
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": client["redirect_uri"]}
+    if verifier:
+        data["code_verifier"] = verifier
+    auth = (client["client_id"], client["client_secret"]) if "client_secret" in client else None
+    if auth is None:
+        data["client_id"] = client["client_id"]
+    return token_request(stack, data, auth)
+
+
+def jwks(stack):
+    return JsonWebKey.import_key_set(requests.get(stack.url(HOST, "/.well-known/jwks.json"), verify=False, timeout=30).json())
+
+
+# --------------------------------------------------------------------------------- discovery, keys
+
+def test_oidcc_discovery_endpoint_verification(stack):
+    r = requests.get(stack.url(HOST, "/.well-known/openid-configuration"), verify=False, timeout=30)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    meta = r.json()
+    iss = issuer(stack)
+    assert meta["issuer"] == iss
+    for name, path in [("authorization_endpoint", "/oidc/authorize"), ("token_endpoint", "/oidc/token"),
+                       ("userinfo_endpoint", "/oidc/userinfo"), ("jwks_uri", "/.well-known/jwks.json"),
+                       ("end_session_endpoint", "/oidc/logout")]:
+        assert meta[name] == iss + path
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert "RS256" in meta["id_token_signing_alg_values_supported"]
+    keys = requests.get(meta["jwks_uri"], verify=False, timeout=30).json()["keys"]
+    kids = {k["kid"] for k in keys}
+    assert {"acme-demo-rsa-1", "acme-demo-rsa-2", "acme-demo-ec-1"} <= kids, "current, next and the ES256 key"
+    assert all("d" not in k and "p" not in k for k in keys), "no private parts"
+
+
+# --------------------------------------------------------------------------------- code flow
+
+def test_oidcc_server_openid_client_code_pkce_userinfo_refresh_logout(stack, emulator):
+    """oidcc-server + oidcc-userinfo-get + oidcc-refresh-token + oidcc-rp-initiated-logout with the
+    certified openid-client library (confidential client, client_secret_basic, PKCE)."""
+    start = rp(stack, op="start", scope="openid profile email roles", **RP)
+    assert "error" not in start, start
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, start["url"]))
+    params = callback_params(r, RP["redirect_uri"])
+    assert params["state"] == start["state"] and params["iss"] == issuer(stack)
+    out = rp(stack, op="callback", url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], **RP)
+    assert "error" not in out, out
+    claims, userinfo, tokens = out["claims"], out["userinfo"], out["tokens"]
+    assert claims["iss"] == issuer(stack) and claims["aud"] == "demo-rp"
+    assert claims["sub"] == JSMITH_CONTACT_KEY and claims["nonce"] == start["nonce"]
+    assert claims["auth_time"] <= claims["iat"] and claims["sid"] and claims["at_hash"]
+    assert claims["email"] == "jane.smith@acme-members.example" and claims["given_name"] == "Jane"
+    assert claims["roles"] == ["Member", "RegisteredUser"]
+    assert claims["Chapter"] == "NORTH", "Profile IQA columns become claims"
+    assert userinfo["sub"] == JSMITH_CONTACT_KEY and userinfo["family_name"] == "Smith"
+    assert tokens["token_type"].lower() == "bearer" and tokens["refresh_token"]
+    # oidcc-refresh-token: a new access token and id_token for the same subject.
+    refreshed = rp(stack, op="refresh", refresh_token=tokens["refresh_token"], **RP)
+    assert "error" not in refreshed, refreshed
+    assert refreshed["claims"]["sub"] == JSMITH_CONTACT_KEY
+    assert refreshed["tokens"]["refresh_token"] != tokens["refresh_token"], "rotated"
+    # oidcc-rp-initiated-logout with id_token_hint, post_logout_redirect_uri and state.
+    url = rp(stack, op="logout_url", id_token=tokens["id_token"], state="bye-1",
+             post_logout_redirect_uri="https://demo-rp.localhost/signed-out", **RP)["url"]
+    r = get(s, url)
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "https://demo-rp.localhost/signed-out?state=bye-1"
+    assert "__Host-idp-session=;" in r.headers.get("set-cookie", "")
+    # The session is over: prompt=none now answers login_required.
+    params, _ = code_for(stack, s, prompt="none")
+    assert params["error"] == "login_required"
+
+
+def test_oidcc_server_public_client_with_pkce_openid_client(stack, emulator):
+    start = rp(stack, op="start", scope="openid email", **SPA)
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, start["url"]), user="tstark")
+    out = rp(stack, op="callback", url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], **SPA)
+    assert "error" not in out, out
+    assert "email" not in out["userinfo"], "tstark has no email; no null claims"
+    assert "given_name" not in out["claims"], "no profile scope, no profile claims"
+
+
+def test_oidcc_ensure_pkce_required_for_public_clients(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s, SPA)
+    assert params["error"] == "invalid_request" and "PKCE" in params["error_description"]
+
+
+def test_oidcc_pkce_verifier_mismatch_is_refused(stack, emulator):
+    s = browser()
+    verifier, challenge = pkce()
+    params, _ = code_for(stack, s, SPA, code_challenge=challenge, code_challenge_method="S256")
+    r = redeem(stack, params["code"], SPA, verifier="x" * 43)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    params, _ = code_for(stack, s, SPA, code_challenge=challenge, code_challenge_method="plain")
+    assert params["error"] == "invalid_request"
+
+
+def test_oidcc_codereuse(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s)
+    first = redeem(stack, params["code"])
+    assert first.status_code == 200, first.text
+    assert first.headers["cache-control"] == "no-store"
+    access = first.json()["access_token"]
+    assert requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {access}"},
+                        verify=False, timeout=30).status_code == 200
+    second = redeem(stack, params["code"])
+    assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
+    # What the first use issued is revoked: the access token and the refresh token.
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {access}"},
+                     verify=False, timeout=30)
+    assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+    r = token_request(stack, {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]},
+                      (RP["client_id"], RP["client_secret"]))
+    assert r.json()["error"] == "invalid_grant"
+
+
+def test_oidcc_codereuse_30seconds_bound_to_client_and_redirect_uri(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s)
+    r = token_request(stack, {"grant_type": "authorization_code", "code": params["code"],
+                              "redirect_uri": "https://demo-rp.localhost/other"}, (RP["client_id"], RP["client_secret"]))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    params, _ = code_for(stack, s)
+    r = token_request(stack, {"grant_type": "authorization_code", "code": params["code"],
+                              "redirect_uri": HS["redirect_uri"], "client_id": HS["client_id"],
+                              "client_secret": HS["client_secret"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def test_oidcc_client_secret_basic_wrong_secret(stack, emulator):
+    r = token_request(stack, {"grant_type": "authorization_code", "code": "x", "redirect_uri": RP["redirect_uri"]},
+                      (RP["client_id"], "wrong"))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    assert r.headers["www-authenticate"].startswith("Basic")
+    r = token_request(stack, {"grant_type": "authorization_code", "code": "x", "redirect_uri": RP["redirect_uri"],
+                              "client_id": RP["client_id"], "client_secret": RP["client_secret"]})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client", "registered for client_secret_basic"
+
+
+def test_oidcc_ensure_redirect_uri_in_authorization_request(stack, emulator):
+    s = browser()
+    r = get(s, authorize_url(stack, redirect_uri=None))
+    assert r.status_code == 400 and "location" not in r.headers
+    assert "redirect_uri is missing" in r.text
+
+
+def test_oidcc_ensure_registered_redirect_uri(stack, emulator):
+    s = browser()
+    r = get(s, authorize_url(stack, redirect_uri="https://evil.example/callback"))
+    assert r.status_code == 400 and "location" not in r.headers
+    assert "not registered" in r.text
+    r = get(s, authorize_url(stack, client_id="no-such-client"))
+    assert r.status_code == 400 and "location" not in r.headers
+
+
+def test_oidcc_response_type_missing_and_scope_without_openid(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s, response_type=None)
+    assert params["error"] == "invalid_request"
+    params, _ = code_for(stack, s, response_type="token")
+    assert params["error"] == "unsupported_response_type"
+    params, _ = code_for(stack, s, scope="profile")
+    assert params["error"] == "invalid_scope"
+    params, _ = code_for(stack, s, request="eyJhbGciOiJub25lIn0.e30.")
+    assert params["error"] == "request_not_supported"
+
+
+def test_oidcc_prompt_none_not_logged_in(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s, prompt="none", state="keep-me")
+    assert params["error"] == "login_required" and params["state"] == "keep-me"
+
+
+def test_oidcc_prompt_none_logged_in(stack, emulator):
+    s = browser()
+    code_for(stack, s)
+    r = get(s, authorize_url(stack, prompt="none"))
+    assert callback_params(r, RP["redirect_uri"])["code"], "a code at once, without going to iMIS"
+
+
+def test_oidcc_prompt_login(stack, emulator):
+    s = browser()
+    code_for(stack, s)
+    r = get(s, authorize_url(stack, prompt="login"))
+    assert r.headers["location"].startswith(stack.imis_origin), "signs in again"
+    params = callback_params(sign_in_at_imis(stack, s, r), RP["redirect_uri"])
+    assert params["code"]
+
+
+def test_oidcc_max_age_1(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s)
+    first = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    time.sleep(2)
+    r = get(s, authorize_url(stack, max_age="1"))
+    assert r.headers["location"].startswith(stack.imis_origin), "the session is older than max_age"
+    params = callback_params(sign_in_at_imis(stack, s, r), RP["redirect_uri"])
+    second = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    assert second["auth_time"] > first["auth_time"]
+    assert second["sid"] == first["sid"], "the same IdP session, signed in again"
+
+
+def test_oidcc_response_mode_form_post(stack, emulator):
+    s = browser()
+    code_for(stack, s)
+    r = get(s, authorize_url(stack, response_mode="form_post", state="fp"))
+    assert r.status_code == 200
+    assert f'action="{RP["redirect_uri"]}"' in r.text
+    assert re.search(r'name="code" value="[A-Za-z0-9_-]{43}"', r.text)
+    assert 'name="state" value="fp"' in r.text
+
+
+def test_oidcc_userinfo_post_and_bearer_errors(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s, scope="openid roles")
+    access = redeem(stack, params["code"]).json()["access_token"]
+    for path in ["/oidc/userinfo", "/openid/userinfo"]:
+        r = requests.post(stack.url(HOST, path), data={"access_token": access}, verify=False, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"sub": JSMITH_CONTACT_KEY, "roles": ["Member", "RegisteredUser"]}
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {access[:-3]}abc"},
+                     verify=False, timeout=30)
+    assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), verify=False, timeout=30)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_oidcc_refresh_token_reuse_revokes_the_family(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s)
+    rt1 = redeem(stack, params["code"]).json()["refresh_token"]
+    auth = (RP["client_id"], RP["client_secret"])
+    second = token_request(stack, {"grant_type": "refresh_token", "refresh_token": rt1}, auth)
+    assert second.status_code == 200, second.text
+    rt2 = second.json()["refresh_token"]
+    reuse = token_request(stack, {"grant_type": "refresh_token", "refresh_token": rt1}, auth)
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    after = token_request(stack, {"grant_type": "refresh_token", "refresh_token": rt2}, auth)
+    assert after.status_code == 400 and after.json()["error"] == "invalid_grant", "the whole family is revoked"
+
+
+def test_oidcc_id_token_hint_logout_with_unregistered_post_logout_uri_is_refused(stack, emulator):
+    s = browser()
+    params, _ = code_for(stack, s)
+    id_token = redeem(stack, params["code"]).json()["id_token"]
+    r = get(s, stack.url(HOST, "/oidc/logout?" + urlencode(
+        {"id_token_hint": id_token, "post_logout_redirect_uri": "https://evil.example/"})))
+    assert r.status_code == 400 and "location" not in r.headers
+    # Without id_token_hint the member confirms first.
+    r = get(s, stack.url(HOST, "/oidc/logout?client_id=demo-rp"))
+    assert r.status_code == 200 and 'id="oidc-logout"' in r.text
+
+
+def test_no_access_mapping_applies_to_oidc_clients(stack, emulator):
+    s = browser()
+    r = get(s, authorize_url(stack))
+    r = sign_in_at_imis(stack, s, r, user="bwayne")
+    assert r.status_code == 403 and "Acme Demo Relying Party" in r.text
+    assert "location" not in r.headers
+
+
+# --------------------------------------------------------------------------------- authlib
+
+def test_oidcc_server_authlib_client_secret_post_hs256(stack, emulator):
+    """A confidential client with authlib: client_secret_post, id_token HS256 with the client's
+    own JWT signing key, sub = iMIS ID."""
+    sess = OAuth2Session(HS["client_id"], HS["client_secret"], scope="openid profile",
+                         redirect_uri=HS["redirect_uri"], token_endpoint_auth_method="client_secret_post")
+    sess.verify = False
+    nonce = secrets.token_urlsafe(12)
+    url, state = sess.create_authorization_url(stack.url(HOST, "/oidc/authorize"), nonce=nonce)
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, url))
+    token = sess.fetch_token(stack.url(HOST, "/oidc/token"), authorization_response=r.headers["location"], state=state,
+                             verify=False)
+    claims = jwt.decode(token["id_token"], HS["key"].encode(),
+                        claims_options={"iss": {"essential": True, "value": issuer(stack)},
+                                        "aud": {"essential": True, "value": HS["client_id"]},
+                                        "nonce": {"essential": True, "value": nonce}})
+    claims.validate()
+    assert claims.header["alg"] == "HS256"
+    assert claims["sub"] == "101" and claims["name"] == "Jane Smith"
+    with pytest.raises(Exception):
+        jwt.decode(token["id_token"], b"another-key-another-key-another-key!").validate()
+    info = sess.get(stack.url(HOST, "/oidc/userinfo"), verify=False).json()
+    assert info["sub"] == "101" and info["preferred_username"] == "jsmith"
+
+
+def test_oidcc_server_authlib_client_secret_basic_rs256(stack, emulator):
+    sess = OAuth2Session(RP["client_id"], RP["client_secret"], scope="openid email",
+                         redirect_uri=RP["redirect_uri"], token_endpoint_auth_method="client_secret_basic",
+                         code_challenge_method="S256")
+    sess.verify = False
+    verifier = secrets.token_urlsafe(48)
+    url, state = sess.create_authorization_url(stack.url(HOST, "/oidc/authorize"), nonce="n1",
+                                               code_verifier=verifier)
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, url))
+    token = sess.fetch_token(stack.url(HOST, "/oidc/token"), authorization_response=r.headers["location"],
+                             state=state, code_verifier=verifier, verify=False)
+    claims = jwt.decode(token["id_token"], jwks(stack))
+    claims.validate()
+    assert claims.header["alg"] == "RS256" and claims.header["kid"] == "acme-demo-rsa-1"
+    assert claims["email"] == "jane.smith@acme-members.example"
+    half = hashlib.sha256(token["access_token"].encode()).digest()[:16]
+    assert claims["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
+
+
+# --------------------------------------------------------------------------------- consent
+
+def test_oidcc_prompt_consent_and_remembered_consent(stack, emulator):
+    client = {"client_id": "demo-consent", "redirect_uri": "https://demo-consent.localhost/callback"}
+    verifier, challenge = pkce()
+    extra = {"code_challenge": challenge, "code_challenge_method": "S256", "scope": "openid email roles"}
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, authorize_url(stack, client, **extra)))
+    assert r.status_code == 200 and 'id="consent"' in r.text, r.text
+    assert "Acme Survey Partner" in r.text and "Your email address" in r.text and "Your roles" in r.text
+    c = re.search(r'name="c" value="([^"]+)"', r.text).group(1)
+    # prompt=none while consent is missing: consent_required.
+    params, _ = code_for(stack, s, client, prompt="none", **extra)
+    assert params["error"] == "consent_required"
+    r = post(s, stack.url(HOST, "/oidc/consent"), data={"c": c, "decision": "allow"})
+    assert callback_params(r, client["redirect_uri"])["code"]
+    # Remembered for the grace period: a code at once.
+    params, _ = code_for(stack, s, client, **extra)
+    assert params["code"]
+    # prompt=consent asks again; Deny answers access_denied.
+    r = get(s, authorize_url(stack, client, prompt="consent", **extra))
+    assert r.status_code == 200 and 'id="consent"' in r.text
+    c = re.search(r'name="c" value="([^"]+)"', r.text).group(1)
+    r = post(s, stack.url(HOST, "/oidc/consent"), data={"c": c, "decision": "deny"})
+    assert callback_params(r, client["redirect_uri"])["error"] == "access_denied"

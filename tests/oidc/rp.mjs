@@ -1,0 +1,65 @@
+// A relying party built on openid-client (a certified RP library), driven step by step by
+// tests/e2e/test_oidc_interop.py: the Python test plays the browser, this script the RP.
+// Usage: node rp.mjs '<json command>'  → prints one JSON object.
+// Commands: {"op":"start", issuer, client_id, client_secret?, redirect_uri, scope}
+//           {"op":"callback", issuer, client_id, client_secret?, url, verifier, state, nonce}
+//           {"op":"refresh", issuer, client_id, client_secret?, refresh_token}
+//           {"op":"logout_url", issuer, client_id, client_secret?, id_token, post_logout_redirect_uri, state}
+import * as client from 'openid-client';
+
+const cmd = JSON.parse(process.argv[2]);
+
+async function config() {
+  const auth = cmd.client_secret ? client.ClientSecretBasic(cmd.client_secret) : client.None();
+  return client.discovery(new URL(cmd.issuer), cmd.client_id, cmd.client_secret, auth);
+}
+
+async function main() {
+  const cfg = await config();
+  switch (cmd.op) {
+    case 'start': {
+      const verifier = client.randomPKCECodeVerifier();
+      const challenge = await client.calculatePKCECodeChallenge(verifier);
+      const state = client.randomState();
+      const nonce = client.randomNonce();
+      const url = client.buildAuthorizationUrl(cfg, {
+        redirect_uri: cmd.redirect_uri, scope: cmd.scope, code_challenge: challenge,
+        code_challenge_method: 'S256', state, nonce,
+      });
+      return { url: url.href, verifier, state, nonce };
+    }
+    case 'callback': {
+      const tokens = await client.authorizationCodeGrant(cfg, new URL(cmd.url), {
+        pkceCodeVerifier: cmd.verifier, expectedState: cmd.state, expectedNonce: cmd.nonce,
+        idTokenExpected: true,
+      });
+      const claims = tokens.claims();
+      const userinfo = await client.fetchUserInfo(cfg, tokens.access_token, claims.sub);
+      return { tokens, claims, userinfo };
+    }
+    case 'refresh': {
+      const tokens = await client.refreshTokenGrant(cfg, cmd.refresh_token);
+      return { tokens, claims: tokens.claims() ?? null };
+    }
+    case 'logout_url': {
+      const url = client.buildEndSessionUrl(cfg, {
+        id_token_hint: cmd.id_token, post_logout_redirect_uri: cmd.post_logout_redirect_uri,
+        state: cmd.state,
+      });
+      return { url: url.href };
+    }
+    default:
+      throw new Error(`unknown op ${cmd.op}`);
+  }
+}
+
+main().then(
+  (out) => { process.stdout.write(JSON.stringify(out)); },
+  (err) => {
+    process.stdout.write(JSON.stringify({
+      error: err.name, code: err.code ?? null, message: err.message,
+      oauth_error: err.error ?? null,
+    }));
+    process.exitCode = 3;
+  },
+);
