@@ -43,6 +43,8 @@ use tenant::{TenantConfig, TenantError, TenantResolver};
 pub struct Idp {
     tenants: TenantResolver,
     imis_tokens: imis::TokenCache,
+    /// Protocol configuration read from KV (SAML apps, …), parsed once per isolate.
+    pub(crate) configs: cache::KvCache,
 }
 
 /// Everything one request's handlers need.
