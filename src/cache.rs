@@ -100,7 +100,10 @@ impl KvCache {
                 }
             }
         }
-        let loaded = platform.kv_get(key).await?.map(|bytes| Arc::new(parse(&bytes)));
+        let loaded = platform
+            .kv_get(key)
+            .await?
+            .map(|bytes| Arc::new(parse(&bytes)));
         let (value, ttl): (Option<Arc<dyn Any + Send + Sync>>, u64) = match &loaded {
             Some(v) => (Some(v.clone()), ttl_secs),
             None => (None, negative_ttl_secs),

@@ -11,6 +11,7 @@ mod error;
 mod init;
 mod kind;
 mod push;
+mod saml;
 mod secrets;
 
 use std::collections::HashSet;
@@ -69,6 +70,11 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
+    },
+    /// SAML client apps: add, import SP metadata, keygen, rotate, cert.
+    Saml {
+        #[command(subcommand)]
+        command: saml::SamlCommand,
     },
 }
 
@@ -167,6 +173,7 @@ fn run(command: Command) -> Result<(), CliError> {
         } => secrets::seal_command(&tenant, master_key_file.as_deref()),
         Command::KeygenMaster => secrets::keygen_command(),
         Command::Push(args) => push(args),
+        Command::Saml { command } => saml::run(command),
         Command::Tenant {
             command:
                 TenantCommand::Init {

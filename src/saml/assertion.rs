@@ -150,15 +150,16 @@ pub fn build(c: &AssertionContent<'_>) -> El {
                         .attr("Recipient", c.recipient),
                 ),
         );
-    let conditions = El::new("saml:Conditions")
-        .attr(
-            "NotBefore",
-            time::format(c.now.saturating_sub(NOT_BEFORE_SKEW_SECS)),
-        )
-        .attr("NotOnOrAfter", expires.as_str())
-        .child_opt(c.audience.map(|a| {
-            El::new("saml:AudienceRestriction").child(El::new("saml:Audience").text(a))
-        }));
+    let conditions =
+        El::new("saml:Conditions")
+            .attr(
+                "NotBefore",
+                time::format(c.now.saturating_sub(NOT_BEFORE_SKEW_SECS)),
+            )
+            .attr("NotOnOrAfter", expires.as_str())
+            .child_opt(c.audience.map(|a| {
+                El::new("saml:AudienceRestriction").child(El::new("saml:Audience").text(a))
+            }));
     let authn = El::new("saml:AuthnStatement")
         .attr("AuthnInstant", time::format(c.authn_instant))
         .attr("SessionIndex", c.session_index)
@@ -168,9 +169,8 @@ pub fn build(c: &AssertionContent<'_>) -> El {
         )
         .child(
             El::new("saml:AuthnContext").child(
-                El::new("saml:AuthnContextClassRef").text(
-                    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
-                ),
+                El::new("saml:AuthnContextClassRef")
+                    .text("urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"),
             ),
         );
     let attributes = (!c.attributes.is_empty()).then(|| {
@@ -178,12 +178,10 @@ pub fn build(c: &AssertionContent<'_>) -> El {
             .iter()
             .fold(El::new("saml:AttributeStatement"), |st, (name, values)| {
                 st.child(values.iter().fold(
-                    El::new("saml:Attribute")
-                        .attr("Name", name.as_str())
-                        .attr(
-                            "NameFormat",
-                            "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
-                        ),
+                    El::new("saml:Attribute").attr("Name", name.as_str()).attr(
+                        "NameFormat",
+                        "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
+                    ),
                     |a, v| {
                         a.child(
                             El::new("saml:AttributeValue")

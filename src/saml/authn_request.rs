@@ -78,9 +78,7 @@ fn flag(e: &Element, name: &str) -> Result<bool, RequestError> {
 pub fn is_ncname(id: &str) -> bool {
     let mut chars = id.chars();
     id.len() <= MAX_ID_LEN
-        && chars
-            .next()
-            .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
@@ -114,9 +112,7 @@ pub fn parse(xml_text: &str) -> Result<AuthnRequest, RequestError> {
         issue_instant,
         issuer: root.child_text(NS_SAML, "Issuer").map(str::to_string),
         destination: root.attr("Destination").map(str::to_string),
-        acs_url: root
-            .attr("AssertionConsumerServiceURL")
-            .map(str::to_string),
+        acs_url: root.attr("AssertionConsumerServiceURL").map(str::to_string),
         acs_index,
         protocol_binding: root.attr("ProtocolBinding").map(str::to_string),
         force_authn: flag(&root, "ForceAuthn")?,
@@ -209,7 +205,9 @@ impl Refusal {
             Self::Destination => "Destination is not this SSO endpoint",
             Self::Stale => "IssueInstant is too far from the current time",
             Self::Replayed => "this request was already used",
-            Self::NameIdPolicy => "the requested NameID format is not the one configured for this app",
+            Self::NameIdPolicy => {
+                "the requested NameID format is not the one configured for this app"
+            }
         }
     }
 }
@@ -222,8 +220,7 @@ pub fn check(
     now: u64,
     sso_urls: &[String],
 ) -> Result<(), Refusal> {
-    if v
-        .req
+    if v.req
         .destination
         .as_deref()
         .is_some_and(|d| !sso_urls.iter().any(|u| u == d))

@@ -71,11 +71,19 @@ pub fn read<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Incoming, BindingError> {
         return Err(BindingError::TooLarge);
     }
     let relay_state = get("RelayState").map(str::to_string);
-    if relay_state.as_ref().is_some_and(|r| r.len() > MAX_RELAY_STATE) {
+    if relay_state
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
+    {
         return Err(BindingError::RelayState);
     }
     let raw = STANDARD
-        .decode(value.bytes().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<_>>())
+        .decode(
+            value
+                .bytes()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect::<Vec<_>>(),
+        )
         .map_err(|_| BindingError::Encoding)?;
     let xml = match binding {
         Binding::Post => raw,
@@ -117,7 +125,10 @@ pub struct Outgoing<'a> {
 }
 
 /// Sends a message: an auto-submitting form (POST) or a 303 redirect (Redirect).
-pub async fn send<P: Platform>(ctx: &Ctx<'_, P>, out: Outgoing<'_>) -> Result<Response, PlatformError> {
+pub async fn send<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    out: Outgoing<'_>,
+) -> Result<Response, PlatformError> {
     match out.binding {
         Binding::Post => {
             let encoded = STANDARD.encode(out.xml.as_bytes());

@@ -237,8 +237,7 @@ pub fn is_app_id(id: &str) -> bool {
     let b = id.as_bytes();
     (1..=128).contains(&b.len())
         && b[0].is_ascii_alphanumeric()
-        && b
-            .iter()
+        && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
 
@@ -291,7 +290,11 @@ impl SamlApp {
             return field("sp.acs.url", "must be an https URL");
         }
         if let Some(slo) = &self.sp.slo {
-            if !is_https_url(&slo.url) || slo.response_url.as_deref().is_some_and(|u| !is_https_url(u))
+            if !is_https_url(&slo.url)
+                || slo
+                    .response_url
+                    .as_deref()
+                    .is_some_and(|u| !is_https_url(u))
             {
                 return field("sp.slo", "must be https URLs");
             }
@@ -316,12 +319,13 @@ impl SamlApp {
             }
         }
         if !self.sign_response && !self.sign_assertion {
-            return field(
-                "sign_assertion",
-                "sign the response, the assertion or both",
-            );
+            return field("sign_assertion", "sign the response, the assertion or both");
         }
-        if self.audience.as_deref().is_some_and(|a| a.trim().is_empty() || a.len() > 1024) {
+        if self
+            .audience
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty() || a.len() > 1024)
+        {
             return field("audience", "1 to 1024 characters");
         }
         for key in std::iter::once(&self.idp.current).chain(self.idp.next.as_ref()) {
@@ -347,7 +351,11 @@ impl SamlApp {
 /// The DER of a base64 certificate whose public key can be found.
 pub fn decode_certificate(b64: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     let der = STANDARD
-        .decode(b64.bytes().filter(|b| !b.is_ascii_whitespace()).collect::<Vec<_>>())
+        .decode(
+            b64.bytes()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect::<Vec<_>>(),
+        )
         .ok()?;
     let spki = super::dsig::spki_of_certificate(&der)?;
     Some((der, spki))
@@ -453,15 +461,21 @@ pub async fn load<P: Platform>(
         .and_then(|m| MasterKey::from_base64(&m).ok());
     ctx.idp
         .configs
-        .load(ctx.platform, &key, APP_TTL_SECS, MISSING_TTL_SECS, |bytes| {
-            let cfg = SamlApp::parse(bytes)?;
-            if cfg.id != app {
-                return Err(AppError::Field {
-                    field: "id",
-                    rule: "must equal the app named by the key".into(),
-                });
-            }
-            Ok(Arc::new(derive(&tenant, cfg, master.as_ref())))
-        })
+        .load(
+            ctx.platform,
+            &key,
+            APP_TTL_SECS,
+            MISSING_TTL_SECS,
+            |bytes| {
+                let cfg = SamlApp::parse(bytes)?;
+                if cfg.id != app {
+                    return Err(AppError::Field {
+                        field: "id",
+                        rule: "must equal the app named by the key".into(),
+                    });
+                }
+                Ok(Arc::new(derive(&tenant, cfg, master.as_ref())))
+            },
+        )
         .await
 }

@@ -213,10 +213,7 @@ pub async fn sign_redirect<P: Platform>(
     signer: &Signer<'_>,
     query: &str,
 ) -> Result<String, PlatformError> {
-    let signed = format!(
-        "{query}&SigAlg={}",
-        crate::http::percent_encode(RSA_SHA256)
-    );
+    let signed = format!("{query}&SigAlg={}", crate::http::percent_encode(RSA_SHA256));
     let sig = platform.sign(&signer.key, signed.as_bytes()).await?;
     Ok(format!(
         "{signed}&Signature={}",

@@ -101,13 +101,20 @@ pub fn parse(xml_text: &str) -> Result<LogoutMessage, LogoutError> {
             xml_signed,
         })
     } else {
-        Err(LogoutError::Shape("the root is neither LogoutRequest nor LogoutResponse"))
+        Err(LogoutError::Shape(
+            "the root is neither LogoutRequest nor LogoutResponse",
+        ))
     }
 }
 
 /// Verifies a logout message's signature (Redirect: the query; POST: the XML) with the SP's
 /// certificates. Unsigned is accepted only from an SP without registered certificates.
-fn verify_signature(app: &LoadedApp, incoming: &Incoming, raw_query: &str, xml_signed: bool) -> Result<(), String> {
+fn verify_signature(
+    app: &LoadedApp,
+    incoming: &Incoming,
+    raw_query: &str,
+    xml_signed: bool,
+) -> Result<(), String> {
     let signed = match incoming.binding {
         Binding::Redirect => dsig::redirect_is_signed(raw_query),
         Binding::Post => xml_signed,
@@ -143,7 +150,12 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         Err(resp) => return resp,
     };
     let refuse = |reason: String| {
-        ctx.audit("saml.slo_refused", Outcome::Refused, Some(app_id), Some(reason));
+        ctx.audit(
+            "saml.slo_refused",
+            Outcome::Refused,
+            Some(app_id),
+            Some(reason),
+        );
         ctx.error_page(
             400,
             "Sign-out request not accepted",
@@ -162,9 +174,14 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         Ok(m) => m,
         Err(e) => return refuse(e.to_string()),
     };
-    let issuer_ok = |issuer: &Option<String>| issuer.as_deref() == Some(app.cfg.sp.entity_id.as_str());
+    let issuer_ok =
+        |issuer: &Option<String>| issuer.as_deref() == Some(app.cfg.sp.entity_id.as_str());
     match message {
-        LogoutMessage::Response { issuer, status, xml_signed } => {
+        LogoutMessage::Response {
+            issuer,
+            status,
+            xml_signed,
+        } => {
             // Our own chain continues whatever the SP says; a bad answer is only audited.
             let verdict = if !issuer_ok(&issuer) {
                 Err("Issuer is not this app's SP".to_string())
@@ -209,13 +226,37 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             });
             if session.is_some() && !ours {
                 // The SP names someone else than this browser's member: leave the session alone.
-                ctx.audit("saml.slo_refused", Outcome::Refused, Some(app_id), Some("NameID does not match the session".into()));
-                return answer(ctx, &app, &id, incoming.relay_state.as_deref(), Status::PARTIAL_LOGOUT).await;
+                ctx.audit(
+                    "saml.slo_refused",
+                    Outcome::Refused,
+                    Some(app_id),
+                    Some("NameID does not match the session".into()),
+                );
+                return answer(
+                    ctx,
+                    &app,
+                    &id,
+                    incoming.relay_state.as_deref(),
+                    Status::PARTIAL_LOGOUT,
+                )
+                .await;
             }
             let Some(session) = session else {
-                return answer(ctx, &app, &id, incoming.relay_state.as_deref(), Status::SUCCESS).await;
+                return answer(
+                    ctx,
+                    &app,
+                    &id,
+                    incoming.relay_state.as_deref(),
+                    Status::SUCCESS,
+                )
+                .await;
             };
-            ctx.audit("saml.slo", Outcome::Success, Some(app_id), Some(format!("user {}", session.user.username)));
+            ctx.audit(
+                "saml.slo",
+                Outcome::Success,
+                Some(app_id),
+                Some(format!("user {}", session.user.username)),
+            );
             let others: Vec<Participant> = session
                 .participants
                 .iter()
@@ -232,7 +273,12 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             let token = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
                 .and_then(|k| cookie::seal(ctx.platform, &k, DONE_TOKEN, &done));
             let Some(token) = token else {
-                return ctx.error_page(503, "Sign-out unavailable", "Sign-out is not available right now.", None);
+                return ctx.error_page(
+                    503,
+                    "Sign-out unavailable",
+                    "Sign-out is not available right now.",
+                    None,
+                );
             };
             let (_, clear) = signin::end_session(ctx);
             let done_path = format!("/saml/{}/slo/done?t={}", percent_encode(app_id), token);
@@ -256,7 +302,11 @@ pub async fn done<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let status = if done.partial { Status::PARTIAL_LOGOUT } else { Status::SUCCESS };
+    let status = if done.partial {
+        Status::PARTIAL_LOGOUT
+    } else {
+        Status::SUCCESS
+    };
     answer(ctx, &app, &done.irt, done.relay.as_deref(), status).await
 }
 
@@ -287,7 +337,17 @@ async fn answer<P: Platform>(
         .attr("InResponseTo", in_response_to)
         .child(El::new("saml:Issuer").text(entity_id.as_str()))
         .child(status_el(status, None));
-    send_signed(ctx, &mut msg, &id, &signer, "SAMLResponse", destination, slo.binding, relay_state).await
+    send_signed(
+        ctx,
+        &mut msg,
+        &id,
+        &signer,
+        "SAMLResponse",
+        destination,
+        slo.binding,
+        relay_state,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -338,13 +398,19 @@ pub async fn logout_step<P: Platform>(
     };
     let loaded = super::config::load(ctx, app).await.ok()??;
     let app_cfg: &LoadedApp = loaded.as_ref().as_ref().ok()?;
-    let slo = app_cfg.cfg.sp.slo.as_ref().filter(|_| app_cfg.cfg.slo_enabled)?;
+    let slo = app_cfg
+        .cfg
+        .sp
+        .slo
+        .as_ref()
+        .filter(|_| app_cfg.cfg.slo_enabled)?;
     let signing = app_cfg.signing.as_ref().ok()?;
     let signer = signing.signer();
     let id = new_id(ctx.platform);
     let now = ctx.platform.now().secs();
     let Saml { entity_id, .. } = urls(ctx, app_cfg);
-    let qualified = name_id_format.ends_with(":persistent") || name_id_format.ends_with(":transient");
+    let qualified =
+        name_id_format.ends_with(":persistent") || name_id_format.ends_with(":transient");
     let mut msg = El::new("samlp:LogoutRequest")
         .attr("ID", id.as_str())
         .attr("Version", "2.0")
@@ -355,7 +421,10 @@ pub async fn logout_step<P: Platform>(
         .child(
             El::new("saml:NameID")
                 .attr("Format", name_id_format.as_str())
-                .attr_opt("SPNameQualifier", qualified.then_some(app_cfg.cfg.sp.entity_id.as_str()))
+                .attr_opt(
+                    "SPNameQualifier",
+                    qualified.then_some(app_cfg.cfg.sp.entity_id.as_str()),
+                )
                 .text(name_id.as_str()),
         )
         .child(El::new("samlp:SessionIndex").text(session_index.as_str()));

@@ -119,7 +119,9 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
         let mut sps: Vec<Element> = root
             .children
             .into_iter()
-            .filter(|e| e.is(NS_MD, "EntityDescriptor") && e.child(NS_MD, "SPSSODescriptor").is_some())
+            .filter(|e| {
+                e.is(NS_MD, "EntityDescriptor") && e.child(NS_MD, "SPSSODescriptor").is_some()
+            })
             .collect();
         if sps.len() != 1 {
             return invalid(format!(
@@ -147,7 +149,9 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
         .attr("protocolSupportEnumeration")
         .is_some_and(|p| p.split_whitespace().any(|p| p == xml::NS_SAMLP))
     {
-        return invalid("the SPSSODescriptor does not support SAML 2.0 (protocolSupportEnumeration)");
+        return invalid(
+            "the SPSSODescriptor does not support SAML 2.0 (protocolSupportEnumeration)",
+        );
     }
     let mut notes = Vec::new();
     let mut acs: Vec<(bool, Acs)> = Vec::new();
@@ -166,7 +170,11 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
         let index = match e.attr("index") {
             Some(i) => match i.trim().parse::<u16>() {
                 Ok(i) => Some(i),
-                Err(_) => return invalid(format!("AssertionConsumerService index {i:?} is not a number")),
+                Err(_) => {
+                    return invalid(format!(
+                        "AssertionConsumerService index {i:?} is not a number"
+                    ))
+                }
             },
             None => None,
         };

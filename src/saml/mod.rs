@@ -99,7 +99,12 @@ pub async fn app_or_page<P: Platform>(
         Ok(Some(loaded)) => match loaded.as_ref() {
             Ok(app) => Ok(app.clone()),
             Err(e) => {
-                ctx.audit("saml.app_invalid", Outcome::Failure, Some(app), Some(e.to_string()));
+                ctx.audit(
+                    "saml.app_invalid",
+                    Outcome::Failure,
+                    Some(app),
+                    Some(e.to_string()),
+                );
                 Err(ctx.error_page(
                     503,
                     "Application unavailable",
@@ -109,7 +114,12 @@ pub async fn app_or_page<P: Platform>(
             }
         },
         Ok(None) => {
-            ctx.audit("saml.unknown_app", Outcome::Refused, None, Some(format!("app {}", app.chars().take(64).collect::<String>())));
+            ctx.audit(
+                "saml.unknown_app",
+                Outcome::Refused,
+                None,
+                Some(format!("app {}", app.chars().take(64).collect::<String>())),
+            );
             Err(ctx.error_page(
                 404,
                 "Unknown application",
@@ -118,7 +128,12 @@ pub async fn app_or_page<P: Platform>(
             ))
         }
         Err(e) => {
-            ctx.audit("saml.config_unavailable", Outcome::Failure, Some(app), Some(e.to_string()));
+            ctx.audit(
+                "saml.config_unavailable",
+                Outcome::Failure,
+                Some(app),
+                Some(e.to_string()),
+            );
             Err(ctx
                 .error_page(
                     503,
@@ -134,7 +149,12 @@ pub async fn app_or_page<P: Platform>(
 /// The page when the app's key cannot sign (no master key, a key that does not open).
 pub fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
     let reason = app.signing.as_ref().err().cloned();
-    ctx.audit("saml.key_unavailable", Outcome::Failure, Some(&app.cfg.id), reason);
+    ctx.audit(
+        "saml.key_unavailable",
+        Outcome::Failure,
+        Some(&app.cfg.id),
+        reason,
+    );
     ctx.error_page(
         503,
         "Application unavailable",
@@ -145,7 +165,12 @@ pub fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
 
 /// The page when signing failed at the platform.
 pub fn sign_failed<P: Platform>(ctx: &Ctx<'_, P>, e: &PlatformError) -> Response {
-    ctx.audit("saml.sign_failed", Outcome::Failure, None, Some(e.to_string()));
+    ctx.audit(
+        "saml.sign_failed",
+        Outcome::Failure,
+        None,
+        Some(e.to_string()),
+    );
     ctx.error_page(
         503,
         "Sign-in temporarily unavailable",

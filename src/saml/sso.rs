@@ -40,7 +40,12 @@ pub struct PendingSso {
 }
 
 fn refuse_page<P: Platform>(ctx: &Ctx<'_, P>, app: &str, status: u16, reason: String) -> Response {
-    ctx.audit("saml.sso_refused", Outcome::Refused, Some(app), Some(reason));
+    ctx.audit(
+        "saml.sso_refused",
+        Outcome::Refused,
+        Some(app),
+        Some(reason),
+    );
     ctx.error_page(
         status,
         "Sign-in request not accepted",
@@ -57,7 +62,14 @@ pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     };
     let incoming = match binding::read(ctx) {
         Ok(i) if i.kind == "SAMLRequest" => i,
-        Ok(_) => return refuse_page(ctx, app_id, 400, "a SAMLResponse sent to the SSO endpoint".into()),
+        Ok(_) => {
+            return refuse_page(
+                ctx,
+                app_id,
+                400,
+                "a SAMLResponse sent to the SSO endpoint".into(),
+            )
+        }
         Err(e) => return refuse_page(ctx, app_id, 400, e.to_string()),
     };
     let verified = match authn_request::parse(&incoming.xml)
@@ -94,7 +106,12 @@ pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         Ok(1) => {}
         Ok(_) => return refuse_to_acs(ctx, &app, &pending, Refusal::Replayed).await,
         Err(e) => {
-            ctx.audit("saml.store_unavailable", Outcome::Failure, Some(app_id), Some(e.to_string()));
+            ctx.audit(
+                "saml.store_unavailable",
+                Outcome::Failure,
+                Some(app_id),
+                Some(e.to_string()),
+            );
             return ctx.error_page(
                 503,
                 "Sign-in temporarily unavailable",
@@ -121,7 +138,10 @@ pub async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         Err(resp) => return resp,
     };
     let relay_state = ctx.req.query_param("RelayState").filter(|r| !r.is_empty());
-    if relay_state.as_ref().is_some_and(|r| r.len() > MAX_RELAY_STATE) {
+    if relay_state
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
+    {
         return refuse_page(ctx, app_id, 400, "RelayState too long".into());
     }
     let pending = PendingSso {
@@ -195,7 +215,12 @@ async fn answer<P: Platform>(
     let profile = match access::evaluate(ctx, &user, settings).await {
         Ok(Access::Granted(profile)) => profile,
         Ok(Access::NoAccessPage) => {
-            ctx.audit("saml.no_access", Outcome::Refused, Some(&cfg.id), Some(format!("user {user}")));
+            ctx.audit(
+                "saml.no_access",
+                Outcome::Refused,
+                Some(&cfg.id),
+                Some(format!("user {user}")),
+            );
             return crate::pages::no_access(
                 ctx.brand(),
                 ctx.tenant.pages.no_access_title.as_deref(),
@@ -205,11 +230,21 @@ async fn answer<P: Platform>(
             );
         }
         Ok(Access::Redirect(url)) => {
-            ctx.audit("saml.no_access", Outcome::Refused, Some(&cfg.id), Some(format!("user {user}, redirected")));
+            ctx.audit(
+                "saml.no_access",
+                Outcome::Refused,
+                Some(&cfg.id),
+                Some(format!("user {user}, redirected")),
+            );
             return signin::redirect(&url);
         }
         Err(e) => {
-            ctx.audit("imis.unavailable", Outcome::Failure, Some(&cfg.id), Some(e.to_string()));
+            ctx.audit(
+                "imis.unavailable",
+                Outcome::Failure,
+                Some(&cfg.id),
+                Some(e.to_string()),
+            );
             return ctx.error_page(
                 502,
                 "The membership system is unavailable",
@@ -221,7 +256,12 @@ async fn answer<P: Platform>(
     let name_id = match assertion::name_id(ctx.platform, &session.user, cfg.name_id_format) {
         Ok(n) => n,
         Err(e) => {
-            ctx.audit("saml.sso_failed", Outcome::Failure, Some(&cfg.id), Some(format!("{e} (user {user})")));
+            ctx.audit(
+                "saml.sso_failed",
+                Outcome::Failure,
+                Some(&cfg.id),
+                Some(format!("{e} (user {user})")),
+            );
             return error_to_acs(ctx, app, pending, Status::RESPONDER, &e.to_string()).await;
         }
     };
@@ -280,7 +320,8 @@ async fn answer<P: Platform>(
         relay_state: pending.relay_state.as_deref(),
         url: &acs.url,
         binding: acs.binding,
-        query_signer: (acs.binding == Binding::Redirect && cfg.sign_response).then(|| signer.clone()),
+        query_signer: (acs.binding == Binding::Redirect && cfg.sign_response)
+            .then(|| signer.clone()),
     };
     let sent = match binding::send(ctx, out).await {
         Ok(r) => r,
@@ -302,7 +343,11 @@ async fn answer<P: Platform>(
         Some(&cfg.id),
         Some(format!(
             "user {user}{}",
-            if pending.request_id.is_some() { "" } else { ", IdP-initiated" }
+            if pending.request_id.is_some() {
+                ""
+            } else {
+                ", IdP-initiated"
+            }
         )),
     );
     sent
@@ -331,7 +376,12 @@ async fn refuse_to_acs<P: Platform>(
         Refusal::NameIdPolicy => Status::INVALID_NAME_ID_POLICY,
         Refusal::Destination | Refusal::Stale | Refusal::Replayed => Status::REQUEST_DENIED,
     };
-    ctx.audit("saml.sso_refused", Outcome::Refused, Some(&app.cfg.id), Some(refusal.message().into()));
+    ctx.audit(
+        "saml.sso_refused",
+        Outcome::Refused,
+        Some(&app.cfg.id),
+        Some(refusal.message().into()),
+    );
     error_to_acs(ctx, app, pending, status, refusal.message()).await
 }
 
@@ -344,7 +394,12 @@ async fn error_to_acs<P: Platform>(
     message: &str,
 ) -> Response {
     let Some(acs) = app.cfg.sp.acs.get(pending.acs) else {
-        return refuse_page(ctx, &app.cfg.id, 400, "the ACS is no longer registered".into());
+        return refuse_page(
+            ctx,
+            &app.cfg.id,
+            400,
+            "the ACS is no longer registered".into(),
+        );
     };
     let Ok(signing) = &app.signing else {
         return super::unavailable(ctx, app);

@@ -96,8 +96,16 @@ mod tests {
         assert_eq!(parse("2026-09-21T14:13:20Z"), Some(1_790_000_000));
         assert_eq!(parse("2026-09-21T14:13:20.123Z"), Some(1_790_000_000));
         assert_eq!(parse("2026-09-21T16:13:20+02:00"), Some(1_790_000_000));
-        assert_eq!(parse("2024-02-29T00:00:00Z").map(format).as_deref(), Some("2024-02-29T00:00:00Z"));
-        for bad in ["2026-09-21T14:13:20", "2026-13-01T00:00:00Z", "x", "2026-09-21T14:13:20.Z"] {
+        assert_eq!(
+            parse("2024-02-29T00:00:00Z").map(format).as_deref(),
+            Some("2024-02-29T00:00:00Z")
+        );
+        for bad in [
+            "2026-09-21T14:13:20",
+            "2026-13-01T00:00:00Z",
+            "x",
+            "2026-09-21T14:13:20.Z",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

@@ -364,9 +364,7 @@ pub fn parse(xml: &[u8]) -> Result<Element, XmlError> {
         match event {
             Event::DocType(_) => return Err(XmlError::Doctype),
             Event::Decl(_) => {}
-            Event::Comment(_) | Event::PI(_) if !stack.is_empty() => {
-                return Err(XmlError::Comment)
-            }
+            Event::Comment(_) | Event::PI(_) if !stack.is_empty() => return Err(XmlError::Comment),
             Event::Comment(_) | Event::PI(_) => {}
             Event::Start(ref e) | Event::Empty(ref e) => {
                 if root.is_some() {
@@ -460,10 +458,7 @@ fn open_element(
         .map_err(|e| malformed(&e))?
         .to_string();
     let (ns, local) = match qname.split_once(':') {
-        Some((p, l)) => (
-            resolve(p).ok_or(XmlError::UndeclaredPrefix)?,
-            l.to_string(),
-        ),
+        Some((p, l)) => (resolve(p).ok_or(XmlError::UndeclaredPrefix)?, l.to_string()),
         None => (resolve("").unwrap_or_default(), qname.clone()),
     };
     let mut attrs = Vec::with_capacity(raw_attrs.len());
@@ -501,13 +496,11 @@ mod tests {
             .attr("ID", "_a")
             .child(El::new("saml:Issuer").text("x & <y> \"q\" 'a'\r"))
             .child(
-                El::new("saml:Attribute")
-                    .attr("Name", "a\"b<\t\n")
-                    .child(
-                        El::new("saml:AttributeValue")
-                            .attr("xsi:type", "xs:string")
-                            .text(""),
-                    ),
+                El::new("saml:Attribute").attr("Name", "a\"b<\t\n").child(
+                    El::new("saml:AttributeValue")
+                        .attr("xsi:type", "xs:string")
+                        .text(""),
+                ),
             );
         assert_eq!(
             e.to_c14n(),
