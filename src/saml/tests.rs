@@ -682,3 +682,46 @@ fn single_logout_both_directions() {
         "{loc}"
     );
 }
+
+/// Every item of the checked-in attack corpus (tests/saml/corpus, README there) gets what its
+/// manifest says: the controls are accepted, every attack refused.
+#[test]
+fn attack_corpus_is_refused() {
+    let dir = format!("{}/tests/saml/corpus", env!("CARGO_MANIFEST_DIR"));
+    let manifest: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap()).unwrap();
+    assert!(manifest.len() >= 15);
+    let app = app_json(|v| {
+        v["id"] = "corpus".into();
+        v["sp"]["entity_id"] = "https://sp.example.com/metadata".into();
+        v["sp"]["acs"] = json!([{"url": "https://sp.example.com/saml/acs", "binding": "post"}]);
+        v["sp"]["slo"] = json!({"url": "https://sp.example.com/saml/slo", "binding": "redirect"});
+        v["sp"]["authn_requests_signed"] = true.into();
+    });
+    for item in manifest {
+        let file = item["file"].as_str().unwrap();
+        let (idp, p) = setup(&app);
+        p.put_kv("tenant:acme:saml:corpus", &app);
+        p.now.set(super::time::parse("2026-11-23T12:00:10Z").unwrap() * 1000);
+        let mut b = Browser { idp: &idp, p: &p, jar: HashMap::new() };
+        let xml_text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        let form = format!("SAMLRequest={}", percent_encode(&STANDARD.encode(xml_text.trim())));
+        let endpoint = if item["kind"] == "logout" { "slo" } else { "sso" };
+        let send = |b: &mut Browser| b.post(&format!("/saml/corpus/{endpoint}"), &form);
+        let accepted = |r: &Response| r.status == 303;
+        let r = send(&mut b);
+        match item["expect"].as_str().unwrap() {
+            "accept" => assert!(accepted(&r), "{file} must be accepted: {} {}", r.status, body(&r)),
+            "refuse" => {
+                assert!(!accepted(&r), "{file} must be refused");
+                assert!(!body(&r).contains("<saml:Assertion"), "{file}");
+            }
+            "refuse-second" => {
+                assert!(accepted(&r), "{file}: first use");
+                let again = send(&mut b);
+                assert!(saml_response(&again).contains("status:RequestDenied"), "{file}: replay");
+            }
+            other => panic!("{file}: unknown expectation {other}"),
+        }
+    }
+}
