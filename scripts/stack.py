@@ -33,6 +33,7 @@ RELEASE = ROOT / "target/release"
 CLI = RELEASE / "edge-idp"
 EMULATOR = RELEASE / "imis-emulator"
 DEMO_TENANTS = ["acme", "globex"]
+SAML_TEST_KEYS = ROOT / "tests/saml/keys"
 
 DEMO_USERS = [
     ("acme", "jsmith", "Member-Passw0rd", "active member"),
@@ -78,8 +79,12 @@ def master_key(state: Path) -> str:
     return path.read_text().strip()
 
 
-def render_tenants(out: Path, imis_origin: str, key: str) -> list[Path]:
-    """Renders demo/tenants/* into `out`, sealing ${SEAL:...} values with the admin CLI."""
+def render_tenants(out: Path, imis_origin: str, key: str, sp_origin: str = "https://127.0.0.1:8792",
+                   state: Path | None = None) -> list[Path]:
+    """Renders demo/tenants/* into `out`, sealing ${SEAL:...} values with the admin CLI and giving
+    each SAML app without keys one (`edge-idp saml keygen`, kept in `state` so that an SP that
+    loaded the IdP metadata once keeps working across restarts)."""
+    sp_cert = (SAML_TEST_KEYS / "sp.crt.b64").read_text().strip()
     folders = []
     for tenant in DEMO_TENANTS:
         src = ROOT / "demo/tenants" / tenant
@@ -87,7 +92,8 @@ def render_tenants(out: Path, imis_origin: str, key: str) -> list[Path]:
         shutil.rmtree(dst, ignore_errors=True)
         shutil.copytree(src, dst)
         for file in dst.rglob("*.json"):
-            text = file.read_text().replace("${IMIS_ORIGIN}", imis_origin)
+            text = (file.read_text().replace("${IMIS_ORIGIN}", imis_origin)
+                    .replace("${SP_ORIGIN}", sp_origin).replace("${SP_CERT}", sp_cert))
 
             def seal(m: re.Match) -> str:
                 return subprocess.run(
@@ -97,8 +103,27 @@ def render_tenants(out: Path, imis_origin: str, key: str) -> list[Path]:
                 ).stdout.strip()
 
             file.write_text(re.sub(r"\$\{SEAL:([^}]*)\}", seal, text))
+        for app in sorted((dst / "saml").glob("*.json")):
+            saml_keys(app, tenant, key, state)
         folders.append(dst)
     return folders
+
+
+def saml_keys(app: Path, tenant: str, key: str, state: Path | None) -> None:
+    """Gives a rendered SAML app file its signing key: the one kept in `state`, else a new one."""
+    value = json.loads(app.read_text())
+    if "idp" in value:
+        return
+    kept = state / "saml-keys" / f"{tenant}-{app.stem}.json" if state else None
+    if kept and kept.exists():
+        value["idp"] = json.loads(kept.read_text())
+        app.write_text(json.dumps(value, indent=2) + "\n")
+        return
+    subprocess.run([str(CLI), "saml", "keygen", str(app)], check=True, capture_output=True,
+                   env={**os.environ, "EDGE_IDP_MASTER_KEY": key})
+    if kept:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(json.loads(app.read_text())["idp"], indent=2) + "\n")
 
 
 def local_certificate(state: Path) -> tuple[Path, Path]:
@@ -117,12 +142,14 @@ class Stack:
     """One runtime ("workers" or "spin") with its own emulator, KV and ports."""
 
     def __init__(self, runtime: str, state: Path, idp_port: int | None = None, imis_port: int | None = None,
-                 persist: bool = False):
+                 persist: bool = False, sp_port: int | None = None):
         self.runtime = runtime
         self.state = state
         self.persist = persist
         self.idp_port = idp_port or free_port()
         self.imis_port = imis_port or free_port()
+        # The demo SAML service provider (tests/saml/demo_sp.py) that the acme app demo-sp points at.
+        self.sp_port = sp_port or free_port()
         self.procs: list[subprocess.Popen] = []
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -141,6 +168,14 @@ class Stack:
     @property
     def origin(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.idp_port}"
+
+    @property
+    def sp_origin(self) -> str:
+        return f"https://127.0.0.1:{self.sp_port}"
+
+    def tenant_folder(self, tenant: str) -> Path:
+        """The rendered tenant folder that was pushed (tests add apps to it and push again)."""
+        return self.state / f"tenants-{self.runtime}" / tenant
 
     # -- processes --------------------------------------------------------------------------
     def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> tuple[subprocess.Popen, Path]:
@@ -166,7 +201,8 @@ class Stack:
 
     def seed(self) -> None:
         """Renders and pushes the demo tenants through the admin CLI."""
-        folders = render_tenants(self.state / f"tenants-{self.runtime}", self.imis_origin, self.key)
+        folders = render_tenants(self.state / f"tenants-{self.runtime}", self.imis_origin, self.key,
+                                 self.sp_origin, self.state)
         for folder in folders:
             self.push(folder)
 
@@ -221,6 +257,15 @@ class Stack:
         self.runtime_proc, self.runtime_log = proc, log
         wait_http(f"{self.origin}/healthz", 90, proc, log)
 
+    def start_demo_sp(self) -> None:
+        """The demo SAML service provider (pysaml2) on https://127.0.0.1:<sp_port>."""
+        cert, key = local_certificate(self.state)
+        proc, log = self._spawn("demo-sp", [
+            sys.executable, str(ROOT / "tests/saml/demo_sp.py"), "--port", str(self.sp_port),
+            "--idp", self.url("acme.localhost"), "--app", "demo-sp", "--tls-cert", str(cert), "--tls-key", str(key),
+        ])
+        wait_http(f"{self.sp_origin}/health", 30, proc, log)
+
     def start(self) -> "Stack":
         if not self.persist:
             shutil.rmtree(self.state / "wrangler", ignore_errors=True)
@@ -253,12 +298,14 @@ def main() -> int:
     parser.add_argument("--runtime", choices=["workers", "spin"], default="workers")
     parser.add_argument("--port", type=int)
     parser.add_argument("--imis-port", type=int, default=int(os.environ.get("IMIS_PORT", "8790")))
+    parser.add_argument("--sp-port", type=int, default=int(os.environ.get("SP_PORT", "8792")))
     args = parser.parse_args()
     default_port = 8787 if args.runtime == "workers" else 3000
     port = args.port or int(os.environ.get("EDGE_IDP_PORT", default_port))
-    stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True)
+    stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True, sp_port=args.sp_port)
     try:
         stack.start()
+        stack.start_demo_sp()
     except Exception as e:  # noqa: BLE001 — report and clean up
         stack.stop()
         print(f"error: {e}", file=sys.stderr)
@@ -272,6 +319,8 @@ Edge IdP for iMIS is running on {runtime}.
   Globex (iMIS 2017 legacy mode): {stack.url('globex.localhost')}
   Health, with iMIS check:        {stack.url('acme.localhost', '/healthz?deep=1')}
   iMIS emulator:                  {stack.imis_origin}/acme/sso/EdgeIdP-OIDC  (RiSE Single Sign On page)
+  SAML demo SP (pysaml2):         {stack.sp_origin}/  (signs in through acme's SAML app demo-sp)
+  SAML IdP metadata of demo-sp:   {stack.url('acme.localhost', '/saml/demo-sp/metadata')}
 
 Demo members (tenant, username, password):""")
     for tenant, user, password, what in DEMO_USERS:

@@ -765,19 +765,35 @@ fn import(args: ImportArgs) -> Result<(), CliError> {
 
 fn keygen(args: KeyArgs) -> Result<(), CliError> {
     let tenant = tenant_of_app_file(&args.file)?;
-    let mut app = read_app(&args.file)?;
-    if !app.idp.current.private_key.is_empty()
-        && seal::is_sealed(&app.idp.current.private_key)
-        && !args.force
-    {
+    // An app file may come without keys (a template): read it loosely, add them, then check it.
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| CliError::io("cannot read", &args.file, e))?;
+    let mut value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| usage(format!("{}: not JSON: {e}", args.file.display())))?;
+    if value.pointer("/idp/current").is_some() && !args.force {
         return Err(usage(format!(
             "{} already has a key: use `saml rotate` for a zero-downtime change, or --force",
             args.file.display()
         )));
     }
+    let id = value
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let master = master(args.master_key_file.as_deref())?;
-    app.idp.current = new_key(&master, &tenant, &app.id)?;
-    app.idp.next = None;
+    let key =
+        serde_json::to_value(new_key(&master, &tenant, &id)?).map_err(|e| usage(e.to_string()))?;
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| usage("the app file is not a JSON object"))?;
+    let idp = obj.entry("idp").or_insert_with(|| serde_json::json!({}));
+    if let Some(idp) = idp.as_object_mut() {
+        idp.insert("current".into(), key);
+        idp.remove("next");
+    }
+    let app: SamlApp = serde_json::from_value(value)
+        .map_err(|e| usage(format!("{}: not a SAML app file: {e}", args.file.display())))?;
     write_app(&args.file, &app)?;
     println!(
         "new key and certificate for {} written to {}",
