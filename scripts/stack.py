@@ -257,6 +257,33 @@ class Stack:
         self.runtime_proc, self.runtime_log = proc, log
         wait_http(f"{self.origin}/healthz", 90, proc, log)
 
+    def add_saml_app(self, app: str, origin: str, changes: dict, key: str = "sp") -> None:
+        """Writes a SAML app into the rendered acme folder: demo-sp's settings with `changes`
+        (dotted keys), the SP at `origin` (entity `origin/metadata`, ACS `origin/acs` POST and
+        `origin/acs/redirect`, SLO `origin/slo`) with the test key `key`, and its own signing key
+        (`edge-idp saml keygen`). Push the folder afterwards."""
+        folder = self.tenant_folder("acme")
+        value = json.loads((folder / "saml/demo-sp.json").read_text())
+        value.pop("idp")
+        value["id"], value["name"] = app, f"Test app {app}"
+        value["sp"].update({
+            "entity_id": f"{origin}/metadata",
+            "acs": [{"url": f"{origin}/acs", "binding": "post", "index": 0},
+                    {"url": f"{origin}/acs/redirect", "binding": "redirect", "index": 1}],
+            "slo": {"url": f"{origin}/slo", "binding": "redirect"},
+            "certificates": [(SAML_TEST_KEYS / f"{key}.crt.b64").read_text().strip()],
+        })
+        for dotted, v in changes.items():
+            target = value
+            *path, last = dotted.split(".")
+            for p in path:
+                target = target[p]
+            target[last] = v
+        path = folder / "saml" / f"{app}.json"
+        path.write_text(json.dumps(value, indent=2))
+        subprocess.run([str(CLI), "saml", "keygen", str(path)], check=True, capture_output=True,
+                       env={**os.environ, "EDGE_IDP_MASTER_KEY": self.key})
+
     def start_demo_sp(self) -> None:
         """The demo SAML service provider (pysaml2) on https://127.0.0.1:<sp_port>."""
         cert, key = local_certificate(self.state)

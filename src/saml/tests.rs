@@ -689,7 +689,8 @@ fn single_logout_both_directions() {
 fn attack_corpus_is_refused() {
     let dir = format!("{}/tests/saml/corpus", env!("CARGO_MANIFEST_DIR"));
     let manifest: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap())
+            .unwrap();
     assert!(manifest.len() >= 15);
     let app = app_json(|v| {
         v["id"] = "corpus".into();
@@ -702,16 +703,33 @@ fn attack_corpus_is_refused() {
         let file = item["file"].as_str().unwrap();
         let (idp, p) = setup(&app);
         p.put_kv("tenant:acme:saml:corpus", &app);
-        p.now.set(super::time::parse("2026-11-23T12:00:10Z").unwrap() * 1000);
-        let mut b = Browser { idp: &idp, p: &p, jar: HashMap::new() };
+        p.now
+            .set(super::time::parse("2026-11-23T12:00:10Z").unwrap() * 1000);
+        let mut b = Browser {
+            idp: &idp,
+            p: &p,
+            jar: HashMap::new(),
+        };
         let xml_text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
-        let form = format!("SAMLRequest={}", percent_encode(&STANDARD.encode(xml_text.trim())));
-        let endpoint = if item["kind"] == "logout" { "slo" } else { "sso" };
+        let form = format!(
+            "SAMLRequest={}",
+            percent_encode(&STANDARD.encode(xml_text.trim()))
+        );
+        let endpoint = if item["kind"] == "logout" {
+            "slo"
+        } else {
+            "sso"
+        };
         let send = |b: &mut Browser| b.post(&format!("/saml/corpus/{endpoint}"), &form);
         let accepted = |r: &Response| r.status == 303;
         let r = send(&mut b);
         match item["expect"].as_str().unwrap() {
-            "accept" => assert!(accepted(&r), "{file} must be accepted: {} {}", r.status, body(&r)),
+            "accept" => assert!(
+                accepted(&r),
+                "{file} must be accepted: {} {}",
+                r.status,
+                body(&r)
+            ),
             "refuse" => {
                 assert!(!accepted(&r), "{file} must be refused");
                 assert!(!body(&r).contains("<saml:Assertion"), "{file}");
@@ -719,7 +737,10 @@ fn attack_corpus_is_refused() {
             "refuse-second" => {
                 assert!(accepted(&r), "{file}: first use");
                 let again = send(&mut b);
-                assert!(saml_response(&again).contains("status:RequestDenied"), "{file}: replay");
+                assert!(
+                    saml_response(&again).contains("status:RequestDenied"),
+                    "{file}: replay"
+                );
             }
             other => panic!("{file}: unknown expectation {other}"),
         }

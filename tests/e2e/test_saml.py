@@ -8,11 +8,7 @@ CLI (`saml keygen`, `push`), one per setting under test.
 from __future__ import annotations
 
 import base64
-import html
-import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,29 +42,9 @@ def origin_of(stack, app: str) -> str:
 def apps(stack):
     """Adds the test apps to the rendered acme folder (keys made by `edge-idp saml keygen`) and
     pushes it."""
-    folder = stack.tenant_folder("acme")
-    demo = json.loads((folder / "saml/demo-sp.json").read_text())
     for app, (changes, key) in APPS.items():
-        value = json.loads(json.dumps(demo))
-        value.pop("idp")
-        value["id"], value["name"] = app, f"Test app {app}"
-        origin = origin_of(stack, app)
-        value["sp"]["entity_id"] = f"{origin}/metadata"
-        value["sp"]["acs"] = [{"url": f"{origin}/acs", "binding": "post", "index": 0},
-                              {"url": f"{origin}/acs/redirect", "binding": "redirect", "index": 1}]
-        value["sp"]["slo"] = {"url": f"{origin}/slo", "binding": "redirect"}
-        value["sp"]["certificates"] = [(ROOT / f"tests/saml/keys/{key}.crt.b64").read_text().strip()]
-        for k, v in changes.items():
-            target = value
-            *path, last = k.split(".")
-            for p in path:
-                target = target[p]
-            target[last] = v
-        path = folder / "saml" / f"{app}.json"
-        path.write_text(json.dumps(value, indent=2))
-        subprocess.run([str(ROOT / "target/release/edge-idp"), "saml", "keygen", str(path)], check=True,
-                       capture_output=True, env={**os.environ, "EDGE_IDP_MASTER_KEY": stack.key})
-    stack.push(folder)
+        stack.add_saml_app(app, origin_of(stack, app), changes, key)
+    stack.push(stack.tenant_folder("acme"))
     return APPS
 
 
@@ -91,8 +67,8 @@ def browser() -> requests.Session:
 
 def go(s, method: str, url: str, fields=None) -> requests.Response:
     if method == "GET":
-        return s.get(url, allow_redirects=False, timeout=30)
-    return s.post(url, data=fields, allow_redirects=False, timeout=30)
+        return s.get(url, allow_redirects=False, timeout=30, verify=False)
+    return s.post(url, data=fields, allow_redirects=False, timeout=30, verify=False)
 
 
 def sign_in_at_imis(stack, s, r: requests.Response, user="jsmith") -> requests.Response:
@@ -100,9 +76,9 @@ def sign_in_at_imis(stack, s, r: requests.Response, user="jsmith") -> requests.R
     assert r.status_code == 303, r.text
     sso = r.headers["location"]
     assert sso == f"{stack.imis_origin}/acme/sso/EdgeIdP-SAML", "the SAML RiSE page"
-    page = s.get(sso, timeout=30)
+    page = s.get(sso, timeout=30, verify=False)
     if 'name="password"' in page.text:
-        page = s.post(sso, data={"username": user, "password": PASSWORD}, timeout=30)
+        page = s.post(sso, data={"username": user, "password": PASSWORD}, timeout=30, verify=False)
     action, fields = parse_form(page.text)
     assert action == stack.url(HOST, "/saml/imis/callback")
     return go(s, "POST", action, fields)
@@ -149,20 +125,16 @@ def test_metadata_is_valid_and_downloadable(stack, apps):
     store = MetadataStore(None, Config())
     store.load("inline", md)
     assert store.single_sign_on_service(store.identity_providers()[0], BINDING_HTTP_REDIRECT)
-    import xmlschema  # noqa: F401 — installed with pysaml2
-    from saml2 import md as md_mod  # noqa: F401
     validate_metadata_schema(md)
 
 
 def validate_metadata_schema(md: str):
-    """Validates against the SAML 2.0 metadata XSD that pysaml2 ships."""
-    import saml2
-    from xmlschema import XMLSchema
-    schemas = Path(saml2.__file__).parent / "xml/schema"
-    schema = XMLSchema(str(schemas / "saml-schema-metadata-2.0.xsd"),
-                       locations=[("http://www.w3.org/2000/09/xmldsig#", str(schemas / "xmldsig-core-schema.xsd"))]
-                       if (schemas / "xmldsig-core-schema.xsd").exists() else None)
-    schema.validate(md)
+    """Validates against the SAML 2.0 metadata XSD (the schemas pysaml2 ships; raises if invalid)."""
+    from saml2.xml.schema import validate
+    validate(md)
+    broken = md.replace("<md:IDPSSODescriptor", "<md:IDPSSODescriptor bogus=\"1\"", 1)
+    with pytest.raises(Exception):
+        validate(broken)
 
 
 def test_sp_initiated_sso_then_silent(stack, apps):

@@ -34,6 +34,8 @@ NAMEID = {
 
 
 class TestSP:
+    __test__ = False  # not a pytest class
+
     """One SP: entity `origin/metadata`, ACS `origin/acs` (POST) and `origin/acs/redirect`, SLO
     `origin/slo` (Redirect), key `keys/<key>.key`."""
 
