@@ -147,7 +147,8 @@ def redirect_message(url: str) -> tuple[str, dict]:
 
 def xmlsec1_verify(xml: str, certificate_b64: str, node: str) -> bool:
     """`xmlsec1 --verify` of the Signature child of the element `node` (Response, Assertion,
-    LogoutRequest, LogoutResponse) with the certificate from the IdP's metadata."""
+    LogoutRequest, LogoutResponse) with the certificate from the IdP's metadata (base64 DER or PEM)."""
+    certificate_b64 = "".join(l for l in certificate_b64.splitlines() if "CERTIFICATE" not in l).replace(" ", "")
     with tempfile.TemporaryDirectory() as d:
         cert = Path(d) / "idp.crt"
         body = "\n".join(certificate_b64[i:i + 64] for i in range(0, len(certificate_b64), 64))
