@@ -7,7 +7,7 @@ use base64::Engine;
 
 use super::config::Binding;
 use super::dsig::{self, Signer};
-use super::xml::{El, MAX_XML_BYTES};
+use super::xml::MAX_XML_BYTES;
 use crate::http::{percent_encode, Response};
 use crate::platform::{HttpMethod, Platform, PlatformError};
 use crate::Ctx;
@@ -161,12 +161,6 @@ pub async fn send<P: Platform>(
             Ok(Response::empty(303).with_header("location", format!("{}{sep}{query}", out.url)))
         }
     }
-}
-
-/// Serializes a message for sending: the POST binding keeps the enveloped signature, the
-/// Redirect binding never has one on the protocol message itself (its query is signed instead).
-pub fn to_xml(el: &El) -> String {
-    el.to_c14n()
 }
 
 #[cfg(test)]

@@ -242,13 +242,8 @@ pub fn spki_of_certificate(cert: &[u8]) -> Option<Vec<u8>> {
         }
         tbs = rest;
     }
-    let (tag, body, rest) = der_tlv(tbs)?;
-    if tag != 0x30 {
-        return None;
-    }
-    let len = tbs.len() - rest.len();
-    let _ = body;
-    Some(tbs[..len].to_vec())
+    let (tag, _, rest) = der_tlv(tbs)?;
+    (tag == 0x30).then(|| tbs[..tbs.len() - rest.len()].to_vec())
 }
 
 /// One DER TLV: (tag, contents, what follows).

@@ -139,7 +139,6 @@ struct Done {
     app: String,
     irt: String,
     relay: Option<String>,
-    partial: bool,
     exp: u64,
 }
 
@@ -237,7 +236,7 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                     &app,
                     &id,
                     incoming.relay_state.as_deref(),
-                    Status::PARTIAL_LOGOUT,
+                    Status::UNKNOWN_PRINCIPAL,
                 )
                 .await;
             }
@@ -267,7 +266,6 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                 app: app_id.to_string(),
                 irt: id,
                 relay: incoming.relay_state,
-                partial: false,
                 exp: now + 600,
             };
             let token = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
@@ -302,12 +300,7 @@ pub async fn done<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let status = if done.partial {
-        Status::PARTIAL_LOGOUT
-    } else {
-        Status::SUCCESS
-    };
-    answer(ctx, &app, &done.irt, done.relay.as_deref(), status).await
+    answer(ctx, &app, &done.irt, done.relay.as_deref(), Status::SUCCESS).await
 }
 
 /// Sends a signed LogoutResponse to the SP.
@@ -368,7 +361,7 @@ async fn send_signed<P: Platform>(
     }
     let out = Outgoing {
         kind,
-        xml: binding::to_xml(msg),
+        xml: msg.to_c14n(),
         relay_state,
         url,
         binding,

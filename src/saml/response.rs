@@ -17,8 +17,6 @@ pub struct Status {
     pub sub: Option<&'static str>,
 }
 
-const ST: &str = "urn:oasis:names:tc:SAML:2.0:status:";
-
 macro_rules! status {
     ($name:ident, $code:literal, $sub:expr, $doc:literal) => {
         #[doc = $doc]
@@ -62,16 +60,11 @@ impl Status {
         "We could not answer (the member's data is incomplete)."
     );
     status!(
-        PARTIAL_LOGOUT,
-        "Success",
-        Some("urn:oasis:names:tc:SAML:2.0:status:PartialLogout"),
-        "Logout ended the IdP session but not every participant's."
+        UNKNOWN_PRINCIPAL,
+        "Requester",
+        Some("urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"),
+        "The logout names someone who is not signed in here."
     );
-
-    /// Whether this is plain success.
-    pub fn is_success(&self) -> bool {
-        self.code.strip_prefix(ST) == Some("Success")
-    }
 }
 
 /// The `samlp:Status` element, with an optional message.

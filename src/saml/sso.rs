@@ -249,7 +249,7 @@ async fn answer<P: Platform>(
                 502,
                 "The membership system is unavailable",
                 "We could not read your membership details. Please try again in a moment.",
-                Some(&retry_url(ctx, pending)),
+                Some(&retry_url(pending)),
             );
         }
     };
@@ -316,7 +316,7 @@ async fn answer<P: Platform>(
     };
     let out = Outgoing {
         kind: "SAMLResponse",
-        xml: binding::to_xml(&resp),
+        xml: resp.to_c14n(),
         relay_state: pending.relay_state.as_deref(),
         url: &acs.url,
         binding: acs.binding,
@@ -353,8 +353,9 @@ async fn answer<P: Platform>(
     sent
 }
 
-fn retry_url<P: Platform>(ctx: &Ctx<'_, P>, pending: &PendingSso) -> String {
-    let _ = ctx;
+/// Where "Try again" leads after iMIS failed: IdP-initiated logins can start over; an SP's
+/// request cannot be replayed, so the member goes home.
+fn retry_url(pending: &PendingSso) -> String {
     match &pending.relay_state {
         Some(rs) if pending.request_id.is_none() => format!(
             "/saml/{}/login?RelayState={}",
@@ -432,7 +433,7 @@ async fn error_to_acs<P: Platform>(
     };
     let out = Outgoing {
         kind: "SAMLResponse",
-        xml: binding::to_xml(&resp),
+        xml: resp.to_c14n(),
         relay_state: pending.relay_state.as_deref(),
         url: &acs.url,
         binding: acs.binding,
