@@ -178,15 +178,14 @@ def bench_webcrypto(state: Path, n: int) -> float:
         proc.wait(timeout=10)
 
 
-def baseline_cpu(stack, s: requests.Session, n: int) -> float:
-    """CPU ms of the runtime process per `/healthz` request: what the local runtime spends on any
-    request (the dev server's own work), to read the SSO figures net of it."""
+def request_cpu(stack, s: requests.Session, path: str, n: int) -> float:
+    """CPU ms of the runtime process per request to `path`."""
     name = "workerd" if stack.runtime == "workers" else "wasmtime"
     for _ in range(20):
-        s.get(stack.url("acme.localhost", "/healthz"), timeout=30, verify=False)
+        s.get(stack.url("acme.localhost", path), timeout=30, verify=False)
     c0 = cpu_seconds(stack.runtime_proc.pid, name)
     for _ in range(n):
-        s.get(stack.url("acme.localhost", "/healthz"), timeout=30, verify=False)
+        s.get(stack.url("acme.localhost", path), timeout=30, verify=False)
     return (cpu_seconds(stack.runtime_proc.pid, name) - c0) * 1000 / n
 
 
@@ -195,8 +194,14 @@ def bench_saml(stack) -> None:
     stack.add_saml_app("bench-sp", origin, {"sign_assertion": False})
     stack.push(stack.tenant_folder("acme"))
     s = saml_session(stack)
-    base = baseline_cpu(stack, s, SAML_N)
+    # What the local runtime spends on any request, on one iMIS subrequest and on one audit line
+    # (with an error page): the SSO round trip makes two subrequests and writes one audit line.
+    base = request_cpu(stack, s, "/healthz", SAML_N)
+    fetch = request_cpu(stack, s, "/healthz?deep=1", SAML_N) - base
+    audit = request_cpu(stack, s, "/no-such-page", SAML_N) - base
     print(f"saml    {stack.runtime:7} per-request baseline (/healthz)                       CPU {base:6.2f} ms")
+    print(f"saml    {stack.runtime:7} + one iMIS subrequest (/healthz?deep=1)               CPU {fetch:6.2f} ms")
+    print(f"saml    {stack.runtime:7} + one audit line and error page (404)                 CPU {audit:6.2f} ms")
     for app, org, what in (("bench-sp", origin, "1 signature (Response)"),
                            ("demo-sp", stack.sp_origin, "2 signatures (Response + Assertion)")):
         bench_sso(stack, app, org, s, 20)  # warm the isolate, the key and the caches
