@@ -427,10 +427,10 @@ fn derive(tenant: &str, cfg: SamlApp, master: Option<&MasterKey>) -> LoadedApp {
         let pkcs8 = STANDARD
             .decode(b64.trim())
             .map_err(|_| "private key is not base64 PKCS#8")?;
-        let digest = Sha256::digest(&cert);
         let id = format!(
-            "{tenant}:saml:{}:{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-            cfg.id, digest[0], digest[1], digest[2], digest[3], digest[4], digest[5]
+            "{tenant}:saml:{}:{}",
+            cfg.id,
+            super::hex(&Sha256::digest(&cert)[..6])
         );
         Ok::<_, String>(SigningKey { id, pkcs8, cert })
     })();

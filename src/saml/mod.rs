@@ -85,6 +85,11 @@ pub fn urls<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Saml {
     }
 }
 
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A fresh message ID (`_` + 32 random alphanumerics: an NCName).
 pub fn new_id(platform: &impl Platform) -> String {
     format!("_{}", assertion::random_alnum(platform, 32))

@@ -11,7 +11,7 @@ use super::authn_request::{self, Refusal, RequestError};
 use super::binding::{self, Outgoing, MAX_RELAY_STATE};
 use super::config::{Binding, LoadedApp};
 use super::response::{self, Envelope, Status};
-use super::{app_or_page, new_id, urls};
+use super::{app_or_page, hex, new_id, urls};
 use crate::access::{self, Access, AccessSettings};
 use crate::audit::Outcome;
 use crate::http::Response;
@@ -443,8 +443,4 @@ async fn error_to_acs<P: Platform>(
         Ok(r) => r,
         Err(e) => super::sign_failed(ctx, &e),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
