@@ -18,7 +18,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/saml"))
-from sp import NAMEID, TestSP, parse_form, redirect_message, xmlsec1_verify  # noqa: E402
+from sp import NAMEID, TestSP, parse_form, redirect_message, verify_every_signature, verify_query_signature, xmlsec1_verify  # noqa: E402
 
 PASSWORD = "Member-Passw0rd"
 HOST = "acme.localhost"
@@ -89,7 +89,9 @@ def acs_post(stack, r: requests.Response, sp: TestSP, expect_acs: str | None = N
     assert r.status_code == 200, r.text[:2000]
     action, fields = parse_form(r.text)
     assert action == (expect_acs or f"{sp.origin}/acs")
-    return base64.b64decode(fields["SAMLResponse"]).decode(), fields
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    verify_every_signature(xml, sp.idp_certificates[0])
+    return xml, fields
 
 
 def check_signatures(xml: str, sp: TestSP, response: bool, assertion: bool):
@@ -210,6 +212,7 @@ def test_redirect_acs_binding(stack, apps):
     assert r.status_code == 303 and r.headers["location"].startswith(f"{sp.origin}/acs/redirect?SAMLResponse=")
     xml, q = redirect_message(r.headers["location"])
     assert q["RelayState"] == "rs-r" and "Signature" in q, "the Redirect binding signs the query"
+    verify_query_signature(r.headers["location"], sp.idp_certificates[0])
     assert xmlsec1_verify(xml, sp.idp_certificates[0], "Assertion")
     encoded = r.headers["location"].split("SAMLResponse=")[1].split("&")[0]
     resp = sp.accept(requests.utils.unquote(encoded), BINDING_HTTP_REDIRECT, {req_id: "/"})
@@ -268,6 +271,7 @@ def test_single_logout_across_two_sps(stack, apps):
     assert r.headers["location"].startswith(f"{sp2.origin}/slo?SAMLRequest=")
     xml, q = redirect_message(r.headers["location"])
     assert "<saml:NameID" in xml and ">101<" in xml and q["SigAlg"].endswith("rsa-sha256")
+    verify_query_signature(r.headers["location"], sp2.idp_certificates[0])
     # SP 2 answers (pysaml2 verifies our query signature), the chain ends at SP 1's LogoutResponse.
     back = sp2.answer_logout(r.headers["location"])
     r = go(s, "GET", back)
@@ -278,6 +282,7 @@ def test_single_logout_across_two_sps(stack, apps):
     assert r.headers["location"].startswith(f"{sp1.origin}/slo?SAMLResponse=")
     xml, q = redirect_message(r.headers["location"])
     assert "status:Success" in xml and q["RelayState"] == "rs"
+    verify_query_signature(r.headers["location"], sp1.idp_certificates[0])
     # The IdP session is gone: a new request goes to iMIS again.
     _, (_, url, _) = sp1.login()
     assert go(s, "GET", url).headers["location"].startswith(stack.imis_origin)

@@ -16,7 +16,7 @@ from saml2 import BINDING_HTTP_POST
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/saml"))
 from onelogin_sp import C, OneLoginSP  # noqa: E402
-from sp import TestSP, parse_form, redirect_message, xmlsec1_verify  # noqa: E402
+from sp import TestSP, parse_form, redirect_message, verify_every_signature, xmlsec1_verify  # noqa: E402
 
 HOST = "acme.localhost"
 PASSWORD = "Member-Passw0rd"
@@ -70,6 +70,8 @@ def acs_fields(r, sp) -> dict:
     assert r.status_code == 200, r.text[:1000]
     action, fields = parse_form(r.text)
     assert action == f"{sp.origin}/acs"
+    certificate = sp.settings["idp"]["x509cert"] if hasattr(sp, "settings") else sp.idp_certificates[0]
+    verify_every_signature(base64.b64decode(fields["SAMLResponse"]).decode(), certificate)
     return fields
 
 

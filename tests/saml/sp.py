@@ -145,6 +145,31 @@ def redirect_message(url: str) -> tuple[str, dict]:
     return zlib.decompress(base64.b64decode(q[key]), -15).decode(), q
 
 
+def verify_query_signature(url: str, certificate_b64: str) -> None:
+    """Verifies the Redirect-binding signature of `url` (over `SAMLxxx=…&RelayState=…&SigAlg=…` as
+    sent) with the certificate from the IdP's metadata; raises if it does not verify."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from urllib.parse import unquote
+    signed, _, sig = url.split("?", 1)[1].rpartition("&Signature=")
+    assert "SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256" in signed
+    cert = x509.load_der_x509_certificate(base64.b64decode(certificate_b64))
+    cert.public_key().verify(base64.b64decode(unquote(sig)), signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+
+
+def verify_every_signature(xml: str, certificate: str) -> None:
+    """Asserts that `xmlsec1 --verify` accepts every signature of a Response (on the Response
+    and on the Assertion, whichever are signed) with the certificate from the IdP's metadata."""
+    head, _, assertion = xml.partition("<saml:Assertion")
+    if "<ds:Signature" in head:
+        assert xmlsec1_verify(xml, certificate, "Response"), "xmlsec1 refuses the Response signature"
+    if "<ds:Signature" in assertion:
+        assert xmlsec1_verify(xml, certificate, "Assertion"), "xmlsec1 refuses the Assertion signature"
+    if "status:Success" in xml:
+        assert "<ds:Signature" in xml, "a successful Response is signed"
+
+
 def xmlsec1_verify(xml: str, certificate_b64: str, node: str) -> bool:
     """`xmlsec1 --verify` of the Signature child of the element `node` (Response, Assertion,
     LogoutRequest, LogoutResponse) with the certificate from the IdP's metadata (base64 DER or PEM)."""
