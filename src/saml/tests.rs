@@ -580,6 +580,7 @@ fn redirect_acs_and_assertion_only_signing() {
     let (idp, p) = setup(&app_json(|v| {
         v["sign_response"] = false.into();
         v["sp"]["acs"][0]["binding"] = "redirect".into();
+        v["audience"] = "urn:sp:audience".into();
     }));
     let mut b = Browser {
         idp: &idp,
@@ -598,6 +599,9 @@ fn redirect_acs_and_assertion_only_signing() {
     let xml_text =
         String::from_utf8(miniz_oxide::inflate::decompress_to_vec(&raw).unwrap()).unwrap();
     assert!(xml_text.contains("<ds:Signature"));
+    assert!(xml_text.contains(
+        "<saml:AudienceRestriction><saml:Audience>urn:sp:audience</saml:Audience></saml:AudienceRestriction>"
+    ));
     let root = xml::parse(xml_text.as_bytes()).unwrap();
     assert!(
         root.child(xml::NS_DS, "Signature").is_none(),
