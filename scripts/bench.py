@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks (not tests): bundle sizes and request latency under the local runtimes.
+"""Benchmarks (not tests): bundle sizes, request latency and SAML CPU time under the local runtimes.
 
 Prints, for each runtime, the wasm size (raw and gzip) and the median and p99 latency of
 `/healthz` (tenant from the per-isolate cache) and `/healthz?deep=1` (plus one iMIS call to the
@@ -8,24 +8,43 @@ Then the token bridge's round trip for a signed-in member (issue 7): silent
 `/bridge/demo-vendor/signin` (query delivery; mints a one-time token, runs the app's Profile IQA for
 the No Access Mapping) followed by the vendor's `/bridge/demo-vendor/user` call (redeems the token,
 runs the Profile IQA for the extra columns), each leg and the sum.
+
+SAML: the CPU time of one SSO round trip at the edge (an AuthnRequest in by HTTP-Redirect for a
+member with a session, Profile and Role IQA answered by the emulator, a signed Response out in the
+auto-submitting form), read from the runtime process's CPU counters (workerd / wasmtime) around
+BENCH_SAML_N requests, for an app that signs once (the Response) and one that signs twice (Response
+and Assertion). Next to it, in the same run, the CPU time of one WebCrypto RSA-2048 signature in
+workerd (scripts/bench-webcrypto.js under its own `wrangler dev`).
 """
 from __future__ import annotations
 
+import base64
 import gzip
+import html
 import http.client
 import os
+import re
+import secrets
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
+from urllib.parse import quote
+
+import requests
+import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack as stack_mod  # noqa: E402
 
 ROOT = stack_mod.ROOT
 N = int(os.environ.get("BENCH_N", "500"))
+SAML_N = int(os.environ.get("BENCH_SAML_N", "200"))
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
 def size(path: Path) -> str:
@@ -176,6 +195,147 @@ def oidc_exchange(stack, n: int) -> tuple[float, float]:
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_seconds(root: int, name: str) -> float:
+    """User + system CPU time of the processes called `name` under `root`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in descendants(root):
+        try:
+            text = Path(f"/proc/{p}/stat").read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1:text.rindex(")")]
+        if comm.startswith(name):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def saml_session(stack) -> requests.Session:
+    """A browser signed in as jsmith on acme (through the emulated RiSE page)."""
+    s = requests.Session()
+    s.verify = False
+    r = s.get(stack.url("acme.localhost", "/saml/demo-sp/login"), allow_redirects=False, timeout=30, verify=False)
+    page = s.post(r.headers["location"], data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30)
+    action = html.unescape(re.search(r'<form[^>]*action="([^"]+)"', page.text).group(1))
+    token = re.search(r'name="refresh_token" value="([^"]+)"', page.text).group(1)
+    r = s.post(action, data={"refresh_token": token}, allow_redirects=False, timeout=30, verify=False)
+    assert r.status_code == 200 and "SAMLResponse" in r.text, r.text[:500]
+    return s
+
+
+def authn_request_query(stack, app: str, origin: str) -> str:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    xml = ('<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+           f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{secrets.token_hex(16)}" Version="2.0" '
+           f'IssueInstant="{now}" AssertionConsumerServiceURL="{origin}/acs">'
+           f'<saml:Issuer>{origin}/metadata</saml:Issuer></samlp:AuthnRequest>')
+    deflated = zlib.compress(xml.encode())[2:-4]
+    return f"/saml/{app}/sso?SAMLRequest={quote(base64.b64encode(deflated).decode(), safe='')}&RelayState=bench"
+
+
+def bench_sso(stack, app: str, origin: str, s: requests.Session, n: int) -> tuple[float, float]:
+    """CPU ms per SSO round trip in the runtime process, and the median wall time."""
+    name = "workerd" if stack.runtime == "workers" else "wasmtime"
+    root = stack.runtime_proc.pid
+    queries = [authn_request_query(stack, app, origin) for _ in range(n + 20)]
+    walls = []
+    for i, q in enumerate(queries):
+        if i == 20:
+            cpu0 = cpu_seconds(root, name)
+        t0 = time.perf_counter()
+        r = s.get(stack.url("acme.localhost", q), allow_redirects=False, timeout=30, verify=False)
+        if i >= 20:
+            walls.append((time.perf_counter() - t0) * 1000)
+        if r.status_code != 200 or "SAMLResponse" not in r.text:
+            raise RuntimeError(f"SSO answered {r.status_code}: {r.text[:300]}")
+    cpu = cpu_seconds(root, name) - cpu0
+    return cpu * 1000 / n, statistics.median(walls)
+
+
+def bench_webcrypto(state: Path, n: int) -> float:
+    """CPU ms of one WebCrypto RSA-2048 signature in workerd (per-request overhead subtracted)."""
+    port = stack_mod.free_port()
+    log = open(state / "bench-webcrypto.log", "w")
+    # Its own configuration, so that wrangler does not pick up the IdP's wrangler.toml.
+    config = state / "wrangler.toml"
+    config.write_text(f'name = "bench-webcrypto"\nmain = "{ROOT / "scripts/bench-webcrypto.js"}"\n'
+                      'compatibility_date = "2026-04-01"\n')
+    proc = subprocess.Popen([str(stack_mod.NPM_BIN / "wrangler"), "dev", "--config", str(config),
+                             "--ip", "127.0.0.1", "--port", str(port),
+                             "--persist-to", str(state / "wrangler-bench"), "--show-interactive-dev-session=false"],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=state, start_new_session=True,
+                            env={**os.environ, "PATH": f"{stack_mod.NPM_BIN}:{os.environ['PATH']}",
+                                 "WRANGLER_SEND_METRICS": "false"})
+    try:
+        stack_mod.wait_http(f"http://127.0.0.1:{port}/sign?n=1", 90, proc, state / "bench-webcrypto.log")
+        s = requests.Session()
+        for _ in range(20):
+            s.get(f"http://127.0.0.1:{port}/sign?n=5", timeout=30)
+        # Requests that sign n times, minus the same number of requests that sign nothing.
+        reqs, per = 40, max(1, n // 40)
+        c0 = cpu_seconds(proc.pid, "workerd")
+        for _ in range(reqs):
+            s.get(f"http://127.0.0.1:{port}/sign?n=0", timeout=30)
+        c1 = cpu_seconds(proc.pid, "workerd")
+        for _ in range(reqs):
+            s.get(f"http://127.0.0.1:{port}/sign?n={per}", timeout=30)
+        c2 = cpu_seconds(proc.pid, "workerd")
+        return ((c2 - c1) - (c1 - c0)) * 1000 / (reqs * per)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=10)
+
+
+def request_cpu(stack, s: requests.Session, path: str, n: int) -> float:
+    """CPU ms of the runtime process per request to `path`."""
+    name = "workerd" if stack.runtime == "workers" else "wasmtime"
+    for _ in range(20):
+        s.get(stack.url("acme.localhost", path), timeout=30, verify=False)
+    c0 = cpu_seconds(stack.runtime_proc.pid, name)
+    for _ in range(n):
+        s.get(stack.url("acme.localhost", path), timeout=30, verify=False)
+    return (cpu_seconds(stack.runtime_proc.pid, name) - c0) * 1000 / n
+
+
+def bench_saml(stack) -> None:
+    origin = f"{stack.sp_origin}/bench-sp"
+    stack.add_saml_app("bench-sp", origin, {"sign_assertion": False})
+    stack.push(stack.tenant_folder("acme"))
+    s = saml_session(stack)
+    # What the local runtime spends on any request, on one iMIS subrequest and on one audit line
+    # (with an error page): the SSO round trip makes two subrequests and writes one audit line.
+    base = request_cpu(stack, s, "/healthz", SAML_N)
+    fetch = request_cpu(stack, s, "/healthz?deep=1", SAML_N) - base
+    audit = request_cpu(stack, s, "/no-such-page", SAML_N) - base
+    print(f"saml    {stack.runtime:7} per-request baseline (/healthz)                       CPU {base:6.2f} ms")
+    print(f"saml    {stack.runtime:7} + one iMIS subrequest (/healthz?deep=1)               CPU {fetch:6.2f} ms")
+    print(f"saml    {stack.runtime:7} + one audit line and error page (404)                 CPU {audit:6.2f} ms")
+    for app, org, what in (("bench-sp", origin, "1 signature (Response)"),
+                           ("demo-sp", stack.sp_origin, "2 signatures (Response + Assertion)")):
+        bench_sso(stack, app, org, s, 20)  # warm the isolate, the key and the caches
+        cpu, wall = bench_sso(stack, app, org, s, SAML_N)
+        print(f"saml    {stack.runtime:7} SSO round trip, {what:36} n={SAML_N}  CPU {cpu:6.2f} ms "
+              f"(net of baseline {cpu - base:6.2f} ms)  wall p50 {wall:6.2f} ms")
+
+
 def main() -> int:
     worker_wasm = next((ROOT / "build/worker").glob("*.wasm"))
     print(f"bundle  workers: {size(worker_wasm)}")
@@ -196,8 +356,11 @@ def main() -> int:
             p50, p99 = oidc_exchange(stack, n)
             print(f"latency {runtime:7} {'OIDC code->token':16} n={n}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
                   "  (2 RS256 signatures + take-once + 2 counters)")
+            bench_saml(stack)
         finally:
             stack.stop()
+    sig = bench_webcrypto(Path(tempfile.mkdtemp(prefix="edge-idp-bench-webcrypto-")), SAML_N)
+    print(f"crypto  workers one WebCrypto RSA-2048 signature (RSASSA-PKCS1-v1_5 SHA-256)      CPU {sig:6.2f} ms")
     return 0
 
 

@@ -38,6 +38,7 @@ DEMO_TENANTS = ["acme", "globex"]
 # SHA-256). Local demo only: a real app gets its secret from `edge-idp bridge add`.
 DEMO_VENDOR_SECRET = "demo-vendor-secret-local-only-0123456789"
 DEMO_VENDOR = ROOT / "scripts/demo_vendor.py"
+SAML_TEST_KEYS = ROOT / "tests/saml/keys"
 
 DEMO_USERS = [
     ("acme", "jsmith", "Member-Passw0rd", "active member"),
@@ -83,9 +84,14 @@ def master_key(state: Path) -> str:
     return path.read_text().strip()
 
 
-def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "https://acme.localhost:8791") -> list[Path]:
+def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "https://acme.localhost:8791",
+                   sp_origin: str = "https://127.0.0.1:8792", state: Path | None = None) -> list[Path]:
     """Renders demo/tenants/* into `out`: ${IMIS_ORIGIN}, ${VENDOR_ORIGIN} (the demo vendor site of the
-    token bridge), ${SHA256:${DEMO_VENDOR_SECRET}}, and ${SEAL:...} values sealed with the admin CLI."""
+    token bridge), ${SHA256:${DEMO_VENDOR_SECRET}}, ${SP_ORIGIN} and ${SP_CERT} (the demo SAML SP),
+    and ${SEAL:...} values sealed with the admin CLI; each SAML app without keys gets one
+    (`edge-idp saml keygen`, kept in `state` so that an SP that loaded the IdP metadata once keeps
+    working across restarts)."""
+    sp_cert = (SAML_TEST_KEYS / "sp.crt.b64").read_text().strip()
     folders = []
     for tenant in DEMO_TENANTS:
         src = ROOT / "demo/tenants" / tenant
@@ -97,6 +103,7 @@ def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "
             text = text.replace("${VENDOR_ORIGIN}", vendor_origin)
             text = text.replace("${SHA256:${DEMO_VENDOR_SECRET}}",
                                 hashlib.sha256(DEMO_VENDOR_SECRET.encode()).hexdigest())
+            text = text.replace("${SP_ORIGIN}", sp_origin).replace("${SP_CERT}", sp_cert)
 
             def seal(m: re.Match) -> str:
                 return subprocess.run(
@@ -106,8 +113,27 @@ def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "
                 ).stdout.strip()
 
             file.write_text(re.sub(r"\$\{SEAL:([^}]*)\}", seal, text))
+        for app in sorted((dst / "saml").glob("*.json")):
+            saml_keys(app, tenant, key, state)
         folders.append(dst)
     return folders
+
+
+def saml_keys(app: Path, tenant: str, key: str, state: Path | None) -> None:
+    """Gives a rendered SAML app file its signing key: the one kept in `state`, else a new one."""
+    value = json.loads(app.read_text())
+    if "idp" in value:
+        return
+    kept = state / "saml-keys" / f"{tenant}-{app.stem}.json" if state else None
+    if kept and kept.exists():
+        value["idp"] = json.loads(kept.read_text())
+        app.write_text(json.dumps(value, indent=2) + "\n")
+        return
+    subprocess.run([str(CLI), "saml", "keygen", str(app)], check=True, capture_output=True,
+                   env={**os.environ, "EDGE_IDP_MASTER_KEY": key})
+    if kept:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(json.loads(app.read_text())["idp"], indent=2) + "\n")
 
 
 def local_certificate(state: Path) -> tuple[Path, Path]:
@@ -126,13 +152,15 @@ class Stack:
     """One runtime ("workers" or "spin") with its own emulator, KV and ports."""
 
     def __init__(self, runtime: str, state: Path, idp_port: int | None = None, imis_port: int | None = None,
-                 persist: bool = False, vendor_port: int | None = None):
+                 persist: bool = False, vendor_port: int | None = None, sp_port: int | None = None):
         self.runtime = runtime
         self.state = state
         self.persist = persist
         self.idp_port = idp_port or free_port()
         self.imis_port = imis_port or free_port()
         self.vendor_port = vendor_port or free_port()
+        # The demo SAML service provider (tests/saml/demo_sp.py) that the acme app demo-sp points at.
+        self.sp_port = sp_port or free_port()
         self.procs: list[subprocess.Popen] = []
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -156,6 +184,14 @@ class Stack:
     @property
     def origin(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.idp_port}"
+
+    @property
+    def sp_origin(self) -> str:
+        return f"https://127.0.0.1:{self.sp_port}"
+
+    def tenant_folder(self, tenant: str) -> Path:
+        """The rendered tenant folder that was pushed (tests add apps to it and push again)."""
+        return self.state / f"tenants-{self.runtime}" / tenant
 
     # -- processes --------------------------------------------------------------------------
     def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> tuple[subprocess.Popen, Path]:
@@ -182,7 +218,7 @@ class Stack:
     def seed(self) -> None:
         """Renders and pushes the demo tenants through the admin CLI."""
         folders = render_tenants(self.state / f"tenants-{self.runtime}", self.imis_origin, self.key,
-                                 self.vendor_origin)
+                                 self.vendor_origin, self.sp_origin, self.state)
         for folder in folders:
             self.push(folder)
 
@@ -249,6 +285,42 @@ class Stack:
         ], env={"DEMO_VENDOR_SECRET": DEMO_VENDOR_SECRET})
         wait_http(f"https://127.0.0.1:{self.vendor_port}/health", 20, proc, log)
 
+    def add_saml_app(self, app: str, origin: str, changes: dict, key: str = "sp") -> None:
+        """Writes a SAML app into the rendered acme folder: demo-sp's settings with `changes`
+        (dotted keys), the SP at `origin` (entity `origin/metadata`, ACS `origin/acs` POST and
+        `origin/acs/redirect`, SLO `origin/slo`) with the test key `key`, and its own signing key
+        (`edge-idp saml keygen`). Push the folder afterwards."""
+        folder = self.tenant_folder("acme")
+        value = json.loads((folder / "saml/demo-sp.json").read_text())
+        value.pop("idp")
+        value["id"], value["name"] = app, f"Test app {app}"
+        value["sp"].update({
+            "entity_id": f"{origin}/metadata",
+            "acs": [{"url": f"{origin}/acs", "binding": "post", "index": 0},
+                    {"url": f"{origin}/acs/redirect", "binding": "redirect", "index": 1}],
+            "slo": {"url": f"{origin}/slo", "binding": "redirect"},
+            "certificates": [(SAML_TEST_KEYS / f"{key}.crt.b64").read_text().strip()],
+        })
+        for dotted, v in changes.items():
+            target = value
+            *path, last = dotted.split(".")
+            for p in path:
+                target = target[p]
+            target[last] = v
+        path = folder / "saml" / f"{app}.json"
+        path.write_text(json.dumps(value, indent=2))
+        subprocess.run([str(CLI), "saml", "keygen", str(path)], check=True, capture_output=True,
+                       env={**os.environ, "EDGE_IDP_MASTER_KEY": self.key})
+
+    def start_demo_sp(self) -> None:
+        """The demo SAML service provider (pysaml2) on https://127.0.0.1:<sp_port>."""
+        cert, key = local_certificate(self.state)
+        proc, log = self._spawn("demo-sp", [
+            sys.executable, str(ROOT / "tests/saml/demo_sp.py"), "--port", str(self.sp_port),
+            "--idp", self.url("acme.localhost"), "--app", "demo-sp", "--tls-cert", str(cert), "--tls-key", str(key),
+        ])
+        wait_http(f"{self.sp_origin}/health", 30, proc, log)
+
     def start(self) -> "Stack":
         if not self.persist:
             shutil.rmtree(self.state / "wrangler", ignore_errors=True)
@@ -283,13 +355,15 @@ def main() -> int:
     parser.add_argument("--port", type=int)
     parser.add_argument("--imis-port", type=int, default=int(os.environ.get("IMIS_PORT", "8790")))
     parser.add_argument("--vendor-port", type=int, default=int(os.environ.get("VENDOR_PORT", "8791")))
+    parser.add_argument("--sp-port", type=int, default=int(os.environ.get("SP_PORT", "8792")))
     args = parser.parse_args()
     default_port = 8787 if args.runtime == "workers" else 3000
     port = args.port or int(os.environ.get("EDGE_IDP_PORT", default_port))
     stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True,
-                  vendor_port=args.vendor_port)
+                  vendor_port=args.vendor_port, sp_port=args.sp_port)
     try:
         stack.start()
+        stack.start_demo_sp()
     except Exception as e:  # noqa: BLE001 — report and clean up
         stack.stop()
         print(f"error: {e}", file=sys.stderr)
@@ -304,6 +378,8 @@ Edge IdP for iMIS is running on {runtime}.
   Health, with iMIS check:        {stack.url('acme.localhost', '/healthz?deep=1')}
   iMIS emulator:                  {stack.imis_origin}/acme/sso/EdgeIdP-OIDC  (RiSE Single Sign On page)
   Token-bridge demo vendor:       {stack.vendor_origin}/  (app demo-vendor: POST, query and cookie delivery, ping)
+  SAML demo SP (pysaml2):         {stack.sp_origin}/  (signs in through acme's SAML app demo-sp)
+  SAML IdP metadata of demo-sp:   {stack.url('acme.localhost', '/saml/demo-sp/metadata')}
 
 Demo members (tenant, username, password):""")
     for tenant, user, password, what in DEMO_USERS:

@@ -3,10 +3,11 @@
 //! A Worker isolate or Spin instance serves many requests; keeping parsed configuration and tokens
 //! here means a request normally costs no KV read and no token grant. Time comes from the caller.
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use crate::platform::UnixTime;
+use crate::platform::{Platform, PlatformError, UnixTime};
 
 /// Entries kept at most; past this, expired entries are dropped, then everything.
 const MAX_ENTRIES: usize = 4096;
@@ -53,6 +54,62 @@ impl<V: Clone> TtlCache<V> {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(key);
         }
+    }
+}
+
+/// Values read from KV and parsed once per isolate, kept under their KV key: a protocol's app
+/// configuration (and what is derived from it, such as parsed keys) costs one KV read and one
+/// parse a minute, not one per request. Values of any type share one cache; a missing key is
+/// remembered for a shorter time.
+#[derive(Default)]
+pub struct KvCache {
+    entries: TtlCache<Option<Arc<dyn Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for KvCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KvCache")
+    }
+}
+
+impl KvCache {
+    /// The value under `key`, parsed by `parse` (whose result, an error included, is kept for
+    /// `ttl_secs`); `Ok(None)` when the key does not exist (kept for `negative_ttl_secs`). A KV
+    /// failure is not cached.
+    pub async fn load<T, P, F>(
+        &self,
+        platform: &P,
+        key: &str,
+        ttl_secs: u64,
+        negative_ttl_secs: u64,
+        parse: F,
+    ) -> Result<Option<Arc<T>>, PlatformError>
+    where
+        T: Any + Send + Sync,
+        P: Platform,
+        F: FnOnce(&[u8]) -> T,
+    {
+        let now = platform.now();
+        if let Some(hit) = self.entries.get(key, now) {
+            match hit {
+                None => return Ok(None),
+                Some(v) => {
+                    if let Ok(v) = v.downcast::<T>() {
+                        return Ok(Some(v));
+                    }
+                }
+            }
+        }
+        let loaded = platform
+            .kv_get(key)
+            .await?
+            .map(|bytes| Arc::new(parse(&bytes)));
+        let (value, ttl): (Option<Arc<dyn Any + Send + Sync>>, u64) = match &loaded {
+            Some(v) => (Some(v.clone()), ttl_secs),
+            None => (None, negative_ttl_secs),
+        };
+        self.entries.put(key, value, now.plus_secs(ttl), now);
+        Ok(loaded)
     }
 }
 

@@ -45,6 +45,8 @@ pub struct Idp {
     imis_tokens: imis::TokenCache,
     bridge_apps: bridge::app::AppCache,
     oidc: oidc::OidcCache,
+    /// Protocol configuration read from KV (SAML apps, …), parsed once per isolate.
+    pub(crate) configs: cache::KvCache,
 }
 
 /// Everything one request's handlers need.

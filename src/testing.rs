@@ -24,7 +24,7 @@ pub struct FakePlatform {
     pub handler: RefCell<Handler>,
     pub requests: RefCell<Vec<OutboundRequest>>,
     pub now: Cell<u64>,
-    pub counter: Cell<u8>,
+    pub counter: Cell<u64>,
     pub logs: RefCell<Vec<AuditEvent>>,
     pub once: RefCell<HashMap<String, Vec<u8>>>,
     pub counters: RefCell<HashMap<String, i64>>,
@@ -128,10 +128,16 @@ impl Platform for FakePlatform {
     }
 
     fn random(&self, buf: &mut [u8]) {
-        for b in buf.iter_mut() {
-            let c = self.counter.get().wrapping_add(1);
-            self.counter.set(c);
-            *b = c;
+        // Deterministic but not periodic (splitmix64): a plain byte counter repeats every 256
+        // bytes, so RSA blinding (which draws 256 bytes per try) could retry forever.
+        for chunk in buf.chunks_mut(8) {
+            let s = self.counter.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+            self.counter.set(s);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
         }
     }
 

@@ -13,6 +13,7 @@ mod init;
 mod kind;
 mod oidc;
 mod push;
+mod saml;
 mod secrets;
 
 use std::collections::HashSet;
@@ -86,6 +87,11 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
+    },
+    /// SAML client apps: add, import SP metadata, keygen, rotate, cert.
+    Saml {
+        #[command(subcommand)]
+        command: saml::SamlCommand,
     },
 }
 
@@ -340,6 +346,7 @@ fn run(command: Command) -> Result<(), CliError> {
                     master_key_file,
                 },
         } => oidc::keys_rotate(&dir, bits, master_key_file.as_deref()),
+        Command::Saml { command } => saml::run(command),
         Command::Tenant {
             command:
                 TenantCommand::Init {

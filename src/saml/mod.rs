@@ -1,47 +1,224 @@
-//! SAML 2.0 identity provider (issue 5): per-app metadata, SSO (Redirect and POST bindings),
-//! IdP-initiated login, signed Responses and Assertions, Single Logout.
+//! SAML 2.0 identity provider (issue 5): per-app metadata, SSO (Redirect and POST bindings, SP-
+//! and IdP-initiated), signed Responses and Assertions, Single Logout.
 //!
-//! Scaffolding: the seams the rest of the IdP calls. No SAML endpoint answers yet.
+//! One file per message kind: [`metadata`], [`authn_request`], [`response`], [`assertion`],
+//! [`logout`]; the endpoints of SSO in [`sso`]; the bindings in [`binding`]; XML in [`xml`]
+//! (canonical writer, hardened reader); every signature in [`dsig`]; the app's stored settings
+//! in [`config`].
+//!
+//! | path | what |
+//! |---|---|
+//! | `/saml/{app}/metadata` | IdP metadata (`?download=1`: as a file) |
+//! | `/saml/{app}/sso` | AuthnRequest, HTTP-Redirect (GET) and HTTP-POST |
+//! | `/saml/{app}/login` | IdP-initiated login (optional `RelayState`) |
+//! | `/saml/{app}/slo` | LogoutRequest / LogoutResponse, both bindings |
+//! | `/saml/{app}/slo/done` | end of an SP-initiated logout: the LogoutResponse |
 
-use serde::{Deserialize, Serialize};
+pub mod assertion;
+pub mod authn_request;
+pub mod binding;
+pub mod config;
+pub mod dsig;
+pub mod logout;
+pub mod metadata;
+pub mod response;
+pub mod sso;
+pub mod time;
+pub mod xml;
 
+use std::sync::Arc;
+
+pub use logout::logout_step;
+pub use sso::{resume, PendingSso};
+
+use crate::audit::Outcome;
 use crate::http::Response;
-use crate::platform::Platform;
-use crate::signin::{Participant, Session};
+use crate::platform::{HttpMethod, Platform, PlatformError};
 use crate::Ctx;
-
-/// A SAML request waiting for the member to sign in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingSso {
-    /// SAML app (internal Client ID).
-    pub app: String,
-}
+use config::LoadedApp;
 
 /// Answers `/saml/{app}/…`; `None` when the path is not a SAML endpoint.
-pub async fn route<P: Platform>(_ctx: &Ctx<'_, P>) -> Option<Response> {
-    None
+pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
+    let rest = ctx.req.path.strip_prefix("/saml/")?;
+    let (app, endpoint) = rest.split_once('/')?;
+    let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
+    let post = ctx.req.method == HttpMethod::Post;
+    Some(match (endpoint, get, post) {
+        ("metadata", true, _) => metadata_endpoint(ctx, app).await,
+        ("sso", true, _) | ("sso", _, true) => sso::sso(ctx, app).await,
+        ("login", true, _) => sso::login(ctx, app).await,
+        ("slo", true, _) | ("slo", _, true) => logout::slo(ctx, app).await,
+        ("slo/done", true, _) => logout::done(ctx, app).await,
+        _ => return None,
+    })
 }
 
-/// Finishes a SAML request after sign-in.
-pub async fn resume<P: Platform>(
+/// The IdP's identity and endpoints for an app, on the host of this request.
+#[derive(Debug, Clone)]
+pub struct Saml {
+    /// Entity ID: configured, or `https://{first hostname}/saml/{app}/metadata`.
+    pub entity_id: String,
+    /// SSO service URL on this host.
+    pub sso: String,
+    /// SLO service URL on this host.
+    pub slo: String,
+}
+
+/// The URLs of `app` as seen from this request's host.
+pub fn urls<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Saml {
+    let port = ctx.req.port.map(|p| format!(":{p}")).unwrap_or_default();
+    let base = format!("https://{}{port}/saml/{}", ctx.req.host, app.cfg.id);
+    let primary = ctx
+        .tenant
+        .hostnames
+        .first()
+        .map_or(ctx.req.host.as_str(), String::as_str);
+    Saml {
+        entity_id: app
+            .cfg
+            .idp
+            .entity_id
+            .clone()
+            .unwrap_or_else(|| format!("https://{primary}{port}/saml/{}/metadata", app.cfg.id)),
+        sso: format!("{base}/sso"),
+        slo: format!("{base}/slo"),
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh message ID (`_` + 32 random alphanumerics: an NCName).
+pub fn new_id(platform: &impl Platform) -> String {
+    format!("_{}", assertion::random_alnum(platform, 32))
+}
+
+/// Loads a usable app, or the page to show instead.
+pub async fn app_or_page<P: Platform>(
     ctx: &Ctx<'_, P>,
-    _pending: PendingSso,
-    _session: &mut Session,
-) -> Response {
+    app: &str,
+) -> Result<Arc<LoadedApp>, Response> {
+    match config::load(ctx, app).await {
+        Ok(Some(loaded)) => match loaded.as_ref() {
+            Ok(app) => Ok(app.clone()),
+            Err(e) => {
+                ctx.audit(
+                    "saml.app_invalid",
+                    Outcome::Failure,
+                    Some(app),
+                    Some(e.to_string()),
+                );
+                Err(ctx.error_page(
+                    503,
+                    "Application unavailable",
+                    "This application's sign-in settings cannot be used right now. Please contact the association.",
+                    None,
+                ))
+            }
+        },
+        Ok(None) => {
+            ctx.audit(
+                "saml.unknown_app",
+                Outcome::Refused,
+                None,
+                Some(format!("app {}", app.chars().take(64).collect::<String>())),
+            );
+            Err(ctx.error_page(
+                404,
+                "Unknown application",
+                "No application is registered at this address. Check the link you followed.",
+                None,
+            ))
+        }
+        Err(e) => {
+            ctx.audit(
+                "saml.config_unavailable",
+                Outcome::Failure,
+                Some(app),
+                Some(e.to_string()),
+            );
+            Err(ctx
+                .error_page(
+                    503,
+                    "Sign-in temporarily unavailable",
+                    "The sign-in service could not load its settings. Please try again in a moment.",
+                    None,
+                )
+                .with_header("retry-after", "5"))
+        }
+    }
+}
+
+/// The page when the app's key cannot sign (no master key, a key that does not open).
+pub fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
+    let reason = app.signing.as_ref().err().cloned();
+    ctx.audit(
+        "saml.key_unavailable",
+        Outcome::Failure,
+        Some(&app.cfg.id),
+        reason,
+    );
     ctx.error_page(
-        501,
-        "Not available",
-        "SAML sign-in is not available yet.",
-        Some("/"),
+        503,
+        "Application unavailable",
+        "Sign-in to this application is not available right now. Please try again later.",
+        None,
     )
 }
 
-/// Sends a LogoutRequest to a SAML participant during single logout (returning to `continue_to`);
-/// `None` when it has no Single Logout endpoint.
-pub async fn logout_step<P: Platform>(
-    _ctx: &Ctx<'_, P>,
-    _participant: &Participant,
-    _continue_to: &str,
-) -> Option<Response> {
-    None
+/// The page when signing failed at the platform.
+pub fn sign_failed<P: Platform>(ctx: &Ctx<'_, P>, e: &PlatformError) -> Response {
+    ctx.audit(
+        "saml.sign_failed",
+        Outcome::Failure,
+        None,
+        Some(e.to_string()),
+    );
+    ctx.error_page(
+        503,
+        "Sign-in temporarily unavailable",
+        "The sign-in answer could not be signed. Please try again in a moment.",
+        None,
+    )
 }
+
+async fn metadata_endpoint<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+    let app = match app_or_page(ctx, app_id).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let body = metadata::idp_metadata(&app, &{
+        let s = urls(ctx, &app);
+        metadata::IdpUrls {
+            entity_id: s.entity_id,
+            sso: s.sso,
+            slo: s.slo,
+        }
+    });
+    let download = ctx.req.query_param("download").as_deref() == Some("1");
+    let mut resp = Response {
+        status: 200,
+        headers: vec![(
+            "content-type".into(),
+            if download {
+                "application/samlmetadata+xml".into()
+            } else {
+                "text/xml; charset=utf-8".into()
+            },
+        )],
+        body: body.into_bytes(),
+    }
+    .with_header("cache-control", "public, max-age=300");
+    if download {
+        resp = resp.with_header(
+            "content-disposition",
+            format!("attachment; filename=\"{}-idp-metadata.xml\"", app.cfg.id),
+        );
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests;

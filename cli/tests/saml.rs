@@ -1,0 +1,209 @@
+//! `edge-idp saml …` black-box: import of SP metadata (preview, clear refusals), add with dummy
+//! values, keygen, rotate, cert; the written apps validate and their keys open for the tenant.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+
+fn metadata(name: &str) -> String {
+    repo()
+        .join("tests/saml/metadata")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn import_previews_writes_and_refuses_bad_metadata_clearly() {
+    let dir = scratch("saml-import");
+    let tenant = acme_folder(&dir);
+    let t = tenant.display().to_string();
+    let dry = run_keyed(&[
+        "saml",
+        "import",
+        &metadata("lms-sp.xml"),
+        "--tenant-dir",
+        &t,
+        "--dry-run",
+    ]);
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    for expected in [
+        "https://lms.example.org/saml/metadata",
+        "https://lms.example.org/saml/acs [HTTP-POST, index 0]",
+        "AuthnRequestsSigned      true",
+        "skipped ACS https://lms.example.org/saml/artifact",
+        "(dry run: nothing written)",
+    ] {
+        assert!(dry.stdout.contains(expected), "{expected}\n{}", dry.stdout);
+    }
+    assert!(!tenant.join("saml/lms-example-org.json").exists());
+    let no_tty = run_keyed(&[
+        "saml",
+        "import",
+        &metadata("lms-sp.xml"),
+        "--tenant-dir",
+        &t,
+    ]);
+    assert_ne!(no_tty.code, 0, "no confirmation without --yes");
+    let r = run_keyed(&[
+        "saml",
+        "import",
+        &metadata("lms-sp.xml"),
+        "--tenant-dir",
+        &t,
+        "--id",
+        "lms",
+        "--name",
+        "Acme Learning",
+        "--yes",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let app = read_json(&tenant.join("saml/lms.json"));
+    assert_eq!(
+        app["sp"]["acs"][0]["url"],
+        "https://lms.example.org/saml/acs"
+    );
+    assert_eq!(app["sp"]["acs"][1]["binding"], "redirect");
+    assert_eq!(
+        app["sp"]["slo"]["response_url"],
+        "https://lms.example.org/saml/slo-response"
+    );
+    assert_eq!(app["sp"]["authn_requests_signed"], true);
+    assert_eq!(
+        app["sp"]["certificates"].as_array().unwrap().len(),
+        1,
+        "the encryption key is skipped"
+    );
+    assert_eq!(app["name_id_format"], "email");
+    assert!(app["idp"]["current"]["private_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("sealed:v1:"));
+    let valid = run_keyed(&["validate", &t]);
+    assert_eq!(valid.code, 0, "{}", valid.all());
+
+    // Re-import keeps the key and the settings.
+    let key = app["idp"]["current"].clone();
+    let r = run_keyed(&[
+        "saml",
+        "import",
+        &metadata("lms-sp.xml"),
+        "--tenant-dir",
+        &t,
+        "--id",
+        "lms",
+        "--yes",
+        "--profile-iqa",
+        "$/EdgeIdP/Profile",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let again = read_json(&tenant.join("saml/lms.json"));
+    assert_eq!(again["idp"]["current"], key);
+    assert_eq!(again["name"], "Acme Learning");
+    assert_eq!(again["profile_iqa"], "$/EdgeIdP/Profile");
+
+    for (file, message) in [
+        ("bad-idp-metadata.xml", "there is no SPSSODescriptor"),
+        (
+            "bad-http-acs.xml",
+            "\"http://lms.example.org/saml/acs\" is not an https URL",
+        ),
+        (
+            "bad-certificate.xml",
+            "KeyDescriptor #1 is not a base64 DER X.509 certificate",
+        ),
+        ("bad-doctype.xml", "DOCTYPE"),
+    ] {
+        let r = run_keyed(&[
+            "saml",
+            "import",
+            &metadata(file),
+            "--tenant-dir",
+            &t,
+            "--id",
+            "bad",
+            "--yes",
+        ]);
+        assert_ne!(r.code, 0, "{file}");
+        assert!(r.stderr.contains(message), "{file}: {}", r.stderr);
+    }
+    assert!(!tenant.join("saml/bad.json").exists());
+}
+
+#[test]
+fn add_dummy_then_rotate_and_promote() {
+    let dir = scratch("saml-add");
+    let tenant = acme_folder(&dir);
+    let t = tenant.display().to_string();
+    let file = tenant.join("saml/lms.json");
+    let f = file.display().to_string();
+    let no_key = cmd(&["saml", "add", &t, "--id", "lms", "--name", "LMS", "--dummy"]);
+    assert_ne!(run(no_key).code, 0, "sealing needs the master key");
+    let r = run_keyed(&[
+        "saml",
+        "add",
+        &t,
+        "--id",
+        "lms",
+        "--name",
+        "LMS",
+        "--dummy",
+        "--no-access-mapping",
+        "A|https://x.org/a|b",
+    ]);
+    assert!(r.stderr.contains("more than one '|'"), "{}", r.all());
+    let r = run_keyed(&[
+        "saml",
+        "add",
+        &t,
+        "--id",
+        "lms",
+        "--name",
+        "LMS",
+        "--dummy",
+        "--no-access-mapping",
+        "S\\nI|https://acme.example/renew",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let app = read_json(&file);
+    assert_eq!(app["sp"]["acs"][0]["url"], "https://sp.invalid/saml/acs");
+    assert_eq!(app["no_access_mapping"], "S\nI|https://acme.example/renew");
+    let current = app["idp"]["current"]["certificate"].clone();
+    assert_ne!(
+        run_keyed(&["saml", "add", &t, "--id", "lms", "--name", "LMS", "--dummy"]).code,
+        0,
+        "no silent overwrite"
+    );
+    assert_ne!(
+        run_keyed(&["saml", "keygen", &f]).code,
+        0,
+        "keygen does not replace a key without --force"
+    );
+
+    assert_eq!(run_keyed(&["saml", "rotate", &f]).code, 0);
+    let staged = read_json(&file);
+    assert_eq!(
+        staged["idp"]["current"]["certificate"], current,
+        "the current key still signs"
+    );
+    let next = staged["idp"]["next"]["certificate"].clone();
+    assert!(next.is_string());
+    assert_ne!(
+        run_keyed(&["saml", "rotate", &f]).code,
+        0,
+        "one staged key at a time"
+    );
+    let pem = run(cmd(&["saml", "cert", &f, "--next"]));
+    assert!(
+        pem.stdout.starts_with("-----BEGIN CERTIFICATE-----\n"),
+        "{}",
+        pem.all()
+    );
+    assert_eq!(run_keyed(&["saml", "rotate", "--promote", &f]).code, 0);
+    let promoted = read_json(&file);
+    assert_eq!(promoted["idp"]["current"]["certificate"], next);
+    assert!(promoted["idp"].get("next").is_none());
+    let valid = run_keyed(&["validate", &t]);
+    assert_eq!(valid.code, 0, "{}", valid.all());
+}

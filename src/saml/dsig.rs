@@ -1,0 +1,286 @@
+//! The only place that knows how SAML messages are signed and verified.
+//!
+//! - **Incoming POST-binding signatures** (XML-DSig): verified with `xml-sec` (pinned exactly,
+//!   verification-only build) against keys from the stored SP metadata only — never a key from
+//!   the message's KeyInfo — requiring exactly one signature whose reference covers the document
+//!   element (no signature wrapping), RSA-SHA256 or RSA-SHA512 only.
+//! - **Incoming Redirect-binding signatures**: over the raw query string as received
+//!   (`SAMLRequest=…&RelayState=…&SigAlg=…`), RSA-SHA256 or RSA-SHA512.
+//! - **Outgoing signatures**: enveloped, exclusive c14n, RSA-SHA256, over the canonical bytes our
+//!   own writer produces ([`super::xml::El`]), signed by [`Platform::sign`] (WebCrypto on Workers).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use xml_sec::api::Operation;
+use xml_sec::policy::{PolicyCompileContext, PolicyCompiler, PolicyProfile};
+use xml_sec::provider::RustCryptoProvider;
+use xml_sec::xmldsig::{
+    SignatureAlgorithm, SignatureRequirement, VerificationKey, VerificationRequest,
+};
+use xml_sec::XmlSecurity;
+
+use super::xml::El;
+use crate::crypto::{rsa_verify, KeyRef, RsaHash};
+use crate::http::percent_decode;
+use crate::platform::{Platform, PlatformError};
+
+/// `SigAlg` of RSA-SHA256.
+pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+/// `SigAlg` of RSA-SHA512.
+pub const RSA_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+
+/// Why a signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DsigError {
+    /// The app has no SP certificate to verify with.
+    #[error("no SP signing certificate is registered")]
+    NoKey,
+    /// The signature algorithm is not allowed (SHA-1, unknown).
+    #[error("signature algorithm not allowed: {0}")]
+    Algorithm(String),
+    /// The signature is malformed or missing its parts.
+    #[error("signature is malformed: {0}")]
+    Malformed(&'static str),
+    /// No registered key verifies it, or it does not cover the message.
+    #[error("signature does not verify with the registered SP certificates")]
+    Invalid,
+}
+
+static PROVIDER: RustCryptoProvider = RustCryptoProvider;
+
+thread_local! {
+    /// xml-sec's compiled policy: once per isolate, never per request.
+    static SECURITY: Option<XmlSecurity<'static>> = PolicyCompiler::new(PolicyProfile::Modern, &PROVIDER, None)
+        .ok()
+        .and_then(|c| c.compile(&PolicyCompileContext { external_resources: false, target_evidence: true }).ok())
+        .and_then(|policies| XmlSecurity::new(Box::leak(Box::new(policies)), &PROVIDER).ok());
+}
+
+/// Verifies the enveloped XML signature of a POST-binding message: exactly one signature, its
+/// reference the document element, made by one of `spki_keys` (SubjectPublicKeyInfo DER).
+pub fn verify_post(xml: &str, spki_keys: &[Vec<u8>]) -> Result<(), DsigError> {
+    if spki_keys.is_empty() {
+        return Err(DsigError::NoKey);
+    }
+    SECURITY.with(|security| {
+        let security = security
+            .as_ref()
+            .ok_or(DsigError::Malformed("verifier unavailable"))?;
+        let document = security
+            .parse_document(xml.to_owned(), Operation::Verify)
+            .map_err(|_| DsigError::Malformed("document"))?;
+        let root = document.with_view(|v| v.root_element());
+        for spki in spki_keys {
+            for algorithm in [SignatureAlgorithm::RsaSha256, SignatureAlgorithm::RsaSha512] {
+                let key = VerificationKey {
+                    algorithm,
+                    public_key_bytes: spki.clone(),
+                    certificate_der: None,
+                    name: None,
+                };
+                let Ok(verifier) = security.verifier() else {
+                    return Err(DsigError::Malformed("verifier unavailable"));
+                };
+                let request = VerificationRequest {
+                    expected_targets: &[root],
+                    signatures: SignatureRequirement::Exactly(1),
+                    ..Default::default()
+                };
+                if let Ok(evidence) = verifier.key(&key).verify(&document, &request) {
+                    if evidence.accepted(&document).unwrap_or(false) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Err(DsigError::Invalid)
+    })
+}
+
+/// The raw (still percent-encoded) parameters of a Redirect-binding query, as received.
+fn raw_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Whether a Redirect-binding query carries a signature.
+pub fn redirect_is_signed(query: &str) -> bool {
+    raw_param(query, "Signature").is_some() || raw_param(query, "SigAlg").is_some()
+}
+
+/// Verifies the signature of a Redirect-binding query (`kind` is `SAMLRequest` or
+/// `SAMLResponse`): RSA over `kind=…&RelayState=…&SigAlg=…` exactly as received.
+pub fn verify_redirect(query: &str, kind: &str, spki_keys: &[Vec<u8>]) -> Result<(), DsigError> {
+    if spki_keys.is_empty() {
+        return Err(DsigError::NoKey);
+    }
+    let message = raw_param(query, kind).ok_or(DsigError::Malformed("message"))?;
+    let sig_alg_raw = raw_param(query, "SigAlg").ok_or(DsigError::Malformed("SigAlg"))?;
+    let signature = raw_param(query, "Signature").ok_or(DsigError::Malformed("Signature"))?;
+    let hash = match percent_decode(sig_alg_raw, true).as_str() {
+        RSA_SHA256 => RsaHash::Sha256,
+        RSA_SHA512 => RsaHash::Sha512,
+        other => return Err(DsigError::Algorithm(other.chars().take(100).collect())),
+    };
+    let signature = STANDARD
+        .decode(percent_decode(signature, true).replace([' ', '\n', '\r'], ""))
+        .map_err(|_| DsigError::Malformed("Signature is not base64"))?;
+    let mut signed = format!("{kind}={message}");
+    if let Some(relay) = raw_param(query, "RelayState") {
+        signed.push_str("&RelayState=");
+        signed.push_str(relay);
+    }
+    signed.push_str("&SigAlg=");
+    signed.push_str(sig_alg_raw);
+    if spki_keys
+        .iter()
+        .any(|k| rsa_verify(k, hash, signed.as_bytes(), &signature))
+    {
+        Ok(())
+    } else {
+        Err(DsigError::Invalid)
+    }
+}
+
+/// A signing key of an app: the key to hand to [`Platform::sign`] and the certificate to put
+/// in KeyInfo.
+#[derive(Clone)]
+pub struct Signer<'a> {
+    /// The private key.
+    pub key: KeyRef<'a>,
+    /// The certificate's DER.
+    pub cert_der: &'a [u8],
+}
+
+/// Signs `target` (whose `ID` is `id`): computes the digest of its canonical form, signs the
+/// canonical SignedInfo, and inserts the `ds:Signature` right after its `saml:Issuer`.
+pub async fn sign_enveloped<P: Platform>(
+    platform: &P,
+    signer: &Signer<'_>,
+    target: &mut El,
+    id: &str,
+) -> Result<(), PlatformError> {
+    let digest = STANDARD.encode(Sha256::digest(target.to_c14n().as_bytes()));
+    let alg = |name: &'static str, a: &'static str| El::new(name).attr("Algorithm", a);
+    let signed_info = El::new("ds:SignedInfo")
+        .child(alg("ds:CanonicalizationMethod", EXC_C14N))
+        .child(alg("ds:SignatureMethod", RSA_SHA256))
+        .child(
+            El::new("ds:Reference")
+                .attr("URI", format!("#{id}"))
+                .child(
+                    El::new("ds:Transforms")
+                        .child(alg("ds:Transform", ENVELOPED))
+                        .child(
+                            alg("ds:Transform", EXC_C14N).child(
+                                El::new("ec:InclusiveNamespaces")
+                                    .attr("PrefixList", super::xml::INCLUSIVE_PREFIXES),
+                            ),
+                        ),
+                )
+                .child(alg("ds:DigestMethod", SHA256))
+                .child(El::new("ds:DigestValue").text(digest)),
+        );
+    // SignedInfo is canonicalized as its own apex (it carries its own xmlns:ds).
+    let signature = platform
+        .sign(&signer.key, signed_info.to_c14n().as_bytes())
+        .await?;
+    let sig = El::new("ds:Signature")
+        .child(signed_info)
+        .child(El::new("ds:SignatureValue").text(STANDARD.encode(signature)))
+        .child(
+            El::new("ds:KeyInfo").child(
+                El::new("ds:X509Data")
+                    .child(El::new("ds:X509Certificate").text(STANDARD.encode(signer.cert_der))),
+            ),
+        );
+    let pos = target.position("saml:Issuer").map_or(0, |p| p + 1);
+    target.insert(pos, sig);
+    Ok(())
+}
+
+/// Signs a Redirect-binding query `kind=…[&RelayState=…]` (already encoded): appends
+/// `&SigAlg=…&Signature=…`.
+pub async fn sign_redirect<P: Platform>(
+    platform: &P,
+    signer: &Signer<'_>,
+    query: &str,
+) -> Result<String, PlatformError> {
+    let signed = format!("{query}&SigAlg={}", crate::http::percent_encode(RSA_SHA256));
+    let sig = platform.sign(&signer.key, signed.as_bytes()).await?;
+    Ok(format!(
+        "{signed}&Signature={}",
+        crate::http::percent_encode(&STANDARD.encode(sig))
+    ))
+}
+
+/// The SubjectPublicKeyInfo DER inside an X.509 certificate's DER.
+pub fn spki_of_certificate(cert: &[u8]) -> Option<Vec<u8>> {
+    let (tag, cert_body, _) = der_tlv(cert)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, mut tbs, _) = der_tlv(cert_body)?;
+    if tag != 0x30 {
+        return None;
+    }
+    // [0] version (optional), serialNumber, signature, issuer, validity, subject, spki
+    if tbs.first() == Some(&0xA0) {
+        tbs = der_tlv(tbs)?.2;
+    }
+    for expected in [0x02, 0x30, 0x30, 0x30, 0x30] {
+        let (tag, _, rest) = der_tlv(tbs)?;
+        if tag != expected {
+            return None;
+        }
+        tbs = rest;
+    }
+    let (tag, _, rest) = der_tlv(tbs)?;
+    (tag == 0x30).then(|| tbs[..tbs.len() - rest.len()].to_vec())
+}
+
+/// One DER TLV: (tag, contents, what follows).
+fn der_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *input.first()?;
+    let first = *input.get(1)? as usize;
+    let (len, header) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7f;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *input.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = header.checked_add(len)?;
+    Some((tag, input.get(header..end)?, input.get(end..)?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn finds_the_key_of_a_certificate() {
+        let cert = STANDARD
+            .decode(include_str!("../../tests/saml/keys/sp.crt.b64").trim())
+            .unwrap();
+        let spki = spki_of_certificate(&cert).unwrap();
+        assert_eq!(spki[0], 0x30);
+        assert!(spki.len() > 290 && spki.len() < 300, "{}", spki.len());
+        assert!(spki_of_certificate(&cert[..100]).is_none());
+        assert!(spki_of_certificate(b"\x30\x03\x02\x01\x01").is_none());
+    }
+}

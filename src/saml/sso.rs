@@ -1,0 +1,446 @@
+//! The SSO endpoints: `/saml/{app}/sso` (SP-initiated, an AuthnRequest by HTTP-Redirect or
+//! HTTP-POST) and `/saml/{app}/login` (IdP-initiated), then — at once for a member with a
+//! session, or after sign-in — the decision: No Access (page or redirect), or a Response to the
+//! verified ACS.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::assertion::{self, AssertionContent};
+use super::authn_request::{self, Refusal, RequestError};
+use super::binding::{self, Outgoing, MAX_RELAY_STATE};
+use super::config::{Binding, LoadedApp};
+use super::response::{self, Envelope, Status};
+use super::{app_or_page, hex, new_id, urls};
+use crate::access::{self, Access, AccessSettings};
+use crate::audit::Outcome;
+use crate::http::Response;
+use crate::platform::Platform;
+use crate::signin::{self, Family, Participant, Resume, Session, SignInOptions};
+use crate::Ctx;
+
+/// How long an AuthnRequest ID is remembered against replay (beyond the IssueInstant skew).
+const REPLAY_WINDOW_SECS: u32 = 900;
+
+/// A SAML request waiting for the member to sign in (kept in the sealed pending cookie, so it
+/// holds only what the answer needs: the ACS is a position in the app's registered list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSso {
+    /// SAML app (internal Client ID).
+    pub app: String,
+    /// The AuthnRequest's ID (`None`: IdP-initiated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Position of the verified ACS in the app's `sp.acs`.
+    #[serde(default)]
+    pub acs: usize,
+    /// RelayState, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_state: Option<String>,
+}
+
+fn refuse_page<P: Platform>(ctx: &Ctx<'_, P>, app: &str, status: u16, reason: String) -> Response {
+    ctx.audit(
+        "saml.sso_refused",
+        Outcome::Refused,
+        Some(app),
+        Some(reason),
+    );
+    ctx.error_page(
+        status,
+        "Sign-in request not accepted",
+        "The sign-in request from this application could not be accepted. Please go back to the application and try again.",
+        None,
+    )
+}
+
+/// `/saml/{app}/sso`: an AuthnRequest.
+pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+    let app = match app_or_page(ctx, app_id).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let incoming = match binding::read(ctx) {
+        Ok(i) if i.kind == "SAMLRequest" => i,
+        Ok(_) => {
+            return refuse_page(
+                ctx,
+                app_id,
+                400,
+                "a SAMLResponse sent to the SSO endpoint".into(),
+            )
+        }
+        Err(e) => return refuse_page(ctx, app_id, 400, e.to_string()),
+    };
+    let verified = match authn_request::parse(&incoming.xml)
+        .and_then(|req| authn_request::verify(&app, req, &incoming, &ctx.req.query))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            let status = match e {
+                RequestError::Signature(_) | RequestError::Unsigned | RequestError::Issuer => 403,
+                _ => 400,
+            };
+            return refuse_page(ctx, app_id, status, e.to_string());
+        }
+    };
+    let pending = PendingSso {
+        app: app_id.to_string(),
+        request_id: Some(verified.req.id.clone()),
+        acs: verified.acs,
+        relay_state: incoming.relay_state.clone(),
+    };
+    // From here on the ACS is verified: refusals go to it as SAML error Responses.
+    let now = ctx.platform.now().secs();
+    let sso_url = urls(ctx, &app).sso;
+    if let Err(refusal) = authn_request::check(&verified, &app, now, &[sso_url]) {
+        return refuse_to_acs(ctx, &app, &pending, refusal).await;
+    }
+    let replay_key = format!(
+        "saml-req:{}:{}:{}",
+        ctx.tenant.id.as_str(),
+        app_id,
+        hex(&Sha256::digest(verified.req.id.as_bytes())[..16])
+    );
+    match ctx.platform.count(&replay_key, REPLAY_WINDOW_SECS, 1).await {
+        Ok(1) => {}
+        Ok(_) => return refuse_to_acs(ctx, &app, &pending, Refusal::Replayed).await,
+        Err(e) => {
+            ctx.audit(
+                "saml.store_unavailable",
+                Outcome::Failure,
+                Some(app_id),
+                Some(e.to_string()),
+            );
+            return ctx.error_page(
+                503,
+                "Sign-in temporarily unavailable",
+                "Please try again in a moment.",
+                None,
+            );
+        }
+    }
+    let (force, passive) = (verified.req.force_authn, verified.req.is_passive);
+    match signin::current(ctx) {
+        Some(session) if !force => answer_now(ctx, &app, pending, session).await,
+        _ if passive => {
+            let status = Status::NO_PASSIVE;
+            error_to_acs(ctx, &app, &pending, status, "the member is not signed in").await
+        }
+        _ => start_sign_in(ctx, &app, pending, force).await,
+    }
+}
+
+/// `/saml/{app}/login?RelayState=…`: IdP-initiated login to the app's default ACS.
+pub async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+    let app = match app_or_page(ctx, app_id).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let relay_state = ctx.req.query_param("RelayState").filter(|r| !r.is_empty());
+    if relay_state
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
+    {
+        return refuse_page(ctx, app_id, 400, "RelayState too long".into());
+    }
+    let pending = PendingSso {
+        app: app_id.to_string(),
+        request_id: None,
+        acs: 0,
+        relay_state,
+    };
+    match signin::current(ctx) {
+        Some(session) => answer_now(ctx, &app, pending, session).await,
+        None => start_sign_in(ctx, &app, pending, false).await,
+    }
+}
+
+async fn start_sign_in<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &LoadedApp,
+    pending: PendingSso,
+    force: bool,
+) -> Response {
+    signin::begin(
+        ctx,
+        Family::Saml,
+        Resume::Saml(pending),
+        SignInOptions {
+            force,
+            app_name: Some(app.cfg.name.clone()),
+        },
+    )
+    .await
+}
+
+/// Silent sign-in: the member has a session; answer and store the session's new participant.
+async fn answer_now<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &LoadedApp,
+    pending: PendingSso,
+    mut session: Session,
+) -> Response {
+    let resp = answer(ctx, app, &pending, &mut session).await;
+    signin::with_session(ctx, &mut session, resp)
+}
+
+/// Finishes a SAML request after sign-in.
+pub async fn resume<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    pending: PendingSso,
+    session: &mut Session,
+) -> Response {
+    let app = match app_or_page(ctx, &pending.app).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    answer(ctx, &app, &pending, session).await
+}
+
+/// The decision for a signed-in member: No Access, or a Response to the ACS.
+async fn answer<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &LoadedApp,
+    pending: &PendingSso,
+    session: &mut Session,
+) -> Response {
+    let cfg = &app.cfg;
+    let user = session.user.username.clone();
+    let settings = AccessSettings {
+        profile_iqa: cfg.profile_iqa.as_deref(),
+        role_iqa: cfg.role_iqa.as_deref(),
+        no_access_mapping: cfg.no_access_mapping.as_deref(),
+    };
+    let profile = match access::evaluate(ctx, &user, settings).await {
+        Ok(Access::Granted(profile)) => profile,
+        Ok(Access::NoAccessPage) => {
+            ctx.audit(
+                "saml.no_access",
+                Outcome::Refused,
+                Some(&cfg.id),
+                Some(format!("user {user}")),
+            );
+            return crate::pages::no_access(
+                ctx.brand(),
+                ctx.tenant.pages.no_access_title.as_deref(),
+                ctx.tenant.pages.no_access_message.as_deref(),
+                Some(&cfg.name),
+                &ctx.nonce,
+            );
+        }
+        Ok(Access::Redirect(url)) => {
+            ctx.audit(
+                "saml.no_access",
+                Outcome::Refused,
+                Some(&cfg.id),
+                Some(format!("user {user}, redirected")),
+            );
+            return signin::redirect(&url);
+        }
+        Err(e) => {
+            ctx.audit(
+                "imis.unavailable",
+                Outcome::Failure,
+                Some(&cfg.id),
+                Some(e.to_string()),
+            );
+            return ctx.error_page(
+                502,
+                "The membership system is unavailable",
+                "We could not read your membership details. Please try again in a moment.",
+                Some(&retry_url(pending)),
+            );
+        }
+    };
+    let name_id = match assertion::name_id(ctx.platform, &session.user, cfg.name_id_format) {
+        Ok(n) => n,
+        Err(e) => {
+            ctx.audit(
+                "saml.sso_failed",
+                Outcome::Failure,
+                Some(&cfg.id),
+                Some(format!("{e} (user {user})")),
+            );
+            return error_to_acs(ctx, app, pending, Status::RESPONDER, &e.to_string()).await;
+        }
+    };
+    let Some(acs) = cfg.sp.acs.get(pending.acs) else {
+        return refuse_page(ctx, &cfg.id, 400, "the ACS is no longer registered".into());
+    };
+    let Ok(signing) = &app.signing else {
+        return super::unavailable(ctx, app);
+    };
+    let signer = signing.signer();
+    let now = ctx.platform.now().secs();
+    let session_index = format!("_s{}", assertion::random_alnum(ctx.platform, 24));
+    let (response_id, assertion_id) = (new_id(ctx.platform), new_id(ctx.platform));
+    let idp = urls(ctx, app);
+    let attributes = assertion::attributes(&profile, cfg.role_format);
+    let assertion = assertion::build(&AssertionContent {
+        id: &assertion_id,
+        issuer: &idp.entity_id,
+        now,
+        name_id: &name_id,
+        sp_entity_id: &cfg.sp.entity_id,
+        recipient: &acs.url,
+        in_response_to: pending.request_id.as_deref(),
+        audience: cfg.audience.as_deref(),
+        authn_instant: session.auth_time,
+        session_index: &session_index,
+        session_not_on_or_after: session.expires,
+        attributes: &attributes,
+    });
+    let env = Envelope {
+        id: &response_id,
+        issuer: &idp.entity_id,
+        now,
+        destination: &acs.url,
+        in_response_to: pending.request_id.as_deref(),
+    };
+    let built = response::build(
+        ctx.platform,
+        &signer,
+        &env,
+        Status::SUCCESS,
+        None,
+        Some((assertion, &assertion_id)),
+        cfg.sign_assertion,
+        cfg.sign_response,
+        acs.binding,
+    )
+    .await;
+    let resp = match built {
+        Ok(r) => r,
+        Err(e) => return super::sign_failed(ctx, &e),
+    };
+    let out = Outgoing {
+        kind: "SAMLResponse",
+        xml: resp.to_c14n(),
+        relay_state: pending.relay_state.as_deref(),
+        url: &acs.url,
+        binding: acs.binding,
+        query_signer: (acs.binding == Binding::Redirect && cfg.sign_response)
+            .then(|| signer.clone()),
+    };
+    let sent = match binding::send(ctx, out).await {
+        Ok(r) => r,
+        Err(e) => return super::sign_failed(ctx, &e),
+    };
+    // One participant entry per app: the latest NameID and SessionIndex are what SLO needs.
+    session
+        .participants
+        .retain(|p| !matches!(p, Participant::Saml { app, .. } if app == &cfg.id));
+    session.add_participant(Participant::Saml {
+        app: cfg.id.clone(),
+        name_id: name_id.value,
+        name_id_format: name_id.format.to_string(),
+        session_index,
+    });
+    ctx.audit(
+        "saml.sso",
+        Outcome::Success,
+        Some(&cfg.id),
+        Some(format!(
+            "user {user}{}",
+            if pending.request_id.is_some() {
+                ""
+            } else {
+                ", IdP-initiated"
+            }
+        )),
+    );
+    sent
+}
+
+/// Where "Try again" leads after iMIS failed: IdP-initiated logins can start over; an SP's
+/// request cannot be replayed, so the member goes home.
+fn retry_url(pending: &PendingSso) -> String {
+    match &pending.relay_state {
+        Some(rs) if pending.request_id.is_none() => format!(
+            "/saml/{}/login?RelayState={}",
+            pending.app,
+            crate::http::percent_encode(rs)
+        ),
+        _ if pending.request_id.is_none() => format!("/saml/{}/login", pending.app),
+        _ => "/".into(),
+    }
+}
+
+async fn refuse_to_acs<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &LoadedApp,
+    pending: &PendingSso,
+    refusal: Refusal,
+) -> Response {
+    let status = match refusal {
+        Refusal::NameIdPolicy => Status::INVALID_NAME_ID_POLICY,
+        Refusal::Destination | Refusal::Stale | Refusal::Replayed => Status::REQUEST_DENIED,
+    };
+    ctx.audit(
+        "saml.sso_refused",
+        Outcome::Refused,
+        Some(&app.cfg.id),
+        Some(refusal.message().into()),
+    );
+    error_to_acs(ctx, app, pending, status, refusal.message()).await
+}
+
+/// A signed SAML error Response to the request's (verified) ACS.
+async fn error_to_acs<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &LoadedApp,
+    pending: &PendingSso,
+    status: Status,
+    message: &str,
+) -> Response {
+    let Some(acs) = app.cfg.sp.acs.get(pending.acs) else {
+        return refuse_page(
+            ctx,
+            &app.cfg.id,
+            400,
+            "the ACS is no longer registered".into(),
+        );
+    };
+    let Ok(signing) = &app.signing else {
+        return super::unavailable(ctx, app);
+    };
+    let signer = signing.signer();
+    let id = new_id(ctx.platform);
+    let idp = urls(ctx, app);
+    let env = Envelope {
+        id: &id,
+        issuer: &idp.entity_id,
+        now: ctx.platform.now().secs(),
+        destination: &acs.url,
+        in_response_to: pending.request_id.as_deref(),
+    };
+    let built = response::build(
+        ctx.platform,
+        &signer,
+        &env,
+        status,
+        Some(message),
+        None,
+        false,
+        true,
+        acs.binding,
+    )
+    .await;
+    let resp = match built {
+        Ok(r) => r,
+        Err(e) => return super::sign_failed(ctx, &e),
+    };
+    let out = Outgoing {
+        kind: "SAMLResponse",
+        xml: resp.to_c14n(),
+        relay_state: pending.relay_state.as_deref(),
+        url: &acs.url,
+        binding: acs.binding,
+        query_signer: (acs.binding == Binding::Redirect).then(|| signer.clone()),
+    };
+    match binding::send(ctx, out).await {
+        Ok(r) => r,
+        Err(e) => super::sign_failed(ctx, &e),
+    }
+}

@@ -1,0 +1,288 @@
+"""SAML 2.0 end to end on each runtime, with an independent SP implementation (pysaml2, which checks
+signatures with xmlsec1) driving the flows against the running IdP and the iMIS emulator. Every
+Response is also verified with `xmlsec1 --verify` and the certificate from the app's metadata.
+
+Apps on acme: `demo-sp` (seeded by scripts/stack.py) plus the ones this module adds through the admin
+CLI (`saml keygen`, `push`), one per setting under test.
+"""
+from __future__ import annotations
+
+import base64
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests/saml"))
+from sp import NAMEID, TestSP, parse_form, redirect_message, verify_every_signature, verify_query_signature, xmlsec1_verify  # noqa: E402
+
+PASSWORD = "Member-Passw0rd"
+HOST = "acme.localhost"
+
+# app id -> (changes to demo-sp's settings, SP key)
+APPS = {
+    "t-email": ({"name_id_format": "email", "role_format": "comma_separated"}, "sp"),
+    "t-imisid": ({"name_id_format": "imis_id"}, "sp2"),
+    "t-persistent": ({"name_id_format": "persistent", "sp.authn_requests_signed": True}, "sp"),
+    "t-transient": ({"name_id_format": "transient", "no_access_mapping": "S|https://acme.example/renew"}, "sp"),
+    "t-resp-only": ({"sign_assertion": False}, "sp"),
+    "t-assert-only": ({"sign_response": False}, "sp"),
+}
+
+
+def origin_of(stack, app: str) -> str:
+    return stack.sp_origin if app == "demo-sp" else f"{stack.sp_origin}/{app}"
+
+
+@pytest.fixture(scope="module")
+def apps(stack):
+    """Adds the test apps to the rendered acme folder (keys made by `edge-idp saml keygen`) and
+    pushes it."""
+    for app, (changes, key) in APPS.items():
+        stack.add_saml_app(app, origin_of(stack, app), changes, key)
+    stack.push(stack.tenant_folder("acme"))
+    return APPS
+
+
+def metadata(stack, app: str) -> str:
+    r = requests.get(stack.url(HOST, f"/saml/{app}/metadata"), verify=False, timeout=30)
+    r.raise_for_status()
+    return r.text
+
+
+def sp_for(stack, app: str, **kw) -> TestSP:
+    key = APPS.get(app, ({}, "sp"))[1]
+    return TestSP(origin_of(stack, app), metadata(stack, app), key=key, **kw)
+
+
+def browser() -> requests.Session:
+    s = requests.Session()
+    s.verify = False
+    return s
+
+
+def go(s, method: str, url: str, fields=None) -> requests.Response:
+    if method == "GET":
+        return s.get(url, allow_redirects=False, timeout=30, verify=False)
+    return s.post(url, data=fields, allow_redirects=False, timeout=30, verify=False)
+
+
+def sign_in_at_imis(stack, s, r: requests.Response, user="jsmith") -> requests.Response:
+    """The IdP sent the browser to iMIS: sign in at the emulated RiSE page, post the hand-off back."""
+    assert r.status_code == 303, r.text
+    sso = r.headers["location"]
+    assert sso == f"{stack.imis_origin}/acme/sso/EdgeIdP-SAML", "the SAML RiSE page"
+    page = s.get(sso, timeout=30, verify=False)
+    if 'name="password"' in page.text:
+        page = s.post(sso, data={"username": user, "password": PASSWORD}, timeout=30, verify=False)
+    action, fields = parse_form(page.text)
+    assert action == stack.url(HOST, "/saml/imis/callback")
+    return go(s, "POST", action, fields)
+
+
+def acs_post(stack, r: requests.Response, sp: TestSP, expect_acs: str | None = None) -> tuple[str, dict]:
+    """The auto-submitting form to the ACS: its decoded Response and fields."""
+    assert r.status_code == 200, r.text[:2000]
+    action, fields = parse_form(r.text)
+    assert action == (expect_acs or f"{sp.origin}/acs")
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    verify_every_signature(xml, sp.idp_certificates[0])
+    return xml, fields
+
+
+def check_signatures(xml: str, sp: TestSP, response: bool, assertion: bool):
+    cert = sp.idp_certificates[0]
+    assert ("<ds:Signature" in xml.split("<saml:Assertion")[0]) == response
+    if response:
+        assert xmlsec1_verify(xml, cert, "Response"), "xmlsec1 verifies the Response"
+    if assertion:
+        assert xmlsec1_verify(xml, cert, "Assertion"), "xmlsec1 verifies the Assertion"
+
+
+def sso(stack, s, sp: TestSP, user="jsmith", binding=BINDING_HTTP_REDIRECT, **kw):
+    """SP-initiated SSO through sign-in at iMIS; returns (pysaml2's response, XML, fields)."""
+    req_id, (method, url, fields) = sp.login(binding=binding, relay_state="rs-1", **kw)
+    r = go(s, method, url, fields)
+    if r.status_code == 303 and r.headers["location"].startswith(stack.imis_origin):
+        r = sign_in_at_imis(stack, s, r, user)
+    xml, fields = acs_post(stack, r, sp)
+    assert fields.get("RelayState") == "rs-1"
+    return sp.accept(fields["SAMLResponse"], BINDING_HTTP_POST, {req_id: "/"}), xml, fields
+
+
+def test_metadata_is_valid_and_downloadable(stack, apps):
+    md = metadata(stack, "demo-sp")
+    assert 'entityID="https://acme.localhost:' in md and "/saml/demo-sp/metadata" in md
+    for b in ("HTTP-Redirect", "HTTP-POST"):
+        assert f'Binding="urn:oasis:names:tc:SAML:2.0:bindings:{b}" Location="https://acme.localhost:' in md
+    assert "SingleLogoutService" in md
+    d = requests.get(stack.url(HOST, "/saml/demo-sp/metadata?download=1"), verify=False, timeout=30)
+    assert "attachment" in d.headers["content-disposition"]
+    from saml2.mdstore import MetadataStore  # schema-checked parse by an independent library
+    from saml2.config import Config
+    store = MetadataStore(None, Config())
+    store.load("inline", md)
+    assert store.single_sign_on_service(store.identity_providers()[0], BINDING_HTTP_REDIRECT)
+    validate_metadata_schema(md)
+
+
+def validate_metadata_schema(md: str):
+    """Validates against the SAML 2.0 metadata XSD (the schemas pysaml2 ships; raises if invalid)."""
+    from saml2.xml.schema import validate
+    validate(md)
+    broken = md.replace("<md:IDPSSODescriptor", "<md:IDPSSODescriptor bogus=\"1\"", 1)
+    with pytest.raises(Exception):
+        validate(broken)
+
+
+def test_sp_initiated_sso_then_silent(stack, apps):
+    sp = sp_for(stack, "demo-sp")
+    s = browser()
+    resp, xml, _ = sso(stack, s, sp)
+    assert resp.name_id.text == "jsmith"
+    assert resp.ava["FirstName"] == ["Jane"] and resp.ava["roles"] == ["Member", "RegisteredUser"]
+    check_signatures(xml, sp, response=True, assertion=True)
+    # Silent: the session answers without iMIS.
+    req_id, (_, url, _) = sp.login(relay_state="rs-2")
+    r = go(s, "GET", url)
+    xml2, fields = acs_post(stack, r, sp)
+    assert sp.accept(fields["SAMLResponse"], BINDING_HTTP_POST, {req_id: "/"}).name_id.text == "jsmith"
+    # Replay of the same request: a SAML error Response, no assertion.
+    r = go(s, "GET", url)
+    xml3, _ = acs_post(stack, r, sp)
+    assert "status:RequestDenied" in xml3 and "<saml:Assertion" not in xml3
+
+
+def test_post_binding_request_and_signed_requests(stack, apps):
+    sp = sp_for(stack, "t-persistent", sign_requests=True)
+    s = browser()
+    resp, xml, _ = sso(stack, s, sp, binding=BINDING_HTTP_POST)
+    assert resp.name_id.text == "87EAD15E-B188-42E8-AE48-E9B8C2B24C94"
+    assert resp.name_id.format == NAMEID["persistent"]
+    # Signed by Redirect too (signature over the query string).
+    resp, _, _ = sso(stack, s, sp, binding=BINDING_HTTP_REDIRECT)
+    # An unsigned request to an app that requires signatures is refused with a page.
+    _, (_, url, _) = sp.login(sign=False)
+    r = go(s, "GET", url)
+    assert r.status_code == 403 and "could not be accepted" in r.text
+
+
+@pytest.mark.parametrize("app,user,expected", [
+    ("demo-sp", "jsmith", "jsmith"),
+    ("t-imisid", "jsmith", "101"),
+    ("t-email", "jsmith", "jane.smith@acme-members.example"),
+    ("t-persistent", "jsmith", "87EAD15E-B188-42E8-AE48-E9B8C2B24C94"),
+])
+def test_every_name_id_format(stack, apps, app, user, expected):
+    sp = sp_for(stack, app, sign_requests=app == "t-persistent")
+    resp, xml, _ = sso(stack, browser(), sp, user=user)
+    assert resp.name_id.text == expected
+    if app == "t-email":
+        assert resp.ava["roles"] == ["Member,RegisteredUser"], "comma-separated roles"
+
+
+def test_transient_name_ids_are_fresh(stack, apps):
+    sp = sp_for(stack, "t-transient")
+    s = browser()
+    first, _, _ = sso(stack, s, sp)
+    second, _, _ = sso(stack, s, sp)
+    for r in (first, second):
+        assert re.fullmatch(r"[A-Za-z0-9]{16}", r.name_id.text) and r.name_id.format == NAMEID["transient"]
+    assert first.name_id.text != second.name_id.text
+
+
+@pytest.mark.parametrize("app,response,assertion", [
+    ("demo-sp", True, True), ("t-resp-only", True, False), ("t-assert-only", False, True)])
+def test_signing_options(stack, apps, app, response, assertion):
+    sp = sp_for(stack, app, want_response_signed=response, want_assertions_signed=assertion)
+    _, xml, _ = sso(stack, browser(), sp)
+    check_signatures(xml, sp, response, assertion)
+    assert ("<ds:Signature" in xml.split("<saml:Assertion")[1]) == assertion
+
+
+def test_redirect_acs_binding(stack, apps):
+    sp = sp_for(stack, "demo-sp")
+    s = browser()
+    req_id, (_, url, _) = sp.login(relay_state="rs-r", acs_binding=BINDING_HTTP_REDIRECT)
+    r = sign_in_at_imis(stack, s, go(s, "GET", url))
+    assert r.status_code == 303 and r.headers["location"].startswith(f"{sp.origin}/acs/redirect?SAMLResponse=")
+    xml, q = redirect_message(r.headers["location"])
+    assert q["RelayState"] == "rs-r" and "Signature" in q, "the Redirect binding signs the query"
+    verify_query_signature(r.headers["location"], sp.idp_certificates[0])
+    assert xmlsec1_verify(xml, sp.idp_certificates[0], "Assertion")
+    encoded = r.headers["location"].split("SAMLResponse=")[1].split("&")[0]
+    resp = sp.accept(requests.utils.unquote(encoded), BINDING_HTTP_REDIRECT, {req_id: "/"})
+    assert resp.name_id.text == "jsmith"
+
+
+def test_no_access_page_and_redirect(stack, apps):
+    sp = sp_for(stack, "demo-sp")
+    s = browser()
+    _, (_, url, _) = sp.login()
+    r = sign_in_at_imis(stack, s, go(s, "GET", url), user="bwayne")
+    assert r.status_code == 403 and "Demo Service Provider" in r.text and "SAMLResponse" not in r.text
+    sp = sp_for(stack, "t-transient")
+    _, (_, url, _) = sp.login()
+    r = go(s, "GET", url)  # bwayne's session answers silently: the mapping redirects
+    assert (r.status_code, r.headers["location"]) == (303, "https://acme.example/renew")
+
+
+def test_idp_initiated_login(stack, apps):
+    sp = sp_for(stack, "demo-sp")
+    s = browser()
+    r = go(s, "GET", stack.url(HOST, "/saml/demo-sp/login?RelayState=%2Fcourses%2F7"))
+    r = sign_in_at_imis(stack, s, r)
+    xml, fields = acs_post(stack, r, sp)
+    assert fields["RelayState"] == "/courses/7" and "InResponseTo" not in xml
+    assert sp.accept(fields["SAMLResponse"], BINDING_HTTP_POST).name_id.text == "jsmith"
+    check_signatures(xml, sp, True, True)
+
+
+def test_hostile_requests_get_a_page(stack, apps):
+    sp = sp_for(stack, "demo-sp")
+    s = browser()
+    # A request from another SP's entity ID (the issuer does not match): refused, nothing posted.
+    other = TestSP(f"{stack.sp_origin}/evil", metadata(stack, "demo-sp"), key="attacker")
+    _, (_, url, _) = other.login()
+    r = go(s, "GET", url.replace(f"{stack.sp_origin}/evil/acs", f"{stack.sp_origin}/acs"))
+    assert r.status_code in (400, 403) and "SAMLResponse" not in r.text
+    # An unregistered ACS: refused with a page.
+    req = ("<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
+           "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_x1\" Version=\"2.0\" "
+           "IssueInstant=\"2030-01-01T00:00:00Z\" AssertionConsumerServiceURL=\"https://evil.example/acs\">"
+           f"<saml:Issuer>{sp.entity_id}</saml:Issuer></samlp:AuthnRequest>")
+    r = go(s, "POST", stack.url(HOST, "/saml/demo-sp/sso"), {"SAMLRequest": base64.b64encode(req.encode()).decode()})
+    assert r.status_code == 400 and "evil.example" not in r.text
+
+
+def test_single_logout_across_two_sps(stack, apps):
+    s = browser()
+    sp1, sp2 = sp_for(stack, "demo-sp"), sp_for(stack, "t-imisid")
+    r1, _, _ = sso(stack, s, sp1)
+    r2, _, _ = sso(stack, s, sp2)
+    # SP 1 starts: the IdP ends its session and sends a signed LogoutRequest to SP 2.
+    _, url = sp1.logout_request(r1.name_id, r1.assertion.authn_statement[0].session_index)
+    r = go(s, "GET", url)
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].startswith(f"{sp2.origin}/slo?SAMLRequest=")
+    xml, q = redirect_message(r.headers["location"])
+    assert "<saml:NameID" in xml and ">101<" in xml and q["SigAlg"].endswith("rsa-sha256")
+    verify_query_signature(r.headers["location"], sp2.idp_certificates[0])
+    # SP 2 answers (pysaml2 verifies our query signature), the chain ends at SP 1's LogoutResponse.
+    back = sp2.answer_logout(r.headers["location"])
+    r = go(s, "GET", back)
+    assert r.headers["location"].endswith("/signout/continue")
+    r = go(s, "GET", stack.url(HOST, "/signout/continue"))
+    assert "/saml/demo-sp/slo/done" in r.headers["location"]
+    r = go(s, "GET", stack.url(HOST, r.headers["location"]))
+    assert r.headers["location"].startswith(f"{sp1.origin}/slo?SAMLResponse=")
+    xml, q = redirect_message(r.headers["location"])
+    assert "status:Success" in xml and q["RelayState"] == "rs"
+    verify_query_signature(r.headers["location"], sp1.idp_certificates[0])
+    # The IdP session is gone: a new request goes to iMIS again.
+    _, (_, url, _) = sp1.login()
+    assert go(s, "GET", url).headers["location"].startswith(stack.imis_origin)
