@@ -290,9 +290,6 @@ fn pkce_redirect_uri_and_client_bind_the_code() {
 }
 
 #[test]
-#[ignore = "hangs: the fake platform's counter RNG repeats every 256 bytes, and RSA blinding's \
-            rejection sampling can then draw the same rejected value forever; covered end to end \
-            by test_oidcc_refresh_token_reuse_revokes_the_family"]
 fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let p = setup();
     let idp = Idp::new();
