@@ -8,6 +8,7 @@ use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::keys::Verifier;
 use crate::platform::{Platform, PlatformError};
 use crate::seal::constant_time_eq;
 use crate::Ctx;
@@ -160,6 +161,9 @@ pub struct Client {
     /// Registered JWKS for `private_key_jwt`.
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
+    /// The keys of [`Client::jwks`], parsed once when the client value is loaded.
+    #[serde(skip)]
+    pub assertion_keys: Vec<AssertionKey>,
     /// Redirect URIs, matched exactly.
     pub redirect_uris: Vec<String>,
     /// Post-logout redirect URIs, matched exactly.
@@ -195,6 +199,71 @@ pub struct Client {
     /// Lifetimes.
     #[serde(default)]
     pub lifetimes: Lifetimes,
+}
+
+/// A public key of a client's registered JWKS that may sign its `private_key_jwt` assertions.
+#[derive(Debug, Clone)]
+pub struct AssertionKey {
+    /// The JWK's `kid`, if it has one.
+    pub kid: Option<String>,
+    /// The JWS `alg` the key signs with (RS256 or ES256).
+    pub alg: &'static str,
+    /// Checks signatures.
+    pub verifier: Verifier,
+}
+
+/// The algorithms a client assertion may use (advertised in discovery).
+pub const ASSERTION_ALGS: [&str; 2] = ["RS256", "ES256"];
+
+/// Parses a registered JWK Set. Every key must be usable: a JWKS that the provider would
+/// partly ignore is a configuration error, not something to find out at sign-in.
+fn assertion_keys(jwks: &serde_json::Value) -> Result<Vec<AssertionKey>, String> {
+    let keys = jwks
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("jwks has no \"keys\" array")?;
+    if keys.is_empty() || keys.len() > 10 {
+        return Err("jwks must hold 1 to 10 keys".into());
+    }
+    keys.iter()
+        .enumerate()
+        .map(|(i, jwk)| {
+            let jwk = jwk
+                .as_object()
+                .ok_or_else(|| format!("jwks.keys[{i}] is not an object"))?;
+            let field = |n: &str| jwk.get(n).and_then(serde_json::Value::as_str);
+            if field("d").is_some() || jwk.contains_key("p") {
+                return Err(format!(
+                    "jwks.keys[{i}] holds a private key: register public keys only"
+                ));
+            }
+            if field("use").is_some_and(|u| u != "sig") {
+                return Err(format!("jwks.keys[{i}]: use must be sig"));
+            }
+            let alg = match (field("kty"), field("crv"), field("alg")) {
+                (Some("RSA"), _, None | Some("RS256")) => "RS256",
+                (Some("EC"), Some("P-256"), None | Some("ES256")) => "ES256",
+                _ => {
+                    return Err(format!(
+                    "jwks.keys[{i}]: only RSA keys (RS256) and EC P-256 keys (ES256) are accepted"
+                ))
+                }
+            };
+            let verifier =
+                Verifier::from_jwk(alg, jwk).map_err(|e| format!("jwks.keys[{i}]: {e}"))?;
+            if let Verifier::Rsa(k) = &verifier {
+                use rsa::traits::PublicKeyParts as _;
+                if k.as_ref().as_ref().size() < 256 {
+                    return Err(format!("jwks.keys[{i}]: RSA keys need at least 2048 bits"));
+                }
+            }
+            Ok(AssertionKey {
+                kid: field("kid").map(str::to_string),
+                alg,
+                verifier,
+            })
+        })
+        .collect()
 }
 
 fn default_grants() -> Vec<String> {
@@ -292,7 +361,7 @@ pub fn parse(client_id: &str, bytes: &[u8]) -> Result<Client, ClientError> {
         client: client_id.to_string(),
         reason,
     };
-    let c: Client = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    let mut c: Client = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
     if c.schema_version != 1 {
         return Err(invalid("schema_version must be 1".into()));
     }
@@ -311,6 +380,13 @@ pub fn parse(client_id: &str, bytes: &[u8]) -> Result<Client, ClientError> {
             if c.client_secret_hash.is_none() =>
         {
             return Err(invalid("client_secret_hash is required".into()))
+        }
+        (_, AuthMethod::PrivateKeyJwt) => {
+            let jwks = c
+                .jwks
+                .as_ref()
+                .ok_or_else(|| invalid("private_key_jwt needs the client's jwks".into()))?;
+            c.assertion_keys = assertion_keys(jwks).map_err(invalid)?;
         }
         _ => {}
     }

@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256, Sha512};
 
-use super::keys::{Key, KeySet};
+use super::keys::{Key, KeySet, Verifier};
 use crate::crypto::KeyRef;
 use crate::platform::{Platform, PlatformError};
 
@@ -156,6 +156,19 @@ impl Unverified {
                 .verifier
                 .verify(self.signing_input.as_bytes(), &self.signature))
         .then_some(self.claims)
+    }
+
+    /// The claims if one of `verifiers` signed it (the caller chose them for the header's `alg`
+    /// and `kid`).
+    pub fn verify_any<'k>(
+        self,
+        verifiers: impl IntoIterator<Item = &'k Verifier>,
+    ) -> Option<Value> {
+        let input = self.signing_input.as_bytes();
+        verifiers
+            .into_iter()
+            .any(|v| v.verify(input, &self.signature))
+            .then_some(self.claims)
     }
 
     /// The claims if the client's HMAC key signed it with `alg` (HS256 or HS512).

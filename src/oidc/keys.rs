@@ -147,11 +147,36 @@ pub enum KeysError {
     Invalid(String),
 }
 
-fn b64u_field(jwk: &serde_json::Map<String, Value>, name: &str) -> Result<Vec<u8>, KeysError> {
+fn b64u_field(jwk: &serde_json::Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
     jwk.get(name)
         .and_then(Value::as_str)
         .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-        .ok_or_else(|| KeysError::Invalid(format!("public_jwk.{name} missing or not base64url")))
+        .ok_or_else(|| format!("{name} missing or not base64url"))
+}
+
+impl Verifier {
+    /// The verifier of a public JWK (RFC 7517) for a JWS `alg`: RS256 needs an RSA key (`n`,
+    /// `e`), ES256 a P-256 key (`x`, `y`).
+    pub fn from_jwk(alg: &str, jwk: &serde_json::Map<String, Value>) -> Result<Self, String> {
+        match alg {
+            "RS256" => {
+                let n = rsa::BigUint::from_bytes_be(&b64u_field(jwk, "n")?);
+                let e = rsa::BigUint::from_bytes_be(&b64u_field(jwk, "e")?);
+                let key =
+                    rsa::RsaPublicKey::new(n, e).map_err(|e| format!("not an RSA key: {e}"))?;
+                Ok(Self::Rsa(Box::new(rsa::pkcs1v15::VerifyingKey::new(key))))
+            }
+            "ES256" => {
+                let mut point = vec![4u8];
+                point.extend(b64u_field(jwk, "x")?);
+                point.extend(b64u_field(jwk, "y")?);
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+                    .map_err(|_| "not a P-256 key".to_string())?;
+                Ok(Self::Ec(Box::new(key)))
+            }
+            other => Err(format!("unsupported alg {other}")),
+        }
+    }
 }
 
 fn open_key(
@@ -160,25 +185,9 @@ fn open_key(
     master: Option<&MasterKey>,
     may_sign: bool,
 ) -> Result<Key, KeysError> {
-    let (alg, verifier) = match stored.alg.as_str() {
-        "RS256" => {
-            let n = rsa::BigUint::from_bytes_be(&b64u_field(&stored.public_jwk, "n")?);
-            let e = rsa::BigUint::from_bytes_be(&b64u_field(&stored.public_jwk, "e")?);
-            let key = rsa::RsaPublicKey::new(n, e)
-                .map_err(|_| KeysError::Invalid(format!("key {}: not an RSA key", stored.kid)))?;
-            (
-                SignAlg::Rs256,
-                Verifier::Rsa(Box::new(rsa::pkcs1v15::VerifyingKey::new(key))),
-            )
-        }
-        "ES256" => {
-            let mut point = vec![4u8];
-            point.extend(b64u_field(&stored.public_jwk, "x")?);
-            point.extend(b64u_field(&stored.public_jwk, "y")?);
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
-                .map_err(|_| KeysError::Invalid(format!("key {}: not a P-256 key", stored.kid)))?;
-            (SignAlg::Es256, Verifier::Ec(Box::new(key)))
-        }
+    let alg = match stored.alg.as_str() {
+        "RS256" => SignAlg::Rs256,
+        "ES256" => SignAlg::Es256,
         other => {
             return Err(KeysError::Invalid(format!(
                 "key {}: unsupported alg {other}",
@@ -186,6 +195,8 @@ fn open_key(
             )))
         }
     };
+    let verifier = Verifier::from_jwk(&stored.alg, &stored.public_jwk)
+        .map_err(|e| KeysError::Invalid(format!("key {}: public_jwk: {e}", stored.kid)))?;
     let pkcs8 = match (may_sign, stored.private_key.as_deref(), master) {
         (true, Some(sealed), Some(master)) => {
             let b64 = open_secret(master, tenant, sealed)

@@ -10,6 +10,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod client_assertion;
 pub mod consent;
 pub mod discovery;
 pub mod error;
@@ -24,6 +25,8 @@ pub mod userinfo;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_private_key_jwt;
 
 use serde::{Deserialize, Serialize};
 

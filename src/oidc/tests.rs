@@ -19,12 +19,12 @@ use crate::signin::SessionUser;
 use crate::testing::*;
 use crate::Idp;
 
-const HOST: &str = "acme.localhost:8787";
-const ISS: &str = "https://acme.localhost:8787";
+pub(super) const HOST: &str = "acme.localhost:8787";
+pub(super) const ISS: &str = "https://acme.localhost:8787";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn setup() -> FakePlatform {
+pub(super) fn setup() -> FakePlatform {
     let p = FakePlatform::default();
     add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
     let der = include_bytes!("../testdata/test-rsa2048.pk8.der");
@@ -60,7 +60,13 @@ fn setup() -> FakePlatform {
     p
 }
 
-fn put_code(p: &FakePlatform, code: &str, client: &str, redirect: &str, challenge: Option<&str>) {
+pub(super) fn put_code(
+    p: &FakePlatform,
+    code: &str,
+    client: &str,
+    redirect: &str,
+    challenge: Option<&str>,
+) {
     let mut claims = Map::new();
     claims.insert("email".into(), json!("jane@example.org"));
     let record = CodeRecord {
@@ -84,7 +90,7 @@ fn put_code(p: &FakePlatform, code: &str, client: &str, redirect: &str, challeng
     );
 }
 
-fn send(
+pub(super) fn send(
     idp: &Idp,
     p: &FakePlatform,
     method: HttpMethod,

@@ -13,7 +13,7 @@ use super::client::{self, AuthMethod, Client, ClientType, IdTokenAlg};
 use super::error::{ErrorCode, OidcError};
 use super::jwt::{self, Signer};
 use super::keys::{self, KeySet};
-use super::{grant_authorization_code, grant_refresh_token, issuer};
+use super::{client_assertion, grant_authorization_code, grant_refresh_token, issuer};
 use crate::audit::Outcome;
 use crate::http::{percent_decode, Response};
 use crate::platform::{Platform, MASTER_KEY_SECRET};
@@ -41,7 +41,18 @@ fn basic_credentials(header: &str) -> Option<(String, String)> {
     Some((percent_decode(id, true), percent_decode(secret, true)))
 }
 
-/// Authenticates the client of a token request (client_secret_basic, client_secret_post, none).
+/// What a token request presents to authenticate its client.
+enum Credential {
+    /// A client secret (HTTP Basic or form).
+    Secret(String),
+    /// A `private_key_jwt` assertion.
+    Assertion(String),
+    /// Nothing (public clients).
+    None,
+}
+
+/// Authenticates the client of a token request (client_secret_basic, client_secret_post,
+/// private_key_jwt, none). Exactly one method may be used.
 pub async fn authenticate<P: Platform>(
     ctx: &Ctx<'_, P>,
     form: &[(String, String)],
@@ -50,27 +61,41 @@ pub async fn authenticate<P: Platform>(
     let basic = ctx.req.header("authorization").and_then(basic_credentials);
     let used_basic = basic.is_some();
     let bad = |msg: &str| (OidcError::new(ErrorCode::InvalidClient, msg), used_basic);
-    let (client_id, secret, method) = match (basic, field("client_secret")) {
-        (Some(_), Some(_)) => return Err(bad("use one client authentication method, not two")),
-        (Some((id, secret)), None) => {
-            if field("client_id").is_some_and(|c| c != id) {
-                return Err(bad("client_id does not match the authenticated client"));
-            }
-            (id, Some(secret), AuthMethod::ClientSecretBasic)
+    let assertion = match (field("client_assertion"), field("client_assertion_type")) {
+        (Some(a), Some(t)) if t == client_assertion::ASSERTION_TYPE => Some(a),
+        (Some(_), _) => {
+            return Err(bad(&format!(
+                "client_assertion_type must be {}",
+                client_assertion::ASSERTION_TYPE
+            )))
         }
-        (None, Some(secret)) => (
-            field("client_id").ok_or_else(|| bad("client_id is missing"))?,
-            Some(secret),
+        (None, _) => None,
+    };
+    let (claimed_id, credential, method) = match (basic, field("client_secret"), assertion) {
+        (Some((id, secret)), None, None) => (
+            Some(id),
+            Credential::Secret(secret),
+            AuthMethod::ClientSecretBasic,
+        ),
+        (None, Some(secret), None) => (
+            None,
+            Credential::Secret(secret),
             AuthMethod::ClientSecretPost,
         ),
-        (None, None) if field("client_assertion").is_some() => {
-            return Err(bad("private_key_jwt is not supported yet"))
-        }
-        (None, None) => (
-            field("client_id").ok_or_else(|| bad("client authentication is missing"))?,
-            None,
-            AuthMethod::None,
+        (None, None, Some(jwt)) => (
+            client_assertion::claimed_client(&jwt),
+            Credential::Assertion(jwt),
+            AuthMethod::PrivateKeyJwt,
         ),
+        (None, None, None) => (None, Credential::None, AuthMethod::None),
+        _ => return Err(bad("use one client authentication method, not two")),
+    };
+    let client_id = match (claimed_id, field("client_id")) {
+        (Some(claimed), Some(form_id)) if claimed != form_id => {
+            return Err(bad("client_id does not match the authenticated client"))
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => return Err(bad("client_id is missing")),
     };
     let client = match client::load(ctx, &client_id).await {
         Ok(Some(c)) => c,
@@ -94,19 +119,40 @@ pub async fn authenticate<P: Platform>(
             client.token_endpoint_auth_method.as_str()
         )));
     }
-    let ok = match (client.client_type, secret) {
-        (ClientType::Public, None) => true,
-        (ClientType::Confidential, Some(s)) => client.secret_matches(&s),
-        _ => false,
+    let refusal = match (client.client_type, credential) {
+        (ClientType::Public, Credential::None) => None,
+        (ClientType::Confidential, Credential::Secret(s)) => {
+            (!client.secret_matches(&s)).then(|| "client secret does not match".to_string())
+        }
+        (ClientType::Confidential, Credential::Assertion(jwt)) => {
+            match client_assertion::verify(ctx, &client, &jwt).await {
+                Ok(()) => None,
+                Err(client_assertion::AssertionError::Refused(why)) => Some(why),
+                Err(client_assertion::AssertionError::Unavailable) => {
+                    return Err((
+                        OidcError::new(
+                            ErrorCode::TemporarilyUnavailable,
+                            "the token store is unavailable",
+                        ),
+                        used_basic,
+                    ))
+                }
+            }
+        }
+        _ => Some("client authentication does not fit the client type".to_string()),
     };
-    if !ok {
+    if let Some(why) = refusal {
         ctx.audit(
             "oidc.client_auth_failed",
             Outcome::Refused,
             Some(&client.id),
-            None,
+            Some(why.clone()),
         );
-        return Err(bad("client authentication failed"));
+        // An assertion's reason helps its developer and reveals nothing; a secret's does not.
+        return Err(match method {
+            AuthMethod::PrivateKeyJwt => bad(&why),
+            _ => bad("client authentication failed"),
+        });
     }
     Ok(Authenticated {
         client,
