@@ -197,7 +197,7 @@ enum BridgeCommand {
 #[derive(Debug, Subcommand)]
 enum OidcCommand {
     /// Register a client: writes oidc/<id>.json and prints its secret once.
-    Add(oidc::AddArgs),
+    Add(Box<oidc::AddArgs>),
     /// Give a confidential client a new secret (printed once).
     RotateSecret {
         /// The tenant folder.

@@ -36,9 +36,12 @@ pub struct AddArgs {
     /// A public client (browser or native app): no secret, PKCE required.
     #[arg(long)]
     pub public: bool,
-    /// Token endpoint authentication of a confidential client.
-    #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post"])]
+    /// Token endpoint authentication of a confidential client (private_key_jwt needs --jwks).
+    #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "client_secret_post", "private_key_jwt"])]
     pub auth_method: String,
+    /// The client's public keys (a JWK Set file) for private_key_jwt.
+    #[arg(long, value_name = "PATH")]
+    pub jwks: Option<PathBuf>,
     /// id_token algorithm.
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "HS256", "HS512"])]
     pub alg: String,
@@ -123,6 +126,22 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
             )));
         }
     }
+    let key_jwt = !args.public && args.auth_method == "private_key_jwt";
+    let jwks = match (&args.jwks, key_jwt) {
+        (Some(file), true) => Some(read_json(file)?),
+        (None, true) => {
+            return Err(CliError::Usage(
+                "--auth-method private_key_jwt needs --jwks <file> (the client's public keys)"
+                    .into(),
+            ))
+        }
+        (Some(_), false) => {
+            return Err(CliError::Usage(
+                "--jwks is only used with --auth-method private_key_jwt".into(),
+            ))
+        }
+        (None, false) => None,
+    };
     let tenant = tenant_id(&args.dir)?;
     let path = args.dir.join("oidc").join(format!("{}.json", args.id));
     if path.exists() {
@@ -154,13 +173,16 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
             args.auth_method.as_str()
         }),
     );
-    let secret = if args.public {
+    let secret = if args.public || key_jwt {
         None
     } else {
         Some(random_secret()?)
     };
     if let Some(s) = &secret {
         client.insert("client_secret_hash".into(), json!(secret_hash(s)));
+    }
+    if let Some(jwks) = jwks {
+        client.insert("jwks".into(), jwks);
     }
     client.insert("redirect_uris".into(), json!(args.redirect_uris));
     client.insert(
@@ -183,7 +205,11 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
     if let Some(q) = &args.role_iqa {
         client.insert("role_iqa".into(), json!(q));
     }
-    write_json(&path, &Value::Object(client))?;
+    let client = Value::Object(client);
+    // The provider's own parser checks the keys, so a JWKS it would refuse is never written.
+    edge_idp::oidc::client::parse(&args.id, client.to_string().as_bytes())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    write_json(&path, &client)?;
     eprintln!(
         "wrote {} (push the tenant folder to publish it)",
         path.display()
