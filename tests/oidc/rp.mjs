@@ -1,6 +1,7 @@
 // A relying party built on openid-client (a certified RP library), driven step by step by
 // tests/e2e/test_oidc_interop.py: the Python test plays the browser, this script the RP.
 // Usage: node rp.mjs '<json command>'  → prints one JSON object.
+// Every command may carry client_secret (client_secret_basic) or private_jwk (private_key_jwt).
 // Commands: {"op":"start", issuer, client_id, client_secret?, redirect_uri, scope}
 //           {"op":"callback", issuer, client_id, client_secret?, url, verifier, state, nonce}
 //           {"op":"refresh", issuer, client_id, client_secret?, refresh_token}
@@ -9,9 +10,21 @@ import * as client from 'openid-client';
 
 const cmd = JSON.parse(process.argv[2]);
 
+// private_jwk: a private JWK (with kid) → private_key_jwt; client_secret → client_secret_basic.
+async function clientAuth() {
+  if (cmd.private_jwk) {
+    const { kid, alg, use, ...jwk } = cmd.private_jwk;
+    const params = jwk.kty === 'EC'
+      ? { name: 'ECDSA', namedCurve: 'P-256' }
+      : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+    const key = await crypto.subtle.importKey('jwk', jwk, params, false, ['sign']);
+    return client.PrivateKeyJwt({ key, kid });
+  }
+  return cmd.client_secret ? client.ClientSecretBasic(cmd.client_secret) : client.None();
+}
+
 async function config() {
-  const auth = cmd.client_secret ? client.ClientSecretBasic(cmd.client_secret) : client.None();
-  return client.discovery(new URL(cmd.issuer), cmd.client_id, cmd.client_secret, auth);
+  return client.discovery(new URL(cmd.issuer), cmd.client_id, cmd.client_secret, await clientAuth());
 }
 
 async function main() {
