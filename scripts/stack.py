@@ -85,9 +85,10 @@ def master_key(state: Path) -> str:
 
 
 def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "https://acme.localhost:8791",
-                   sp_origin: str = "https://127.0.0.1:8792", state: Path | None = None) -> list[Path]:
+                   sp_origin: str = "https://127.0.0.1:8792", state: Path | None = None,
+                   rp_origin: str = "https://127.0.0.1:8793") -> list[Path]:
     """Renders demo/tenants/* into `out`: ${IMIS_ORIGIN}, ${VENDOR_ORIGIN} (the demo vendor site of the
-    token bridge), ${SHA256:${DEMO_VENDOR_SECRET}}, ${SP_ORIGIN} and ${SP_CERT} (the demo SAML SP),
+    token bridge), ${SHA256:${DEMO_VENDOR_SECRET}}, ${SP_ORIGIN} and ${SP_CERT} (the demo SAML SP), ${RP_ORIGIN} (the demo OIDC RP),
     and ${SEAL:...} values sealed with the admin CLI; each SAML app without keys gets one
     (`edge-idp saml keygen`, kept in `state` so that an SP that loaded the IdP metadata once keeps
     working across restarts)."""
@@ -104,6 +105,7 @@ def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "
             text = text.replace("${SHA256:${DEMO_VENDOR_SECRET}}",
                                 hashlib.sha256(DEMO_VENDOR_SECRET.encode()).hexdigest())
             text = text.replace("${SP_ORIGIN}", sp_origin).replace("${SP_CERT}", sp_cert)
+            text = text.replace("${RP_ORIGIN}", rp_origin)
 
             def seal(m: re.Match) -> str:
                 return subprocess.run(
@@ -152,7 +154,8 @@ class Stack:
     """One runtime ("workers" or "spin") with its own emulator, KV and ports."""
 
     def __init__(self, runtime: str, state: Path, idp_port: int | None = None, imis_port: int | None = None,
-                 persist: bool = False, vendor_port: int | None = None, sp_port: int | None = None):
+                 persist: bool = False, vendor_port: int | None = None, sp_port: int | None = None,
+                 rp_port: int | None = None):
         self.runtime = runtime
         self.state = state
         self.persist = persist
@@ -161,6 +164,8 @@ class Stack:
         self.vendor_port = vendor_port or free_port()
         # The demo SAML service provider (tests/saml/demo_sp.py) that the acme app demo-sp points at.
         self.sp_port = sp_port or free_port()
+        # The demo OIDC relying party (scripts/demo_rp.py) that the acme client demo-rp also names.
+        self.rp_port = rp_port or free_port()
         self.procs: list[subprocess.Popen] = []
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -188,6 +193,10 @@ class Stack:
     @property
     def sp_origin(self) -> str:
         return f"https://127.0.0.1:{self.sp_port}"
+
+    @property
+    def rp_origin(self) -> str:
+        return f"https://127.0.0.1:{self.rp_port}"
 
     def tenant_folder(self, tenant: str) -> Path:
         """The rendered tenant folder that was pushed (tests add apps to it and push again)."""
@@ -218,7 +227,7 @@ class Stack:
     def seed(self) -> None:
         """Renders and pushes the demo tenants through the admin CLI."""
         folders = render_tenants(self.state / f"tenants-{self.runtime}", self.imis_origin, self.key,
-                                 self.vendor_origin, self.sp_origin, self.state)
+                                 self.vendor_origin, self.sp_origin, self.state, self.rp_origin)
         for folder in folders:
             self.push(folder)
 
@@ -321,6 +330,15 @@ class Stack:
         ])
         wait_http(f"{self.sp_origin}/health", 30, proc, log)
 
+    def start_demo_rp(self) -> None:
+        """The demo OIDC relying party (authlib, client demo-rp) on https://127.0.0.1:<rp_port>."""
+        cert, key = local_certificate(self.state)
+        proc, log = self._spawn("demo-rp", [
+            sys.executable, str(ROOT / "scripts/demo_rp.py"), "--port", str(self.rp_port),
+            "--issuer", self.url("acme.localhost", ""), "--tls-cert", str(cert), "--tls-key", str(key),
+        ])
+        wait_http(f"{self.rp_origin}/health", 30, proc, log)
+
     def start(self) -> "Stack":
         if not self.persist:
             shutil.rmtree(self.state / "wrangler", ignore_errors=True)
@@ -356,14 +374,16 @@ def main() -> int:
     parser.add_argument("--imis-port", type=int, default=int(os.environ.get("IMIS_PORT", "8790")))
     parser.add_argument("--vendor-port", type=int, default=int(os.environ.get("VENDOR_PORT", "8791")))
     parser.add_argument("--sp-port", type=int, default=int(os.environ.get("SP_PORT", "8792")))
+    parser.add_argument("--rp-port", type=int, default=int(os.environ.get("RP_PORT", "8793")))
     args = parser.parse_args()
     default_port = 8787 if args.runtime == "workers" else 3000
     port = args.port or int(os.environ.get("EDGE_IDP_PORT", default_port))
     stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True,
-                  vendor_port=args.vendor_port, sp_port=args.sp_port)
+                  vendor_port=args.vendor_port, sp_port=args.sp_port, rp_port=args.rp_port)
     try:
         stack.start()
         stack.start_demo_sp()
+        stack.start_demo_rp()
     except Exception as e:  # noqa: BLE001 — report and clean up
         stack.stop()
         print(f"error: {e}", file=sys.stderr)
@@ -380,6 +400,8 @@ Edge IdP for iMIS is running on {runtime}.
   Token-bridge demo vendor:       {stack.vendor_origin}/  (app demo-vendor: POST, query and cookie delivery, ping)
   SAML demo SP (pysaml2):         {stack.sp_origin}/  (signs in through acme's SAML app demo-sp)
   SAML IdP metadata of demo-sp:   {stack.url('acme.localhost', '/saml/demo-sp/metadata')}
+  OIDC demo RP (authlib):         {stack.rp_origin}/  (signs in through acme's OIDC client demo-rp)
+  OIDC discovery of acme:         {stack.url('acme.localhost', '/.well-known/openid-configuration')}
 
 Demo members (tenant, username, password):""")
     for tenant, user, password, what in DEMO_USERS:

@@ -229,7 +229,10 @@ impl Idp {
             (_, true, "/saml/imis/callback") => signin::callback(&ctx, signin::Family::Saml).await,
             (true, _, "/signout") => signin::signout(&ctx, false).await,
             (_, true, "/signout") => signin::signout(&ctx, true).await,
-            (true, _, "/signed-out") => signin::pages::signed_out(&ctx),
+            (true, _, "/signed-out") => match signin::signed_out_continuation(&ctx) {
+                Some(next) => signin::redirect(&next),
+                None => signin::pages::signed_out(&ctx),
+            },
             (true, _, signin::logout::CONTINUE_PATH) => signin::logout::resume(&ctx).await,
             (true, _, "/no-access") => pages::no_access(
                 ctx.brand(),

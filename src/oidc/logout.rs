@@ -113,13 +113,15 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
                     "the post_logout_redirect_uri is not registered for this client",
                 );
             }
-            match &state {
+            let back = match &state {
                 Some(s) => {
                     let sep = if uri.contains('?') { '&' } else { '?' };
                     format!("{uri}{sep}{}", encode_form(&[("state", s)]))
                 }
                 None => uri,
-            }
+            };
+            // Through iMIS's logout first (per tenant setting), then back to the client.
+            signin::after_sign_out_then(ctx, &back)
         }
         None => signin::after_sign_out(ctx),
     };

@@ -574,23 +574,85 @@ pub fn end_session<P: Platform>(ctx: &Ctx<'_, P>) -> (Vec<Participant>, String) 
     )
 }
 
+/// How long the continuation of a sign-out through iMIS's logout page stays valid.
+pub const CONTINUE_TTL_SECS: u64 = 600;
+
+fn this_origin<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+    format!(
+        "https://{}{}",
+        ctx.req.host,
+        ctx.req.port.map(|p| format!(":{p}")).unwrap_or_default()
+    )
+}
+
+fn imis_logout<P: Platform>(ctx: &Ctx<'_, P>, return_to: &str) -> String {
+    format!(
+        "{}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl={}",
+        ctx.tenant.imis.base_url.trim_end_matches('/'),
+        percent_encode(return_to)
+    )
+}
+
+fn signs_out_of_imis<P: Platform>(ctx: &Ctx<'_, P>) -> bool {
+    ctx.tenant.imis.sign_out_of_imis.unwrap_or(true)
+}
+
 /// Where the browser goes after the IdP session ended: iMIS's logout (per tenant setting), which
 /// returns to our signed-out page, or the signed-out page directly.
 pub fn after_sign_out<P: Platform>(ctx: &Ctx<'_, P>) -> String {
-    let signed_out = format!(
-        "https://{}{}/signed-out",
-        ctx.req.host,
-        ctx.req.port.map(|p| format!(":{p}")).unwrap_or_default()
-    );
-    if ctx.tenant.imis.sign_out_of_imis.unwrap_or(true) {
-        format!(
-            "{}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl={}",
-            ctx.tenant.imis.base_url.trim_end_matches('/'),
-            percent_encode(&signed_out)
-        )
+    if signs_out_of_imis(ctx) {
+        imis_logout(ctx, &format!("{}/signed-out", this_origin(ctx)))
     } else {
         "/signed-out".into()
     }
+}
+
+/// The MAC that lets `/signed-out` forward to `next` until `exp` (tenant-bound).
+fn continue_mac<P: Platform>(ctx: &Ctx<'_, P>, next: &str, exp: u64) -> String {
+    use hmac::{Hmac, Mac};
+    let Some(secret) = ctx.platform.secret(crate::platform::MASTER_KEY_SECRET) else {
+        return String::new();
+    };
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    for part in [
+        "signed-out-next",
+        ctx.tenant.id.as_str(),
+        &exp.to_string(),
+        next,
+    ] {
+        mac.update(part.as_bytes());
+        mac.update(b"\0");
+    }
+    URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..18])
+}
+
+/// Like [`after_sign_out`], but ending at `next`, an already verified destination (a relying
+/// party's registered post-logout redirect URI): when the tenant signs out of iMIS too, iMIS's
+/// logout returns to `/signed-out`, which forwards to `next` under a MAC (no open redirect).
+pub fn after_sign_out_then<P: Platform>(ctx: &Ctx<'_, P>, next: &str) -> String {
+    let exp = ctx.platform.now().secs() + CONTINUE_TTL_SECS;
+    let mac = continue_mac(ctx, next, exp);
+    if !signs_out_of_imis(ctx) || mac.is_empty() {
+        return next.to_string();
+    }
+    let query =
+        crate::http::encode_form(&[("next", next), ("exp", &exp.to_string()), ("mac", &mac)]);
+    imis_logout(ctx, &format!("{}/signed-out?{query}", this_origin(ctx)))
+}
+
+/// `/signed-out?next=…&exp=…&mac=…`: the destination [`after_sign_out_then`] vouched for, if the
+/// MAC matches and it has not expired.
+pub fn signed_out_continuation<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
+    let next = ctx.req.query_param("next")?;
+    let exp: u64 = ctx.req.query_param("exp")?.parse().ok()?;
+    let mac = ctx.req.query_param("mac")?;
+    let expected = continue_mac(ctx, &next, exp);
+    (exp >= ctx.platform.now().secs()
+        && !expected.is_empty()
+        && crate::seal::constant_time_eq(expected.as_bytes(), mac.as_bytes()))
+    .then_some(next)
 }
 
 /// The anti-forgery token of the sign-out form, bound to the session.

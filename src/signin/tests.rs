@@ -396,6 +396,42 @@ fn sign_out_needs_the_form_token_and_signs_out_of_imis() {
 }
 
 #[test]
+fn a_sign_out_through_imis_continues_only_to_a_vouched_destination() {
+    let (idp, p, _) = cloud();
+    let mut b = Browser::new(&idp, &p, "acme.localhost:8787");
+    let ctx_target = "https://rp.example/signed-out?state=s1";
+    // What an RP-initiated logout builds (the route is exercised end to end in the OIDC tests).
+    let req = crate::http::Request::new(HttpMethod::Get, "acme.localhost:8787", "/");
+    let via_imis = futures_executor::block_on(async {
+        let ctx = crate::Ctx {
+            platform: &p,
+            idp: &idp,
+            req: &req,
+            tenant: idp.tenants.resolve(&req.host, &p).await.unwrap(),
+            request_id: "r".into(),
+            nonce: "n".into(),
+        };
+        super::after_sign_out_then(&ctx, ctx_target)
+    });
+    let prefix = format!("{IMIS}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl=");
+    let back = crate::http::percent_decode(via_imis.strip_prefix(&prefix).unwrap(), false);
+    let path = back.strip_prefix("https://acme.localhost:8787").unwrap();
+    let r = b.get(path);
+    assert_eq!(r.status, 303);
+    assert_eq!(location(&r), ctx_target);
+    // A changed destination, MAC or expiry only shows the signed-out page.
+    for (from, to) in [("rp.example", "evil.example"), ("mac=", "mac=x"), ("exp=1", "exp=2")] {
+        let forged = path.replacen(from, to, 1);
+        assert_ne!(forged, path, "{from}");
+        let r = b.get(&forged);
+        assert_eq!(r.status, 200, "{forged}");
+        assert!(body(&r).contains("You are signed out"));
+    }
+    p.advance_secs(super::CONTINUE_TTL_SECS + 1);
+    assert_eq!(b.get(path).status, 200, "expired");
+}
+
+#[test]
 fn return_targets_must_be_local() {
     for bad in [
         "//evil.example/x",

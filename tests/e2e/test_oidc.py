@@ -158,8 +158,16 @@ def test_oidcc_server_openid_client_code_pkce_userinfo_refresh_logout(stack, emu
              post_logout_redirect_uri="https://demo-rp.localhost/signed-out", **RP)["url"]
     r = get(s, url)
     assert r.status_code == 303, r.text
-    assert r.headers["location"] == "https://demo-rp.localhost/signed-out?state=bye-1"
     assert "__Host-idp-session=;" in r.headers.get("set-cookie", "")
+    # acme signs out of iMIS too: iMIS's logout page returns to the IdP, which forwards to the
+    # registered post_logout_redirect_uri with the state.
+    assert r.headers["location"].startswith(
+        f"{stack.imis_origin}/acme/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl="), r.headers
+    r = get(s, r.headers["location"])
+    assert r.status_code == 302 and r.headers["location"].startswith(stack.url(HOST, "/signed-out?")), r.headers
+    r = get(s, r.headers["location"])
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "https://demo-rp.localhost/signed-out?state=bye-1"
     # The session is over: prompt=none now answers login_required.
     params, _ = code_for(stack, s, prompt="none")
     assert params["error"] == "login_required"
