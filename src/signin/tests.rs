@@ -413,14 +413,19 @@ fn a_sign_out_through_imis_continues_only_to_a_vouched_destination() {
         };
         super::after_sign_out_then(&ctx, ctx_target)
     });
-    let prefix = format!("{IMIS}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl=");
+    let prefix =
+        format!("{IMIS}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl=");
     let back = crate::http::percent_decode(via_imis.strip_prefix(&prefix).unwrap(), false);
     let path = back.strip_prefix("https://acme.localhost:8787").unwrap();
     let r = b.get(path);
     assert_eq!(r.status, 303);
     assert_eq!(location(&r), ctx_target);
     // A changed destination, MAC or expiry only shows the signed-out page.
-    for (from, to) in [("rp.example", "evil.example"), ("mac=", "mac=x"), ("exp=1", "exp=2")] {
+    for (from, to) in [
+        ("rp.example", "evil.example"),
+        ("mac=", "mac=x"),
+        ("exp=1", "exp=2"),
+    ] {
         let forged = path.replacen(from, to, 1);
         assert_ne!(forged, path, "{from}");
         let r = b.get(&forged);
