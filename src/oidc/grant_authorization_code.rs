@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::authorize::{store_key, token_hash, CodeRecord};
+use super::authorize::{token_hash, CodeRecord};
 use super::client::Client;
 use super::error::{ErrorCode, OidcError};
 use super::token;
@@ -53,46 +53,21 @@ pub async fn handle<P: Platform>(
     let code = field("code")
         .filter(|c| !c.is_empty() && c.len() <= 256)
         .ok_or_else(|| OidcError::new(ErrorCode::InvalidRequest, "code is missing"))?;
-    let tenant = ctx.tenant.id.as_str();
-    let used_key = store_key(tenant, "code-used", code);
-    let unavailable = |_| {
-        OidcError::new(
-            ErrorCode::TemporarilyUnavailable,
-            "the code store is unavailable",
-        )
-    };
-    let taken = ctx
-        .platform
-        .take_once(&store_key(tenant, "code", code))
-        .await
-        .map_err(unavailable)?;
     let family = family(code);
-    let Some(bytes) = taken else {
-        let used = ctx
-            .platform
-            .count(&used_key, USED_TTL_SECS, 0)
-            .await
-            .map_err(unavailable)?;
-        if used > 0 {
-            token::revoke(ctx, &family).await;
-            ctx.audit(
-                "oidc.code_reused",
-                Outcome::Refused,
-                Some(&client.id),
-                Some("tokens of the first use revoked".into()),
-            );
-            return Err(invalid_grant(
-                "the authorization code was already used; the tokens issued with it are revoked",
-            ));
-        }
-        return Err(invalid_grant(
-            "the authorization code is not valid or has expired",
-        ));
-    };
-    ctx.platform
-        .count(&used_key, USED_TTL_SECS, 1)
-        .await
-        .map_err(unavailable)?;
+    let bytes = token::take_single_use(
+        ctx,
+        client,
+        token::SingleUse {
+            name: "authorization code",
+            kind: "code",
+            used_kind: "code-used",
+            used_ttl_secs: USED_TTL_SECS,
+            value: code,
+            family: &family,
+            reuse_event: "oidc.code_reused",
+        },
+    )
+    .await?;
     let record: CodeRecord = serde_json::from_slice(&bytes)
         .map_err(|_| invalid_grant("the authorization code is not valid"))?;
     if ctx.platform.now().secs() >= record.exp {

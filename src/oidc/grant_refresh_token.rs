@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::authorize::{store_key, Grant};
+use super::authorize::Grant;
 use super::claims::has_scope;
 use super::client::Client;
 use super::error::{ErrorCode, OidcError};
@@ -47,49 +47,23 @@ pub async fn handle<P: Platform>(
     if family.is_empty() {
         return Err(invalid_grant("the refresh token is not valid"));
     }
-    let tenant = ctx.tenant.id.as_str();
-    let unavailable = |_| {
-        OidcError::new(
-            ErrorCode::TemporarilyUnavailable,
-            "the token store is unavailable",
-        )
-    };
     if token::is_revoked(ctx, family).await? {
         return Err(invalid_grant("the refresh token has been revoked"));
     }
-    let used_key = store_key(tenant, "rt-used", token);
-    let Some(bytes) = ctx
-        .platform
-        .take_once(&store_key(tenant, "rt", token))
-        .await
-        .map_err(unavailable)?
-    else {
-        if ctx
-            .platform
-            .count(&used_key, token::REVOCATION_TTL_SECS, 0)
-            .await
-            .map_err(unavailable)?
-            > 0
-        {
-            token::revoke(ctx, family).await;
-            ctx.audit(
-                "oidc.refresh_token_reused",
-                Outcome::Refused,
-                Some(&client.id),
-                Some("family revoked".into()),
-            );
-            return Err(invalid_grant(
-                "the refresh token was already used; its family is revoked",
-            ));
-        }
-        return Err(invalid_grant(
-            "the refresh token is not valid or has expired",
-        ));
-    };
-    ctx.platform
-        .count(&used_key, token::REVOCATION_TTL_SECS, 1)
-        .await
-        .map_err(unavailable)?;
+    let bytes = token::take_single_use(
+        ctx,
+        client,
+        token::SingleUse {
+            name: "refresh token",
+            kind: "rt",
+            used_kind: "rt-used",
+            used_ttl_secs: token::REVOCATION_TTL_SECS,
+            value: token,
+            family,
+            reuse_event: "oidc.refresh_token_reused",
+        },
+    )
+    .await?;
     let record: RefreshRecord = serde_json::from_slice(&bytes)
         .map_err(|_| invalid_grant("the refresh token is not valid"))?;
     if record.client_id != client.id {

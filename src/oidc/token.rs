@@ -276,6 +276,80 @@ pub fn client_hmac_key<P: Platform>(ctx: &Ctx<'_, P>, client: &Client) -> Option
         .map(String::into_bytes)
 }
 
+/// A single-use credential presented at the token endpoint: an authorization code or a
+/// refresh token, kept in the take-once store under `kind` with a "used" marker under
+/// `used_kind` so that a second presentation can be told from a wrong one.
+pub struct SingleUse<'a> {
+    /// What it is called in errors ("authorization code", "refresh token").
+    pub name: &'static str,
+    /// Store kind of the credential's record.
+    pub kind: &'static str,
+    /// Store kind of its "used" marker.
+    pub used_kind: &'static str,
+    /// How long the "used" marker is kept.
+    pub used_ttl_secs: u32,
+    /// The presented value.
+    pub value: &'a str,
+    /// The token family it belongs to (revoked together on reuse).
+    pub family: &'a str,
+    /// Audit event of a reuse.
+    pub reuse_event: &'static str,
+}
+
+/// Takes a single-use credential's record (exactly one taker wins). A credential that was
+/// already used revokes its whole family (RFC 6749 §4.1.2, OAuth 2.0 Security BCP §4.14).
+pub async fn take_single_use<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    c: SingleUse<'_>,
+) -> Result<Vec<u8>, OidcError> {
+    let tenant = ctx.tenant.id.as_str();
+    let unavailable = |_| {
+        OidcError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the token store is unavailable",
+        )
+    };
+    let used_key = store_key(tenant, c.used_kind, c.value);
+    let taken = ctx
+        .platform
+        .take_once(&store_key(tenant, c.kind, c.value))
+        .await
+        .map_err(unavailable)?;
+    let Some(bytes) = taken else {
+        let used = ctx
+            .platform
+            .count(&used_key, c.used_ttl_secs, 0)
+            .await
+            .map_err(unavailable)?;
+        if used == 0 {
+            return Err(OidcError::new(
+                ErrorCode::InvalidGrant,
+                format!("the {} is not valid or has expired", c.name),
+            ));
+        }
+        revoke(ctx, c.family).await;
+        ctx.audit(
+            c.reuse_event,
+            Outcome::Refused,
+            Some(&client.id),
+            Some("token family revoked".into()),
+        );
+        return Err(OidcError::new(
+            ErrorCode::InvalidGrant,
+            format!(
+                "the {} was already used; the tokens issued with it are revoked",
+                c.name
+            ),
+        ));
+    };
+    ctx.platform
+        .count(&used_key, c.used_ttl_secs, 1)
+        .await
+        .map_err(unavailable)?;
+    Ok(bytes)
+}
+
 /// The revocation flag of a token family (set when a code or refresh token is used twice).
 pub fn revocation_key(tenant: &str, family: &str) -> String {
     format!("oidc:revoked:{tenant}:{family}")
