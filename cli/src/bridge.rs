@@ -36,32 +36,44 @@ impl Delivery {
     }
 }
 
-/// What `bridge add` writes.
-#[derive(Debug, Clone)]
+/// Options of `bridge add` (what it writes).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Add {
-    /// Tenant folder.
+    /// The tenant folder.
+    #[arg(value_name = "TENANT_DIR")]
     pub dir: PathBuf,
-    /// App id.
+    /// App id (the {app} of /bridge/{app}/…).
+    #[arg(long)]
     pub id: String,
-    /// App name.
+    /// App name shown on pages.
+    #[arg(long)]
     pub name: String,
-    /// Deliveries, the default first.
+    /// Token delivery (repeatable; the first is the default).
+    #[arg(long = "delivery", value_enum, required = true)]
     pub deliveries: Vec<Delivery>,
-    /// Registered primary domains.
+    /// Registered primary domain of ReturnURL (repeatable).
+    #[arg(long = "return-domain", value_name = "HOST", required = true)]
     pub return_domains: Vec<String>,
-    /// Whether subdomains are allowed.
+    /// Allow subdomains of the registered domains too.
+    #[arg(long)]
     pub allow_subdomains: bool,
-    /// POST delivery target.
+    /// https URL the token is POSTed to (post delivery).
+    #[arg(long, value_name = "URL")]
     pub callback_url: Option<String>,
-    /// Landing page without ReturnURL.
+    /// Landing page when the vendor passes no ReturnURL.
+    #[arg(long, value_name = "URL")]
     pub home_url: Option<String>,
-    /// Cookie delivery parent domain.
+    /// Shared parent domain of the token cookie (cookie delivery).
+    #[arg(long, value_name = "DOMAIN")]
     pub cookie_domain: Option<String>,
-    /// CORS ping origins.
+    /// Origin allowed to call the CORS ping (repeatable).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
-    /// Profile IQA.
+    /// Profile IQA whose columns extend the user data.
+    #[arg(long, value_name = "IQA")]
     pub profile_iqa: Option<String>,
-    /// No Access Mapping.
+    /// No Access Mapping (lines `CODE` or `CODE|https://…`).
+    #[arg(long, value_name = "TEXT")]
     pub no_access_mapping: Option<String>,
 }
 

@@ -140,49 +140,10 @@ struct PushArgs {
     master_key_file: Option<PathBuf>,
 }
 
-// Parsed once per run: the size of the larger variant does not matter.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum BridgeCommand {
     /// Write bridge/<id>.json with a fresh vendor API secret; prints the secret once (stdout).
-    Add {
-        /// The tenant folder.
-        #[arg(value_name = "TENANT_DIR")]
-        dir: PathBuf,
-        /// App id (the {app} of /bridge/{app}/…).
-        #[arg(long)]
-        id: String,
-        /// App name shown on pages.
-        #[arg(long)]
-        name: String,
-        /// Token delivery (repeatable; the first is the default).
-        #[arg(long = "delivery", value_enum, required = true)]
-        deliveries: Vec<bridge::Delivery>,
-        /// Registered primary domain of ReturnURL (repeatable).
-        #[arg(long = "return-domain", value_name = "HOST", required = true)]
-        return_domains: Vec<String>,
-        /// Allow subdomains of the registered domains too.
-        #[arg(long)]
-        allow_subdomains: bool,
-        /// https URL the token is POSTed to (post delivery).
-        #[arg(long, value_name = "URL")]
-        callback_url: Option<String>,
-        /// Landing page when the vendor passes no ReturnURL.
-        #[arg(long, value_name = "URL")]
-        home_url: Option<String>,
-        /// Shared parent domain of the token cookie (cookie delivery).
-        #[arg(long, value_name = "DOMAIN")]
-        cookie_domain: Option<String>,
-        /// Origin allowed to call the CORS ping (repeatable).
-        #[arg(long = "allowed-origin", value_name = "ORIGIN")]
-        allowed_origins: Vec<String>,
-        /// Profile IQA whose columns extend the user data.
-        #[arg(long, value_name = "IQA")]
-        profile_iqa: Option<String>,
-        /// No Access Mapping (lines `CODE` or `CODE|https://…`).
-        #[arg(long, value_name = "TEXT")]
-        no_access_mapping: Option<String>,
-    },
+    Add(Box<bridge::Add>),
     /// Replace an app's vendor API secret; prints the new secret once (stdout).
     RotateSecret {
         /// The tenant folder.
@@ -291,35 +252,8 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::KeygenMaster => secrets::keygen_command(),
         Command::Push(args) => push(args),
         Command::Bridge {
-            command:
-                BridgeCommand::Add {
-                    dir,
-                    id,
-                    name,
-                    deliveries,
-                    return_domains,
-                    allow_subdomains,
-                    callback_url,
-                    home_url,
-                    cookie_domain,
-                    allowed_origins,
-                    profile_iqa,
-                    no_access_mapping,
-                },
-        } => bridge::add(&bridge::Add {
-            dir,
-            id,
-            name,
-            deliveries,
-            return_domains,
-            allow_subdomains,
-            callback_url,
-            home_url,
-            cookie_domain,
-            allowed_origins,
-            profile_iqa,
-            no_access_mapping,
-        }),
+            command: BridgeCommand::Add(args),
+        } => bridge::add(&args),
         Command::Bridge {
             command: BridgeCommand::RotateSecret { dir, id },
         } => bridge::rotate_secret(&dir, &id),
