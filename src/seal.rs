@@ -118,6 +118,9 @@ pub enum Purpose {
     Secrets,
     /// Cookies: the IdP session and pending sign-in requests.
     Cookies,
+    /// Data sealed inside the tokens the IdP issues and reads back itself (the userinfo claims
+    /// of an OIDC access token).
+    Tokens,
 }
 
 impl Purpose {
@@ -126,6 +129,7 @@ impl Purpose {
         match self {
             Purpose::Secrets => "secrets",
             Purpose::Cookies => "cookies",
+            Purpose::Tokens => "tokens",
         }
     }
 }

@@ -237,7 +237,7 @@ fn claims_key<P: Platform>(ctx: &Ctx<'_, P>) -> Option<SealKey> {
     Some(SealKey::derive(
         &master(ctx)?,
         ctx.tenant.id.as_str(),
-        Purpose::Cookies,
+        Purpose::Tokens,
     ))
 }
 
