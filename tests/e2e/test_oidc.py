@@ -3,8 +3,9 @@ Cloud mode: the sign-in goes through the RiSE page and comes back to /imis/callb
 
 Peers: the `openid-client` npm package (a certified relying-party library; tests/oidc/rp.mjs) for
 code + PKCE, refresh and logout, and authlib (Python) for a confidential client with
-client_secret_post / client_secret_basic and HS256 / RS256 id_tokens. Each test is named after the
-OpenID Foundation conformance test it mirrors."""
+client_secret_post / client_secret_basic and HS256 / RS256 id_tokens; ES256 id_tokens (demo-es)
+checked by openid-client pinned to ES256 and by `cryptography` against the tenant's EC key. Each
+test is named after the OpenID Foundation conformance test it mirrors."""
 from __future__ import annotations
 
 import base64
@@ -22,6 +23,10 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from test_signin import browser, emulator, get, imis_hand_off, post  # noqa: F401
 
@@ -30,6 +35,7 @@ NODE = Path(os.environ.get("EDGE_IDP_TOOLS", Path.home() / ".cache/edge-idp-tool
 HOST = "acme.localhost"
 RP = {"client_id": "demo-rp", "client_secret": "demo-rp-secret", "redirect_uri": "https://demo-rp.localhost/callback"}
 SPA = {"client_id": "demo-spa", "redirect_uri": "https://demo-spa.localhost/callback"}
+ES = {"client_id": "demo-es", "client_secret": "demo-es-secret", "redirect_uri": "https://demo-es.localhost/callback"}
 HS = {"client_id": "demo-hs", "client_secret": "demo-hs-secret", "redirect_uri": "https://demo-hs.localhost/callback",
       "key": "demo-hs-jwt-signing-key-0123456789abcdef"}
 JSMITH_CONTACT_KEY = "87EAD15E-B188-42E8-AE48-E9B8C2B24C94"
@@ -402,6 +408,89 @@ def test_oidcc_server_authlib_client_secret_basic_rs256(stack, emulator):
     assert claims["email"] == "jane.smith@acme-members.example"
     half = hashlib.sha256(token["access_token"].encode()).digest()[:16]
     assert claims["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
+
+
+def b64u_decode(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def es256_verifies(token: str, jwk: dict) -> bool:
+    """Checks a compact JWS with `cryptography` alone: the P-256 key from the JWK, the JWS
+    signature (r || s, 32 bytes each) turned into DER."""
+    head, body, sig = token.split(".")
+    raw = b64u_decode(sig)
+    if len(raw) != 64:
+        return False
+    public = ec.EllipticCurvePublicNumbers(int.from_bytes(b64u_decode(jwk["x"]), "big"),
+                                           int.from_bytes(b64u_decode(jwk["y"]), "big"), ec.SECP256R1()).public_key()
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        public.verify(der, f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))
+        return True
+    except InvalidSignature:
+        return False
+
+
+def test_oidcc_server_es256_openid_client(stack, emulator):
+    """oidcc-server with an ES256 client (demo-es, client_secret_basic): openid-client, told the
+    client's id_token_signed_response_alg is ES256 (it then refuses any other alg), completes
+    code + PKCE, validates the id_token and calls userinfo; authlib and `cryptography` check the
+    header and the signature against the tenant's EC key in JWKS; refresh gives ES256 again."""
+    meta = {"id_token_signed_response_alg": "ES256"}
+    start = rp(stack, op="start", scope="openid profile email", metadata=meta, **ES)
+    assert "error" not in start, start
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, start["url"]))
+    out = rp(stack, op="callback", url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], metadata=meta, **ES)
+    assert "error" not in out, out
+    tokens, claims = out["tokens"], out["claims"]
+    assert claims["aud"] == "demo-es" and claims["sub"] == JSMITH_CONTACT_KEY and claims["nonce"] == start["nonce"]
+    assert out["userinfo"]["sub"] == JSMITH_CONTACT_KEY and out["userinfo"]["email"] == "jane.smith@acme-members.example"
+
+    keys = requests.get(stack.url(HOST, "/.well-known/jwks.json"), verify=False, timeout=30).json()["keys"]
+    ec_jwk = next(k for k in keys if k["kty"] == "EC")
+    assert (ec_jwk["kid"], ec_jwk["alg"], ec_jwk["crv"], ec_jwk["use"]) == ("acme-demo-ec-1", "ES256", "P-256", "sig")
+    header = json.loads(b64u_decode(tokens["id_token"].split(".")[0]))
+    assert header["alg"] == "ES256" and header["kid"] == ec_jwk["kid"]
+    decoded = jwt.decode(tokens["id_token"], jwks(stack),
+                         claims_options={"iss": {"essential": True, "value": issuer(stack)},
+                                         "aud": {"essential": True, "value": ES["client_id"]}})
+    decoded.validate()
+    assert decoded.header["alg"] == "ES256"
+    half = hashlib.sha256(tokens["access_token"].encode()).digest()[:16]
+    assert decoded["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
+    assert es256_verifies(tokens["id_token"], ec_jwk)
+    head, body, sig = tokens["id_token"].split(".")
+    forged = base64.urlsafe_b64encode(json.dumps({**decoded, "sub": "someone-else"}).encode()).rstrip(b"=").decode()
+    assert not es256_verifies(f"{head}.{forged}.{sig}", ec_jwk), "the check can fail"
+    rsa_kids = {k["kid"] for k in keys if k["kty"] == "RSA"}
+    assert header["kid"] not in rsa_kids
+
+    # The access token works at userinfo (GET and POST), and refresh issues an ES256 id_token.
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"},
+                     verify=False, timeout=30)
+    assert r.status_code == 200 and r.json()["sub"] == JSMITH_CONTACT_KEY
+    r = requests.post(stack.url(HOST, "/oidc/userinfo"), data={"access_token": tokens["access_token"]},
+                      verify=False, timeout=30)
+    assert r.status_code == 200 and r.json()["given_name"] == "Jane"
+    refreshed = rp(stack, op="refresh", refresh_token=tokens["refresh_token"], metadata=meta, **ES)
+    assert "error" not in refreshed, refreshed
+    assert refreshed["claims"]["sub"] == JSMITH_CONTACT_KEY
+    assert json.loads(b64u_decode(refreshed["tokens"]["id_token"].split(".")[0]))["alg"] == "ES256"
+    assert es256_verifies(refreshed["tokens"]["id_token"], ec_jwk)
+
+
+def test_openid_client_refuses_an_alg_other_than_registered(stack, emulator):
+    """The peer's pinning is real: openid-client told ES256 refuses demo-rp's RS256 id_token (so
+    the ES256 test above cannot pass on an RS256 token)."""
+    meta = {"id_token_signed_response_alg": "ES256"}
+    start = rp(stack, op="start", scope="openid", metadata=meta, **RP)
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, start["url"]))
+    out = rp(stack, op="callback", url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], metadata=meta, **RP)
+    assert out.get("error") and 'unexpected JWT "alg"' in (out.get("cause") or ""), out
 
 
 # --------------------------------------------------------------------------------- consent

@@ -1,6 +1,8 @@
 // A relying party built on openid-client (a certified RP library), driven step by step by
-// tests/e2e/test_oidc_interop.py: the Python test plays the browser, this script the RP.
+// tests/e2e/test_oidc.py: the Python test plays the browser, this script the RP.
 // Usage: node rp.mjs '<json command>'  → prints one JSON object.
+// Every command may carry `metadata`: more client metadata for openid-client (e.g.
+// {"id_token_signed_response_alg": "ES256"}: the id_token must then be ES256, nothing else).
 // Commands: {"op":"start", issuer, client_id, client_secret?, redirect_uri, scope}
 //           {"op":"callback", issuer, client_id, client_secret?, url, verifier, state, nonce}
 //           {"op":"refresh", issuer, client_id, client_secret?, refresh_token}
@@ -11,7 +13,9 @@ const cmd = JSON.parse(process.argv[2]);
 
 async function config() {
   const auth = cmd.client_secret ? client.ClientSecretBasic(cmd.client_secret) : client.None();
-  return client.discovery(new URL(cmd.issuer), cmd.client_id, cmd.client_secret, auth);
+  const metadata = { ...(cmd.metadata ?? {}) };
+  if (cmd.client_secret) metadata.client_secret = cmd.client_secret;
+  return client.discovery(new URL(cmd.issuer), cmd.client_id, metadata, auth);
 }
 
 async function main() {
@@ -58,7 +62,7 @@ main().then(
   (err) => {
     process.stdout.write(JSON.stringify({
       error: err.name, code: err.code ?? null, message: err.message,
-      oauth_error: err.error ?? null,
+      oauth_error: err.error ?? null, cause: err.cause?.message ?? null,
     }));
     process.exitCode = 3;
   },
