@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import os
 import re
 import secrets
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -29,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from test_signin import browser, emulator, get, imis_hand_off, post  # noqa: F401
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "saml"))
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = Path(os.environ.get("EDGE_IDP_TOOLS", Path.home() / ".cache/edge-idp-tools")) / "npm/node_modules/.bin/node"
@@ -353,6 +357,69 @@ def test_oidcc_id_token_hint_logout_with_unregistered_post_logout_uri_is_refused
     # Without id_token_hint the member confirms first.
     r = get(s, stack.url(HOST, "/oidc/logout?client_id=demo-rp"))
     assert r.status_code == 200 and 'id="oidc-logout"' in r.text
+
+
+def saml_sso_in_session(stack, s):
+    """The acme SAML app demo-sp (pysaml2 in process, tests/saml/sp.py) joins the browser's IdP
+    session without signing in again; returns the SP and pysaml2's verified Response."""
+    from sp import TestSP, parse_form  # tests/saml, on sys.path below
+    md = requests.get(stack.url(HOST, "/saml/demo-sp/metadata"), verify=False, timeout=30)
+    md.raise_for_status()
+    sp = TestSP(stack.sp_origin, md.text)
+    req_id, (_, url, _) = sp.login(relay_state="rs-fc")
+    r = get(s, url)
+    assert r.status_code == 200, "a Response at once: the member is signed in"
+    action, fields = parse_form(r.text)
+    assert action == f"{sp.origin}/acs"
+    return sp, sp.accept(fields["SAMLResponse"], outstanding={req_id: "/"})
+
+
+def frames_of(page: str) -> list[str]:
+    return [html.unescape(m) for m in re.findall(r'<iframe src="([^"]+)"', page)]
+
+
+def test_oidcc_frontchannel_rp_initiated_logout(stack, emulator):
+    """oidcc-frontchannel-rp-initiated-logout with a second participant: the member signs in to
+    demo-rp (at iMIS), then demo-es and the SAML app demo-sp in the same IdP session. demo-es
+    starts RP-initiated logout: the IdP ends the session, sends demo-sp a LogoutRequest, and the
+    last page loads demo-rp's front-channel logout URI (iss, and sid = the sid of demo-rp's
+    id_token) in a frame, never demo-es's own, before going on to demo-es's
+    post_logout_redirect_uri with its state."""
+    s = browser()
+    params, _ = code_for(stack, s)
+    rp_id = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    r = get(s, authorize_url(stack, ES))
+    params = callback_params(r, ES["redirect_uri"])  # no sign-in: the same IdP session
+    es_id_token = redeem(stack, params["code"], ES).json()["id_token"]
+    es_id = jwt.decode(es_id_token, jwks(stack))
+    assert es_id["sid"] == rp_id["sid"] and rp_id["sid"]
+    sp, saml = saml_sso_in_session(stack, s)
+
+    r = get(s, stack.url(HOST, "/oidc/logout?" + urlencode(
+        {"id_token_hint": es_id_token, "post_logout_redirect_uri": "https://demo-es.localhost/signed-out",
+         "state": "bye-es"})))
+    assert "__Host-idp-session=;" in r.headers.get("set-cookie", ""), "the session ends at once"
+    # The SAML participant first (front channel, Redirect binding), back to /signout/continue.
+    assert r.status_code == 303 and r.headers["location"].startswith(f"{sp.origin}/slo?SAMLRequest="), r.text
+    back = sp.answer_logout(r.headers["location"])
+    r = get(s, back)
+    assert r.headers["location"].endswith("/signout/continue"), r.headers.get("location")
+    r = get(s, stack.url(HOST, "/signout/continue"))
+    assert r.status_code == 200, r.text
+    frames = frames_of(r.text)
+    assert len(frames) == 1, frames
+    frame = urlparse(frames[0])
+    assert f"{frame.scheme}://{frame.netloc}{frame.path}" == "https://demo-rp.localhost/frontchannel-logout"
+    q = {k: v[0] for k, v in parse_qs(frame.query).items()}
+    assert q == {"iss": issuer(stack), "sid": rp_id["sid"]}
+    assert "https://demo-rp.localhost" in r.headers["content-security-policy"].split("frame-src")[-1]
+    cont = html.unescape(re.search(r'id="logout-continue" href="([^"]+)"', r.text).group(1))
+    assert cont == "https://demo-es.localhost/signed-out?state=bye-es"
+    # The session is over for every client.
+    params, _ = code_for(stack, s, prompt="none")
+    assert params["error"] == "login_required"
+    params, _ = code_for(stack, s, ES, prompt="none")
+    assert params["error"] == "login_required"
 
 
 def test_no_access_mapping_applies_to_oidc_clients(stack, emulator):
