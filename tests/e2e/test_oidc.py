@@ -430,6 +430,175 @@ def test_no_access_mapping_applies_to_oidc_clients(stack, emulator):
     assert "location" not in r.headers
 
 
+def test_oidcc_authorize_errors_go_to_the_verified_redirect_uri_with_state_and_iss(stack, emulator):
+    """Once client and redirect URI are verified, every other refusal is an error response at the
+    redirect URI (RFC 9207 iss, state echoed), before any sign-in."""
+    s = browser()
+    for extra, code in [({"response_type": "id_token"}, "unsupported_response_type"),
+                        ({"scope": "email"}, "invalid_scope"),
+                        ({"request_uri": "https://demo-rp.localhost/req.jwt"}, "request_uri_not_supported"),
+                        ({"code_challenge": "x" * 43, "code_challenge_method": "plain"}, "invalid_request")]:
+        r = get(s, authorize_url(stack, state="err-st", **extra))
+        params = callback_params(r, RP["redirect_uri"])
+        assert params["error"] == code, (extra, params)
+        assert params["state"] == "err-st" and params["iss"] == issuer(stack)
+        assert "code" not in params
+    # A repeated parameter (RFC 6749 §3.1) is refused the same way.
+    url = authorize_url(stack, state="dup", login_hint="a") + "&login_hint=b"
+    params = callback_params(get(s, url), RP["redirect_uri"])
+    assert params["error"] == "invalid_request" and "login_hint" in params["error_description"]
+    assert params["state"] == "dup"
+
+
+def test_oidcc_login_hint(stack, emulator):
+    """login_hint is accepted (a hint only: the iMIS sign-in page takes no username), signed out
+    and signed in, and a code follows (a repeated one is refused: see the test above)."""
+    s = browser()
+    r = get(s, authorize_url(stack, login_hint="jsmith"))
+    assert r.headers["location"].startswith(stack.imis_origin), "signs in at iMIS as usual"
+    params = callback_params(sign_in_at_imis(stack, s, r), RP["redirect_uri"])
+    id_token = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    assert id_token["sub"] == JSMITH_CONTACT_KEY
+    params, _ = code_for(stack, s, login_hint="jane.smith@acme-members.example", prompt="none")
+    assert params["code"]
+
+
+def test_oidcc_pkce_challenge_binds_a_confidential_clients_code(stack, emulator):
+    """A confidential client that sent a code_challenge must send the verifier too."""
+    s = browser()
+    verifier, challenge = pkce()
+    params, _ = code_for(stack, s, code_challenge=challenge, code_challenge_method="S256")
+    r = redeem(stack, params["code"])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", "no verifier"
+    params, _ = code_for(stack, s, code_challenge=challenge, code_challenge_method="S256")
+    r = redeem(stack, params["code"], verifier=pkce()[0])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", "another verifier"
+    params, _ = code_for(stack, s, code_challenge=challenge, code_challenge_method="S256")
+    assert redeem(stack, params["code"], verifier=verifier).status_code == 200
+
+
+def test_token_responses_are_not_cached(stack, emulator):
+    """Cache-Control: no-store (and Pragma: no-cache) on every token response: success, refresh
+    and errors; userinfo too."""
+    s = browser()
+    params, _ = code_for(stack, s)
+    ok = redeem(stack, params["code"])
+    auth = (RP["client_id"], RP["client_secret"])
+    refreshed = token_request(stack, {"grant_type": "refresh_token", "refresh_token": ok.json()["refresh_token"]}, auth)
+    info = requests.get(stack.url(HOST, "/oidc/userinfo"),
+                        headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"}, verify=False, timeout=30)
+    assert info.status_code == 200 and info.headers["cache-control"] == "no-store"
+    bad_grant = redeem(stack, params["code"])  # reuse (revokes what the code gave)
+    bad_client = token_request(stack, {"grant_type": "authorization_code", "code": "x"}, (RP["client_id"], "no"))
+    bad_type = token_request(stack, {"grant_type": "password", "username": "jsmith", "password": "x"}, auth)
+    for r, status in [(ok, 200), (refreshed, 200), (bad_grant, 400), (bad_client, 401), (bad_type, 400)]:
+        assert r.status_code == status, r.text
+        assert r.headers["cache-control"] == "no-store" and r.headers["pragma"] == "no-cache"
+        assert r.headers["content-type"].startswith("application/json")
+    assert bad_type.json()["error"] == "unsupported_grant_type"
+
+
+def test_cors_on_discovery_jwks_userinfo_and_token_for_public_clients(stack, emulator):
+    spa_origin = "https://demo-spa.localhost"
+    for path in ["/.well-known/openid-configuration", "/.well-known/jwks.json"]:
+        r = requests.get(stack.url(HOST, path), headers={"Origin": spa_origin}, verify=False, timeout=30)
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*", path
+        r = requests.options(stack.url(HOST, path), headers={"Origin": spa_origin, "Access-Control-Request-Method": "GET"},
+                             verify=False, timeout=30)
+        assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*", path
+    # Token: a public client's POST from its own origin gets CORS; other origins and
+    # confidential clients do not.
+    s = browser()
+    r = requests.options(stack.url(HOST, "/oidc/token"),
+                         headers={"Origin": spa_origin, "Access-Control-Request-Method": "POST"}, verify=False, timeout=30)
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == spa_origin
+    assert "POST" in r.headers["access-control-allow-methods"]
+    verifier, challenge = pkce()
+    params, _ = code_for(stack, s, SPA, code_challenge=challenge, code_challenge_method="S256")
+    data = {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": SPA["redirect_uri"],
+            "client_id": SPA["client_id"], "code_verifier": verifier}
+    r = requests.post(stack.url(HOST, "/oidc/token"), data=data, headers={"Origin": spa_origin}, verify=False, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers["access-control-allow-origin"] == spa_origin and "origin" in r.headers["vary"].lower()
+    access = r.json()["access_token"]
+    r = requests.post(stack.url(HOST, "/oidc/token"), headers={"Origin": "https://evil.example"}, verify=False, timeout=30,
+                      data={"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"],
+                            "client_id": SPA["client_id"]})
+    assert r.status_code == 200, r.text
+    assert "access-control-allow-origin" not in r.headers, "not the client's origin"
+    params, _ = code_for(stack, s)
+    r = requests.post(stack.url(HOST, "/oidc/token"), headers={"Origin": "https://demo-rp.localhost"}, verify=False,
+                      timeout=30, auth=(RP["client_id"], RP["client_secret"]),
+                      data={"grant_type": "authorization_code", "code": params["code"], "redirect_uri": RP["redirect_uri"]})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers, "confidential: no CORS"
+    # Userinfo: any origin (bearer token, no cookies), success and errors.
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {access}", "Origin": spa_origin},
+                     verify=False, timeout=30)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": "Bearer nope", "Origin": spa_origin},
+                     verify=False, timeout=30)
+    assert r.status_code == 401 and r.headers["access-control-allow-origin"] == "*"
+    r = requests.options(stack.url(HOST, "/oidc/userinfo"),
+                         headers={"Origin": spa_origin, "Access-Control-Request-Method": "GET",
+                                  "Access-Control-Request-Headers": "authorization"}, verify=False, timeout=30)
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*"
+    assert "authorization" in r.headers["access-control-allow-headers"]
+
+
+def test_oidcc_rp_initiated_logout_checks(stack, emulator):
+    """RP-initiated logout: post_logout_redirect_uri matches exactly; client_id must agree with the
+    id_token_hint; an id_token_hint of another session or only client_id asks the member to
+    confirm; confirming ends the session and returns with state."""
+    s = browser()
+    params, _ = code_for(stack, s)
+    old_id_token = redeem(stack, params["code"]).json()["id_token"]
+    registered = "https://demo-rp.localhost/signed-out"
+
+    def logout(**q):
+        return get(s, stack.url(HOST, "/oidc/logout?" + urlencode(q)))
+
+    for near in [registered + "/", registered + "?x=1", "https://DEMO-RP.localhost/signed-out",
+                 "http://demo-rp.localhost/signed-out", "https://demo-spa.localhost/"]:
+        r = logout(id_token_hint=old_id_token, post_logout_redirect_uri=near)
+        assert r.status_code == 400 and "location" not in r.headers, near
+        assert "not registered" in r.text
+    r = logout(id_token_hint=old_id_token, client_id="demo-spa", post_logout_redirect_uri="https://demo-spa.localhost/")
+    assert r.status_code == 400 and "location" not in r.headers and "does not match" in r.text
+    r = logout(post_logout_redirect_uri=registered)
+    assert r.status_code == 400 and "location" not in r.headers, "no client to check the URI against"
+    r = logout(id_token_hint=old_id_token[:-4] + "AAAA", post_logout_redirect_uri=registered)
+    assert r.status_code == 400 and "location" not in r.headers, "a forged hint"
+    # The member is still signed in after all of these.
+    assert code_for(stack, s, prompt="none")[0]["code"]
+
+    # Another IdP session (another browser): the first session's id_token_hint does not sign it
+    # out silently.
+    s = browser()
+    params, _ = code_for(stack, s)
+    new_id_token = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    old = jwt.decode(old_id_token, jwks(stack))
+    assert new_id_token["sid"] != old["sid"]
+    r = logout(id_token_hint=old_id_token, post_logout_redirect_uri=registered, state="s-old")
+    assert r.status_code == 200 and 'id="oidc-logout"' in r.text, "confirm first"
+    # client_id alone: confirm, then the form posts back and the member is out.
+    r = logout(client_id="demo-rp", post_logout_redirect_uri=registered, state="s-confirm")
+    assert r.status_code == 200 and 'id="oidc-logout"' in r.text and "Acme Demo Relying Party" in r.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    fields = {k: html.unescape(v) for k, v in fields.items()}
+    assert fields["post_logout_redirect_uri"] == registered and fields["t"]
+    forged = post(s, stack.url(HOST, "/oidc/logout"), data={**fields, "t": "x" + fields["t"][1:]})
+    assert forged.status_code == 200 and 'id="oidc-logout"' in forged.text, "a wrong token only asks again"
+    r = post(s, stack.url(HOST, "/oidc/logout"), data=fields)
+    assert r.status_code in (200, 303), r.text
+    done = r.headers["location"] if r.status_code == 303 else \
+        html.unescape(re.search(r'id="logout-continue" href="([^"]+)"', r.text).group(1))
+    assert done == registered + "?state=s-confirm"
+    assert code_for(stack, s, prompt="none")[0]["error"] == "login_required"
+    # Signed out already: a valid request goes straight to the post_logout_redirect_uri.
+    r = logout(id_token_hint=old_id_token, post_logout_redirect_uri=registered, state="s-again")
+    assert r.status_code == 303 and r.headers["location"] == registered + "?state=s-again"
+
+
 # --------------------------------------------------------------------------------- authlib
 
 def test_oidcc_server_authlib_client_secret_post_hs256(stack, emulator):
