@@ -729,6 +729,68 @@ def test_openid_client_refuses_an_alg_other_than_registered(stack, emulator):
     assert out.get("error") and 'unexpected JWT "alg"' in (out.get("cause") or ""), out
 
 
+# --------------------------------------------------------------------------------- RSA-4096
+
+GLOBEX = "globex.localhost"
+BIG = {"client_id": "t-rsa4096", "client_secret": "t-rsa4096-secret", "redirect_uri": "https://t-rsa4096.localhost/callback"}
+
+
+@pytest.fixture(scope="module")
+def globex_rsa4096(stack):
+    """globex (iMIS 2017 legacy mode, no OIDC until now) gets RSA-4096 keys from the admin CLI
+    (`keys init --bits 4096`) and one confidential client, and is pushed."""
+    folder = stack.tenant_folder("globex")
+    env = {**os.environ, "EDGE_IDP_MASTER_KEY": stack.key}
+    done = subprocess.run([str(ROOT / "target/release/edge-idp"), "keys", "init", str(folder), "--bits", "4096",
+                           "--force"], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    digest = base64.urlsafe_b64encode(hashlib.sha256(BIG["client_secret"].encode()).digest()).rstrip(b"=").decode()
+    (folder / "oidc").mkdir(exist_ok=True)
+    (folder / "oidc" / f"{BIG['client_id']}.json").write_text(json.dumps({
+        "schema_version": 1, "id": BIG["client_id"], "name": "RSA-4096 test RP", "type": "confidential",
+        "token_endpoint_auth_method": "client_secret_basic", "client_secret_hash": f"sha256:{digest}",
+        "redirect_uris": [BIG["redirect_uri"]], "id_token_signed_response_alg": "RS256"}, indent=2))
+    stack.push(folder)
+    return json.loads((folder / "keys.json").read_text())
+
+
+def test_oidcc_server_rs256_with_a_4096_bit_tenant_key(stack, emulator, globex_rsa4096):
+    """RS256 with the tenant's RSA keys at 4096 bits: openid-client completes code + PKCE on globex
+    (legacy sign-in form) and validates the id_token; authlib checks it against JWKS, whose
+    current key has a 4096-bit modulus and the kid the CLI wrote."""
+    iss = stack.url(GLOBEX, "").rstrip("/")
+    current = globex_rsa4096["current"]
+    keys = requests.get(stack.url(GLOBEX, "/.well-known/jwks.json"), verify=False, timeout=30).json()["keys"]
+    published = {k["kid"]: k for k in keys}
+    assert len(b64u_decode(published[current["kid"]]["n"])) == 512, "4096 bits"
+    assert len(b64u_decode(published[globex_rsa4096["next"]["kid"]]["n"])) == 512
+    start = rp(stack, op="start", issuer=iss, scope="openid profile", **BIG)
+    assert "error" not in start, start
+    s = browser()
+    r = get(s, start["url"])
+    assert r.status_code == 303 and r.headers["location"].startswith("/signin?p="), r.headers.get("location")
+    form = get(s, stack.url(GLOBEX, r.headers["location"]))
+    p = re.search(r'name="p" value="([^"]+)"', form.text).group(1)
+    r = post(s, stack.url(GLOBEX, "/signin"), data={"p": p, "username": "hsimpson", "password": "Member-Passw0rd"})
+    if r.headers.get("location", "").startswith("/"):
+        r = get(s, stack.url(GLOBEX, r.headers["location"]))
+    callback_params(r, BIG["redirect_uri"])
+    out = rp(stack, op="callback", issuer=iss, url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], **BIG)
+    assert "error" not in out, out
+    assert out["claims"]["iss"] == iss and out["claims"]["aud"] == BIG["client_id"]
+    assert out["userinfo"]["name"] == "Homer Simpson"
+    id_token = out["tokens"]["id_token"]
+    header = json.loads(b64u_decode(id_token.split(".")[0]))
+    assert header == {"alg": "RS256", "typ": "JWT", "kid": current["kid"]}
+    assert len(b64u_decode(id_token.split(".")[2])) == 512, "an RSA-4096 signature"
+    claims = jwt.decode(id_token, JsonWebKey.import_key_set({"keys": keys}))
+    claims.validate()
+    assert claims["sub"] == out["claims"]["sub"]
+    with pytest.raises(Exception):  # acme's keys do not verify it
+        jwt.decode(id_token, jwks(stack))
+
+
 # --------------------------------------------------------------------------------- consent
 
 def test_oidcc_prompt_consent_and_remembered_consent(stack, emulator):
