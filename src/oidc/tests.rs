@@ -327,6 +327,71 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 }
 
 #[test]
+fn a_4096_bit_current_key_signs_id_tokens_that_verify() {
+    let p = setup();
+    let der = include_bytes!("../testdata/test-rsa4096.pk8.der");
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(der).unwrap();
+    assert_eq!(key.size() * 8, 4096);
+    let jwk = json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+                     "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be())});
+    let stored = json!({"schema_version": 1,
+                        "current": {"kid": "big", "alg": "RS256", "public_jwk": jwk,
+                                    "private_key": sealed("acme", &STANDARD.encode(der))}})
+    .to_string();
+    // keys::parse opens it as the signing key.
+    let master = crate::seal::MasterKey::from_base64(MASTER_KEY_B64).unwrap();
+    let opened = super::keys::parse("acme", stored.as_bytes(), Some(&master)).unwrap();
+    assert_eq!(opened.current.as_ref().unwrap().kid, "big");
+    assert!(opened.current.as_ref().unwrap().pkcs8.is_some());
+    p.put_kv("tenant:acme:keys", &stored);
+    let idp = Idp::new();
+    let (_, published, _) = send(&idp, &p, HttpMethod::Get, "/.well-known/jwks.json", &[], "");
+    let n = published["keys"][0]["n"].as_str().unwrap();
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(n).unwrap().len(),
+        512,
+        "a 4096-bit modulus in JWKS"
+    );
+    put_code(&p, "code-4096", "rp", "https://rp.example/cb", None);
+    let (status, body) = redeem(&idp, &p, "code-4096", None);
+    assert_eq!(status, 200, "{body}");
+    let token = body["id_token"].as_str().unwrap();
+    let jws = Unverified::parse(token).unwrap();
+    assert_eq!(jws.alg(), "RS256");
+    let sig = URL_SAFE_NO_PAD
+        .decode(token.rsplit('.').next().unwrap())
+        .unwrap();
+    assert_eq!(sig.len(), 512, "an RSA-4096 signature");
+    // A relying party with only the public key verifies it.
+    let public = super::keys::parse(
+        "acme",
+        json!({"schema_version": 1, "next": {"kid": "big", "alg": "RS256", "public_jwk": jwk}})
+            .to_string()
+            .as_bytes(),
+        None,
+    )
+    .unwrap();
+    let claims = jws.clone().verify_keys(&public).unwrap();
+    assert_eq!(claims["aud"], "rp");
+    assert_eq!(claims["sub"], "CK-1");
+    // ...and the 2048-bit test key does not.
+    let other =
+        rsa::RsaPrivateKey::from_pkcs8_der(include_bytes!("../testdata/test-rsa2048.pk8.der"))
+            .unwrap();
+    let other_jwk =
+        json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(other.n().to_bytes_be()), "e": "AQAB"});
+    let wrong = super::keys::parse(
+        "acme",
+        json!({"schema_version": 1, "next": {"kid": "big", "alg": "RS256", "public_jwk": other_jwk}})
+            .to_string()
+            .as_bytes(),
+        None,
+    )
+    .unwrap();
+    assert!(jws.verify_keys(&wrong).is_none());
+}
+
+#[test]
 fn hs512_id_tokens_use_the_client_key_and_client_secret_post() {
     let p = setup();
     let idp = Idp::new();

@@ -3,17 +3,20 @@ Cloud mode: the sign-in goes through the RiSE page and comes back to /imis/callb
 
 Peers: the `openid-client` npm package (a certified relying-party library; tests/oidc/rp.mjs) for
 code + PKCE, refresh and logout, and authlib (Python) for a confidential client with
-client_secret_post / client_secret_basic and HS256 / RS256 id_tokens. Each test is named after the
-OpenID Foundation conformance test it mirrors."""
+client_secret_post / client_secret_basic and HS256 / RS256 id_tokens; ES256 id_tokens (demo-es)
+checked by openid-client pinned to ES256 and by `cryptography` against the tenant's EC key. Each
+test is named after the OpenID Foundation conformance test it mirrors."""
 from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import os
 import re
 import secrets
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -22,14 +25,21 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from test_signin import browser, emulator, get, imis_hand_off, post  # noqa: F401
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "saml"))
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = Path(os.environ.get("EDGE_IDP_TOOLS", Path.home() / ".cache/edge-idp-tools")) / "npm/node_modules/.bin/node"
 HOST = "acme.localhost"
 RP = {"client_id": "demo-rp", "client_secret": "demo-rp-secret", "redirect_uri": "https://demo-rp.localhost/callback"}
 SPA = {"client_id": "demo-spa", "redirect_uri": "https://demo-spa.localhost/callback"}
+ES = {"client_id": "demo-es", "client_secret": "demo-es-secret", "redirect_uri": "https://demo-es.localhost/callback"}
 HS = {"client_id": "demo-hs", "client_secret": "demo-hs-secret", "redirect_uri": "https://demo-hs.localhost/callback",
       "key": "demo-hs-jwt-signing-key-0123456789abcdef"}
 JSMITH_CONTACT_KEY = "87EAD15E-B188-42E8-AE48-E9B8C2B24C94"
@@ -357,12 +367,244 @@ def test_oidcc_id_token_hint_logout_with_unregistered_post_logout_uri_is_refused
     assert r.status_code == 200 and 'id="oidc-logout"' in r.text
 
 
+def saml_sso_in_session(stack, s):
+    """The acme SAML app demo-sp (pysaml2 in process, tests/saml/sp.py) joins the browser's IdP
+    session without signing in again; returns the SP and pysaml2's verified Response."""
+    from sp import TestSP, parse_form  # tests/saml, on sys.path below
+    md = requests.get(stack.url(HOST, "/saml/demo-sp/metadata"), verify=False, timeout=30)
+    md.raise_for_status()
+    sp = TestSP(stack.sp_origin, md.text)
+    req_id, (_, url, _) = sp.login(relay_state="rs-fc")
+    r = get(s, url)
+    assert r.status_code == 200, "a Response at once: the member is signed in"
+    action, fields = parse_form(r.text)
+    assert action == f"{sp.origin}/acs"
+    return sp, sp.accept(fields["SAMLResponse"], outstanding={req_id: "/"})
+
+
+def frames_of(page: str) -> list[str]:
+    return [html.unescape(m) for m in re.findall(r'<iframe src="([^"]+)"', page)]
+
+
+def test_oidcc_frontchannel_rp_initiated_logout(stack, emulator):
+    """oidcc-frontchannel-rp-initiated-logout with a second participant: the member signs in to
+    demo-rp (at iMIS), then demo-es and the SAML app demo-sp in the same IdP session. demo-es
+    starts RP-initiated logout: the IdP ends the session, sends demo-sp a LogoutRequest, and the
+    last page loads demo-rp's front-channel logout URI (iss, and sid = the sid of demo-rp's
+    id_token) in a frame, never demo-es's own, before going on to demo-es's
+    post_logout_redirect_uri with its state."""
+    s = browser()
+    params, _ = code_for(stack, s)
+    rp_id = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    r = get(s, authorize_url(stack, ES))
+    params = callback_params(r, ES["redirect_uri"])  # no sign-in: the same IdP session
+    es_id_token = redeem(stack, params["code"], ES).json()["id_token"]
+    es_id = jwt.decode(es_id_token, jwks(stack))
+    assert es_id["sid"] == rp_id["sid"] and rp_id["sid"]
+    sp, saml = saml_sso_in_session(stack, s)
+
+    r = get(s, stack.url(HOST, "/oidc/logout?" + urlencode(
+        {"id_token_hint": es_id_token, "post_logout_redirect_uri": "https://demo-es.localhost/signed-out",
+         "state": "bye-es"})))
+    assert "__Host-idp-session=;" in r.headers.get("set-cookie", ""), "the session ends at once"
+    # The SAML participant first (front channel, Redirect binding), back to /signout/continue.
+    assert r.status_code == 303 and r.headers["location"].startswith(f"{sp.origin}/slo?SAMLRequest="), r.text
+    back = sp.answer_logout(r.headers["location"])
+    r = get(s, back)
+    assert r.headers["location"].endswith("/signout/continue"), r.headers.get("location")
+    r = get(s, stack.url(HOST, "/signout/continue"))
+    assert r.status_code == 200, r.text
+    frames = frames_of(r.text)
+    assert len(frames) == 1, frames
+    frame = urlparse(frames[0])
+    assert f"{frame.scheme}://{frame.netloc}{frame.path}" == "https://demo-rp.localhost/frontchannel-logout"
+    q = {k: v[0] for k, v in parse_qs(frame.query).items()}
+    assert q == {"iss": issuer(stack), "sid": rp_id["sid"]}
+    assert "https://demo-rp.localhost" in r.headers["content-security-policy"].split("frame-src")[-1]
+    cont = html.unescape(re.search(r'id="logout-continue" href="([^"]+)"', r.text).group(1))
+    assert cont == "https://demo-es.localhost/signed-out?state=bye-es"
+    # The session is over for every client.
+    params, _ = code_for(stack, s, prompt="none")
+    assert params["error"] == "login_required"
+    params, _ = code_for(stack, s, ES, prompt="none")
+    assert params["error"] == "login_required"
+
+
 def test_no_access_mapping_applies_to_oidc_clients(stack, emulator):
     s = browser()
     r = get(s, authorize_url(stack))
     r = sign_in_at_imis(stack, s, r, user="bwayne")
     assert r.status_code == 403 and "Acme Demo Relying Party" in r.text
     assert "location" not in r.headers
+
+
+def test_oidcc_authorize_errors_go_to_the_verified_redirect_uri_with_state_and_iss(stack, emulator):
+    """Once client and redirect URI are verified, every other refusal is an error response at the
+    redirect URI (RFC 9207 iss, state echoed), before any sign-in."""
+    s = browser()
+    for extra, code in [({"response_type": "id_token"}, "unsupported_response_type"),
+                        ({"scope": "email"}, "invalid_scope"),
+                        ({"request_uri": "https://demo-rp.localhost/req.jwt"}, "request_uri_not_supported"),
+                        ({"code_challenge": "x" * 43, "code_challenge_method": "plain"}, "invalid_request")]:
+        r = get(s, authorize_url(stack, state="err-st", **extra))
+        params = callback_params(r, RP["redirect_uri"])
+        assert params["error"] == code, (extra, params)
+        assert params["state"] == "err-st" and params["iss"] == issuer(stack)
+        assert "code" not in params
+    # A repeated parameter (RFC 6749 §3.1) is refused the same way.
+    url = authorize_url(stack, state="dup", login_hint="a") + "&login_hint=b"
+    params = callback_params(get(s, url), RP["redirect_uri"])
+    assert params["error"] == "invalid_request" and "login_hint" in params["error_description"]
+    assert params["state"] == "dup"
+
+
+def test_oidcc_login_hint(stack, emulator):
+    """login_hint is accepted (a hint only: the iMIS sign-in page takes no username), signed out
+    and signed in, and a code follows (a repeated one is refused: see the test above)."""
+    s = browser()
+    r = get(s, authorize_url(stack, login_hint="jsmith"))
+    assert r.headers["location"].startswith(stack.imis_origin), "signs in at iMIS as usual"
+    params = callback_params(sign_in_at_imis(stack, s, r), RP["redirect_uri"])
+    id_token = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    assert id_token["sub"] == JSMITH_CONTACT_KEY
+    params, _ = code_for(stack, s, login_hint="jane.smith@acme-members.example", prompt="none")
+    assert params["code"]
+
+
+def test_oidcc_pkce_challenge_binds_a_confidential_clients_code(stack, emulator):
+    """A confidential client that sent a code_challenge must send the verifier too."""
+    s = browser()
+    verifier, challenge = pkce()
+    params, _ = code_for(stack, s, code_challenge=challenge, code_challenge_method="S256")
+    r = redeem(stack, params["code"])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", "no verifier"
+    params, _ = code_for(stack, s, code_challenge=challenge, code_challenge_method="S256")
+    r = redeem(stack, params["code"], verifier=pkce()[0])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", "another verifier"
+    params, _ = code_for(stack, s, code_challenge=challenge, code_challenge_method="S256")
+    assert redeem(stack, params["code"], verifier=verifier).status_code == 200
+
+
+def test_token_responses_are_not_cached(stack, emulator):
+    """Cache-Control: no-store (and Pragma: no-cache) on every token response: success, refresh
+    and errors; userinfo too."""
+    s = browser()
+    params, _ = code_for(stack, s)
+    ok = redeem(stack, params["code"])
+    auth = (RP["client_id"], RP["client_secret"])
+    refreshed = token_request(stack, {"grant_type": "refresh_token", "refresh_token": ok.json()["refresh_token"]}, auth)
+    info = requests.get(stack.url(HOST, "/oidc/userinfo"),
+                        headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"}, verify=False, timeout=30)
+    assert info.status_code == 200 and info.headers["cache-control"] == "no-store"
+    bad_grant = redeem(stack, params["code"])  # reuse (revokes what the code gave)
+    bad_client = token_request(stack, {"grant_type": "authorization_code", "code": "x"}, (RP["client_id"], "no"))
+    bad_type = token_request(stack, {"grant_type": "password", "username": "jsmith", "password": "x"}, auth)
+    for r, status in [(ok, 200), (refreshed, 200), (bad_grant, 400), (bad_client, 401), (bad_type, 400)]:
+        assert r.status_code == status, r.text
+        assert r.headers["cache-control"] == "no-store" and r.headers["pragma"] == "no-cache"
+        assert r.headers["content-type"].startswith("application/json")
+    assert bad_type.json()["error"] == "unsupported_grant_type"
+
+
+def test_cors_on_discovery_jwks_userinfo_and_token_for_public_clients(stack, emulator):
+    spa_origin = "https://demo-spa.localhost"
+    for path in ["/.well-known/openid-configuration", "/.well-known/jwks.json"]:
+        r = requests.get(stack.url(HOST, path), headers={"Origin": spa_origin}, verify=False, timeout=30)
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*", path
+        r = requests.options(stack.url(HOST, path), headers={"Origin": spa_origin, "Access-Control-Request-Method": "GET"},
+                             verify=False, timeout=30)
+        assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*", path
+    # Token: a public client's POST from its own origin gets CORS; other origins and
+    # confidential clients do not.
+    s = browser()
+    r = requests.options(stack.url(HOST, "/oidc/token"),
+                         headers={"Origin": spa_origin, "Access-Control-Request-Method": "POST"}, verify=False, timeout=30)
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == spa_origin
+    assert "POST" in r.headers["access-control-allow-methods"]
+    verifier, challenge = pkce()
+    params, _ = code_for(stack, s, SPA, code_challenge=challenge, code_challenge_method="S256")
+    data = {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": SPA["redirect_uri"],
+            "client_id": SPA["client_id"], "code_verifier": verifier}
+    r = requests.post(stack.url(HOST, "/oidc/token"), data=data, headers={"Origin": spa_origin}, verify=False, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers["access-control-allow-origin"] == spa_origin and "origin" in r.headers["vary"].lower()
+    access = r.json()["access_token"]
+    r = requests.post(stack.url(HOST, "/oidc/token"), headers={"Origin": "https://evil.example"}, verify=False, timeout=30,
+                      data={"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"],
+                            "client_id": SPA["client_id"]})
+    assert r.status_code == 200, r.text
+    assert "access-control-allow-origin" not in r.headers, "not the client's origin"
+    params, _ = code_for(stack, s)
+    r = requests.post(stack.url(HOST, "/oidc/token"), headers={"Origin": "https://demo-rp.localhost"}, verify=False,
+                      timeout=30, auth=(RP["client_id"], RP["client_secret"]),
+                      data={"grant_type": "authorization_code", "code": params["code"], "redirect_uri": RP["redirect_uri"]})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers, "confidential: no CORS"
+    # Userinfo: any origin (bearer token, no cookies), success and errors.
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {access}", "Origin": spa_origin},
+                     verify=False, timeout=30)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": "Bearer nope", "Origin": spa_origin},
+                     verify=False, timeout=30)
+    assert r.status_code == 401 and r.headers["access-control-allow-origin"] == "*"
+    r = requests.options(stack.url(HOST, "/oidc/userinfo"),
+                         headers={"Origin": spa_origin, "Access-Control-Request-Method": "GET",
+                                  "Access-Control-Request-Headers": "authorization"}, verify=False, timeout=30)
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*"
+    assert "authorization" in r.headers["access-control-allow-headers"]
+
+
+def test_oidcc_rp_initiated_logout_checks(stack, emulator):
+    """RP-initiated logout: post_logout_redirect_uri matches exactly; client_id must agree with the
+    id_token_hint; an id_token_hint of another session or only client_id asks the member to
+    confirm; confirming ends the session and returns with state."""
+    s = browser()
+    params, _ = code_for(stack, s)
+    old_id_token = redeem(stack, params["code"]).json()["id_token"]
+    registered = "https://demo-rp.localhost/signed-out"
+
+    def logout(**q):
+        return get(s, stack.url(HOST, "/oidc/logout?" + urlencode(q)))
+
+    for near in [registered + "/", registered + "?x=1", "https://DEMO-RP.localhost/signed-out",
+                 "http://demo-rp.localhost/signed-out", "https://demo-spa.localhost/"]:
+        r = logout(id_token_hint=old_id_token, post_logout_redirect_uri=near)
+        assert r.status_code == 400 and "location" not in r.headers, near
+        assert "not registered" in r.text
+    r = logout(id_token_hint=old_id_token, client_id="demo-spa", post_logout_redirect_uri="https://demo-spa.localhost/")
+    assert r.status_code == 400 and "location" not in r.headers and "does not match" in r.text
+    r = logout(post_logout_redirect_uri=registered)
+    assert r.status_code == 400 and "location" not in r.headers, "no client to check the URI against"
+    r = logout(id_token_hint=old_id_token[:-4] + "AAAA", post_logout_redirect_uri=registered)
+    assert r.status_code == 400 and "location" not in r.headers, "a forged hint"
+    # The member is still signed in after all of these.
+    assert code_for(stack, s, prompt="none")[0]["code"]
+
+    # Another IdP session (another browser): the first session's id_token_hint does not sign it
+    # out silently.
+    s = browser()
+    params, _ = code_for(stack, s)
+    new_id_token = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    old = jwt.decode(old_id_token, jwks(stack))
+    assert new_id_token["sid"] != old["sid"]
+    r = logout(id_token_hint=old_id_token, post_logout_redirect_uri=registered, state="s-old")
+    assert r.status_code == 200 and 'id="oidc-logout"' in r.text, "confirm first"
+    # client_id alone: confirm, then the form posts back and the member is out.
+    r = logout(client_id="demo-rp", post_logout_redirect_uri=registered, state="s-confirm")
+    assert r.status_code == 200 and 'id="oidc-logout"' in r.text and "Acme Demo Relying Party" in r.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
+    fields = {k: html.unescape(v) for k, v in fields.items()}
+    assert fields["post_logout_redirect_uri"] == registered and fields["t"]
+    forged = post(s, stack.url(HOST, "/oidc/logout"), data={**fields, "t": "x" + fields["t"][1:]})
+    assert forged.status_code == 200 and 'id="oidc-logout"' in forged.text, "a wrong token only asks again"
+    r = post(s, stack.url(HOST, "/oidc/logout"), data=fields)
+    assert r.status_code in (200, 303), r.text
+    done = r.headers["location"] if r.status_code == 303 else \
+        html.unescape(re.search(r'id="logout-continue" href="([^"]+)"', r.text).group(1))
+    assert done == registered + "?state=s-confirm"
+    assert code_for(stack, s, prompt="none")[0]["error"] == "login_required"
+    # Signed out already: a valid request goes straight to the post_logout_redirect_uri.
+    r = logout(id_token_hint=old_id_token, post_logout_redirect_uri=registered, state="s-again")
+    assert r.status_code == 303 and r.headers["location"] == registered + "?state=s-again"
 
 
 # --------------------------------------------------------------------------------- authlib
@@ -410,6 +652,151 @@ def test_oidcc_server_authlib_client_secret_basic_rs256(stack, emulator):
     assert claims["email"] == "jane.smith@acme-members.example"
     half = hashlib.sha256(token["access_token"].encode()).digest()[:16]
     assert claims["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
+
+
+def b64u_decode(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def es256_verifies(token: str, jwk: dict) -> bool:
+    """Checks a compact JWS with `cryptography` alone: the P-256 key from the JWK, the JWS
+    signature (r || s, 32 bytes each) turned into DER."""
+    head, body, sig = token.split(".")
+    raw = b64u_decode(sig)
+    if len(raw) != 64:
+        return False
+    public = ec.EllipticCurvePublicNumbers(int.from_bytes(b64u_decode(jwk["x"]), "big"),
+                                           int.from_bytes(b64u_decode(jwk["y"]), "big"), ec.SECP256R1()).public_key()
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    try:
+        public.verify(der, f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))
+        return True
+    except InvalidSignature:
+        return False
+
+
+def test_oidcc_server_es256_openid_client(stack, emulator):
+    """oidcc-server with an ES256 client (demo-es, client_secret_basic): openid-client, told the
+    client's id_token_signed_response_alg is ES256 (it then refuses any other alg), completes
+    code + PKCE, validates the id_token and calls userinfo; authlib and `cryptography` check the
+    header and the signature against the tenant's EC key in JWKS; refresh gives ES256 again."""
+    meta = {"id_token_signed_response_alg": "ES256"}
+    start = rp(stack, op="start", scope="openid profile email", metadata=meta, **ES)
+    assert "error" not in start, start
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, start["url"]))
+    out = rp(stack, op="callback", url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], metadata=meta, **ES)
+    assert "error" not in out, out
+    tokens, claims = out["tokens"], out["claims"]
+    assert claims["aud"] == "demo-es" and claims["sub"] == JSMITH_CONTACT_KEY and claims["nonce"] == start["nonce"]
+    assert out["userinfo"]["sub"] == JSMITH_CONTACT_KEY and out["userinfo"]["email"] == "jane.smith@acme-members.example"
+
+    keys = requests.get(stack.url(HOST, "/.well-known/jwks.json"), verify=False, timeout=30).json()["keys"]
+    ec_jwk = next(k for k in keys if k["kty"] == "EC")
+    assert (ec_jwk["kid"], ec_jwk["alg"], ec_jwk["crv"], ec_jwk["use"]) == ("acme-demo-ec-1", "ES256", "P-256", "sig")
+    header = json.loads(b64u_decode(tokens["id_token"].split(".")[0]))
+    assert header["alg"] == "ES256" and header["kid"] == ec_jwk["kid"]
+    decoded = jwt.decode(tokens["id_token"], jwks(stack),
+                         claims_options={"iss": {"essential": True, "value": issuer(stack)},
+                                         "aud": {"essential": True, "value": ES["client_id"]}})
+    decoded.validate()
+    assert decoded.header["alg"] == "ES256"
+    half = hashlib.sha256(tokens["access_token"].encode()).digest()[:16]
+    assert decoded["at_hash"] == base64.urlsafe_b64encode(half).rstrip(b"=").decode()
+    assert es256_verifies(tokens["id_token"], ec_jwk)
+    head, body, sig = tokens["id_token"].split(".")
+    forged = base64.urlsafe_b64encode(json.dumps({**decoded, "sub": "someone-else"}).encode()).rstrip(b"=").decode()
+    assert not es256_verifies(f"{head}.{forged}.{sig}", ec_jwk), "the check can fail"
+    rsa_kids = {k["kid"] for k in keys if k["kty"] == "RSA"}
+    assert header["kid"] not in rsa_kids
+
+    # The access token works at userinfo (GET and POST), and refresh issues an ES256 id_token.
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"},
+                     verify=False, timeout=30)
+    assert r.status_code == 200 and r.json()["sub"] == JSMITH_CONTACT_KEY
+    r = requests.post(stack.url(HOST, "/oidc/userinfo"), data={"access_token": tokens["access_token"]},
+                      verify=False, timeout=30)
+    assert r.status_code == 200 and r.json()["given_name"] == "Jane"
+    refreshed = rp(stack, op="refresh", refresh_token=tokens["refresh_token"], metadata=meta, **ES)
+    assert "error" not in refreshed, refreshed
+    assert refreshed["claims"]["sub"] == JSMITH_CONTACT_KEY
+    assert json.loads(b64u_decode(refreshed["tokens"]["id_token"].split(".")[0]))["alg"] == "ES256"
+    assert es256_verifies(refreshed["tokens"]["id_token"], ec_jwk)
+
+
+def test_openid_client_refuses_an_alg_other_than_registered(stack, emulator):
+    """The peer's pinning is real: openid-client told ES256 refuses demo-rp's RS256 id_token (so
+    the ES256 test above cannot pass on an RS256 token)."""
+    meta = {"id_token_signed_response_alg": "ES256"}
+    start = rp(stack, op="start", scope="openid", metadata=meta, **RP)
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, start["url"]))
+    out = rp(stack, op="callback", url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], metadata=meta, **RP)
+    assert out.get("error") and 'unexpected JWT "alg"' in (out.get("cause") or ""), out
+
+
+# --------------------------------------------------------------------------------- RSA-4096
+
+GLOBEX = "globex.localhost"
+BIG = {"client_id": "t-rsa4096", "client_secret": "t-rsa4096-secret", "redirect_uri": "https://t-rsa4096.localhost/callback"}
+
+
+@pytest.fixture(scope="module")
+def globex_rsa4096(stack):
+    """globex (iMIS 2017 legacy mode, no OIDC until now) gets RSA-4096 keys from the admin CLI
+    (`keys init --bits 4096`) and one confidential client, and is pushed."""
+    folder = stack.tenant_folder("globex")
+    env = {**os.environ, "EDGE_IDP_MASTER_KEY": stack.key}
+    done = subprocess.run([str(ROOT / "target/release/edge-idp"), "keys", "init", str(folder), "--bits", "4096",
+                           "--force"], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    digest = base64.urlsafe_b64encode(hashlib.sha256(BIG["client_secret"].encode()).digest()).rstrip(b"=").decode()
+    (folder / "oidc").mkdir(exist_ok=True)
+    (folder / "oidc" / f"{BIG['client_id']}.json").write_text(json.dumps({
+        "schema_version": 1, "id": BIG["client_id"], "name": "RSA-4096 test RP", "type": "confidential",
+        "token_endpoint_auth_method": "client_secret_basic", "client_secret_hash": f"sha256:{digest}",
+        "redirect_uris": [BIG["redirect_uri"]], "id_token_signed_response_alg": "RS256"}, indent=2))
+    stack.push(folder)
+    return json.loads((folder / "keys.json").read_text())
+
+
+def test_oidcc_server_rs256_with_a_4096_bit_tenant_key(stack, emulator, globex_rsa4096):
+    """RS256 with the tenant's RSA keys at 4096 bits: openid-client completes code + PKCE on globex
+    (legacy sign-in form) and validates the id_token; authlib checks it against JWKS, whose
+    current key has a 4096-bit modulus and the kid the CLI wrote."""
+    iss = stack.url(GLOBEX, "").rstrip("/")
+    current = globex_rsa4096["current"]
+    keys = requests.get(stack.url(GLOBEX, "/.well-known/jwks.json"), verify=False, timeout=30).json()["keys"]
+    published = {k["kid"]: k for k in keys}
+    assert len(b64u_decode(published[current["kid"]]["n"])) == 512, "4096 bits"
+    assert len(b64u_decode(published[globex_rsa4096["next"]["kid"]]["n"])) == 512
+    start = rp(stack, op="start", issuer=iss, scope="openid profile", **BIG)
+    assert "error" not in start, start
+    s = browser()
+    r = get(s, start["url"])
+    assert r.status_code == 303 and r.headers["location"].startswith("/signin?p="), r.headers.get("location")
+    form = get(s, stack.url(GLOBEX, r.headers["location"]))
+    p = re.search(r'name="p" value="([^"]+)"', form.text).group(1)
+    r = post(s, stack.url(GLOBEX, "/signin"), data={"p": p, "username": "hsimpson", "password": "Member-Passw0rd"})
+    if r.headers.get("location", "").startswith("/"):
+        r = get(s, stack.url(GLOBEX, r.headers["location"]))
+    callback_params(r, BIG["redirect_uri"])
+    out = rp(stack, op="callback", issuer=iss, url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], **BIG)
+    assert "error" not in out, out
+    assert out["claims"]["iss"] == iss and out["claims"]["aud"] == BIG["client_id"]
+    assert out["userinfo"]["name"] == "Homer Simpson"
+    id_token = out["tokens"]["id_token"]
+    header = json.loads(b64u_decode(id_token.split(".")[0]))
+    assert header == {"alg": "RS256", "typ": "JWT", "kid": current["kid"]}
+    assert len(b64u_decode(id_token.split(".")[2])) == 512, "an RSA-4096 signature"
+    claims = jwt.decode(id_token, JsonWebKey.import_key_set({"keys": keys}))
+    claims.validate()
+    assert claims["sub"] == out["claims"]["sub"]
+    with pytest.raises(Exception):  # acme's keys do not verify it
+        jwt.decode(id_token, jwks(stack))
 
 
 # --------------------------------------------------------------------------------- consent

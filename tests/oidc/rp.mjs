@@ -1,7 +1,9 @@
 // A relying party built on openid-client (a certified RP library), driven step by step by
-// tests/e2e/test_oidc_interop.py: the Python test plays the browser, this script the RP.
+// tests/e2e/test_oidc.py: the Python test plays the browser, this script the RP.
 // Usage: node rp.mjs '<json command>'  → prints one JSON object.
-// Every command may carry client_secret (client_secret_basic) or private_jwk (private_key_jwt).
+// Every command may carry client_secret (client_secret_basic) or private_jwk (private_key_jwt),
+// and `metadata`: more client metadata for openid-client (e.g.
+// {"id_token_signed_response_alg": "ES256"}: the id_token must then be ES256, nothing else).
 // Commands: {"op":"start", issuer, client_id, client_secret?, redirect_uri, scope}
 //           {"op":"callback", issuer, client_id, client_secret?, url, verifier, state, nonce}
 //           {"op":"refresh", issuer, client_id, client_secret?, refresh_token}
@@ -24,7 +26,9 @@ async function clientAuth() {
 }
 
 async function config() {
-  return client.discovery(new URL(cmd.issuer), cmd.client_id, cmd.client_secret, await clientAuth());
+  const metadata = { ...(cmd.metadata ?? {}) };
+  if (cmd.client_secret) metadata.client_secret = cmd.client_secret;
+  return client.discovery(new URL(cmd.issuer), cmd.client_id, metadata, await clientAuth());
 }
 
 async function main() {
@@ -71,7 +75,7 @@ main().then(
   (err) => {
     process.stdout.write(JSON.stringify({
       error: err.name, code: err.code ?? null, message: err.message,
-      oauth_error: err.error ?? null,
+      oauth_error: err.error ?? null, cause: err.cause?.message ?? null,
     }));
     process.exitCode = 3;
   },
