@@ -391,16 +391,22 @@ async fn validate<P: Platform>(
             Ok(signin::with_session(ctx, &mut s, resp))
         }
         _ if prompt_none => fail(&p, ErrorCode::LoginRequired, "the member is not signed in"),
-        _ => Ok(signin::begin(
-            ctx,
-            Family::Oidc,
-            Resume::Oidc(p),
-            SignInOptions {
-                force: true,
-                app_name: Some(client.name.clone()),
-            },
-        )
-        .await),
+        _ => {
+            // Active re-authentication when asked for: prompt=login, or a max_age that no
+            // session of ours satisfies (iMIS's own session may be older, and its age is not
+            // known). Otherwise an iMIS session may sign the member in without a prompt.
+            let force = prompt_login || max_age.is_some();
+            Ok(signin::begin(
+                ctx,
+                Family::Oidc,
+                Resume::Oidc(p),
+                SignInOptions {
+                    force,
+                    app_name: Some(client.name.clone()),
+                },
+            )
+            .await)
+        }
     }
 }
 

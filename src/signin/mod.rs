@@ -31,7 +31,10 @@ pub use session::{Participant, Session, SessionUser};
 /// How a protocol wants the member signed in.
 #[derive(Debug, Clone, Default)]
 pub struct SignInOptions {
-    /// Ignore an existing session (`prompt=login`, `ForceAuthn`).
+    /// The member must prove who they are again (`prompt=login`, `max_age` passed,
+    /// `ForceAuthn`): in iMIS Cloud mode the RiSE page would hand an existing iMIS session over
+    /// without asking, so the member is first signed out of iMIS, whose logout returns to the
+    /// RiSE page, which then asks for the password.
     pub force: bool,
     /// The app's name, for "Sign in to continue to: {App Name}".
     pub app_name: Option<String>,
@@ -162,6 +165,7 @@ pub async fn begin<P: Platform>(
     let target = match ctx.tenant.identity_mode {
         IdentityMode::ImisLegacy => format!("/signin?p={}", percent_encode(&id)),
         IdentityMode::ImisCloud => match sso_page(ctx, family) {
+            Some(page) if opts.force => imis_logout(ctx, &page.page_url),
             Some(page) => page.page_url.clone(),
             None => {
                 return ctx.error_page(

@@ -185,8 +185,11 @@ fn cloud_sign_in_round_trip_then_silent() {
     let r = b.get("/signin?prompt=login");
     assert_eq!(
         location(&r),
-        format!("{IMIS}/sso/EdgeIdP-OIDC"),
-        "prompt=login asks iMIS again"
+        format!(
+            "{IMIS}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl={}",
+            crate::http::percent_encode(&format!("{IMIS}/sso/EdgeIdP-OIDC"))
+        ),
+        "prompt=login asks iMIS again: through its logout, so its session cannot answer"
     );
 }
 

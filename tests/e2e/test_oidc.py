@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, quote, urlencode, urlparse
 
 import pytest
 import requests
@@ -298,13 +298,25 @@ def test_oidcc_prompt_none_logged_in(stack, emulator):
     assert callback_params(r, RP["redirect_uri"])["code"], "a code at once, without going to iMIS"
 
 
+def forced_reauthentication(stack) -> str:
+    """prompt=login / max_age: iMIS's logout first, which returns to the RiSE page, which asks again."""
+    return (f"{stack.imis_origin}/acme/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl="
+            + quote(f"{stack.imis_origin}/acme/sso/EdgeIdP-OIDC", safe=""))
+
+
 def test_oidcc_prompt_login(stack, emulator):
     s = browser()
-    code_for(stack, s)
-    r = get(s, authorize_url(stack, prompt="login"))
-    assert r.headers["location"].startswith(stack.imis_origin), "signs in again"
+    r = get(s, authorize_url(stack))
+    assert r.headers["location"] == f"{stack.imis_origin}/acme/sso/EdgeIdP-OIDC", "no forced prompt by default"
     params = callback_params(sign_in_at_imis(stack, s, r), RP["redirect_uri"])
-    assert params["code"]
+    first = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    time.sleep(1.1)
+    r = get(s, authorize_url(stack, prompt="login"))
+    assert r.headers["location"] == forced_reauthentication(stack), "signs in again, at iMIS too"
+    assert 'name="password"' in s.get(r.headers["location"], timeout=30).text, "iMIS asks for the password"
+    params = callback_params(sign_in_at_imis(stack, s, r), RP["redirect_uri"])
+    second = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
+    assert second["auth_time"] > first["auth_time"]
 
 
 def test_oidcc_max_age_1(stack, emulator):
@@ -313,7 +325,7 @@ def test_oidcc_max_age_1(stack, emulator):
     first = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
     time.sleep(2)
     r = get(s, authorize_url(stack, max_age="1"))
-    assert r.headers["location"].startswith(stack.imis_origin), "the session is older than max_age"
+    assert r.headers["location"] == forced_reauthentication(stack), "the session is older than max_age"
     params = callback_params(sign_in_at_imis(stack, s, r), RP["redirect_uri"])
     second = jwt.decode(redeem(stack, params["code"]).json()["id_token"], jwks(stack))
     assert second["auth_time"] > first["auth_time"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import re
 import sys
+import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -71,14 +73,24 @@ def go(s, method: str, url: str, fields=None) -> requests.Response:
     return s.post(url, data=fields, allow_redirects=False, timeout=30, verify=False)
 
 
+def rise_page(stack) -> str:
+    return f"{stack.imis_origin}/acme/sso/EdgeIdP-SAML"
+
+
+def forced_reauthentication(stack) -> str:
+    """ForceAuthn: iMIS's logout first, which returns to the RiSE page, which then asks again."""
+    return (f"{stack.imis_origin}/acme/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl="
+            + quote(rise_page(stack), safe=""))
+
+
 def sign_in_at_imis(stack, s, r: requests.Response, user="jsmith") -> requests.Response:
     """The IdP sent the browser to iMIS: sign in at the emulated RiSE page, post the hand-off back."""
     assert r.status_code == 303, r.text
     sso = r.headers["location"]
-    assert sso == f"{stack.imis_origin}/acme/sso/EdgeIdP-SAML", "the SAML RiSE page"
+    assert sso in (rise_page(stack), forced_reauthentication(stack)), "the SAML RiSE page (through iMIS's logout when forced)"
     page = s.get(sso, timeout=30, verify=False)
     if 'name="password"' in page.text:
-        page = s.post(sso, data={"username": user, "password": PASSWORD}, timeout=30, verify=False)
+        page = s.post(page.url, data={"username": user, "password": PASSWORD}, timeout=30, verify=False)
     action, fields = parse_form(page.text)
     assert action == stack.url(HOST, "/saml/imis/callback")
     return go(s, "POST", action, fields)
@@ -155,6 +167,32 @@ def test_sp_initiated_sso_then_silent(stack, apps):
     r = go(s, "GET", url)
     xml3, _ = acs_post(stack, r, sp)
     assert "status:RequestDenied" in xml3 and "<saml:Assertion" not in xml3
+
+
+def test_force_authn_asks_imis_again_and_is_passive_never_prompts(stack, apps):
+    sp = sp_for(stack, "demo-sp")
+    s = browser()
+    first, _, _ = sso(stack, s, sp)
+    time.sleep(1.1)
+    # ForceAuthn with a session: the member is sent through iMIS's logout, so the RiSE page asks
+    # for the password instead of handing over iMIS's session.
+    req_id, (_, url, _) = sp.login(relay_state="rs-f", force=True)
+    r = go(s, "GET", url)
+    assert r.status_code == 303 and r.headers["location"] == forced_reauthentication(stack), r.headers
+    assert 'name="password"' in s.get(r.headers["location"], timeout=30, verify=False).text
+    xml, fields = acs_post(stack, sign_in_at_imis(stack, s, r), sp)
+    again = sp.accept(fields["SAMLResponse"], BINDING_HTTP_POST, {req_id: "/"})
+    assert again.name_id.text == "jsmith"
+    instant = lambda resp: resp.assertion.authn_statement[0].authn_instant  # noqa: E731
+    assert instant(again) > instant(first), "a new authentication, not the old session"
+    # Without ForceAuthn the new session answers silently again.
+    req_id, (_, url, _) = sp.login(relay_state="rs-s")
+    acs_post(stack, go(s, "GET", url), sp)
+    # IsPassive without a session: NoPassive, never a sign-in page.
+    req_id, (_, url, _) = sp.login(relay_state="rs-p", passive=True)
+    xml, fields = acs_post(stack, go(browser(), "GET", url), sp)
+    assert "status:NoPassive" in xml and "<saml:Assertion" not in xml
+    assert fields.get("RelayState") == "rs-p"
 
 
 def test_post_binding_request_and_signed_requests(stack, apps):

@@ -68,9 +68,9 @@ def start_cloud_sign_in(stack, s, return_to="/") -> str:
 
 def imis_hand_off(s, sso_url: str, user="jsmith", password=PASSWORD) -> tuple[str, str]:
     """Signs in at the emulated RiSE page; returns the hand-off form's action and refresh token."""
-    page = s.get(sso_url, timeout=30)
+    page = s.get(sso_url, timeout=30)  # through iMIS's logout first when re-authentication is forced
     if 'name="password"' in page.text:
-        page = s.post(sso_url, data={"username": user, "password": password}, timeout=30)
+        page = s.post(page.url, data={"username": user, "password": password}, timeout=30)
     form = re.search(r'<form[^>]*id="sso-handoff"[^>]*>', page.text).group(0)
     action = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
     token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
