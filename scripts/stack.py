@@ -331,13 +331,17 @@ class Stack:
         wait_http(f"{self.sp_origin}/health", 30, proc, log)
 
     def start_demo_rp(self) -> None:
-        """The demo OIDC relying party (authlib, client demo-rp) on https://127.0.0.1:<rp_port>."""
+        """The demo OIDC relying party (authlib, client demo-rp) on https://127.0.0.1:<rp_port>
+        (once; later calls find it running)."""
+        if getattr(self, "demo_rp_proc", None) is not None and self.demo_rp_proc.poll() is None:
+            return
         cert, key = local_certificate(self.state)
         proc, log = self._spawn("demo-rp", [
             sys.executable, str(ROOT / "scripts/demo_rp.py"), "--port", str(self.rp_port),
             "--issuer", self.url("acme.localhost", ""), "--tls-cert", str(cert), "--tls-key", str(key),
         ])
         wait_http(f"{self.rp_origin}/health", 30, proc, log)
+        self.demo_rp_proc = proc
 
     def start(self) -> "Stack":
         if not self.persist:

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By  # noqa: E402
 from test_browser import CHROMEDRIVER, CHROMIUM, PASSWORD, browser  # noqa: E402,F401
 
 import stack as stack_mod  # noqa: E402  (scripts/, put on sys.path by conftest)
@@ -130,3 +131,29 @@ def test_frontchannel_logout_frame_reaches_the_participant(stack, browser, relyi
     b.wait_for("the RP's error callback", lambda _: len(site.requests_to("/callback")) == 2)
     after = site.requests_to("/callback")[1]
     assert after["error"] == "login_required" and after["state"] == "after", after
+
+
+def test_demo_rp_sign_in_and_out_in_a_browser(browser):
+    """What a new user does after `scripts/dev`: the demo relying party (scripts/demo_rp.py)
+    signs in through the IdP and the emulated iMIS page, shows the claims, and signs out of the
+    RP, the IdP and iMIS (RP-initiated logout) — every page and redirect in a real browser."""
+    b, d = browser, browser.driver
+    b.stack.start_demo_rp()
+    rp_host = urlsplit(b.stack.rp_origin).netloc
+    d.get(b.stack.rp_origin + "/")
+    link = b.wait_page("the demo RP, signed out", rp_host, "/", "a[href='/login']")
+    link.click()
+    b.wait_emulator_form("demo-rp-imis-signin")
+    b.fill_and_submit("jsmith", PASSWORD)
+    name = b.wait_page("the demo RP, signed in", rp_host, "/", "#name")
+    b.shot("demo-rp-signed-in")
+    assert name.text == "Jane Smith"
+    assert "preferred_username" in b.page_text() and "Member" in b.page_text(), b.page_text()[:800]
+    d.find_element(By.CSS_SELECTOR, "a[href='/logout']").click()
+    b.wait_page("the demo RP's signed-out page", rp_host, "/signed-out", "h1")
+    b.shot("demo-rp-signed-out")
+    assert "signed out" in b.page_text()
+    assert not [e for e in b.severe_logs() if "security policy" in e["message"].lower()], b.severe_logs()
+    # Both sessions ended: signing in again asks iMIS for the password.
+    d.get(b.stack.rp_origin + "/login")
+    b.wait_emulator_form("demo-rp-imis-signin-again")

@@ -14,9 +14,7 @@ JSMITH_CONTACT_KEY = "87EAD15E-B188-42E8-AE48-E9B8C2B24C94"
 
 @pytest.fixture
 def demo_rp(stack) -> str:
-    if not getattr(stack, "demo_rp_started", False):
-        stack.start_demo_rp()
-        stack.demo_rp_started = True
+    stack.start_demo_rp()
     return stack.rp_origin
 
 
