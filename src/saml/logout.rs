@@ -280,7 +280,9 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             };
             let (_, clear) = signin::end_session(ctx);
             let done_path = format!("/saml/{}/slo/done?t={}", percent_encode(app_id), token);
-            signin::logout::start(ctx, session.sid, others, done_path)
+            // Through iMIS's logout first (per tenant setting), then answer the SP.
+            let done = signin::after_sign_out_then(ctx, &done_path);
+            signin::logout::start(ctx, session.sid, others, done)
                 .await
                 .with_header("set-cookie", clear)
         }

@@ -676,6 +676,15 @@ fn single_logout_both_directions() {
     ));
     assert_eq!(r.status, 303, "{}", body(&r));
     assert!(!b.jar.contains_key("__Host-idp-session"));
+    // The tenant signs out of iMIS too: iMIS's logout returns to /signed-out, which forwards
+    // (MAC-checked) to the end of the SP-initiated logout.
+    let via_imis = r.header("location").unwrap().to_string();
+    let back = via_imis
+        .split_once("logout.aspx?returnurl=")
+        .map(|(_, r)| crate::http::percent_decode(r, false))
+        .unwrap();
+    let r = b.get(&back[back.find("/signed-out?").unwrap()..]);
+    assert_eq!(r.status, 303, "{}", body(&r));
     let done = r.header("location").unwrap().to_string();
     assert!(done.starts_with("/saml/demo-sp/slo/done?t="), "{done}");
     let r = b.get(&done);

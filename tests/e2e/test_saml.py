@@ -315,6 +315,13 @@ def test_single_logout_across_two_sps(stack, apps):
     r = go(s, "GET", back)
     assert r.headers["location"].endswith("/signout/continue")
     r = go(s, "GET", stack.url(HOST, "/signout/continue"))
+    # acme signs out of iMIS too: iMIS's logout returns to /signed-out, which forwards
+    # (MAC-checked) to the end of the logout, which answers the initiating SP.
+    assert r.headers["location"].startswith(
+        f"{stack.imis_origin}/acme/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl="), r.headers
+    r = go(s, "GET", r.headers["location"])
+    assert r.status_code == 302 and r.headers["location"].startswith(stack.url(HOST, "/signed-out?"))
+    r = go(s, "GET", r.headers["location"])
     assert "/saml/demo-sp/slo/done" in r.headers["location"]
     r = go(s, "GET", stack.url(HOST, r.headers["location"]))
     assert r.headers["location"].startswith(f"{sp1.origin}/slo?SAMLResponse=")
