@@ -9,8 +9,9 @@ use sha2::{Digest, Sha256};
 use super::assertion::{self, AssertionContent};
 use super::authn_request::{self, Refusal, RequestError};
 use super::binding::{self, Outgoing, MAX_RELAY_STATE};
-use super::config::{Binding, LoadedApp};
+use super::config::{Acs, Binding, LoadedApp};
 use super::response::{self, Envelope, Status};
+use super::xml::El;
 use super::{app_or_page, hex, new_id, urls};
 use crate::access::{self, Access, AccessSettings};
 use crate::audit::Outcome;
@@ -265,16 +266,13 @@ async fn answer<P: Platform>(
             return error_to_acs(ctx, app, pending, Status::RESPONDER, &e.to_string()).await;
         }
     };
-    let Some(acs) = cfg.sp.acs.get(pending.acs) else {
-        return refuse_page(ctx, &cfg.id, 400, "the ACS is no longer registered".into());
+    let acs = match verified_acs(ctx, app, pending) {
+        Ok(acs) => acs,
+        Err(page) => return page,
     };
-    let Ok(signing) = &app.signing else {
-        return super::unavailable(ctx, app);
-    };
-    let signer = signing.signer();
     let now = ctx.platform.now().secs();
     let session_index = format!("_s{}", assertion::random_alnum(ctx.platform, 24));
-    let (response_id, assertion_id) = (new_id(ctx.platform), new_id(ctx.platform));
+    let assertion_id = new_id(ctx.platform);
     let idp = urls(ctx, app);
     let attributes = assertion::attributes(&profile, cfg.role_format);
     let assertion = assertion::build(&AssertionContent {
@@ -291,41 +289,16 @@ async fn answer<P: Platform>(
         session_not_on_or_after: session.expires,
         attributes: &attributes,
     });
-    let env = Envelope {
-        id: &response_id,
-        issuer: &idp.entity_id,
-        now,
-        destination: &acs.url,
-        in_response_to: pending.request_id.as_deref(),
+    let content = Content {
+        status: Status::SUCCESS,
+        message: None,
+        assertion: Some((assertion, &assertion_id)),
+        sign_assertion: cfg.sign_assertion,
+        sign_response: cfg.sign_response,
     };
-    let built = response::build(
-        ctx.platform,
-        &signer,
-        &env,
-        Status::SUCCESS,
-        None,
-        Some((assertion, &assertion_id)),
-        cfg.sign_assertion,
-        cfg.sign_response,
-        acs.binding,
-    )
-    .await;
-    let resp = match built {
+    let sent = match send_to_acs(ctx, app, pending, acs, content).await {
         Ok(r) => r,
-        Err(e) => return super::sign_failed(ctx, &e),
-    };
-    let out = Outgoing {
-        kind: "SAMLResponse",
-        xml: resp.to_c14n(),
-        relay_state: pending.relay_state.as_deref(),
-        url: &acs.url,
-        binding: acs.binding,
-        query_signer: (acs.binding == Binding::Redirect && cfg.sign_response)
-            .then(|| signer.clone()),
-    };
-    let sent = match binding::send(ctx, out).await {
-        Ok(r) => r,
-        Err(e) => return super::sign_failed(ctx, &e),
+        Err(page) => return page,
     };
     // One participant entry per app: the latest NameID and SessionIndex are what SLO needs.
     session
@@ -386,24 +359,44 @@ async fn refuse_to_acs<P: Platform>(
     error_to_acs(ctx, app, pending, status, refusal.message()).await
 }
 
-/// A signed SAML error Response to the request's (verified) ACS.
-async fn error_to_acs<P: Platform>(
+/// The ACS the request named (checked when it arrived), or the page that says it is gone.
+fn verified_acs<'a, P: Platform>(
     ctx: &Ctx<'_, P>,
-    app: &LoadedApp,
+    app: &'a LoadedApp,
     pending: &PendingSso,
-    status: Status,
-    message: &str,
-) -> Response {
-    let Some(acs) = app.cfg.sp.acs.get(pending.acs) else {
-        return refuse_page(
+) -> Result<&'a Acs, Response> {
+    app.cfg.sp.acs.get(pending.acs).ok_or_else(|| {
+        refuse_page(
             ctx,
             &app.cfg.id,
             400,
             "the ACS is no longer registered".into(),
-        );
-    };
+        )
+    })
+}
+
+/// What a Response to the ACS carries.
+struct Content<'a> {
+    status: Status,
+    /// The StatusMessage of an error.
+    message: Option<&'a str>,
+    /// The assertion and its ID (success only).
+    assertion: Option<(El, &'a str)>,
+    sign_assertion: bool,
+    sign_response: bool,
+}
+
+/// Builds a Response, signs it (and/or its assertion) and delivers it to `acs` with the ACS's
+/// binding; `Err` is the page to show when it cannot be signed.
+async fn send_to_acs<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &LoadedApp,
+    pending: &PendingSso,
+    acs: &Acs,
+    content: Content<'_>,
+) -> Result<Response, Response> {
     let Ok(signing) = &app.signing else {
-        return super::unavailable(ctx, app);
+        return Err(super::unavailable(ctx, app));
     };
     let signer = signing.signer();
     let id = new_id(ctx.platform);
@@ -419,28 +412,48 @@ async fn error_to_acs<P: Platform>(
         ctx.platform,
         &signer,
         &env,
-        status,
-        Some(message),
-        None,
-        false,
-        true,
+        content.status,
+        content.message,
+        content.assertion,
+        content.sign_assertion,
+        content.sign_response,
         acs.binding,
     )
-    .await;
-    let resp = match built {
-        Ok(r) => r,
-        Err(e) => return super::sign_failed(ctx, &e),
-    };
+    .await
+    .map_err(|e| super::sign_failed(ctx, &e))?;
     let out = Outgoing {
         kind: "SAMLResponse",
-        xml: resp.to_c14n(),
+        xml: built.to_c14n(),
         relay_state: pending.relay_state.as_deref(),
         url: &acs.url,
         binding: acs.binding,
-        query_signer: (acs.binding == Binding::Redirect).then(|| signer.clone()),
+        query_signer: (acs.binding == Binding::Redirect && content.sign_response)
+            .then(|| signer.clone()),
     };
-    match binding::send(ctx, out).await {
-        Ok(r) => r,
-        Err(e) => super::sign_failed(ctx, &e),
+    binding::send(ctx, out)
+        .await
+        .map_err(|e| super::sign_failed(ctx, &e))
+}
+
+/// A signed SAML error Response to the request's (verified) ACS.
+async fn error_to_acs<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &LoadedApp,
+    pending: &PendingSso,
+    status: Status,
+    message: &str,
+) -> Response {
+    let content = Content {
+        status,
+        message: Some(message),
+        assertion: None,
+        sign_assertion: false,
+        sign_response: true,
+    };
+    match verified_acs(ctx, app, pending) {
+        Ok(acs) => send_to_acs(ctx, app, pending, acs, content)
+            .await
+            .unwrap_or_else(|page| page),
+        Err(page) => page,
     }
 }
