@@ -427,7 +427,13 @@ pub async fn issue<P: Platform>(
         "fam": family,
         "ext": ext,
     });
-    let access_token = jwt::sign(ctx.platform, Signer::Key(rsa_key), "at+jwt", &at_claims)
+    // A client that takes ES256 id_tokens gets ES256 access tokens too: far cheaper to sign
+    // than RSA, and whoever reads them finds the EC key in the JWKS.
+    let access_key = match (client.id_token_signed_response_alg, &keyset.ec) {
+        (IdTokenAlg::ES256, Some(ec)) => ec,
+        _ => rsa_key,
+    };
+    let access_token = jwt::sign(ctx.platform, Signer::Key(access_key), "at+jwt", &at_claims)
         .await
         .map_err(|e| unavailable(e.to_string()))?;
     let mut body = json!({

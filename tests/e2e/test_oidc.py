@@ -728,6 +728,10 @@ def test_oidcc_server_es256_openid_client(stack, emulator):
     rsa_kids = {k["kid"] for k in keys if k["kty"] == "RSA"}
     assert header["kid"] not in rsa_kids
 
+    # The access token is ES256 too (one ECDSA signature instead of RSA), and verifies with the EC key.
+    at_header = json.loads(b64u_decode(tokens["access_token"].split(".")[0]))
+    assert at_header == {"alg": "ES256", "typ": "at+jwt", "kid": ec_jwk["kid"]}, at_header
+    assert es256_verifies(tokens["access_token"], ec_jwk)
     # The access token works at userinfo (GET and POST), and refresh issues an ES256 id_token.
     r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"},
                      verify=False, timeout=30)
