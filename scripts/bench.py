@@ -621,6 +621,24 @@ def bench_oidc_provider(n: int) -> dict[str, float] | None:
         proc.wait(timeout=10)
 
 
+def native_costs() -> dict[str, float]:
+    """Our code alone, natively (x86, release, signing stubbed in the fake platform): the ignored
+    `native_cost` unit tests print ms per silent SSO and per code -> token exchange."""
+    done = subprocess.run(["cargo", "test", "-q", "--release", "-p", "edge-idp", "--lib", "native_cost", "--",
+                           "--ignored", "--nocapture", "--test-threads=1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    out = {}
+    for key, pattern in (("sso", r"silent SSO \(2 signatures stubbed\) ([0-9.]+) ms"),
+                         ("exchange", r"exchange \(2 signatures stubbed\) ([0-9.]+) ms"),
+                         ("rsa", r"software RSA-2048 signature \(parse \+ sign\) ([0-9.]+) ms")):
+        m = re.search(pattern, done.stdout)
+        if m:
+            out[key] = float(m.group(1))
+    if len(out) < 3:
+        print(f"native  the native_cost tests did not report:\n{done.stdout[-1500:]}{done.stderr[-1500:]}")
+    return out
+
+
 def main() -> int:
     worker_wasm = next((ROOT / "build/worker").glob("*.wasm"))
     print(f"bundle  workers: {size(worker_wasm)}")
@@ -629,6 +647,13 @@ def main() -> int:
     sig = bench_webcrypto(Path(tempfile.mkdtemp(prefix="edge-idp-bench-webcrypto-")), SAML_N)
     print(f"crypto  workers one WebCrypto RSA-2048 signature (RSASSA-PKCS1-v1_5 SHA-256)      CPU {sig['rsa']:6.2f} ms")
     print(f"crypto  workers one WebCrypto ECDSA P-256 signature (SHA-256)                    CPU {sig['ec']:6.2f} ms")
+    native = native_costs()
+    if native:
+        print(f"native  our code alone, x86 release, signing stubbed: silent SSO (2 sigs) {native.get('sso', 0):.3f} ms, "
+              f"code->token {native.get('exchange', 0):.3f} ms; one software RSA-2048 signature {native.get('rsa', 0):.2f} ms")
+        summarize("native", "SAML silent SSO, our code alone (x86, signing stubbed)", native.get("sso", 0), "ms", None, "- (not wasm)")
+        summarize("native", "OIDC code->token, our code alone (x86, signing stubbed)", native.get("exchange", 0), "ms", None,
+                  "- (not wasm)")
     tputs: dict[str, dict[str, float]] = {}
     for runtime in ("workers", "spin"):
         stack = stack_mod.Stack(runtime, Path(tempfile.mkdtemp(prefix=f"edge-idp-bench-{runtime}-")))
