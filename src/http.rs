@@ -238,17 +238,38 @@ pub fn encode_form(pairs: &[(&str, &str)]) -> String {
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+    escape_into(input, &mut out, |b| match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'"' => Some("&quot;"),
+        b'\'' => Some("&#39;"),
+        _ => None,
+    });
+    out
+}
+
+/// Appends `input` to `out` with each ASCII byte that `replace` names replaced by its entity;
+/// the runs in between are copied whole (a page's base64 SAMLResponse is mostly one run), not
+/// pushed character by character.
+pub(crate) fn escape_into(
+    input: &str,
+    out: &mut String,
+    replace: impl Fn(u8) -> Option<&'static str>,
+) {
+    let mut start = 0;
+    for (i, b) in input.bytes().enumerate() {
+        // Only ASCII bytes are replaced, and an ASCII byte is always a character boundary.
+        if !b.is_ascii() {
+            continue;
+        }
+        if let Some(entity) = replace(b) {
+            out.push_str(input.get(start..i).unwrap_or_default());
+            out.push_str(entity);
+            start = i + 1;
         }
     }
-    out
+    out.push_str(input.get(start..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -301,5 +322,14 @@ mod tests {
             html_escape("<a href=\"x\">'&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
+        // Runs of other characters, multi-byte ones included, are copied unchanged.
+        assert_eq!(html_escape("Ünïcødé"), "Ünïcødé");
+        assert_eq!(
+            html_escape("é<ü>&日本\"'"),
+            "é&lt;ü&gt;&amp;日本&quot;&#39;"
+        );
+        assert_eq!(html_escape(""), "");
+        assert_eq!(html_escape("&"), "&amp;");
+        assert_eq!(html_escape("a&"), "a&amp;");
     }
 }

@@ -29,6 +29,9 @@ pub struct FakePlatform {
     pub once: RefCell<HashMap<String, Vec<u8>>>,
     pub counters: RefCell<HashMap<String, i64>>,
     pub slept_ms: Cell<u64>,
+    /// Answers `sign` with a fixed 256-byte value instead of signing (native cost measurements
+    /// of the code around the signatures only; nothing verifies such a signature).
+    pub stub_sign: Cell<bool>,
 }
 
 impl Default for FakePlatform {
@@ -46,6 +49,7 @@ impl Default for FakePlatform {
             once: RefCell::default(),
             counters: RefCell::default(),
             slept_ms: Cell::new(0),
+            stub_sign: Cell::new(false),
         }
     }
 }
@@ -111,6 +115,9 @@ impl Platform for FakePlatform {
         key: &crate::crypto::KeyRef<'_>,
         msg: &[u8],
     ) -> Result<Vec<u8>, PlatformError> {
+        if self.stub_sign.get() {
+            return Ok(vec![0x5a; 256]);
+        }
         let soft = crate::crypto::SoftKey::parse(key.alg, key.pkcs8_der)
             .map_err(|e| PlatformError::Crypto(e.to_string()))?;
         let mut rng = crate::crypto::FillRng(|b: &mut [u8]| self.random(b));

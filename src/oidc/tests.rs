@@ -488,3 +488,36 @@ fn claims_follow_scopes_and_nest_dotted_aliases() {
     assert_eq!(c["roles"], json!(["Member"]));
     assert_eq!(c["given_name"], "Jane");
 }
+
+/// Not a check (ignored, and no timing is asserted): prints the native CPU time of our own code
+/// for one code -> token exchange (client authentication, the code taken once, the used-code
+/// counter, claims, an id_token and a signed access token) with the fake platform's signing
+/// stubbed out. Run with `cargo test --release -p edge-idp --lib native_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn native_cost_of_a_code_exchange() {
+    use std::time::Instant;
+    let p = setup();
+    let idp = Idp::new();
+    put_code(&p, "warm", "rp", "https://rp.example/cb", None);
+    assert_eq!(redeem(&idp, &p, "warm", None).0, 200);
+    p.stub_sign.set(true);
+    let n = 2000;
+    for i in 0..n {
+        put_code(
+            &p,
+            &format!("code-{i}"),
+            "rp",
+            "https://rp.example/cb",
+            None,
+        );
+    }
+    let t0 = Instant::now();
+    for i in 0..n {
+        assert_eq!(redeem(&idp, &p, &format!("code-{i}"), None).0, 200);
+    }
+    println!(
+        "native: code -> token exchange (2 signatures stubbed) {:.3} ms of our code per exchange",
+        t0.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
+    );
+}

@@ -759,3 +759,53 @@ fn attack_corpus_is_refused() {
         }
     }
 }
+
+/// Not a check (ignored, and no timing is asserted): prints the native CPU time of our own code
+/// for one silent SSO round trip (two signatures) with the fake platform's signing stubbed out —
+/// XML, c14n, digests, cookies, the IQA answers' parsing and the form, without any runtime or RSA
+/// around them — and, apart, one software RSA-2048 signature (key parse + sign) for scale. Run
+/// with `cargo test --release -p edge-idp --lib native_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn native_cost_of_a_silent_sso() {
+    use crate::platform::Platform;
+    use std::time::Instant;
+    let (idp, p) = setup(&app_json(|_| {}));
+    let mut b = Browser {
+        idp: &idp,
+        p: &p,
+        jar: HashMap::new(),
+    };
+    let q = redirect_query(&authn_request(&p, "_warm", ""), None);
+    assert_eq!(b.get(&format!("/saml/demo-sp/sso?{q}")).status, 303);
+    assert!(saml_response(&b.post("/saml/imis/callback", "refresh_token=rt-jsmith")).len() > 100);
+    p.stub_sign.set(true);
+    let n = 500;
+    let queries: Vec<String> = (0..n)
+        .map(|i| redirect_query(&authn_request(&p, &format!("_bench{i}"), ""), None))
+        .collect();
+    let t0 = Instant::now();
+    for q in &queries {
+        let r = b.get(&format!("/saml/demo-sp/sso?{q}"));
+        assert!(body(&r).contains("SAMLResponse"));
+    }
+    let ours = t0.elapsed();
+    p.stub_sign.set(false);
+    let der = STANDARD.decode(IDP_PK8.trim()).unwrap();
+    let key = crate::crypto::KeyRef {
+        id: "bench",
+        alg: crate::crypto::SignAlg::Rs256,
+        pkcs8_der: &der,
+    };
+    let msg = vec![b'x'; 700];
+    let t1 = Instant::now();
+    for _ in 0..50 {
+        block_on(p.sign(&key, &msg)).unwrap();
+    }
+    let rsa = t1.elapsed();
+    println!(
+        "native: silent SSO (2 signatures stubbed) {:.3} ms of our code per round trip; one software RSA-2048 signature (parse + sign) {:.3} ms",
+        ours.as_secs_f64() * 1000.0 / f64::from(n),
+        rsa.as_secs_f64() * 1000.0 / 50.0
+    );
+}
