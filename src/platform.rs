@@ -152,6 +152,19 @@ pub trait Platform {
     /// 0 reads it. Used to throttle sign-in attempts.
     async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError>;
 
+    /// Reads a value from the runtime's cache shared between instances. Where an instance
+    /// outlives a request (a Workers isolate) the core's in-memory caches are enough and this
+    /// answers `None`; where every request gets a fresh instance (the Spin route) it is backed by
+    /// the key-value store. A cache, not a store: it may forget, so callers seal what they put
+    /// there and check its age themselves.
+    async fn shared_get(&self, _key: &str) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Puts a value into the cache shared between instances (see [`Platform::shared_get`]);
+    /// best effort.
+    async fn shared_put(&self, _key: &str, _value: &[u8]) {}
+
     /// Signs `msg` with `key`, with the fastest signer of the runtime (WebCrypto on Workers).
     /// Implementations cache what they derive from a key under [`KeyRef::id`]: parse once per
     /// isolate, never per request.

@@ -32,6 +32,9 @@ pub struct FakePlatform {
     /// Answers `sign` with a fixed 256-byte value instead of signing (native cost measurements
     /// of the code around the signatures only; nothing verifies such a signature).
     pub stub_sign: Cell<bool>,
+    /// Behave like a runtime without long-lived instances (Spin): keep a shared cache.
+    pub shared_cache: Cell<bool>,
+    pub shared: RefCell<HashMap<String, Vec<u8>>>,
 }
 
 impl Default for FakePlatform {
@@ -50,6 +53,8 @@ impl Default for FakePlatform {
             counters: RefCell::default(),
             slept_ms: Cell::new(0),
             stub_sign: Cell::new(false),
+            shared_cache: Cell::new(false),
+            shared: RefCell::default(),
         }
     }
 }
@@ -101,6 +106,21 @@ impl Platform for FakePlatform {
 
     async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
         Ok(self.once.borrow_mut().remove(key))
+    }
+
+    async fn shared_get(&self, key: &str) -> Option<Vec<u8>> {
+        if !self.shared_cache.get() {
+            return None;
+        }
+        self.shared.borrow().get(key).cloned()
+    }
+
+    async fn shared_put(&self, key: &str, value: &[u8]) {
+        if self.shared_cache.get() {
+            self.shared
+                .borrow_mut()
+                .insert(key.to_string(), value.to_vec());
+        }
     }
 
     async fn count(&self, key: &str, _window_s: u32, delta: i64) -> Result<i64, PlatformError> {

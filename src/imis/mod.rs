@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use crate::cache::TtlCache;
 use crate::http::{encode_form, percent_encode};
-use crate::platform::{HttpMethod, OutboundRequest, Platform, PlatformError};
-use crate::seal::{self, MasterKey};
+use crate::platform::{HttpMethod, OutboundRequest, Platform, PlatformError, UnixTime};
+use crate::seal::{self, MasterKey, Purpose, SealKey};
 use crate::tenant::TenantConfig;
 pub use wire::Row;
 
@@ -127,6 +127,21 @@ pub struct Member {
 
 /// Per-isolate cache of background-account tokens, keyed by tenant and config version.
 pub type TokenCache = TtlCache<String>;
+
+/// Associated data of the background token sealed in the runtime's shared cache.
+const SHARED_TOKEN_AAD: &[u8] = b"imis-background-token";
+
+/// The background token as sealed in the runtime's shared cache.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SharedToken {
+    token: String,
+    until_ms: u64,
+}
+
+/// The shared-cache key of a background token (`{tenant}:{config_version}`).
+fn shared_cache_key(key: &str) -> String {
+    format!("imis-token:{key}")
+}
 
 /// A client for one tenant's iMIS.
 pub struct ImisClient<'a, P: Platform> {
@@ -261,27 +276,78 @@ impl<'a, P: Platform> ImisClient<'a, P> {
         }
     }
 
-    /// The background account's access token, from the cache or a fresh password grant.
+    /// The background account's access token: from this instance's cache, else from the
+    /// runtime's cache shared between instances (sealed), else a fresh password grant.
     pub async fn background_token(&self, cache: &TokenCache) -> Result<String, ImisError> {
         let key = self.token_cache_key();
         let now = self.platform.now();
         if let Some(token) = cache.get(&key, now) {
             return Ok(token);
         }
+        if let Some((token, until)) = self.shared_token(&key).await {
+            cache.put(&key, token.clone(), until, now);
+            return Ok(token);
+        }
+        self.new_background_token(cache).await
+    }
+
+    /// A fresh background token (password grant), put into both caches.
+    async fn new_background_token(&self, cache: &TokenCache) -> Result<String, ImisError> {
+        let key = self.token_cache_key();
         let account = &self.tenant.imis.background_account;
         let password = self.open_secret(&account.password)?;
         let grant = self.password_grant(&account.username, &password).await?;
+        let now = self.platform.now();
         let lifetime = grant
             .expires_in
             .saturating_sub(TOKEN_RENEW_MARGIN_SECS)
             .max(30);
-        cache.put(
-            &key,
-            grant.access_token.clone(),
-            now.plus_secs(lifetime),
-            now,
-        );
+        let until = now.plus_secs(lifetime);
+        cache.put(&key, grant.access_token.clone(), until, now);
+        self.share_token(&key, &grant.access_token, until).await;
         Ok(grant.access_token)
+    }
+
+    /// The key that seals the background token in the shared cache.
+    fn shared_token_key(&self) -> Option<SealKey> {
+        let master = self.platform.secret(crate::platform::MASTER_KEY_SECRET)?;
+        let master = MasterKey::from_base64(&master).ok()?;
+        Some(SealKey::derive(
+            &master,
+            self.tenant.id.as_str(),
+            Purpose::Tokens,
+        ))
+    }
+
+    /// The background token from the shared cache, if it is there, opens, and has time left.
+    async fn shared_token(&self, key: &str) -> Option<(String, UnixTime)> {
+        let sealed = self.platform.shared_get(&shared_cache_key(key)).await?;
+        let plain = self
+            .shared_token_key()?
+            .open(SHARED_TOKEN_AAD, &sealed)
+            .ok()?;
+        let cached: SharedToken = serde_json::from_slice(&plain).ok()?;
+        let until = UnixTime::from_millis(cached.until_ms);
+        (self.platform.now() < until).then_some((cached.token, until))
+    }
+
+    /// Seals the background token into the shared cache (best effort).
+    async fn share_token(&self, key: &str, token: &str, until: UnixTime) {
+        let Some(seal_key) = self.shared_token_key() else {
+            return;
+        };
+        let Ok(plain) = serde_json::to_vec(&SharedToken {
+            token: token.to_string(),
+            until_ms: until.millis,
+        }) else {
+            return;
+        };
+        let mut nonce = [0u8; crate::seal::NONCE_LEN];
+        self.platform.random(&mut nonce);
+        let sealed = seal_key.seal(nonce, SHARED_TOKEN_AAD, &plain);
+        self.platform
+            .shared_put(&shared_cache_key(key), &sealed)
+            .await;
     }
 
     fn token_cache_key(&self) -> String {
@@ -298,7 +364,7 @@ impl<'a, P: Platform> ImisClient<'a, P> {
         match self.get_json(path_and_query, &token).await {
             Err(ImisError::Unauthorized) => {
                 cache.remove(&self.token_cache_key());
-                let token = self.background_token(cache).await?;
+                let token = self.new_background_token(cache).await?;
                 self.get_json(path_and_query, &token).await
             }
             other => other,

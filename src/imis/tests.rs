@@ -219,6 +219,59 @@ fn background_token_is_cached_and_renewed_after_a_401() {
 }
 
 #[test]
+fn a_fresh_instance_reuses_the_sealed_background_token_of_the_shared_cache() {
+    let t = tenant();
+    let p = FakePlatform::default();
+    p.shared_cache.set(true); // as on Spin: every request is a fresh instance
+    let grants = Rc::new(Cell::new(0));
+    let g = grants.clone();
+    p.on_fetch(move |req| {
+        if req.url.ends_with("/token") {
+            g.set(g.get() + 1);
+            return json_response(
+                200,
+                &format!(r#"{{"access_token":"tok-{}","expires_in":1199}}"#, g.get()),
+            );
+        }
+        let stale = req
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Bearer tok-1");
+        // iMIS revokes the first token after a while (a 401 renews it).
+        if stale && req.url.contains("revoked") {
+            json_response(401, "")
+        } else {
+            json_response(200, r#"{"Items":{"$values":[]}}"#)
+        }
+    });
+    let client = ImisClient::new(&p, &t);
+    block_on(client.get_json_as_service(&TokenCache::default(), "User?UserName=x")).unwrap();
+    assert_eq!(grants.get(), 1);
+    // The token is sealed in the shared cache, never in clear.
+    let shared = p.shared.borrow().values().next().cloned().unwrap();
+    assert!(!String::from_utf8_lossy(&shared).contains("tok-1"));
+    // A new instance (empty in-memory cache) uses it: no second password grant.
+    block_on(client.get_json_as_service(&TokenCache::default(), "User?UserName=y")).unwrap();
+    assert_eq!(grants.get(), 1, "the shared token is reused");
+    // A 401 renews it, and the renewed token replaces the shared one.
+    block_on(client.get_json_as_service(&TokenCache::default(), "User?revoked")).unwrap();
+    assert_eq!(grants.get(), 2);
+    block_on(client.get_json_as_service(&TokenCache::default(), "User?revoked")).unwrap();
+    assert_eq!(grants.get(), 2, "the renewed token was shared");
+    // Expired (renew margin passed): a new grant.
+    p.advance_secs(1199);
+    block_on(client.get_json_as_service(&TokenCache::default(), "User?UserName=z")).unwrap();
+    assert_eq!(grants.get(), 3);
+    // A tampered shared value is ignored, not trusted.
+    for v in p.shared.borrow_mut().values_mut() {
+        let last = v.len() - 1;
+        v[last] ^= 1;
+    }
+    block_on(client.get_json_as_service(&TokenCache::default(), "User?UserName=w")).unwrap();
+    assert_eq!(grants.get(), 4);
+}
+
+#[test]
 fn members_are_found_by_username() {
     let t = tenant();
     let p = FakePlatform::default();

@@ -236,3 +236,14 @@ def test_sign_in_events_are_audited_without_secrets(stack, emulator):
         assert secret not in out
     for cookie in s.cookies:
         assert cookie.value not in out
+
+
+def test_the_background_token_outlives_a_request(stack, client, emulator):
+    """One password grant serves many requests — on the Spin route too, where every request is a
+    fresh instance (the token is sealed into the runtime's shared cache there)."""
+    assert client.get("acme.localhost", "/healthz?deep=1").json()["imis"] == "online"  # warm
+    emulator.clear_log()
+    for _ in range(3):
+        assert client.get("acme.localhost", "/healthz?deep=1").json()["imis"] == "online"
+    paths = [e["path"] for e in emulator.log()]
+    assert len(paths) == 3 and not any(p.endswith("/token") for p in paths), paths

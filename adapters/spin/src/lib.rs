@@ -194,6 +194,14 @@ impl Platform for SpinPlatform {
         once_store::count(key, window_s, delta, self.now())
     }
 
+    async fn shared_get(&self, key: &str) -> Option<Vec<u8>> {
+        once_store::shared_get(key)
+    }
+
+    async fn shared_put(&self, key: &str, value: &[u8]) {
+        once_store::shared_put(key, value);
+    }
+
     async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError> {
         let soft = soft_key(key)?;
         let mut rng = FillRng(|b: &mut [u8]| {

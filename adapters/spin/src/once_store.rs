@@ -6,6 +6,9 @@
 //! A key the read reported absent is never swapped (Spin's SQLite store would upsert it).
 //!
 //! Stored value: 8 bytes big-endian expiry (milliseconds since the epoch), then the payload.
+//!
+//! The same store holds the cache shared between instances (`cache:` keys): `wasmtime serve`
+//! gives each request a fresh instance, so what the core caches in memory would not outlive it.
 
 use edge_idp::platform::{bindings, PlatformError, UnixTime};
 use spin_sdk::wit::wasi::keyvalue::{atomics, store};
@@ -59,4 +62,16 @@ pub fn count(key: &str, window_s: u32, delta: i64, now: UnixTime) -> Result<i64,
     let window = now.secs() / u64::from(window_s.max(1));
     let key = format!("count:{key}:{window}");
     atomics::increment(&bucket()?, &key, delta).map_err(|e| err("increment", e))
+}
+
+/// The cache shared between instances: the value under `cache:{key}`, if any.
+pub fn shared_get(key: &str) -> Option<Vec<u8>> {
+    bucket().ok()?.get(&format!("cache:{key}")).ok().flatten()
+}
+
+/// Puts a value into the shared cache (best effort: a failed write only costs a refetch).
+pub fn shared_put(key: &str, value: &[u8]) {
+    if let Ok(bucket) = bucket() {
+        let _ = bucket.set(&format!("cache:{key}"), value);
+    }
 }
