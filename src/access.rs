@@ -7,6 +7,8 @@
 use futures_util::future::join;
 use serde_json::Value;
 
+use crate::audit::Outcome;
+use crate::http::Response;
 use crate::imis::{wire, ImisError, Row};
 use crate::platform::Platform;
 use crate::Ctx;
@@ -43,6 +45,47 @@ pub enum Access {
     NoAccessPage,
     /// Send the member to this https URL.
     Redirect(String),
+}
+
+/// The app a member is turned away from: what the audit line and the No Access page name.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnedAway<'a> {
+    /// Audit event (`saml.no_access`, `oidc.no_access`, `bridge.no_access`).
+    pub event: &'static str,
+    /// App or client id.
+    pub app_id: &'a str,
+    /// App name shown on the No Access page.
+    pub app_name: &'a str,
+    /// The member's username.
+    pub user: &'a str,
+}
+
+/// The member's profile when access is granted; otherwise the answer to a member the No Access
+/// Mapping turns away — the tenant's No Access page, or the mapped redirect — audited.
+pub fn admit<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    access: Access,
+    who: TurnedAway<'_>,
+) -> Result<Profile, Response> {
+    let (detail, response) = match access {
+        Access::Granted(profile) => return Ok(profile),
+        Access::NoAccessPage => (
+            format!("user {}", who.user),
+            crate::pages::no_access(
+                ctx.brand(),
+                ctx.tenant.pages.no_access_title.as_deref(),
+                ctx.tenant.pages.no_access_message.as_deref(),
+                Some(who.app_name),
+                &ctx.nonce,
+            ),
+        ),
+        Access::Redirect(url) => (
+            format!("user {}, redirected", who.user),
+            crate::signin::redirect(&url),
+        ),
+    };
+    ctx.audit(who.event, Outcome::Refused, Some(who.app_id), Some(detail));
+    Err(response)
 }
 
 /// One line of a No Access Mapping.

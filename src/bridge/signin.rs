@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::app::{BridgeApp, Delivery};
 use super::{app_failure, return_url, token, PendingSignin};
-use crate::access::Access;
+use crate::access::TurnedAway;
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
@@ -133,30 +133,16 @@ pub async fn finish<P: Platform>(
     };
     if app.profile_iqa.is_some() || app.no_access_mapping.is_some() {
         match crate::access::evaluate(ctx, &session.user.username, app.access_settings()).await {
-            Ok(Access::Granted(_)) => {}
-            Ok(Access::NoAccessPage) => {
-                ctx.audit(
-                    "bridge.no_access",
-                    Outcome::Refused,
-                    Some(&app.id),
-                    Some(format!("user {}", session.user.username)),
-                );
-                return crate::pages::no_access(
-                    ctx.brand(),
-                    ctx.tenant.pages.no_access_title.as_deref(),
-                    ctx.tenant.pages.no_access_message.as_deref(),
-                    Some(&app.name),
-                    &ctx.nonce,
-                );
-            }
-            Ok(Access::Redirect(url)) => {
-                ctx.audit(
-                    "bridge.no_access",
-                    Outcome::Refused,
-                    Some(&app.id),
-                    Some(format!("user {} (redirected)", session.user.username)),
-                );
-                return signin::redirect(&url);
+            Ok(access) => {
+                let who = TurnedAway {
+                    event: "bridge.no_access",
+                    app_id: &app.id,
+                    app_name: &app.name,
+                    user: &session.user.username,
+                };
+                if let Err(answer) = crate::access::admit(ctx, access, who) {
+                    return answer;
+                }
             }
             Err(e) => {
                 ctx.audit(

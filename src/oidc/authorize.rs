@@ -15,7 +15,7 @@ use super::claims;
 use super::client::{self, Client, ClientType};
 use super::error::{ErrorCode, OidcError};
 use super::{issuer, PendingAuthorize};
-use crate::access::{self, Access, AccessSettings};
+use crate::access::{self, AccessSettings, TurnedAway};
 use crate::audit::Outcome;
 use crate::http::{encode_form, Response};
 use crate::platform::{HttpMethod, Platform};
@@ -432,30 +432,17 @@ pub async fn finish<P: Platform>(
         no_access_mapping: client.no_access_mapping.as_deref(),
     };
     let profile = match access::evaluate(ctx, &session.user.username, settings).await {
-        Ok(Access::Granted(profile)) => profile,
-        Ok(Access::NoAccessPage) => {
-            ctx.audit(
-                "oidc.no_access",
-                Outcome::Refused,
-                Some(&client.id),
-                Some(format!("user {}", session.user.username)),
-            );
-            return crate::pages::no_access(
-                ctx.brand(),
-                ctx.tenant.pages.no_access_title.as_deref(),
-                ctx.tenant.pages.no_access_message.as_deref(),
-                Some(&client.name),
-                &ctx.nonce,
-            );
-        }
-        Ok(Access::Redirect(url)) => {
-            ctx.audit(
-                "oidc.no_access",
-                Outcome::Refused,
-                Some(&client.id),
-                Some(format!("user {} redirected", session.user.username)),
-            );
-            return signin::redirect(&url);
+        Ok(access) => {
+            let who = TurnedAway {
+                event: "oidc.no_access",
+                app_id: &client.id,
+                app_name: &client.name,
+                user: &session.user.username,
+            };
+            match access::admit(ctx, access, who) {
+                Ok(profile) => profile,
+                Err(answer) => return answer,
+            }
         }
         Err(e) => {
             ctx.audit(

@@ -13,7 +13,7 @@ use super::config::{Acs, Binding, LoadedApp};
 use super::response::{self, Envelope, Status};
 use super::xml::El;
 use super::{app_or_page, hex, new_id, urls};
-use crate::access::{self, Access, AccessSettings};
+use crate::access::{self, AccessSettings, TurnedAway};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
@@ -214,30 +214,17 @@ async fn answer<P: Platform>(
         no_access_mapping: cfg.no_access_mapping.as_deref(),
     };
     let profile = match access::evaluate(ctx, &user, settings).await {
-        Ok(Access::Granted(profile)) => profile,
-        Ok(Access::NoAccessPage) => {
-            ctx.audit(
-                "saml.no_access",
-                Outcome::Refused,
-                Some(&cfg.id),
-                Some(format!("user {user}")),
-            );
-            return crate::pages::no_access(
-                ctx.brand(),
-                ctx.tenant.pages.no_access_title.as_deref(),
-                ctx.tenant.pages.no_access_message.as_deref(),
-                Some(&cfg.name),
-                &ctx.nonce,
-            );
-        }
-        Ok(Access::Redirect(url)) => {
-            ctx.audit(
-                "saml.no_access",
-                Outcome::Refused,
-                Some(&cfg.id),
-                Some(format!("user {user}, redirected")),
-            );
-            return signin::redirect(&url);
+        Ok(access) => {
+            let who = TurnedAway {
+                event: "saml.no_access",
+                app_id: &cfg.id,
+                app_name: &cfg.name,
+                user: &user,
+            };
+            match access::admit(ctx, access, who) {
+                Ok(profile) => profile,
+                Err(answer) => return answer,
+            }
         }
         Err(e) => {
             ctx.audit(
