@@ -225,3 +225,81 @@ pub fn json_response(status: u16, body: &str) -> Result<OutboundResponse, Platfo
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures_executor::block_on(f)
 }
+
+/// A browser for the core's tests: a cookie jar over the IdP, for one host. It keeps the
+/// `__Host-` cookies the IdP sets (and drops them on `Max-Age=0`); a `strict` browser also
+/// asserts that every cookie is a `__Host-` cookie with `Secure; HttpOnly; SameSite=None`.
+pub struct Browser<'a> {
+    pub idp: &'a crate::Idp,
+    pub p: &'a FakePlatform,
+    pub host: &'a str,
+    pub strict: bool,
+    pub jar: HashMap<String, String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(idp: &'a crate::Idp, p: &'a FakePlatform, host: &'a str) -> Self {
+        Self {
+            idp,
+            p,
+            host,
+            strict: false,
+            jar: HashMap::new(),
+        }
+    }
+
+    /// Sends a request with the jar's cookies, extra headers and an urlencoded form body.
+    pub fn send(
+        &mut self,
+        method: crate::platform::HttpMethod,
+        path: &str,
+        form: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> crate::http::Response {
+        let mut req = crate::http::Request::new(method, self.host, path);
+        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if !cookies.is_empty() {
+            req.headers.push(("cookie".into(), cookies.join("; ")));
+        }
+        for (k, v) in headers {
+            req.headers.push((k.to_string(), v.to_string()));
+        }
+        if let Some(form) = form {
+            req.body = form.as_bytes().to_vec();
+            req.headers.push((
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
+        }
+        let resp = futures_executor::block_on(self.idp.handle(req, self.p));
+        for (k, v) in &resp.headers {
+            if k != "set-cookie" {
+                continue;
+            }
+            let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if self.strict {
+                assert!(
+                    attrs.contains("Secure")
+                        && attrs.contains("HttpOnly")
+                        && attrs.contains("SameSite=None")
+                );
+                assert!(name.starts_with("__Host-"));
+            }
+            if attrs.contains("Max-Age=0") {
+                self.jar.remove(name);
+            } else if name.starts_with("__Host-") {
+                self.jar.insert(name.to_string(), value.to_string());
+            }
+        }
+        resp
+    }
+
+    pub fn get(&mut self, path: &str) -> crate::http::Response {
+        self.send(crate::platform::HttpMethod::Get, path, None, &[])
+    }
+
+    pub fn post(&mut self, path: &str, form: &str) -> crate::http::Response {
+        self.send(crate::platform::HttpMethod::Post, path, Some(form), &[])
+    }
+}

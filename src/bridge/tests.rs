@@ -1,61 +1,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::http::{Request, Response};
+use crate::http::Response;
 use crate::platform::HttpMethod;
 use crate::testing::*;
 use crate::Idp;
 
 const IMIS: &str = "http://127.0.0.1:9/acme";
 const SECRET: &str = "vendor-secret-0123456789";
-
-struct Browser<'a> {
-    idp: &'a Idp,
-    p: &'a FakePlatform,
-    jar: HashMap<String, String>,
-}
-
-impl Browser<'_> {
-    fn send(
-        &mut self,
-        method: HttpMethod,
-        path: &str,
-        form: Option<&str>,
-        headers: &[(&str, &str)],
-    ) -> Response {
-        let mut req = Request::new(method, "acme.localhost", path);
-        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        if !cookies.is_empty() {
-            req.headers.push(("cookie".into(), cookies.join("; ")));
-        }
-        for (k, v) in headers {
-            req.headers.push((k.to_string(), v.to_string()));
-        }
-        if let Some(form) = form {
-            req.body = form.as_bytes().to_vec();
-        }
-        let resp = block_on(self.idp.handle(req, self.p));
-        for (k, v) in &resp.headers {
-            if k == "set-cookie" {
-                let (pair, attrs) = v.split_once(';').unwrap();
-                let (name, value) = pair.split_once('=').unwrap();
-                if attrs.contains("Max-Age=0") {
-                    self.jar.remove(name);
-                } else if name.starts_with("__Host-") {
-                    self.jar.insert(name.to_string(), value.to_string());
-                }
-            }
-        }
-        resp
-    }
-    fn get(&mut self, path: &str) -> Response {
-        self.send(HttpMethod::Get, path, None, &[])
-    }
-}
 
 fn body(r: &Response) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
@@ -99,11 +53,7 @@ fn setup(extra: Value) -> (Idp, FakePlatform) {
 }
 
 fn signed_in<'a>(idp: &'a Idp, p: &'a FakePlatform) -> Browser<'a> {
-    let mut b = Browser {
-        idp,
-        p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(idp, p, "acme.localhost");
     let r = b.get("/signin");
     assert_eq!(r.status, 303);
     let r = b.send(
@@ -139,11 +89,7 @@ fn token_of(url: &str) -> String {
 #[test]
 fn query_delivery_round_trip_is_single_use() {
     let (idp, p) = setup(json!({}));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, "acme.localhost");
     let r = b.get("/bridge/vendor/signin?ReturnURL=https%3A%2F%2Fvendor.example%2Fa%3Fx%3D1%23top&delivery=query");
     assert_eq!(r.status, 303);
     assert_eq!(
@@ -255,11 +201,7 @@ fn bad_return_urls_and_unknown_apps_are_refused() {
 #[test]
 fn ping_jsonp_and_cors() {
     let (idp, p) = setup(json!({}));
-    let mut anon = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut anon = Browser::new(&idp, &p, "acme.localhost");
     let r = anon.get("/bridge/vendor/ping?callback=cb");
     assert_eq!(body(&r), r#"/**/cb({"signed_in":false});"#);
     assert!(r

@@ -11,8 +11,7 @@ use serde_json::{json, Value};
 
 use super::config::SamlApp;
 use super::xml::{self, NS_SAML, NS_SAMLP};
-use crate::http::{percent_encode, Request, Response};
-use crate::platform::HttpMethod;
+use crate::http::{percent_encode, Response};
 use crate::testing::*;
 use crate::Idp;
 
@@ -29,44 +28,6 @@ fn sp_signer() -> rsa::pkcs1v15::SigningKey<sha2::Sha256> {
     use rsa::pkcs8::DecodePrivateKey;
     let der = STANDARD.decode(SP_PK8.trim()).unwrap();
     rsa::pkcs1v15::SigningKey::new(rsa::RsaPrivateKey::from_pkcs8_der(&der).unwrap())
-}
-
-struct Browser<'a> {
-    idp: &'a Idp,
-    p: &'a FakePlatform,
-    jar: HashMap<String, String>,
-}
-
-impl<'a> Browser<'a> {
-    fn send(&mut self, method: HttpMethod, path: &str, form: Option<&str>) -> Response {
-        let mut req = Request::new(method, HOST, path);
-        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        if !cookies.is_empty() {
-            req.headers.push(("cookie".into(), cookies.join("; ")));
-        }
-        if let Some(form) = form {
-            req.body = form.as_bytes().to_vec();
-        }
-        let resp = block_on(self.idp.handle(req, self.p));
-        for (k, v) in &resp.headers {
-            if k == "set-cookie" {
-                let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
-                let (name, value) = pair.split_once('=').unwrap();
-                if attrs.contains("Max-Age=0") {
-                    self.jar.remove(name);
-                } else {
-                    self.jar.insert(name.to_string(), value.to_string());
-                }
-            }
-        }
-        resp
-    }
-    fn get(&mut self, path: &str) -> Response {
-        self.send(HttpMethod::Get, path, None)
-    }
-    fn post(&mut self, path: &str, form: &str) -> Response {
-        self.send(HttpMethod::Post, path, Some(form))
-    }
 }
 
 fn body(r: &Response) -> String {
@@ -266,11 +227,7 @@ fn example_apps_parse_as_the_schema_says() {
 #[test]
 fn metadata_describes_the_app() {
     let (idp, p) = setup(&app_json(|_| {}));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     let r = b.get("/saml/demo-sp/metadata");
     assert_eq!(r.status, 200);
     let root = xml::parse(&r.body).unwrap();
@@ -289,22 +246,14 @@ fn metadata_describes_the_app() {
         .contains("attachment"));
     assert_eq!(b.get("/saml/nope/metadata").status, 404);
     let (idp, p) = setup(&app_json(|v| v["slo_enabled"] = false.into()));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     assert!(!body(&b.get("/saml/demo-sp/metadata")).contains("SingleLogoutService"));
 }
 
 #[test]
 fn sp_initiated_sso_signs_in_then_answers_silently() {
     let (idp, p) = setup(&app_json(|_| {}));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     let q = redirect_query(&authn_request(&p, "_req1", ""), Some("relay & state"));
     let r = b.get(&format!("/saml/demo-sp/sso?{q}"));
     assert_eq!(r.status, 303, "{}", body(&r));
@@ -374,11 +323,7 @@ fn sp_initiated_sso_signs_in_then_answers_silently() {
 #[test]
 fn requests_are_checked() {
     let (idp, p) = setup(&app_json(|_| {}));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     // Wrong issuer, unregistered ACS: a page, nothing to the SP.
     let bad_issuer = authn_request(&p, "_a", "").replace(SP, "https://evil.example/");
     assert_eq!(
@@ -450,11 +395,7 @@ fn signed_redirect_requests_are_verified() {
     let (idp, p) = setup(&app_json(|v| {
         v["sp"]["authn_requests_signed"] = true.into()
     }));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     let signer = sp_signer();
     let q = redirect_query(&authn_request(&p, "_s1", ""), Some("rs"));
     let unsigned = b.get(&format!("/saml/demo-sp/sso?{q}"));
@@ -483,11 +424,7 @@ fn signed_redirect_requests_are_verified() {
 #[test]
 fn no_access_both_ways_and_idp_initiated() {
     let (idp, p) = setup(&app_json(|_| {}));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     let r = b.get("/saml/demo-sp/login?RelayState=%2Fcourses");
     assert_eq!(r.status, 303);
     let r = b.post("/saml/imis/callback", "refresh_token=rt-bwayne");
@@ -496,11 +433,7 @@ fn no_access_both_ways_and_idp_initiated() {
     let (idp, p) = setup(&app_json(|v| {
         v["no_access_mapping"] = "S|https://acme.example/renew".into()
     }));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     b.get("/saml/demo-sp/login");
     let r = b.post("/saml/imis/callback", "refresh_token=rt-bwayne");
     assert_eq!(
@@ -508,11 +441,7 @@ fn no_access_both_ways_and_idp_initiated() {
         (303, Some("https://acme.example/renew"))
     );
     // IdP-initiated for a member with access: no InResponseTo, RelayState kept.
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     b.get("/saml/demo-sp/login?RelayState=%2Fcourses");
     let r = b.post("/saml/imis/callback", "refresh_token=rt-jsmith");
     let xml_text = saml_response(&r);
@@ -531,11 +460,7 @@ fn every_name_id_format_and_role_format() {
             v["name_id_format"] = format.into();
             v["role_format"] = "comma_separated".into();
         }));
-        let mut b = Browser {
-            idp: &idp,
-            p: &p,
-            jar: HashMap::new(),
-        };
+        let mut b = Browser::new(&idp, &p, HOST);
         b.get("/saml/demo-sp/login");
         let xml_text = saml_response(&b.post("/saml/imis/callback", "refresh_token=rt-jsmith"));
         let root = xml::parse(xml_text.as_bytes()).unwrap();
@@ -553,11 +478,7 @@ fn every_name_id_format_and_role_format() {
         );
     }
     let (idp, p) = setup(&app_json(|v| v["name_id_format"] = "transient".into()));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     b.get("/saml/demo-sp/login");
     let root = xml::parse(
         saml_response(&b.post("/saml/imis/callback", "refresh_token=rt-jsmith")).as_bytes(),
@@ -582,11 +503,7 @@ fn redirect_acs_and_assertion_only_signing() {
         v["sp"]["acs"][0]["binding"] = "redirect".into();
         v["audience"] = "urn:sp:audience".into();
     }));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     b.get("/saml/demo-sp/login?RelayState=x");
     let r = b.post("/saml/imis/callback", "refresh_token=rt-jsmith");
     assert_eq!(r.status, 303);
@@ -615,11 +532,7 @@ fn redirect_acs_and_assertion_only_signing() {
 #[test]
 fn single_logout_both_directions() {
     let (idp, p) = setup(&app_json(|_| {}));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     b.get("/saml/demo-sp/login");
     b.post("/saml/imis/callback", "refresh_token=rt-jsmith");
     assert!(b.jar.contains_key("__Host-idp-session"));
@@ -718,11 +631,7 @@ fn attack_corpus_is_refused() {
         p.put_kv("tenant:acme:saml:corpus", &app);
         p.now
             .set(super::time::parse("2026-11-23T12:00:10Z").unwrap() * 1000);
-        let mut b = Browser {
-            idp: &idp,
-            p: &p,
-            jar: HashMap::new(),
-        };
+        let mut b = Browser::new(&idp, &p, HOST);
         let xml_text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
         let form = format!(
             "SAMLRequest={}",
@@ -771,11 +680,7 @@ fn native_cost_of_a_silent_sso() {
     use crate::platform::Platform;
     use std::time::Instant;
     let (idp, p) = setup(&app_json(|_| {}));
-    let mut b = Browser {
-        idp: &idp,
-        p: &p,
-        jar: HashMap::new(),
-    };
+    let mut b = Browser::new(&idp, &p, HOST);
     let q = redirect_query(&authn_request(&p, "_warm", ""), None);
     assert_eq!(b.get(&format!("/saml/demo-sp/sso?{q}")).status, 303);
     assert!(saml_response(&b.post("/saml/imis/callback", "refresh_token=rt-jsmith")).len() > 100);

@@ -6,70 +6,16 @@ use std::rc::Rc;
 
 use serde_json::json;
 
-use crate::http::{Request, Response};
+use crate::http::Response;
 use crate::platform::{HttpMethod, PlatformError};
 use crate::testing::*;
 use crate::Idp;
 
-/// A browser: a cookie jar over the IdP.
-struct Browser<'a> {
-    idp: &'a Idp,
-    p: &'a FakePlatform,
-    host: &'static str,
-    jar: HashMap<String, String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(idp: &'a Idp, p: &'a FakePlatform, host: &'static str) -> Self {
-        Self {
-            idp,
-            p,
-            host,
-            jar: HashMap::new(),
-        }
-    }
-
-    fn send(&mut self, method: HttpMethod, path: &str, form: Option<&str>) -> Response {
-        let mut req = Request::new(method, self.host, path);
-        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        if !cookies.is_empty() {
-            req.headers.push(("cookie".into(), cookies.join("; ")));
-        }
-        if let Some(form) = form {
-            req.body = form.as_bytes().to_vec();
-            req.headers.push((
-                "content-type".into(),
-                "application/x-www-form-urlencoded".into(),
-            ));
-        }
-        let resp = block_on(self.idp.handle(req, self.p));
-        for (k, v) in &resp.headers {
-            if k == "set-cookie" {
-                let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
-                let (name, value) = pair.split_once('=').unwrap();
-                assert!(
-                    attrs.contains("Secure")
-                        && attrs.contains("HttpOnly")
-                        && attrs.contains("SameSite=None")
-                );
-                assert!(name.starts_with("__Host-"));
-                if attrs.contains("Max-Age=0") {
-                    self.jar.remove(name);
-                } else {
-                    self.jar.insert(name.to_string(), value.to_string());
-                }
-            }
-        }
-        resp
-    }
-
-    fn get(&mut self, path: &str) -> Response {
-        self.send(HttpMethod::Get, path, None)
-    }
-
-    fn post(&mut self, path: &str, form: &str) -> Response {
-        self.send(HttpMethod::Post, path, Some(form))
-    }
+/// A strict browser: every cookie the IdP sets must be `__Host-`, Secure, HttpOnly, SameSite=None.
+fn browser<'a>(idp: &'a Idp, p: &'a FakePlatform, host: &'a str) -> Browser<'a> {
+    let mut b = Browser::new(idp, p, host);
+    b.strict = true;
+    b
 }
 
 fn location(r: &Response) -> &str {
@@ -158,7 +104,7 @@ fn legacy() -> (Idp, FakePlatform, Rc<RefCell<Imis>>) {
 #[test]
 fn cloud_sign_in_round_trip_then_silent() {
     let (idp, p, _) = cloud();
-    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let mut b = browser(&idp, &p, "acme.localhost");
     let r = b.get("/signin?return=/after");
     assert_eq!(r.status, 303);
     assert_eq!(location(&r), format!("{IMIS}/sso/EdgeIdP-OIDC"));
@@ -196,7 +142,7 @@ fn cloud_sign_in_round_trip_then_silent() {
 #[test]
 fn callbacks_this_browser_did_not_start_are_refused() {
     let (idp, p, _) = cloud();
-    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let mut b = browser(&idp, &p, "acme.localhost");
     let r = b.post("/imis/callback", "refresh_token=rt-attacker");
     assert_eq!(r.status, 400);
     assert!(!b.jar.contains_key("__Host-idp-session"));
@@ -215,7 +161,7 @@ fn callbacks_this_browser_did_not_start_are_refused() {
 #[test]
 fn parallel_tabs_each_resume_their_own_request() {
     let (idp, p, _) = cloud();
-    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let mut b = browser(&idp, &p, "acme.localhost");
     b.get("/signin?return=/tab-one");
     b.get("/signin?return=/tab-two");
     let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
@@ -228,7 +174,7 @@ fn parallel_tabs_each_resume_their_own_request() {
 fn tampered_foreign_and_expired_sessions_are_ignored() {
     let (idp, p, _) = cloud();
     add_tenant(&p, "globex", "globex.localhost", IMIS);
-    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let mut b = browser(&idp, &p, "acme.localhost");
     b.get("/signin");
     b.post("/imis/callback", "refresh_token=rt-jsmith");
     let good = b.jar["__Host-idp-session"].clone();
@@ -239,7 +185,7 @@ fn tampered_foreign_and_expired_sessions_are_ignored() {
         .insert("__Host-idp-session".into(), String::from_utf8(bad).unwrap());
     assert!(body(&b.get("/")).contains("signin-link"));
     // Foreign tenant: acme's cookie presented to globex.
-    let mut g = Browser::new(&idp, &p, "globex.localhost");
+    let mut g = browser(&idp, &p, "globex.localhost");
     g.jar.insert("__Host-idp-session".into(), good.clone());
     assert!(body(&g.get("/")).contains("signin-link"));
     // Idle timeout (60 minutes in the test tenant's defaults).
@@ -252,7 +198,7 @@ fn tampered_foreign_and_expired_sessions_are_ignored() {
 #[test]
 fn idle_timeout_slides_with_use_until_the_absolute_end() {
     let (idp, p, _) = cloud();
-    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let mut b = browser(&idp, &p, "acme.localhost");
     b.get("/signin");
     b.post("/imis/callback", "refresh_token=rt-jsmith");
     for _ in 0..9 {
@@ -276,7 +222,7 @@ fn imis_failures_give_clear_pages_and_audit_events() {
         (Imis::Disabled, 403, "signin.member_disabled"),
     ] {
         let (idp, p, m) = cloud();
-        let mut b = Browser::new(&idp, &p, "acme.localhost");
+        let mut b = browser(&idp, &p, "acme.localhost");
         b.get("/signin");
         *m.borrow_mut() = mode;
         let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
@@ -289,7 +235,7 @@ fn imis_failures_give_clear_pages_and_audit_events() {
         assert!(p.events().contains(&event.to_string()), "{event}");
     }
     let (idp, p, _) = cloud();
-    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let mut b = browser(&idp, &p, "acme.localhost");
     b.get("/signin");
     let r = b.post("/imis/callback", "refresh_token=not-valid");
     assert_eq!(r.status, 400);
@@ -299,7 +245,7 @@ fn imis_failures_give_clear_pages_and_audit_events() {
 #[test]
 fn legacy_sign_in_form_checks_the_password_at_imis() {
     let (idp, p, _) = legacy();
-    let mut b = Browser::new(&idp, &p, "globex.localhost");
+    let mut b = browser(&idp, &p, "globex.localhost");
     let r = b.get("/signin?return=/x");
     let form_url = location(&r).to_string();
     assert!(form_url.starts_with("/signin?p="));
@@ -339,7 +285,7 @@ fn legacy_sign_in_form_checks_the_password_at_imis() {
 #[test]
 fn legacy_sign_in_is_throttled_before_imis_locks_the_account() {
     let (idp, p, _) = legacy();
-    let mut b = Browser::new(&idp, &p, "globex.localhost");
+    let mut b = browser(&idp, &p, "globex.localhost");
     let id_of = |r: &Response| {
         crate::http::percent_decode(location(r).trim_start_matches("/signin?p="), true)
     };
@@ -366,7 +312,7 @@ fn legacy_sign_in_is_throttled_before_imis_locks_the_account() {
 #[test]
 fn sign_out_needs_the_form_token_and_signs_out_of_imis() {
     let (idp, p, _) = cloud();
-    let mut b = Browser::new(&idp, &p, "acme.localhost:8787");
+    let mut b = browser(&idp, &p, "acme.localhost:8787");
     b.get("/signin");
     b.post("/imis/callback", "refresh_token=rt-jsmith");
     let page = body(&b.get("/signout"));
@@ -401,7 +347,7 @@ fn sign_out_needs_the_form_token_and_signs_out_of_imis() {
 #[test]
 fn a_sign_out_through_imis_continues_only_to_a_vouched_destination() {
     let (idp, p, _) = cloud();
-    let mut b = Browser::new(&idp, &p, "acme.localhost:8787");
+    let mut b = browser(&idp, &p, "acme.localhost:8787");
     let ctx_target = "https://rp.example/signed-out?state=s1";
     // What an RP-initiated logout builds (the route is exercised end to end in the OIDC tests).
     let req = crate::http::Request::new(HttpMethod::Get, "acme.localhost:8787", "/");
@@ -451,7 +397,7 @@ fn return_targets_must_be_local() {
     }
     assert!(super::is_local_path("/ok?x=1"));
     let (idp, p, _) = cloud();
-    let mut b = Browser::new(&idp, &p, "acme.localhost");
+    let mut b = browser(&idp, &p, "acme.localhost");
     b.get(&format!(
         "/signin?return={}",
         crate::http::percent_encode("//evil.example/")
