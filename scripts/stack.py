@@ -382,6 +382,9 @@ def main() -> int:
     args = parser.parse_args()
     default_port = 8787 if args.runtime == "workers" else 3000
     port = args.port or int(os.environ.get("EDGE_IDP_PORT", default_port))
+    # SIGTERM (kill, timeout, a closed terminal) stops everything like Ctrl-C does, so no
+    # emulator or runtime is left holding the ports for the next `scripts/dev`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True,
                   vendor_port=args.vendor_port, sp_port=args.sp_port, rp_port=args.rp_port)
     try:
