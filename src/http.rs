@@ -183,22 +183,24 @@ pub fn parse_urlencoded(input: &str) -> Vec<(String, String)> {
 
 /// Percent-decodes text; with `plus_as_space`, `+` becomes a space (form encoding).
 pub fn percent_decode(input: &str, plus_as_space: bool) -> String {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    let mut out = Vec::with_capacity(input.len());
+    let mut rest = input.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        match b {
             b'+' if plus_as_space => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
+            b'%' => match tail {
+                [h, l, after @ ..] => match (hex_val(*h), hex_val(*l)) {
+                    (Some(h), Some(l)) => {
+                        out.push(h << 4 | l);
+                        rest = after;
+                    }
+                    _ => out.push(b'%'),
+                },
                 _ => out.push(b'%'),
             },
             b => out.push(b),
         }
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }

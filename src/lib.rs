@@ -9,6 +9,10 @@
 //! An adapter keeps one [`Idp`] per isolate (it holds the per-isolate caches) and calls
 //! [`Idp::handle`] for each request.
 
+// Untrusted text is never sliced by byte index and nothing is indexed without a bounds check:
+// either can panic, and a panic before authentication is a denial of service.
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 pub mod access;
 pub mod audit;
 pub mod bridge;

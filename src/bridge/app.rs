@@ -165,7 +165,7 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn is_app_id(id: &str) -> bool {
     let b = id.as_bytes();
     (1..=128).contains(&b.len())
-        && b[0].is_ascii_alphanumeric()
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }

@@ -26,7 +26,7 @@ pub fn is_callback_name(name: &str) -> bool {
         && parts.iter().all(|p| {
             let b = p.as_bytes();
             (1..=64).contains(&b.len())
-                && !b[0].is_ascii_digit()
+                && !b.first().is_some_and(u8::is_ascii_digit)
                 && b.iter()
                     .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$')
         })

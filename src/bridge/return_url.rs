@@ -49,8 +49,8 @@ pub fn check(domains: &[String], allow_subdomains: bool, url: &str) -> Result<()
     {
         return Err(Refusal::Malformed);
     }
-    let rest = match url.get(..8) {
-        Some(s) if s.eq_ignore_ascii_case("https://") => &url[8..],
+    let rest = match (url.get(..8), url.get(8..)) {
+        (Some(scheme), Some(rest)) if scheme.eq_ignore_ascii_case("https://") => rest,
         _ => return Err(Refusal::NotHttps),
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());

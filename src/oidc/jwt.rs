@@ -62,10 +62,13 @@ pub async fn sign<P: Platform>(
     typ: &str,
     claims: &Value,
 ) -> Result<String, PlatformError> {
-    let mut header = json!({"alg": signer.alg(), "typ": typ});
+    let mut header = serde_json::Map::new();
+    header.insert("alg".into(), json!(signer.alg()));
+    header.insert("typ".into(), json!(typ));
     if let Signer::Key(k) = signer {
-        header["kid"] = Value::String(k.kid.clone());
+        header.insert("kid".into(), Value::String(k.kid.clone()));
     }
+    let header = Value::Object(header);
     let mut out = URL_SAFE_NO_PAD.encode(header.to_string());
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut out);
@@ -99,7 +102,7 @@ pub fn half_hash(alg: &str, value: &str) -> String {
         "HS512" => Sha512::digest(value.as_bytes()).to_vec(),
         _ => Sha256::digest(value.as_bytes()).to_vec(),
     };
-    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+    URL_SAFE_NO_PAD.encode(digest.get(..digest.len() / 2).unwrap_or_default())
 }
 
 /// A compact JWS taken apart, signature not yet checked.

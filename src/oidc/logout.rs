@@ -56,7 +56,7 @@ async fn check_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> Option<Value> 
         }
         _ => jws.verify_keys(&*keys::load(ctx).await.ok()?)?,
     };
-    (claims["iss"].as_str() == Some(issuer(ctx).as_str())).then_some(claims)
+    (claims.get("iss").and_then(Value::as_str) == Some(issuer(ctx).as_str())).then_some(claims)
 }
 
 /// `GET|POST /oidc/logout`.

@@ -436,12 +436,11 @@ pub async fn issue<P: Platform>(
     let access_token = jwt::sign(ctx.platform, Signer::Key(access_key), "at+jwt", &at_claims)
         .await
         .map_err(|e| unavailable(e.to_string()))?;
-    let mut body = json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": client.lifetimes.access_token,
-        "scope": grant.scope,
-    });
+    let mut body = serde_json::Map::new();
+    body.insert("access_token".into(), json!(access_token));
+    body.insert("token_type".into(), json!("Bearer"));
+    body.insert("expires_in".into(), json!(client.lifetimes.access_token));
+    body.insert("scope".into(), json!(grant.scope));
     if with_id_token {
         let hmac_key;
         let signer = match client.id_token_signed_response_alg {
@@ -488,7 +487,7 @@ pub async fn issue<P: Platform>(
         let id_token = jwt::sign(ctx.platform, signer, "JWT", &Value::Object(claims))
             .await
             .map_err(|e| unavailable(e.to_string()))?;
-        body["id_token"] = json!(id_token);
+        body.insert("id_token".into(), json!(id_token));
     }
     if client.allows_refresh() {
         let token = format!("{family}.{}", random_token(ctx));
@@ -510,7 +509,7 @@ pub async fn issue<P: Platform>(
                     "the token store is unavailable",
                 )
             })?;
-        body["refresh_token"] = json!(token);
+        body.insert("refresh_token".into(), json!(token));
     }
-    Ok(body)
+    Ok(Value::Object(body))
 }

@@ -31,16 +31,18 @@ pub async fn verify_access_token<P: Platform>(
         .verify_keys(&keyset)
         .ok_or_else(|| invalid("the access token signature is not valid"))?;
     let iss = issuer(ctx);
-    if claims["iss"] != json!(iss) || claims["aud"] != json!(format!("{iss}/oidc/userinfo")) {
+    if claims.get("iss") != Some(&json!(iss))
+        || claims.get("aud") != Some(&json!(format!("{iss}/oidc/userinfo")))
+    {
         return Err(invalid(
             "the access token is for another issuer or audience",
         ));
     }
-    let exp = claims["exp"].as_u64().unwrap_or(0);
+    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
     if ctx.platform.now().secs() >= exp {
         return Err(invalid("the access token has expired"));
     }
-    if let Some(fam) = claims["fam"].as_str() {
+    if let Some(fam) = claims.get("fam").and_then(Value::as_str) {
         if is_revoked(ctx, fam).await? {
             return Err(invalid("the access token has been revoked"));
         }
@@ -82,11 +84,15 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         Ok(c) => c,
         Err(e) => return e.bearer_response(),
     };
-    let mut out = claims["ext"]
-        .as_str()
+    let mut out = claims
+        .get("ext")
+        .and_then(Value::as_str)
         .and_then(|ext| open_claims(ctx, ext))
         .unwrap_or_default();
-    out.insert("sub".into(), claims["sub"].clone());
+    out.insert(
+        "sub".into(),
+        claims.get("sub").cloned().unwrap_or(Value::Null),
+    );
     Response::json(200, &Value::Object(out))
         .with_header("cache-control", "no-store")
         .with_header("access-control-allow-origin", "*")

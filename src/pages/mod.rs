@@ -26,8 +26,8 @@ fn colour(value: Option<&String>, fallback: &'static str) -> String {
     match value {
         Some(c)
             if c.len() == 7
-                && c.starts_with('#')
-                && c[1..].bytes().all(|b| b.is_ascii_hexdigit()) =>
+                && c.strip_prefix('#')
+                    .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit())) =>
         {
             c.clone()
         }

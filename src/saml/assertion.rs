@@ -70,8 +70,9 @@ pub fn random_alnum(platform: &impl Platform, len: usize) -> String {
         platform.random(&mut buf);
         for b in buf {
             // 248 = 4 * 62: bytes at or above it would favour the first characters.
-            if b < 248 && out.len() < len {
-                out.push(ALPHABET[usize::from(b) % 62] as char);
+            match ALPHABET.get(usize::from(b) % 62) {
+                Some(&c) if b < 248 && out.len() < len => out.push(char::from(c)),
+                _ => {}
             }
         }
     }

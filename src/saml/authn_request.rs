@@ -181,7 +181,7 @@ pub fn verify(
         },
     }
     .ok_or(RequestError::Acs)?;
-    let binding = cfg.sp.acs[acs].binding;
+    let binding = cfg.sp.acs.get(acs).ok_or(RequestError::Acs)?.binding;
     Ok(VerifiedRequest { req, acs, binding })
 }
 

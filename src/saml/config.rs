@@ -236,7 +236,7 @@ pub enum AppError {
 pub fn is_app_id(id: &str) -> bool {
     let b = id.as_bytes();
     (1..=128).contains(&b.len())
-        && b[0].is_ascii_alphanumeric()
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
 }
@@ -430,7 +430,7 @@ fn derive(tenant: &str, cfg: SamlApp, master: Option<&MasterKey>) -> LoadedApp {
         let id = format!(
             "{tenant}:saml:{}:{}",
             cfg.id,
-            super::hex(&Sha256::digest(&cert)[..6])
+            super::hex(Sha256::digest(&cert).get(..6).unwrap_or_default())
         );
         Ok::<_, String>(SigningKey { id, pkcs8, cert })
     })();

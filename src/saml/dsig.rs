@@ -243,7 +243,8 @@ pub fn spki_of_certificate(cert: &[u8]) -> Option<Vec<u8>> {
         tbs = rest;
     }
     let (tag, _, rest) = der_tlv(tbs)?;
-    (tag == 0x30).then(|| tbs[..tbs.len() - rest.len()].to_vec())
+    let whole = tbs.get(..tbs.len().saturating_sub(rest.len()))?;
+    (tag == 0x30).then(|| whole.to_vec())
 }
 
 /// One DER TLV: (tag, contents, what follows).

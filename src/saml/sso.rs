@@ -101,7 +101,7 @@ pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         "saml-req:{}:{}:{}",
         ctx.tenant.id.as_str(),
         app_id,
-        hex(&Sha256::digest(verified.req.id.as_bytes())[..16])
+        hex(Sha256::digest(verified.req.id.as_bytes()).get(..16).unwrap_or_default())
     );
     match ctx.platform.count(&replay_key, REPLAY_WINDOW_SECS, 1).await {
         Ok(1) => {}

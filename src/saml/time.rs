@@ -17,39 +17,52 @@ pub fn format(secs: u64) -> String {
 /// Parses an `xs:dateTime` with a `Z` or `±hh:mm` zone (fractional seconds ignored) into seconds
 /// since the epoch. A time without a zone is refused: SAML requires UTC.
 pub fn parse(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+    // Untrusted text: only ASCII is valid, so reading it as bytes cannot split a character.
+    if !s.is_ascii() {
         return None;
     }
+    let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
+        let digits = b.get(r)?;
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(
+            digits
+                .iter()
+                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0')),
+        )
     };
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    if !(at(4, b'-') && at(7, b'-') && at(10, b'T') && at(13, b':') && at(16, b':')) {
+        return None;
+    }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[16] != b':' || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    if sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+    let mut rest = b.get(19..)?;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
         if n == 0 {
             return None;
         }
-        rest = &frac[n..];
+        rest = frac.get(n..)?;
     }
     let offset = match rest {
-        "Z" => 0,
-        z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) && &z[3..4] == ":" => {
-            let oh: i64 = z[1..3].parse().ok()?;
-            let om: i64 = z[4..6].parse().ok()?;
+        b"Z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let two = |a: u8, b: u8| -> Option<i64> {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            };
+            let (oh, om) = (two(*h1, *h2)?, two(*m1, *m2)?);
+            if oh > 14 || om > 59 {
+                return None;
+            }
             let o = oh * 3600 + om * 60;
-            if z.starts_with('+') {
+            if *sign == b'+' {
                 o
             } else {
                 -o
@@ -105,6 +118,12 @@ mod tests {
             "2026-13-01T00:00:00Z",
             "x",
             "2026-09-21T14:13:20.Z",
+            "2026-01-01T00:00:00+00€",
+            "2026-01-01T00:00:00+0€:00",
+            "€026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00+00:0",
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T0€:00:00Z",
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }

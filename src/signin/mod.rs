@@ -629,7 +629,7 @@ fn continue_mac<P: Platform>(ctx: &Ctx<'_, P>, next: &str, exp: u64) -> String {
         mac.update(part.as_bytes());
         mac.update(b"\0");
     }
-    URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..18])
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes().get(..18).unwrap_or_default())
 }
 
 /// Like [`after_sign_out`], but ending at `next`, an already verified destination (a relying
@@ -671,7 +671,7 @@ pub fn signout_token<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> String
     mac.update(b"signout:");
     mac.update(ctx.tenant.id.as_str().as_bytes());
     mac.update(session.sid.as_bytes());
-    URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..18])
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes().get(..18).unwrap_or_default())
 }
 
 /// `GET /signout` shows a confirmation; `POST /signout` signs out.

@@ -22,7 +22,7 @@ impl TenantId {
         let s = self.0.as_bytes();
         !s.is_empty()
             && s.len() <= 63
-            && s[0].is_ascii_alphanumeric()
+            && s.first().is_some_and(u8::is_ascii_alphanumeric)
             && s.iter()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
     }
