@@ -78,6 +78,17 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The origin of the page that sent this request: its `Origin` header or, when a browser
+    /// sends none, the origin of its `Referer`. `Origin: null` (sandboxed frames, requests
+    /// whose referrer is withheld) names no page, so it gives `None` rather than the Referer.
+    pub fn source_origin(&self) -> Option<String> {
+        match self.header("origin") {
+            Some(o) if o.trim() == "null" => None,
+            Some(o) => origin_of(o),
+            None => self.header("referer").and_then(origin_of),
+        }
+    }
+
     /// The first value of a query parameter.
     pub fn query_param(&self, name: &str) -> Option<String> {
         parse_urlencoded(&self.query)
@@ -85,6 +96,31 @@ impl Request {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v)
     }
+}
+
+/// The web origin (`scheme://host[:port]`, lowercase, default port omitted) of an absolute
+/// `http`/`https` URL, as browsers serialize it in `Origin`. `None` for anything else, including
+/// URLs with credentials.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
+        return None;
+    }
+    let (host, port) = split_authority(authority);
+    if host.is_empty() || !host.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
+    Some(match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
+    })
 }
 
 /// Splits `host[:port]` into a lowercase host and a port. IPv6 literals keep their brackets.
@@ -292,6 +328,8 @@ mod tests {
             ]
         );
         assert_eq!(percent_decode("100%", false), "100%");
+        assert_eq!(percent_decode("%41%4", false), "A%4");
+        assert_eq!(percent_decode("%€1", false), "%€1");
         assert_eq!(percent_decode("%4", false), "%4");
     }
 

@@ -16,6 +16,7 @@ use crate::seal::{seal_secret, MasterKey};
 pub const MASTER_KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 pub const NOW_MS: u64 = 1_790_000_000_000;
 
+
 type Handler = Box<dyn Fn(&OutboundRequest) -> Result<OutboundResponse, PlatformError>>;
 
 pub struct FakePlatform {
@@ -295,11 +296,27 @@ impl<'a> Browser<'a> {
         resp
     }
 
+    /// The origin of the iMIS site of this browser's host's tenant, from the fake KV.
+    pub fn imis_origin(&self) -> Option<String> {
+        let host = self.host.split(':').next()?;
+        let kv = self.p.kv.borrow();
+        let host_doc: Value = serde_json::from_slice(kv.get(&format!("host:{host}"))?).ok()?;
+        let tenant = host_doc.get("tenant")?.as_str()?;
+        let doc: Value = serde_json::from_slice(kv.get(&format!("tenant:{tenant}"))?).ok()?;
+        crate::http::origin_of(doc.pointer("/imis/base_url")?.as_str()?)
+    }
+
     pub fn get(&mut self, path: &str) -> crate::http::Response {
         self.send(crate::platform::HttpMethod::Get, path, None, &[])
     }
 
+    /// POSTs a form. To the iMIS callbacks it is posted from the tenant's iMIS site, as iMIS's
+    /// hand-off form is, and the browser says so in `Origin`.
     pub fn post(&mut self, path: &str, form: &str) -> crate::http::Response {
-        self.send(crate::platform::HttpMethod::Post, path, Some(form), &[])
+        let origin = self
+            .imis_origin()
+            .filter(|_| path.ends_with("/imis/callback"));
+        let headers: Vec<(&str, &str)> = origin.iter().map(|o| ("origin", o.as_str())).collect();
+        self.send(crate::platform::HttpMethod::Post, path, Some(form), &headers)
     }
 }

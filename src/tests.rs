@@ -143,7 +143,12 @@ fn deep_health_reports_imis_online_and_offline() {
     p.on_fetch(|_| Err(PlatformError::Timeout(2000)));
     let (status, body, _) = get(&idp, &p, "acme.localhost", "/healthz?deep=1");
     assert_eq!(status, 503);
-    assert!(body.contains("\"imis\":\"offline\"") && body.contains("2000 ms"));
+    assert!(body.contains("\"imis\":\"offline\""), "{body}");
+    // Anyone can ask: the reason (iMIS error text, hosts, accounts) stays in the audit log.
+    assert!(
+        !body.contains("2000 ms") && !body.contains("timed out"),
+        "{body}"
+    );
     assert!(p.events().contains(&"imis.unavailable".to_string()));
 }
 

@@ -56,12 +56,7 @@ fn signed_in<'a>(idp: &'a Idp, p: &'a FakePlatform) -> Browser<'a> {
     let mut b = Browser::new(idp, p, "acme.localhost");
     let r = b.get("/signin");
     assert_eq!(r.status, 303);
-    let r = b.send(
-        HttpMethod::Post,
-        "/imis/callback",
-        Some("refresh_token=rt-jsmith"),
-        &[],
-    );
+    let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
     assert_eq!(r.status, 303, "{}", body(&r));
     assert!(b.jar.contains_key("__Host-idp-session"));
     b
@@ -97,12 +92,7 @@ fn query_delivery_round_trip_is_single_use() {
         format!("{IMIS}/sso/EdgeIdP-OIDC"),
         "not signed in: to iMIS"
     );
-    let r = b.send(
-        HttpMethod::Post,
-        "/imis/callback",
-        Some("refresh_token=rt-jsmith"),
-        &[],
-    );
+    let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
     assert_eq!(r.status, 303, "{}", body(&r));
     let loc = location(&r);
     assert!(

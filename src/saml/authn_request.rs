@@ -143,23 +143,16 @@ pub fn verify(
     app: &LoadedApp,
     req: AuthnRequest,
     incoming: &Incoming,
-    raw_query: &str,
 ) -> Result<VerifiedRequest, RequestError> {
     let cfg = &app.cfg;
     if req.issuer.as_deref() != Some(cfg.sp.entity_id.as_str()) {
         return Err(RequestError::Issuer);
     }
-    let signed = match incoming.binding {
-        Binding::Redirect => dsig::redirect_is_signed(raw_query),
-        Binding::Post => req.xml_signed,
-    };
-    if signed {
-        match incoming.binding {
-            Binding::Redirect => dsig::verify_redirect(raw_query, incoming.kind, &app.sp_keys)?,
-            Binding::Post => dsig::verify_post(&incoming.xml, &app.sp_keys)?,
-        }
-    } else if cfg.sp.authn_requests_signed {
-        return Err(RequestError::Unsigned);
+    match (incoming.binding, &incoming.query_signature) {
+        (Binding::Redirect, Some(sig)) => dsig::verify_redirect(sig, &app.sp_keys)?,
+        (Binding::Post, _) if req.xml_signed => dsig::verify_post(&incoming.xml, &app.sp_keys)?,
+        _ if cfg.sp.authn_requests_signed => return Err(RequestError::Unsigned),
+        _ => {}
     }
     let wanted = req.protocol_binding.as_deref().map(Binding::from_uri);
     if wanted == Some(None) {

@@ -28,6 +28,20 @@ pub struct Incoming {
     pub xml: String,
     /// RelayState, verbatim.
     pub relay_state: Option<String>,
+    /// The query signature of a Redirect-binding message, when it carries one.
+    pub query_signature: Option<QuerySignature>,
+}
+
+/// A Redirect-binding signature exactly as received. Taken from the same parse of the query as
+/// the message itself, so what is verified is what is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuerySignature {
+    /// The signed octets: `SAMLRequest=…[&RelayState=…]&SigAlg=…`, still percent-encoded.
+    pub signed: String,
+    /// `SigAlg`, decoded.
+    pub sig_alg: String,
+    /// `Signature`, decoded (base64 text).
+    pub signature: String,
 }
 
 /// Why a message could not be read from the request.
@@ -45,38 +59,108 @@ pub enum BindingError {
     /// RelayState too long.
     #[error("RelayState is longer than {MAX_RELAY_STATE} bytes")]
     RelayState,
+    /// A protocol parameter is repeated or its name is percent-encoded: two readers could
+    /// disagree on which value counts.
+    #[error("the SAML parameter {0} is repeated or its name is encoded")]
+    Ambiguous(&'static str),
+    /// Only one of `SigAlg` and `Signature`.
+    #[error("the query signature lacks SigAlg or Signature")]
+    IncompleteSignature,
+}
+
+/// The parameters the bindings define; each may appear once, under its plain name.
+const PROTOCOL_PARAMS: [&str; 5] = [
+    "SAMLRequest",
+    "SAMLResponse",
+    "RelayState",
+    "SigAlg",
+    "Signature",
+];
+
+/// The protocol parameters of a query or form body, raw (still percent-encoded), each at most
+/// once. Other parameters are ignored.
+#[derive(Debug, Default)]
+struct RawParams<'a> {
+    values: [Option<&'a str>; 5],
+}
+
+impl<'a> RawParams<'a> {
+    fn parse(encoded: &'a str) -> Result<Self, BindingError> {
+        let mut params = Self::default();
+        for part in encoded.split('&').filter(|p| !p.is_empty()) {
+            let (raw_name, raw_value) = part.split_once('=').unwrap_or((part, ""));
+            let name = crate::http::percent_decode(raw_name, true);
+            let Some(i) = PROTOCOL_PARAMS.iter().position(|p| *p == name) else {
+                continue;
+            };
+            let (Some(slot), Some(&canonical)) = (params.values.get_mut(i), PROTOCOL_PARAMS.get(i))
+            else {
+                continue;
+            };
+            if raw_name != canonical || slot.is_some() {
+                return Err(BindingError::Ambiguous(canonical));
+            }
+            *slot = Some(raw_value);
+        }
+        Ok(params)
+    }
+
+    fn raw(&self, name: &str) -> Option<&'a str> {
+        let i = PROTOCOL_PARAMS.iter().position(|p| *p == name)?;
+        self.values.get(i).copied().flatten()
+    }
+
+    fn decoded(&self, name: &str) -> Option<String> {
+        self.raw(name)
+            .map(|v| crate::http::percent_decode(v, true))
+    }
 }
 
 /// Reads the SAML message (`SAMLRequest` or `SAMLResponse`) of a Redirect (GET) or POST request.
 pub fn read<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Incoming, BindingError> {
-    let (binding, params) = match ctx.req.method {
-        HttpMethod::Post => (Binding::Post, ctx.req.form()),
-        _ => (
-            Binding::Redirect,
-            crate::http::parse_urlencoded(&ctx.req.query),
-        ),
-    };
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let (kind, value) = match (get("SAMLRequest"), get("SAMLResponse")) {
+    match ctx.req.method {
+        HttpMethod::Post => read_encoded(Binding::Post, &String::from_utf8_lossy(&ctx.req.body)),
+        _ => read_encoded(Binding::Redirect, &ctx.req.query),
+    }
+}
+
+/// Reads a message from a query string (Redirect) or a form body (POST), as received.
+pub fn read_encoded(binding: Binding, encoded: &str) -> Result<Incoming, BindingError> {
+    let params = RawParams::parse(encoded)?;
+    let (kind, raw_message) = match (params.raw("SAMLRequest"), params.raw("SAMLResponse")) {
         (Some(v), None) => ("SAMLRequest", v),
         (None, Some(v)) => ("SAMLResponse", v),
         _ => return Err(BindingError::Missing),
     };
-    if value.len() > MAX_PARAM_LEN {
+    if raw_message.len() > MAX_PARAM_LEN {
         return Err(BindingError::TooLarge);
     }
-    let relay_state = get("RelayState").map(str::to_string);
+    let value = crate::http::percent_decode(raw_message, true);
+    let relay_state = params.decoded("RelayState");
     if relay_state
         .as_ref()
         .is_some_and(|r| r.len() > MAX_RELAY_STATE)
     {
         return Err(BindingError::RelayState);
     }
+    let query_signature = match (binding, params.raw("SigAlg"), params.raw("Signature")) {
+        (Binding::Post, _, _) | (Binding::Redirect, None, None) => None,
+        (Binding::Redirect, Some(sig_alg), Some(signature)) => {
+            let mut signed = format!("{kind}={raw_message}");
+            if let Some(relay) = params.raw("RelayState") {
+                signed.push_str("&RelayState=");
+                signed.push_str(relay);
+            }
+            signed.push_str("&SigAlg=");
+            signed.push_str(sig_alg);
+            Some(QuerySignature {
+                signed,
+                sig_alg: crate::http::percent_decode(sig_alg, true),
+                signature: crate::http::percent_decode(signature, true),
+            })
+        }
+        (Binding::Redirect, _, _) => return Err(BindingError::IncompleteSignature),
+    };
     let raw = STANDARD
         .decode(
             value
@@ -105,6 +189,7 @@ pub fn read<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Incoming, BindingError> {
         kind,
         xml,
         relay_state,
+        query_signature,
     })
 }
 
@@ -167,6 +252,61 @@ pub async fn send<P: Platform>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn deflated(xml: &str) -> String {
+        percent_encode(&STANDARD.encode(miniz_oxide::deflate::compress_to_vec(
+            xml.as_bytes(),
+            6,
+        )))
+    }
+
+    #[test]
+    fn reads_a_signed_redirect_query_from_one_parse() {
+        let m = deflated("<x/>");
+        let q = format!("SAMLRequest={m}&RelayState=a%2Fb&SigAlg=alg%3A1&Signature=c2ln%2B&other=1");
+        let got = read_encoded(Binding::Redirect, &q).unwrap();
+        assert_eq!(got.xml, "<x/>");
+        assert_eq!(got.relay_state.as_deref(), Some("a/b"));
+        let sig = got.query_signature.unwrap();
+        assert_eq!(sig.signed, format!("SAMLRequest={m}&RelayState=a%2Fb&SigAlg=alg%3A1"));
+        assert_eq!((sig.sig_alg.as_str(), sig.signature.as_str()), ("alg:1", "c2ln+"));
+    }
+
+    #[test]
+    fn refuses_repeated_or_encoded_protocol_parameters() {
+        let signed = deflated("<signed/>");
+        let forged = deflated("<forged/>");
+        for q in [
+            // The probe: a reader by decoded name and a verifier by raw name would disagree.
+            format!("SAML%52equest={forged}&SAMLRequest={signed}&SigAlg=a&Signature=b"),
+            format!("SAMLRequest={signed}&SAMLRequest={forged}"),
+            format!("SAMLRequest={signed}&RelayState=a&RelayState=b"),
+            format!("SAMLRequest={signed}&SigAlg=a&SigAlg=b&Signature=c"),
+            format!("SAMLRequest={signed}&SigAlg=a&Signature=c&Signature=d"),
+            format!("SAMLRequest={signed}&Sig%41lg=a&Signature=c"),
+            format!("SAMLRequest={signed}&SAMLResponse={forged}&SAMLResponse={signed}"),
+        ] {
+            assert!(
+                matches!(
+                    read_encoded(Binding::Redirect, &q),
+                    Err(BindingError::Ambiguous(_))
+                ),
+                "{q}"
+            );
+            assert!(read_encoded(Binding::Post, &q).is_err(), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_half_signature_is_refused_not_ignored() {
+        let m = deflated("<x/>");
+        for q in [format!("SAMLRequest={m}&SigAlg=a"), format!("SAMLRequest={m}&Signature=a")] {
+            assert_eq!(
+                read_encoded(Binding::Redirect, &q),
+                Err(BindingError::IncompleteSignature)
+            );
+        }
+    }
 
     #[test]
     fn inflate_limits_hold() {

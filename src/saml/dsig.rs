@@ -20,9 +20,9 @@ use xml_sec::xmldsig::{
 };
 use xml_sec::XmlSecurity;
 
+use super::binding::QuerySignature;
 use super::xml::El;
 use crate::crypto::{rsa_verify, KeyRef, RsaHash};
-use crate::http::percent_decode;
 use crate::platform::{Platform, PlatformError};
 
 /// `SigAlg` of RSA-SHA256.
@@ -101,47 +101,23 @@ pub fn verify_post(xml: &str, spki_keys: &[Vec<u8>]) -> Result<(), DsigError> {
     })
 }
 
-/// The raw (still percent-encoded) parameters of a Redirect-binding query, as received.
-fn raw_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// Whether a Redirect-binding query carries a signature.
-pub fn redirect_is_signed(query: &str) -> bool {
-    raw_param(query, "Signature").is_some() || raw_param(query, "SigAlg").is_some()
-}
-
-/// Verifies the signature of a Redirect-binding query (`kind` is `SAMLRequest` or
-/// `SAMLResponse`): RSA over `kind=…&RelayState=…&SigAlg=…` exactly as received.
-pub fn verify_redirect(query: &str, kind: &str, spki_keys: &[Vec<u8>]) -> Result<(), DsigError> {
+/// Verifies the signature of a Redirect-binding query: RSA over the signed octets exactly as
+/// received (see [`QuerySignature`]).
+pub fn verify_redirect(sig: &QuerySignature, spki_keys: &[Vec<u8>]) -> Result<(), DsigError> {
     if spki_keys.is_empty() {
         return Err(DsigError::NoKey);
     }
-    let message = raw_param(query, kind).ok_or(DsigError::Malformed("message"))?;
-    let sig_alg_raw = raw_param(query, "SigAlg").ok_or(DsigError::Malformed("SigAlg"))?;
-    let signature = raw_param(query, "Signature").ok_or(DsigError::Malformed("Signature"))?;
-    let hash = match percent_decode(sig_alg_raw, true).as_str() {
+    let hash = match sig.sig_alg.as_str() {
         RSA_SHA256 => RsaHash::Sha256,
         RSA_SHA512 => RsaHash::Sha512,
         other => return Err(DsigError::Algorithm(other.chars().take(100).collect())),
     };
     let signature = STANDARD
-        .decode(percent_decode(signature, true).replace([' ', '\n', '\r'], ""))
+        .decode(sig.signature.replace([' ', '\n', '\r'], ""))
         .map_err(|_| DsigError::Malformed("Signature is not base64"))?;
-    let mut signed = format!("{kind}={message}");
-    if let Some(relay) = raw_param(query, "RelayState") {
-        signed.push_str("&RelayState=");
-        signed.push_str(relay);
-    }
-    signed.push_str("&SigAlg=");
-    signed.push_str(sig_alg_raw);
     if spki_keys
         .iter()
-        .any(|k| rsa_verify(k, hash, signed.as_bytes(), &signature))
+        .any(|k| rsa_verify(k, hash, sig.signed.as_bytes(), &signature))
     {
         Ok(())
     } else {

@@ -42,6 +42,8 @@ pub enum LogoutMessage {
         issue_instant: u64,
         /// NameID value.
         name_id: Option<String>,
+        /// `Destination`, when given.
+        destination: Option<String>,
         /// Whether the XML is signed.
         xml_signed: bool,
     },
@@ -88,6 +90,7 @@ pub fn parse(xml_text: &str) -> Result<LogoutMessage, LogoutError> {
                 .and_then(time::parse)
                 .ok_or(LogoutError::Shape("IssueInstant"))?,
             name_id: root.child_text(NS_SAML, "NameID").map(str::to_string),
+            destination: root.attr("Destination").map(str::to_string),
             xml_signed,
         })
     } else if root.is(NS_SAMLP, "LogoutResponse") {
@@ -108,27 +111,23 @@ pub fn parse(xml_text: &str) -> Result<LogoutMessage, LogoutError> {
 }
 
 /// Verifies a logout message's signature (Redirect: the query; POST: the XML) with the SP's
-/// certificates. Unsigned is accepted only from an SP without registered certificates.
-fn verify_signature(
-    app: &LoadedApp,
-    incoming: &Incoming,
-    raw_query: &str,
-    xml_signed: bool,
-) -> Result<(), String> {
-    let signed = match incoming.binding {
-        Binding::Redirect => dsig::redirect_is_signed(raw_query),
-        Binding::Post => xml_signed,
-    };
-    if !signed {
-        return if app.sp_keys.is_empty() {
-            Ok(())
-        } else {
-            Err("unsigned, but the SP has registered signing certificates".into())
-        };
-    }
-    match incoming.binding {
-        Binding::Redirect => dsig::verify_redirect(raw_query, incoming.kind, &app.sp_keys),
-        Binding::Post => dsig::verify_post(&incoming.xml, &app.sp_keys),
+/// registered certificates. A LogoutRequest ends the member's session, so it must be signed by
+/// an SP with a registered certificate; a LogoutResponse only continues our own chain, so an
+/// SP without certificates may send it unsigned.
+fn verify_signature(app: &LoadedApp, incoming: &Incoming, xml_signed: bool) -> Result<(), String> {
+    let is_request = incoming.kind == "SAMLRequest";
+    match (incoming.binding, &incoming.query_signature) {
+        (Binding::Redirect, Some(sig)) => dsig::verify_redirect(sig, &app.sp_keys),
+        (Binding::Post, _) if xml_signed => dsig::verify_post(&incoming.xml, &app.sp_keys),
+        _ if is_request => {
+            return Err(if app.sp_keys.is_empty() {
+                "unsigned, and the SP has no registered signing certificate".into()
+            } else {
+                "unsigned".into()
+            })
+        }
+        _ if app.sp_keys.is_empty() => Ok(()),
+        _ => return Err("unsigned, but the SP has registered signing certificates".into()),
     }
     .map_err(|e| e.to_string())
 }
@@ -185,7 +184,7 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             let verdict = if !issuer_ok(&issuer) {
                 Err("Issuer is not this app's SP".to_string())
             } else {
-                verify_signature(&app, &incoming, &ctx.req.query, xml_signed)
+                verify_signature(&app, &incoming, xml_signed)
             };
             match verdict {
                 Ok(()) => ctx.audit(
@@ -203,17 +202,39 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             issuer,
             issue_instant,
             name_id,
+            destination,
             xml_signed,
         } => {
             if !issuer_ok(&issuer) {
                 return refuse("Issuer is not this app's SP".into());
             }
-            if let Err(e) = verify_signature(&app, &incoming, &ctx.req.query, xml_signed) {
+            if let Err(e) = verify_signature(&app, &incoming, xml_signed) {
                 return refuse(format!("signature: {e}"));
+            }
+            if destination.is_some_and(|d| d != urls(ctx, &app).slo) {
+                return refuse("Destination is not this Single Logout endpoint".into());
             }
             let now = ctx.platform.now().secs();
             if issue_instant.abs_diff(now) > super::authn_request::MAX_SKEW_SECS {
                 return refuse("IssueInstant is too far from the current time".into());
+            }
+            match super::first_sighting(ctx, "saml-logout-req", app_id, &id).await {
+                Ok(true) => {}
+                Ok(false) => return refuse("the LogoutRequest ID was seen before".into()),
+                Err(e) => {
+                    ctx.audit(
+                        "saml.store_unavailable",
+                        Outcome::Failure,
+                        Some(app_id),
+                        Some(e.to_string()),
+                    );
+                    return ctx.error_page(
+                        503,
+                        "Sign-out temporarily unavailable",
+                        "Please try again in a moment.",
+                        Some("/signout"),
+                    );
+                }
             }
             if app.cfg.sp.slo.is_none() {
                 return refuse("the SP has no Single Logout endpoint to answer".into());

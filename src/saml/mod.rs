@@ -85,6 +85,28 @@ pub fn urls<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Saml {
     }
 }
 
+/// How long a message ID an SP sent is remembered: longer than the accepted clock skew on both
+/// sides of now, so a message cannot be replayed while its IssueInstant is still accepted.
+const REPLAY_WINDOW_SECS: u32 = 900;
+
+/// Records the ID of a message an app's SP sent (`what`: its kind); `Ok(true)` the first time
+/// within [`REPLAY_WINDOW_SECS`], `Ok(false)` for a replay.
+pub(crate) async fn first_sighting<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    what: &str,
+    app_id: &str,
+    message_id: &str,
+) -> Result<bool, crate::platform::PlatformError> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(message_id.as_bytes());
+    let key = format!(
+        "{what}:{}:{app_id}:{}",
+        ctx.tenant.id.as_str(),
+        hex(digest.get(..16).unwrap_or_default())
+    );
+    Ok(ctx.platform.count(&key, REPLAY_WINDOW_SECS, 1).await? == 1)
+}
+
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -4,7 +4,6 @@
 //! verified ACS.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::assertion::{self, AssertionContent};
 use super::authn_request::{self, Refusal, RequestError};
@@ -12,16 +11,13 @@ use super::binding::{self, Outgoing, MAX_RELAY_STATE};
 use super::config::{Acs, Binding, LoadedApp};
 use super::response::{self, Envelope, Status};
 use super::xml::El;
-use super::{app_or_page, hex, new_id, urls};
+use super::{app_or_page, new_id, urls};
 use crate::access::{self, AccessSettings, TurnedAway};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
 use crate::signin::{self, Family, Participant, Resume, Session, SignInOptions};
 use crate::Ctx;
-
-/// How long an AuthnRequest ID is remembered against replay (beyond the IssueInstant skew).
-const REPLAY_WINDOW_SECS: u32 = 900;
 
 /// A SAML request waiting for the member to sign in (kept in the sealed pending cookie, so it
 /// holds only what the answer needs: the ACS is a position in the app's registered list).
@@ -74,7 +70,7 @@ pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         Err(e) => return refuse_page(ctx, app_id, 400, e.to_string()),
     };
     let verified = match authn_request::parse(&incoming.xml)
-        .and_then(|req| authn_request::verify(&app, req, &incoming, &ctx.req.query))
+        .and_then(|req| authn_request::verify(&app, req, &incoming))
     {
         Ok(v) => v,
         Err(e) => {
@@ -97,15 +93,9 @@ pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     if let Err(refusal) = authn_request::check(&verified, &app, now, &[sso_url]) {
         return refuse_to_acs(ctx, &app, &pending, refusal).await;
     }
-    let replay_key = format!(
-        "saml-req:{}:{}:{}",
-        ctx.tenant.id.as_str(),
-        app_id,
-        hex(Sha256::digest(verified.req.id.as_bytes()).get(..16).unwrap_or_default())
-    );
-    match ctx.platform.count(&replay_key, REPLAY_WINDOW_SECS, 1).await {
-        Ok(1) => {}
-        Ok(_) => return refuse_to_acs(ctx, &app, &pending, Refusal::Replayed).await,
+    match super::first_sighting(ctx, "saml-req", app_id, &verified.req.id).await {
+        Ok(true) => {}
+        Ok(false) => return refuse_to_acs(ctx, &app, &pending, Refusal::Replayed).await,
         Err(e) => {
             ctx.audit(
                 "saml.store_unavailable",

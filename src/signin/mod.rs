@@ -368,6 +368,24 @@ pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, family: Family) -> Response
             Some("/signin"),
         );
     };
+    // iMIS's Single Sign On content item hands the token over with an auto-submitted form on
+    // the iMIS site, so the browser names iMIS's origin. Anything else is a page trying to sign
+    // this browser in as someone (login CSRF), even while a sign-in of its own is pending.
+    let imis_origin = crate::http::origin_of(&ctx.tenant.imis.base_url);
+    let source = ctx.req.source_origin();
+    if imis_origin.is_none() || source != imis_origin {
+        return ctx.refuse(
+            "signin.callback_refused",
+            &format!(
+                "not posted from the iMIS site (origin {})",
+                source.as_deref().unwrap_or("unknown")
+            ),
+            403,
+            "Sign-in could not be completed",
+            "The sign-in did not come from the membership site. Please start again.",
+            Some("/signin"),
+        );
+    }
     let mut list = read_pending(ctx);
     // A callback this browser did not ask for is refused: otherwise anyone could sign a victim's
     // browser in to the attacker's account by posting the attacker's refresh token (login CSRF).

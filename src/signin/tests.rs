@@ -159,6 +159,44 @@ fn callbacks_this_browser_did_not_start_are_refused() {
 }
 
 #[test]
+fn callbacks_not_posted_from_the_imis_site_are_refused() {
+    let (idp, p, _) = cloud();
+    let mut b = browser(&idp, &p, "acme.localhost");
+    // The victim's browser has a sign-in of its own pending; the attacker's page posts the
+    // attacker's refresh token (login CSRF).
+    b.get("/signin");
+    for headers in [
+        vec![],
+        vec![("origin", "null")],
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "http://127.0.0.1:9.evil.example")],
+        vec![("origin", "http://127.0.0.1:90")],
+        vec![("referer", "https://evil.example/http://127.0.0.1:9/")],
+        vec![("origin", "null"), ("referer", "http://127.0.0.1:9/acme/sso")],
+    ] {
+        let r = b.send(
+            HttpMethod::Post,
+            "/imis/callback",
+            Some("refresh_token=rt-attacker"),
+            &headers,
+        );
+        assert_eq!(r.status, 403, "{headers:?}");
+        assert!(!b.jar.contains_key("__Host-idp-session"), "{headers:?}");
+    }
+    assert!(p.requests.borrow().is_empty(), "no token is redeemed");
+    assert!(p.events().contains(&"signin.callback_refused".to_string()));
+    // The RiSE page's own form: by Origin, or by Referer when the browser sends no Origin.
+    let r = b.send(
+        HttpMethod::Post,
+        "/imis/callback",
+        Some("refresh_token=rt-jsmith"),
+        &[("referer", "http://127.0.0.1:9/acme/sso/EdgeIdP-OIDC")],
+    );
+    assert_eq!(r.status, 303, "{}", body(&r));
+    assert!(b.jar.contains_key("__Host-idp-session"));
+}
+
+#[test]
 fn parallel_tabs_each_resume_their_own_request() {
     let (idp, p, _) = cloud();
     let mut b = browser(&idp, &p, "acme.localhost");
