@@ -714,3 +714,89 @@ fn native_cost_of_a_silent_sso() {
         rsa.as_secs_f64() * 1000.0 / 50.0
     );
 }
+
+/// A Redirect-binding LogoutRequest from the test SP, signed with its key unless `signed` is
+/// false; `dest` is its Destination attribute, when any.
+fn logout_query(p: &FakePlatform, id: &str, dest: Option<&str>, signed: bool) -> String {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let now = super::time::format(p.now.get() / 1000);
+    let dest = dest
+        .map(|d| format!(" Destination=\"{d}\""))
+        .unwrap_or_default();
+    let lreq = format!("<samlp:LogoutRequest xmlns:samlp=\"{NS_SAMLP}\" xmlns:saml=\"{NS_SAML}\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\"{dest}>\
+<saml:Issuer>{SP}</saml:Issuer><saml:NameID>jsmith</saml:NameID></samlp:LogoutRequest>");
+    if !signed {
+        return redirect_query(&lreq, Some("rs"));
+    }
+    let signed_part = format!(
+        "{}&SigAlg={}",
+        redirect_query(&lreq, Some("rs")),
+        percent_encode(super::dsig::RSA_SHA256)
+    );
+    let sig = STANDARD.encode(sp_signer().sign(signed_part.as_bytes()).to_bytes());
+    format!("{signed_part}&Signature={}", percent_encode(&sig))
+}
+
+fn signed_in_saml<'a>(idp: &'a Idp, p: &'a FakePlatform) -> Browser<'a> {
+    let mut b = Browser::new(idp, p, HOST);
+    b.get("/saml/demo-sp/login");
+    b.post("/saml/imis/callback", "refresh_token=rt-jsmith");
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    b
+}
+
+#[test]
+fn logout_requests_must_be_signed_even_by_an_sp_without_certificates() {
+    let (idp, p) = setup(&app_json(|v| v["sp"]["certificates"] = json!([])));
+    let mut b = signed_in_saml(&idp, &p);
+    // An <img src> on any page could send this: it must not end the member's session.
+    let r = b.get(&format!(
+        "/saml/demo-sp/slo?{}",
+        logout_query(&p, "_unsigned", None, false)
+    ));
+    assert_eq!(r.status, 400, "{}", body(&r));
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    assert!(p.events().contains(&"saml.slo_refused".to_string()));
+}
+
+#[test]
+fn logout_requests_for_another_endpoint_or_replayed_are_refused() {
+    let (idp, p) = setup(&app_json(|_| {}));
+    let mut b = signed_in_saml(&idp, &p);
+    let elsewhere = logout_query(&p, "_elsewhere", Some("https://other.example/slo"), true);
+    let r = b.get(&format!("/saml/demo-sp/slo?{elsewhere}"));
+    assert_eq!(r.status, 400, "{}", body(&r));
+    assert!(b.jar.contains_key("__Host-idp-session"));
+
+    let ours = logout_query(&p, "_once", Some(&format!("https://{HOST}/saml/demo-sp/slo")), true);
+    let r = b.get(&format!("/saml/demo-sp/slo?{ours}"));
+    assert_eq!(r.status, 303, "{}", body(&r));
+    assert!(!b.jar.contains_key("__Host-idp-session"));
+    // The same signed message again, after the member signed in anew.
+    let mut b = signed_in_saml(&idp, &p);
+    let r = b.get(&format!("/saml/demo-sp/slo?{ours}"));
+    assert_eq!(r.status, 400, "{}", body(&r));
+    assert!(b.jar.contains_key("__Host-idp-session"), "a replay ends nothing");
+}
+
+#[test]
+fn a_forged_message_beside_a_signed_one_is_refused() {
+    let (idp, p) = setup(&app_json(|_| {}));
+    let mut b = signed_in_saml(&idp, &p);
+    let signed = logout_query(&p, "_signed", None, true);
+    let forged = redirect_query(
+        "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>",
+        None,
+    );
+    let forged_value = forged.trim_start_matches("SAMLRequest=");
+    for q in [
+        format!("SAML%52equest={forged_value}&{signed}"),
+        format!("{signed}&SAMLRequest={forged_value}"),
+        format!("{signed}&RelayState=other"),
+    ] {
+        let r = b.get(&format!("/saml/demo-sp/slo?{q}"));
+        assert_eq!(r.status, 400, "{q}: {}", body(&r));
+        assert!(b.jar.contains_key("__Host-idp-session"));
+    }
+    assert_eq!(b.get(&format!("/saml/demo-sp/slo?{signed}")).status, 303);
+}
