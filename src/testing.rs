@@ -16,7 +16,6 @@ use crate::seal::{seal_secret, MasterKey};
 pub const MASTER_KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 pub const NOW_MS: u64 = 1_790_000_000_000;
 
-
 type Handler = Box<dyn Fn(&OutboundRequest) -> Result<OutboundResponse, PlatformError>>;
 
 pub struct FakePlatform {
@@ -317,6 +316,11 @@ impl<'a> Browser<'a> {
             .imis_origin()
             .filter(|_| path.ends_with("/imis/callback"));
         let headers: Vec<(&str, &str)> = origin.iter().map(|o| ("origin", o.as_str())).collect();
-        self.send(crate::platform::HttpMethod::Post, path, Some(form), &headers)
+        self.send(
+            crate::platform::HttpMethod::Post,
+            path,
+            Some(form),
+            &headers,
+        )
     }
 }

@@ -51,7 +51,9 @@ pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
         ("user", _) if ctx.req.method == HttpMethod::Get => user::handle(ctx, app).await,
         ("ping", true) => ping::handle(ctx, app).await,
         ("ping", false) if ctx.req.method == HttpMethod::Options => ping::handle(ctx, app).await,
-        ("signout", true) => signout::handle(ctx, app).await,
+        ("signout", _) if matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Post) => {
+            signout::handle(ctx, app).await
+        }
         ("signed-out", true) => signout::signed_out(ctx, app).await,
         _ => return None,
     };

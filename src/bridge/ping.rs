@@ -5,8 +5,13 @@
 //! - CORS: without `callback`, a JSON answer that browsers let only the app's allowed origins read
 //!   (credentials allowed); an `Origin` not allowed gets a 403 and no token.
 //!
-//! The answer is `{"signed_in": false}` or `{"signed_in": true, "token": "…"}` with a fresh
-//! one-time token, useful only together with the vendor's secret. Never personal data.
+//! The answer is `{"signed_in": false}` or `{"signed_in": true}`, never personal data. A fresh
+//! one-time token (`"token": "…"`) is added only for a page of the app's `allowed_origins`: the
+//! vendor redeems it with its secret, but the member's browser is signed in to the vendor's site
+//! by whoever holds it, so a page elsewhere must never get one. A JSONP answer is readable by any
+//! page that includes it as a script, and the session cookie goes along; the only witness of the
+//! including page is the `Referer` it sends, so without an allowed `Referer` there is no token.
+//! A CORS answer is readable only by the origin it names, so there `Origin` decides.
 
 use serde_json::json;
 
@@ -82,9 +87,27 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             );
         }
     }
+    let allowed = |o: &str| app.allowed_origins.iter().any(|a| a == o);
+    let asker_allowed = match callback {
+        Some(_) => ctx
+            .req
+            .header("referer")
+            .and_then(crate::http::origin_of)
+            .is_some_and(|o| allowed(&o)),
+        None => origin_allowed,
+    };
     let mut session = signin::current(ctx);
     let body = match session.as_mut() {
         None => json!({"signed_in": false}),
+        Some(_) if !asker_allowed => {
+            ctx.audit(
+                "bridge.ping_without_token",
+                Outcome::Refused,
+                Some(&app.id),
+                Some("the asking page is not of an allowed origin".into()),
+            );
+            json!({"signed_in": true})
+        }
         Some(session) => match token::mint(ctx, &app, &session.user).await {
             Ok(t) => {
                 session.add_participant(Participant::Bridge {

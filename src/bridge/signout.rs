@@ -1,6 +1,9 @@
-//! `GET /bridge/{app}/signout?ReturnURL=…`: single logout started by the vendor.
+//! `/bridge/{app}/signout?ReturnURL=…`: single logout started by the vendor.
 //!
-//! The IdP session ends at once; the other participants are told as the protocols do (the shared
+//! A `GET` (the vendor's sign-out link) asks the member to confirm, as `/signout` does: any page
+//! can make a browser GET this URL (an `<img>` tag), so only the confirmation form's `POST`,
+//! carrying the session's anti-forgery token, ends the session. Without a session there is
+//! nothing to end, and the browser goes straight on to the ReturnURL. Then the other participants are told as the protocols do (the shared
 //! logout chain); per tenant setting the browser then passes through iMIS's `logout.aspx`, which
 //! returns to `/bridge/{app}/signed-out?ReturnURL=…` on this host; that page checks the ReturnURL
 //! again (it is reachable by anyone, so it must not become an open redirect) and goes there.
@@ -12,7 +15,7 @@ use crate::platform::Platform;
 use crate::signin::{self, Participant};
 use crate::Ctx;
 
-/// `GET /bridge/{app}/signout`.
+/// `GET` / `POST /bridge/{app}/signout`.
 pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
@@ -25,7 +28,22 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         },
         None => None,
     };
-    let sid = signin::current(ctx).map(|s| s.sid).unwrap_or_default();
+    let Some(session) = signin::current(ctx) else {
+        return signin::redirect(return_url.as_deref().unwrap_or("/signed-out"));
+    };
+    if !signin::signout_confirmed(ctx, &session) {
+        let action = match return_url.as_deref() {
+            Some(url) => format!(
+                "/bridge/{}/signout?ReturnURL={}",
+                percent_encode(&app.id),
+                percent_encode(url)
+            ),
+            None => format!("/bridge/{}/signout", percent_encode(&app.id)),
+        };
+        let token = signin::signout_token(ctx, &session);
+        return signin::pages::signout_confirm(ctx, &action, &token, Some(&app.name));
+    }
+    let sid = session.sid;
     let (mut participants, clear) = signin::end_session(ctx);
     // The app that asked already signed the member out of itself.
     participants.retain(|p| !matches!(p, Participant::Bridge { app: a } if *a == app.id));

@@ -226,6 +226,47 @@ fn ping_jsonp_and_cors() {
     );
     assert_eq!(r.status, 403);
     assert!(r.header("access-control-allow-origin").is_none() && !body(&r).contains("token\""));
+    // Without Origin, nobody the answer could be meant for is named: no token.
+    let r = b.get("/bridge/vendor/ping");
+    assert_eq!(body(&r), r#"{"signed_in":true}"#);
+}
+
+#[test]
+fn jsonp_ping_gives_a_token_only_to_pages_of_allowed_origins() {
+    let (idp, p) = setup(json!({}));
+    let mut b = signed_in(&idp, &p);
+    // Any page can include the ping as a script, and the session cookie goes along.
+    for referer in [
+        None,
+        Some("https://evil.example/page"),
+        Some("https://vendor.example.evil.example/"),
+        Some("http://vendor.example/"),
+        Some("null"),
+    ] {
+        let headers: Vec<(&str, &str)> = referer.iter().map(|r| ("referer", *r)).collect();
+        let r = b.send(
+            HttpMethod::Get,
+            "/bridge/vendor/ping?callback=cb",
+            None,
+            &headers,
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(body(&r), r#"/**/cb({"signed_in":true});"#, "{referer:?}");
+    }
+    let r = b.send(
+        HttpMethod::Get,
+        "/bridge/vendor/ping?callback=cb",
+        None,
+        &[("referer", "https://vendor.example/courses?id=1")],
+    );
+    let text = body(&r);
+    let json = text
+        .strip_prefix("/**/cb(")
+        .and_then(|t| t.strip_suffix(");"))
+        .unwrap();
+    let v: Value = serde_json::from_str(json).unwrap();
+    let token = v["token"].as_str().unwrap().to_string();
+    assert_eq!(redeem(&mut b, &token, SECRET).status, 200);
 }
 
 #[test]
@@ -233,7 +274,36 @@ fn signout_goes_through_imis_and_back_to_the_return_url() {
     let (idp, p) = setup(json!({}));
     let mut b = signed_in(&idp, &p);
     b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    // The vendor's link (or any <img> pointing here) only asks the member.
     let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    let page = body(&r);
+    assert!(page.contains("asked to sign you out"), "{page}");
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        action,
+        "/bridge/vendor/signout?ReturnURL=https%3A%2F%2Fvendor.example%2Fbye"
+    );
+    let t = page
+        .split("name=\"t\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = b.post(&action, "t=forged");
+    assert_eq!(r.status, 200, "a forged token only asks again");
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    let r = b.post(&action, &format!("t={t}"));
     assert_eq!(r.status, 303);
     let loc = location(&r);
     assert!(
@@ -257,6 +327,12 @@ fn signout_goes_through_imis_and_back_to_the_return_url() {
     );
     let r = b.get("/bridge/vendor/ping?callback=cb");
     assert!(body(&r).contains("false"));
+    // Signed out already: the vendor's link goes straight back.
+    let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
+    assert_eq!(
+        (r.status, location(&r).as_str()),
+        (303, "https://vendor.example/bye")
+    );
 }
 
 #[test]
@@ -283,7 +359,36 @@ fn idp_sign_out_elsewhere_loads_the_vendor_logout_page_in_a_frame() {
     // The app that starts the sign-out is not framed (it signed itself out).
     let mut b = signed_in(&idp, &p);
     b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    // The vendor's link (or any <img> pointing here) only asks the member.
     let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    let page = body(&r);
+    assert!(page.contains("asked to sign you out"), "{page}");
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        action,
+        "/bridge/vendor/signout?ReturnURL=https%3A%2F%2Fvendor.example%2Fbye"
+    );
+    let t = page
+        .split("name=\"t\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = b.post(&action, "t=forged");
+    assert_eq!(r.status, 200, "a forged token only asks again");
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    let r = b.post(&action, &format!("t={t}"));
     assert_eq!(r.status, 303);
 }
 

@@ -111,8 +111,7 @@ impl<'a> RawParams<'a> {
     }
 
     fn decoded(&self, name: &str) -> Option<String> {
-        self.raw(name)
-            .map(|v| crate::http::percent_decode(v, true))
+        self.raw(name).map(|v| crate::http::percent_decode(v, true))
     }
 }
 
@@ -254,22 +253,26 @@ mod tests {
     use super::*;
 
     fn deflated(xml: &str) -> String {
-        percent_encode(&STANDARD.encode(miniz_oxide::deflate::compress_to_vec(
-            xml.as_bytes(),
-            6,
-        )))
+        percent_encode(&STANDARD.encode(miniz_oxide::deflate::compress_to_vec(xml.as_bytes(), 6)))
     }
 
     #[test]
     fn reads_a_signed_redirect_query_from_one_parse() {
         let m = deflated("<x/>");
-        let q = format!("SAMLRequest={m}&RelayState=a%2Fb&SigAlg=alg%3A1&Signature=c2ln%2B&other=1");
+        let q =
+            format!("SAMLRequest={m}&RelayState=a%2Fb&SigAlg=alg%3A1&Signature=c2ln%2B&other=1");
         let got = read_encoded(Binding::Redirect, &q).unwrap();
         assert_eq!(got.xml, "<x/>");
         assert_eq!(got.relay_state.as_deref(), Some("a/b"));
         let sig = got.query_signature.unwrap();
-        assert_eq!(sig.signed, format!("SAMLRequest={m}&RelayState=a%2Fb&SigAlg=alg%3A1"));
-        assert_eq!((sig.sig_alg.as_str(), sig.signature.as_str()), ("alg:1", "c2ln+"));
+        assert_eq!(
+            sig.signed,
+            format!("SAMLRequest={m}&RelayState=a%2Fb&SigAlg=alg%3A1")
+        );
+        assert_eq!(
+            (sig.sig_alg.as_str(), sig.signature.as_str()),
+            ("alg:1", "c2ln+")
+        );
     }
 
     #[test]
@@ -300,7 +303,10 @@ mod tests {
     #[test]
     fn a_half_signature_is_refused_not_ignored() {
         let m = deflated("<x/>");
-        for q in [format!("SAMLRequest={m}&SigAlg=a"), format!("SAMLRequest={m}&Signature=a")] {
+        for q in [
+            format!("SAMLRequest={m}&SigAlg=a"),
+            format!("SAMLRequest={m}&Signature=a"),
+        ] {
             assert_eq!(
                 read_encoded(Binding::Redirect, &q),
                 Err(BindingError::IncompleteSignature)

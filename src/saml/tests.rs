@@ -768,7 +768,12 @@ fn logout_requests_for_another_endpoint_or_replayed_are_refused() {
     assert_eq!(r.status, 400, "{}", body(&r));
     assert!(b.jar.contains_key("__Host-idp-session"));
 
-    let ours = logout_query(&p, "_once", Some(&format!("https://{HOST}/saml/demo-sp/slo")), true);
+    let ours = logout_query(
+        &p,
+        "_once",
+        Some(&format!("https://{HOST}/saml/demo-sp/slo")),
+        true,
+    );
     let r = b.get(&format!("/saml/demo-sp/slo?{ours}"));
     assert_eq!(r.status, 303, "{}", body(&r));
     assert!(!b.jar.contains_key("__Host-idp-session"));
@@ -776,7 +781,10 @@ fn logout_requests_for_another_endpoint_or_replayed_are_refused() {
     let mut b = signed_in_saml(&idp, &p);
     let r = b.get(&format!("/saml/demo-sp/slo?{ours}"));
     assert_eq!(r.status, 400, "{}", body(&r));
-    assert!(b.jar.contains_key("__Host-idp-session"), "a replay ends nothing");
+    assert!(
+        b.jar.contains_key("__Host-idp-session"),
+        "a replay ends nothing"
+    );
 }
 
 #[test]

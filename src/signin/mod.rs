@@ -692,26 +692,32 @@ pub fn signout_token<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> String
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes().get(..18).unwrap_or_default())
 }
 
-/// `GET /signout` shows a confirmation; `POST /signout` signs out.
-pub async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Response {
-    let Some(session) = current(ctx) else {
-        return redirect("/signed-out")
-            .with_header("set-cookie", cookie::clear(session::SESSION_COOKIE));
-    };
-    if !post {
-        return pages::signout_confirm(ctx, &signout_token(ctx, &session));
-    }
+/// Whether this request carries the sign-out form's anti-forgery token of `session`: a sign-out
+/// is the member's own decision, never a side effect of a page that links or posts here.
+pub fn signout_confirmed<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> bool {
     let token = ctx.req.form_field("t").unwrap_or_default();
-    let expected = signout_token(ctx, &session);
-    if expected.is_empty() || !crate::seal::constant_time_eq(token.as_bytes(), expected.as_bytes())
-    {
+    let expected = signout_token(ctx, session);
+    let confirmed = !expected.is_empty()
+        && crate::seal::constant_time_eq(token.as_bytes(), expected.as_bytes());
+    if !confirmed && ctx.req.method == crate::platform::HttpMethod::Post {
         ctx.audit(
             "signout.refused",
             Outcome::Refused,
             None,
             Some("bad anti-forgery token".into()),
         );
-        return pages::signout_confirm(ctx, &expected);
+    }
+    confirmed
+}
+
+/// `GET /signout` shows a confirmation; `POST /signout` signs out.
+pub async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Response {
+    let Some(session) = current(ctx) else {
+        return redirect("/signed-out")
+            .with_header("set-cookie", cookie::clear(session::SESSION_COOKIE));
+    };
+    if !post || !signout_confirmed(ctx, &session) {
+        return pages::signout_confirm(ctx, "/signout", &signout_token(ctx, &session), None);
     }
     let sid = session.sid.clone();
     let (participants, clear) = end_session(ctx);

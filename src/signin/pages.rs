@@ -62,12 +62,23 @@ pub fn signin_form<P: Platform>(
 }
 
 /// "Sign out?" with a button that POSTs the anti-forgery token.
-pub fn signout_confirm<P: Platform>(ctx: &Ctx<'_, P>, token: &str) -> Response {
+///
+/// `action` is where the form goes (a path on this host); `app_name` names the site that asked.
+pub fn signout_confirm<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    action: &str,
+    token: &str,
+    app_name: Option<&str>,
+) -> Response {
+    let asked_by = app_name
+        .map(|n| format!("<p>{} asked to sign you out.</p>", html_escape(n)))
+        .unwrap_or_default();
     let body = format!(
-        "<h1>Sign out</h1><p>Sign out of {}?</p>\
-<form method=\"post\" action=\"/signout\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
+        "<h1>Sign out</h1>{asked_by}<p>Sign out of {}?</p>\
+<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
 <button type=\"submit\">Sign out</button></form>",
         html_escape(&ctx.tenant.name),
+        html_escape(action),
         html_escape(token),
     );
     ctx.page(200, "Sign out", &body)

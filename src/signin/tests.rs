@@ -172,7 +172,10 @@ fn callbacks_not_posted_from_the_imis_site_are_refused() {
         vec![("origin", "http://127.0.0.1:9.evil.example")],
         vec![("origin", "http://127.0.0.1:90")],
         vec![("referer", "https://evil.example/http://127.0.0.1:9/")],
-        vec![("origin", "null"), ("referer", "http://127.0.0.1:9/acme/sso")],
+        vec![
+            ("origin", "null"),
+            ("referer", "http://127.0.0.1:9/acme/sso"),
+        ],
     ] {
         let r = b.send(
             HttpMethod::Post,
