@@ -26,8 +26,13 @@ pub struct FakePlatform {
     pub now: Cell<u64>,
     pub counter: Cell<u64>,
     pub logs: RefCell<Vec<AuditEvent>>,
-    pub once: RefCell<HashMap<String, Vec<u8>>>,
-    pub counters: RefCell<HashMap<String, i64>>,
+    /// Take-once values with their expiry (milliseconds).
+    pub once: RefCell<HashMap<String, (Vec<u8>, u64)>>,
+    /// Counters with their expiry (milliseconds), as the runtimes keep them.
+    pub counters: RefCell<HashMap<String, (i64, u64)>>,
+    /// Every outbound request first yields to the executor once, so that concurrent requests
+    /// interleave there as they would on a runtime waiting for iMIS.
+    pub yield_on_fetch: Cell<bool>,
     pub slept_ms: Cell<u64>,
     /// Answers `sign` with a fixed 256-byte value instead of signing (native cost measurements
     /// of the code around the signatures only; nothing verifies such a signature).
@@ -51,6 +56,7 @@ impl Default for FakePlatform {
             logs: RefCell::default(),
             once: RefCell::default(),
             counters: RefCell::default(),
+            yield_on_fetch: Cell::new(false),
             slept_ms: Cell::new(0),
             stub_sign: Cell::new(false),
             shared_cache: Cell::new(false),
@@ -93,19 +99,29 @@ impl Platform for FakePlatform {
     }
 
     async fn fetch(&self, req: OutboundRequest) -> Result<OutboundResponse, PlatformError> {
+        if self.yield_on_fetch.get() {
+            YieldOnce(false).await;
+        }
         self.requests.borrow_mut().push(req.clone());
         (self.handler.borrow())(&req)
     }
 
-    async fn put_once(&self, key: &str, value: &[u8], _ttl_s: u32) -> Result<(), PlatformError> {
+    async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {
+        let expires = self.now.get() + u64::from(ttl_s) * 1000;
         self.once
             .borrow_mut()
-            .insert(key.to_string(), value.to_vec());
+            .insert(key.to_string(), (value.to_vec(), expires));
         Ok(())
     }
 
     async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
-        Ok(self.once.borrow_mut().remove(key))
+        let now = self.now.get();
+        Ok(self
+            .once
+            .borrow_mut()
+            .remove(key)
+            .filter(|(_, expires)| now < *expires)
+            .map(|(v, _)| v))
     }
 
     async fn shared_get(&self, key: &str) -> Option<Vec<u8>> {
@@ -123,11 +139,17 @@ impl Platform for FakePlatform {
         }
     }
 
-    async fn count(&self, key: &str, _window_s: u32, delta: i64) -> Result<i64, PlatformError> {
+    async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError> {
+        let now = self.now.get();
         let mut counters = self.counters.borrow_mut();
-        let n = counters.entry(key.to_string()).or_insert(0);
-        *n += delta;
-        Ok(*n)
+        let entry = counters
+            .entry(key.to_string())
+            .or_insert((0, now + u64::from(window_s) * 1000));
+        if now >= entry.1 {
+            *entry = (0, now + u64::from(window_s) * 1000);
+        }
+        entry.0 += delta;
+        Ok(entry.0)
     }
 
     async fn sign(
@@ -212,6 +234,24 @@ pub fn add_tenant(p: &FakePlatform, id: &str, host: &str, imis_base: &str) {
         &format!("tenant:{id}"),
         &tenant_json(id, host, imis_base).to_string(),
     );
+}
+
+/// A future that is pending once (waking itself), then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 pub fn json_response(status: u16, body: &str) -> Result<OutboundResponse, PlatformError> {

@@ -86,7 +86,7 @@ pub(super) fn put_code(
     };
     p.once.borrow_mut().insert(
         store_key("acme", "code", code),
-        serde_json::to_vec(&record).unwrap(),
+        (serde_json::to_vec(&record).unwrap(), NOW_MS + 60_000),
     );
 }
 

@@ -517,7 +517,7 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         );
     }
     let throttle = throttle::Throttle::new(ctx, &username);
-    if throttle.is_blocked(ctx.platform).await {
+    if !throttle.admit(ctx.platform).await {
         ctx.audit(
             "signin.throttled",
             Outcome::Refused,
@@ -543,7 +543,6 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
             }
         }
         Err(ImisError::InvalidGrant) => {
-            throttle.failed(ctx.platform).await;
             ctx.audit(
                 "signin.failure",
                 Outcome::Refused,

@@ -324,6 +324,48 @@ fn legacy_sign_in_form_checks_the_password_at_imis() {
 }
 
 #[test]
+fn parallel_password_guesses_cannot_race_past_the_throttle() {
+    let (idp, p, _) = legacy();
+    // Fifty browsers, each with its own sign-in form, guess one member's password at once; the
+    // runtime waits for iMIS on every request, so all of them are in flight together.
+    let mut forms = Vec::new();
+    for _ in 0..50 {
+        let mut b = Browser::new(&idp, &p, "globex.localhost");
+        let r = b.get("/signin");
+        let id = location(&r).trim_start_matches("/signin?p=").to_string();
+        let cookies: Vec<String> = b.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        forms.push((id, cookies.join("; ")));
+    }
+    p.yield_on_fetch.set(true);
+    let requests = forms.iter().map(|(id, cookie)| {
+        let mut req = crate::http::Request::new(HttpMethod::Post, "globex.localhost", "/signin");
+        req.headers.push(("cookie".into(), cookie.clone()));
+        req.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        req.body = format!("p={id}&username=jsmith&password=guess").into_bytes();
+        idp.handle(req, &p)
+    });
+    let answers = futures_executor::block_on(futures_util::future::join_all(requests));
+    let password_grants = p
+        .requests
+        .borrow()
+        .iter()
+        .filter(|r| {
+            String::from_utf8_lossy(&r.body).contains("grant_type=password&username=jsmith")
+        })
+        .count();
+    assert_eq!(
+        password_grants as i64,
+        crate::signin::throttle::MAX_USER_ATTEMPTS,
+        "only the allowed attempts reach iMIS"
+    );
+    assert_eq!(answers.iter().filter(|r| r.status == 401).count(), 4);
+    assert_eq!(answers.iter().filter(|r| r.status == 429).count(), 46);
+}
+
+#[test]
 fn legacy_sign_in_is_throttled_before_imis_locks_the_account() {
     let (idp, p, _) = legacy();
     let mut b = browser(&idp, &p, "globex.localhost");
@@ -332,7 +374,7 @@ fn legacy_sign_in_is_throttled_before_imis_locks_the_account() {
     };
     let r = b.get("/signin");
     let id = crate::http::percent_encode(&id_of(&r));
-    for _ in 0..crate::signin::throttle::MAX_USER_FAILURES {
+    for _ in 0..crate::signin::throttle::MAX_USER_ATTEMPTS {
         assert_eq!(
             b.post("/signin", &format!("p={id}&username=JSmith&password=bad"))
                 .status,

@@ -1,7 +1,10 @@
 //! Throttling of password sign-ins (legacy mode), with counters in the strongly consistent store:
-//! per username and per client address, in fixed 15-minute windows. iMIS itself locks an account
-//! after 5 bad passwords; we stop passing attempts on after [`MAX_USER_FAILURES`], so an attacker
-//! cannot use us to lock members out.
+//! per username and per client address, each living 15 minutes from its first attempt. iMIS
+//! itself locks an account after 5 bad passwords; we pass at most [`MAX_USER_ATTEMPTS`] on, so an
+//! attacker cannot use us to lock members out.
+//!
+//! An attempt is counted *before* iMIS is asked, and refused when the count passes the limit:
+//! counting only after iMIS answered would let parallel guesses all pass the check first.
 
 use sha2::{Digest, Sha256};
 
@@ -10,10 +13,10 @@ use crate::Ctx;
 
 /// Window of the counters.
 pub const WINDOW_SECS: u32 = 900;
-/// Failed attempts per username per window before further attempts are refused.
-pub const MAX_USER_FAILURES: i64 = 4;
-/// Failed attempts per client address per window.
-pub const MAX_IP_FAILURES: i64 = 20;
+/// Attempts per username per window that reach iMIS (a success starts the count again).
+pub const MAX_USER_ATTEMPTS: i64 = 4;
+/// Attempts per client address per window that reach iMIS.
+pub const MAX_IP_ATTEMPTS: i64 = 20;
 
 /// The counters of one attempt.
 pub struct Throttle {
@@ -46,33 +49,30 @@ impl Throttle {
         }
     }
 
-    /// Whether attempts are refused now. Fails closed: a store error refuses.
-    pub async fn is_blocked(&self, platform: &impl Platform) -> bool {
+    /// Counts this attempt; `true` when it may go on to iMIS. Fails closed: a store error
+    /// refuses.
+    pub async fn admit(&self, platform: &impl Platform) -> bool {
         let user = platform
-            .count(&self.user_key, WINDOW_SECS, 0)
+            .count(&self.user_key, WINDOW_SECS, 1)
             .await
             .unwrap_or(i64::MAX);
         let ip = match &self.ip_key {
-            Some(k) => platform.count(k, WINDOW_SECS, 0).await.unwrap_or(i64::MAX),
+            Some(k) => platform.count(k, WINDOW_SECS, 1).await.unwrap_or(i64::MAX),
             None => 0,
         };
-        user >= MAX_USER_FAILURES || ip >= MAX_IP_FAILURES
+        user <= MAX_USER_ATTEMPTS && ip <= MAX_IP_ATTEMPTS
     }
 
-    /// Counts a failed attempt.
-    pub async fn failed(&self, platform: &impl Platform) {
-        let _ = platform.count(&self.user_key, WINDOW_SECS, 1).await;
-        if let Some(k) = &self.ip_key {
-            let _ = platform.count(k, WINDOW_SECS, 1).await;
-        }
-    }
-
-    /// A successful sign-in clears the username's counter.
+    /// A successful sign-in clears the username's counter and gives its attempt back to the
+    /// client address (many members may sign in from one office address).
     pub async fn succeeded(&self, platform: &impl Platform) {
         if let Ok(n) = platform.count(&self.user_key, WINDOW_SECS, 0).await {
             if n > 0 {
                 let _ = platform.count(&self.user_key, WINDOW_SECS, -n).await;
             }
+        }
+        if let Some(k) = &self.ip_key {
+            let _ = platform.count(k, WINDOW_SECS, -1).await;
         }
     }
 }
