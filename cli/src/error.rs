@@ -75,6 +75,41 @@ pub enum CliError {
         /// Its exit status.
         status: std::process::ExitStatus,
     },
+    /// `wrangler kv key get` failed for another reason than a missing key.
+    #[error(
+        "`{command}` failed ({status}); see its output above. Without the current owner of {key} \
+         nothing may be written, so nothing was pushed"
+    )]
+    WranglerReadFailed {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The key it read.
+        key: String,
+    },
+    /// Some of the pushed tenant's hostnames belong to other tenants (and are not moved), or a
+    /// `--move-host` does not name the current owner.
+    #[error(
+        "refusing to push tenant {tenant}; nothing was pushed:\n  {}",
+        reasons.join("\n  ")
+    )]
+    HostsRefused {
+        /// The tenant pushed.
+        tenant: String,
+        /// One line per hostname.
+        reasons: Vec<String>,
+    },
+    /// A `host:` key holds something else than a host mapping: its owner is unknown.
+    #[error(
+        "{key} holds a value that is not a host mapping ({{\"schema_version\":1,\"tenant\":…}}), so \
+         its owner is unknown; look at it with `wrangler kv key get` (Workers) or in the Spin store, \
+         and delete it if it is stale; nothing was pushed"
+    )]
+    HostUnreadable {
+        /// The key.
+        key: String,
+    },
     /// Pushing to a remote Spin app is not implemented.
     #[error("{0}")]
     SpinRemoteUnsupported(String),

@@ -67,6 +67,12 @@ enum Command {
     /// Print a fresh random master key (base64 of 32 bytes).
     KeygenMaster,
     /// Validate a tenant folder, then write its keys to Workers KV or the local Spin store.
+    ///
+    /// Each hostname of tenant.json becomes a key host:<hostname> naming the tenant. Before writing
+    /// anything, push reads the current owner of each of them from the store it writes to (wrangler
+    /// kv key get for Workers, the store's files for local Spin) and refuses the whole push when
+    /// one belongs to another tenant, unless it is moved with --move-host HOST=FROM_TENANT. A
+    /// hostname the tenant already owns, or that nobody owns, needs nothing.
     Push(PushArgs),
     /// Token-bridge apps of a tenant folder (bridge/{app}.json).
     Bridge {
@@ -138,6 +144,13 @@ struct PushArgs {
     /// File holding the base64 master key, to check that sealed values open.
     #[arg(long, value_name = "PATH")]
     master_key_file: Option<PathBuf>,
+    /// Move HOST, one of the folder's hostnames, from another tenant to this one (repeatable).
+    ///
+    /// Without it, a hostname that belongs to another tenant is refused and nothing is pushed.
+    /// FROM_TENANT must be the tenant that owns HOST now (the one it leaves): a move naming any
+    /// other tenant, or a hostname nobody else owns, is refused too. The move is printed.
+    #[arg(long = "move-host", value_name = "HOST=FROM_TENANT")]
+    move_hosts: Vec<push::HostMove>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -359,5 +372,5 @@ fn push(args: PushArgs) -> Result<(), CliError> {
         master: secrets::master_key(args.master_key_file.as_deref())?,
         ..check::Options::default()
     };
-    push::push(&args.dir, &target, &options)
+    push::push(&args.dir, &target, &options, &args.move_hosts)
 }
