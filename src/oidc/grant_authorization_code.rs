@@ -43,6 +43,41 @@ fn invalid_grant(msg: &str) -> OidcError {
     OidcError::new(ErrorCode::InvalidGrant, msg)
 }
 
+/// Whether the code may be redeemed by this request: unexpired, issued to `client`, with the
+/// authorization request's redirect URI and the verifier of its PKCE challenge.
+fn check(
+    record: &CodeRecord,
+    client: &Client,
+    now: u64,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+) -> Result<(), OidcError> {
+    if now >= record.exp {
+        return Err(invalid_grant("the authorization code has expired"));
+    }
+    if record.client_id != client.id {
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if redirect_uri != Some(record.redirect_uri.as_str()) {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&record.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
+        (Some(_), None) => Err(invalid_grant("code_verifier is missing")),
+        (None, Some(_)) => Err(invalid_grant(
+            "no code_challenge was sent with the authorization request",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
 /// Redeems a code.
 pub async fn handle<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -54,7 +89,8 @@ pub async fn handle<P: Platform>(
         .filter(|c| !c.is_empty() && c.len() <= 256)
         .ok_or_else(|| OidcError::new(ErrorCode::InvalidRequest, "code is missing"))?;
     let family = family(code);
-    let bytes = token::take_single_use(
+    let now = ctx.platform.now().secs();
+    let record: CodeRecord = token::redeem_single_use(
         ctx,
         client,
         token::SingleUse {
@@ -66,38 +102,18 @@ pub async fn handle<P: Platform>(
             family: &family,
             reuse_event: "oidc.code_reused",
         },
+        |record: &CodeRecord| {
+            check(
+                record,
+                client,
+                now,
+                field("redirect_uri"),
+                field("code_verifier"),
+            )
+        },
+        |record| record.exp,
     )
     .await?;
-    let record: CodeRecord = serde_json::from_slice(&bytes)
-        .map_err(|_| invalid_grant("the authorization code is not valid"))?;
-    if ctx.platform.now().secs() >= record.exp {
-        return Err(invalid_grant("the authorization code has expired"));
-    }
-    if record.client_id != client.id {
-        return Err(invalid_grant(
-            "the authorization code was issued to another client",
-        ));
-    }
-    if field("redirect_uri") != Some(record.redirect_uri.as_str()) {
-        return Err(invalid_grant(
-            "redirect_uri does not match the authorization request",
-        ));
-    }
-    match (&record.code_challenge, field("code_verifier")) {
-        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
-        (Some(_), Some(_)) => {
-            return Err(invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ))
-        }
-        (Some(_), None) => return Err(invalid_grant("code_verifier is missing")),
-        (None, Some(_)) => {
-            return Err(invalid_grant(
-                "no code_challenge was sent with the authorization request",
-            ))
-        }
-        (None, None) => {}
-    }
     let body = token::issue(ctx, client, &record.grant, &family, true).await?;
     ctx.audit(
         "oidc.tokens_issued",

@@ -21,7 +21,13 @@ pub struct RefreshRecord {
     pub client_id: String,
     /// The grant.
     pub grant: Grant,
+    /// When it expires (seconds since the epoch); absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
 }
+
+/// How long a refresh token record without an expiry is put back after a refused redemption.
+const UNKNOWN_EXPIRY_PUT_BACK_SECS: u64 = 86_400;
 
 fn invalid_grant(msg: &str) -> OidcError {
     OidcError::new(ErrorCode::InvalidGrant, msg)
@@ -50,7 +56,8 @@ pub async fn handle<P: Platform>(
     if token::is_revoked(ctx, family).await? {
         return Err(invalid_grant("the refresh token has been revoked"));
     }
-    let bytes = token::take_single_use(
+    let now = ctx.platform.now().secs();
+    let record: RefreshRecord = token::redeem_single_use(
         ctx,
         client,
         token::SingleUse {
@@ -62,15 +69,18 @@ pub async fn handle<P: Platform>(
             family,
             reuse_event: "oidc.refresh_token_reused",
         },
+        |record: &RefreshRecord| {
+            if record.client_id == client.id {
+                Ok(())
+            } else {
+                Err(invalid_grant(
+                    "the refresh token was issued to another client",
+                ))
+            }
+        },
+        |record| record.exp.unwrap_or(now + UNKNOWN_EXPIRY_PUT_BACK_SECS),
     )
     .await?;
-    let record: RefreshRecord = serde_json::from_slice(&bytes)
-        .map_err(|_| invalid_grant("the refresh token is not valid"))?;
-    if record.client_id != client.id {
-        return Err(invalid_grant(
-            "the refresh token was issued to another client",
-        ));
-    }
     let mut grant = record.grant;
     if let Some(scope) = field("scope") {
         if !scope

@@ -295,6 +295,91 @@ fn pkce_redirect_uri_and_client_bind_the_code() {
     assert!(pkce_matches(VERIFIER, CHALLENGE));
 }
 
+/// A token request of client `hs` (client_secret_post) with `extra` fields.
+fn as_other_client(idp: &Idp, p: &FakePlatform, extra: &[(&str, &str)]) -> Value {
+    let mut form = vec![("client_id", "hs"), ("client_secret", "hs-secret")];
+    form.extend_from_slice(extra);
+    send(
+        idp,
+        p,
+        HttpMethod::Post,
+        "/oidc/token",
+        &[],
+        &encode_form(&form),
+    )
+    .1
+}
+
+#[test]
+fn a_leaked_code_or_refresh_token_cannot_be_burnt_by_a_wrong_request() {
+    let p = setup();
+    // The other client may use refresh tokens too, so the refusal below is about whose token
+    // it is.
+    p.put_kv(
+        "tenant:acme:oidc:hs",
+        &json!({"schema_version": 1, "id": "hs", "name": "HS", "type": "confidential",
+                "token_endpoint_auth_method": "client_secret_post",
+                "client_secret_hash": super::client::secret_hash("hs-secret"),
+                "redirect_uris": ["https://rp.example/cb"],
+                "grant_types": ["authorization_code", "refresh_token"]})
+        .to_string(),
+    );
+    let idp = Idp::new();
+    put_code(
+        &p,
+        "c-leaked",
+        "rp",
+        "https://rp.example/cb",
+        Some(CHALLENGE),
+    );
+    // Whoever holds the code but not the verifier, the redirect URI or the client's secret.
+    assert_eq!(
+        redeem(&idp, &p, "c-leaked", Some(&"a".repeat(43))).1["error"],
+        "invalid_grant"
+    );
+    assert_eq!(
+        redeem(&idp, &p, "c-leaked", None).1["error"],
+        "invalid_grant"
+    );
+    let wrong_redirect = as_other_client(
+        &idp,
+        &p,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "c-leaked"),
+            ("redirect_uri", "https://rp.example/cb"),
+            ("code_verifier", VERIFIER),
+        ],
+    );
+    assert_eq!(wrong_redirect["error"], "invalid_grant");
+    // The code is still the real client's, and spending it works once.
+    let (status, body) = redeem(&idp, &p, "c-leaked", Some(VERIFIER));
+    assert_eq!(status, 200, "{body}");
+    let rt = body["refresh_token"].as_str().unwrap().to_string();
+    // A refresh token presented by another client: refused, the family is not revoked.
+    let stolen = as_other_client(
+        &idp,
+        &p,
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+    );
+    assert_eq!(stolen["error"], "invalid_grant", "{stolen}");
+    let auth = basic("rp", "s3cret");
+    let (status, refreshed, _) = send(
+        &idp,
+        &p,
+        HttpMethod::Post,
+        "/oidc/token",
+        &[("authorization", &auth)],
+        &encode_form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
+    );
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(
+        redeem(&idp, &p, "c-leaked", Some(VERIFIER)).1["error"],
+        "invalid_grant",
+        "spent once it was redeemed"
+    );
+}
+
 #[test]
 fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let p = setup();

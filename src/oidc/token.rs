@@ -296,13 +296,18 @@ pub struct SingleUse<'a> {
     pub reuse_event: &'static str,
 }
 
-/// Takes a single-use credential's record (exactly one taker wins). A credential that was
-/// already used revokes its whole family (RFC 6749 §4.1.2, OAuth 2.0 Security BCP §4.14).
-pub async fn take_single_use<P: Platform>(
+/// Redeems a single-use credential: takes its record (exactly one taker wins) and runs `check`
+/// on it (the client, redirect URI, PKCE…). A record that fails `check` is put back unspent, until
+/// `expires(record)` (seconds): whoever merely holds a leaked code or refresh token must not be
+/// able to burn it, and so revoke the real client's tokens. A credential that was already
+/// redeemed revokes its whole family (RFC 6749 §4.1.2, OAuth 2.0 Security BCP §4.14).
+pub async fn redeem_single_use<P: Platform, R: serde::de::DeserializeOwned + serde::Serialize>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     c: SingleUse<'_>,
-) -> Result<Vec<u8>, OidcError> {
+    check: impl FnOnce(&R) -> Result<(), OidcError>,
+    expires: impl FnOnce(&R) -> u64,
+) -> Result<R, OidcError> {
     let tenant = ctx.tenant.id.as_str();
     let unavailable = |_| {
         OidcError::new(
@@ -311,9 +316,10 @@ pub async fn take_single_use<P: Platform>(
         )
     };
     let used_key = store_key(tenant, c.used_kind, c.value);
+    let record_key = store_key(tenant, c.kind, c.value);
     let taken = ctx
         .platform
-        .take_once(&store_key(tenant, c.kind, c.value))
+        .take_once(&record_key)
         .await
         .map_err(unavailable)?;
     let Some(bytes) = taken else {
@@ -343,11 +349,28 @@ pub async fn take_single_use<P: Platform>(
             ),
         ));
     };
+    let record: R = serde_json::from_slice(&bytes).map_err(|_| {
+        OidcError::new(
+            ErrorCode::InvalidGrant,
+            format!("the {} is not valid", c.name),
+        )
+    })?;
+    if let Err(e) = check(&record) {
+        let left = expires(&record).saturating_sub(ctx.platform.now().secs());
+        if left > 0 {
+            let ttl = u32::try_from(left).unwrap_or(u32::MAX);
+            ctx.platform
+                .put_once(&record_key, &bytes, ttl)
+                .await
+                .map_err(unavailable)?;
+        }
+        return Err(e);
+    }
     ctx.platform
         .count(&used_key, c.used_ttl_secs, 1)
         .await
         .map_err(unavailable)?;
-    Ok(bytes)
+    Ok(record)
 }
 
 /// The revocation flag of a token family (set when a code or refresh token is used twice).
@@ -494,6 +517,7 @@ pub async fn issue<P: Platform>(
         let record = grant_refresh_token::RefreshRecord {
             client_id: client.id.clone(),
             grant: grant.clone(),
+            exp: Some(ctx.platform.now().secs() + u64::from(client.lifetimes.refresh_token)),
         };
         let value = serde_json::to_vec(&record).map_err(|e| unavailable(e.to_string()))?;
         ctx.platform
