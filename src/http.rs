@@ -98,6 +98,17 @@ impl Request {
     }
 }
 
+/// Whether `target` is a path on this host: no scheme, no `//host`, no backslash (browsers
+/// read `/\\host` as `//host`), no encoded backslash, no control characters.
+pub fn is_local_path(target: &str) -> bool {
+    target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.contains('\\')
+        && !target.to_ascii_lowercase().contains("%5c")
+        && !target.bytes().any(|b| b.is_ascii_control())
+        && target.len() <= 1024
+}
+
 /// The web origin (`scheme://host[:port]`, lowercase, default port omitted) of an absolute
 /// `http`/`https` URL, as browsers serialize it in `Origin`. `None` for anything else, including
 /// URLs with credentials.

@@ -309,7 +309,7 @@ fn tenant_failure(
                 Brand::NEUTRAL,
                 "Sign-in temporarily unavailable",
                 "This sign-in service is being configured and cannot be used right now. Please try again later.",
-                Some(&req.path).filter(|p| p.starts_with('/') && !p.starts_with("//")).map(|s| s.as_str()),
+                Some(req.path.as_str()),
                 request_id,
                 nonce,
             )

@@ -98,6 +98,14 @@ fn broken_tenant_values_give_503_and_an_audit_event() {
     p.put_kv("tenant:acme", &t.to_string());
     let (status, _, _) = get(&Idp::new(), &p, "acme.localhost", "/");
     assert_eq!(status, 503);
+    // The page's "Try again" link is the path asked for, but only ever a path on this host.
+    for path in ["/\\evil.example", "//evil.example", "/%5cevil.example"] {
+        let (status, body, _) = get(&Idp::new(), &p, "acme.localhost", path);
+        assert_eq!(status, 503, "{path}");
+        assert!(!body.contains("evil.example"), "{path}: {body}");
+    }
+    let (_, body, _) = get(&Idp::new(), &p, "acme.localhost", "/signin");
+    assert!(body.contains("href=\"/signin\""), "{body}");
     let reason = p.logs.borrow()[0].reason.clone().unwrap_or_default();
     assert!(reason.contains("background_account.password") && !reason.contains("hunter2"));
     // A host record pointing at a tenant that does not list the host.

@@ -148,7 +148,9 @@ pub fn error_page(
     request_id: &str,
     nonce: &str,
 ) -> Response {
+    // Only ever a link within this host: an error page must not become an open redirect.
     let retry = retry
+        .filter(|href| crate::http::is_local_path(href))
         .map(|href| {
             format!(
                 "<p><a class=\"button\" href=\"{}\">Try again</a></p>",

@@ -46,15 +46,6 @@ fn random_id(platform: &impl Platform, bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// Whether `target` is a path on this host (no scheme, no `//host`, no backslash tricks).
-pub fn is_local_path(target: &str) -> bool {
-    target.starts_with('/')
-        && !target.starts_with("//")
-        && !target.contains('\\')
-        && !target.bytes().any(|b| b.is_ascii_control())
-        && target.len() <= 1024
-}
-
 /// The valid IdP session of this request, if any.
 pub fn current<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Session> {
     let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
@@ -324,7 +315,9 @@ pub async fn resume_request<P: Platform>(
     session: &mut Session,
 ) -> Response {
     match resume {
-        Resume::Direct { return_to } if is_local_path(&return_to) => redirect(&return_to),
+        Resume::Direct { return_to } if crate::http::is_local_path(&return_to) => {
+            redirect(&return_to)
+        }
         Resume::Direct { .. } => redirect("/"),
         Resume::Saml(p) => crate::saml::resume(ctx, p, session).await,
         Resume::Oidc(p) => crate::oidc::resume(ctx, p, session).await,
@@ -452,7 +445,7 @@ pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let return_to = ctx
         .req
         .query_param("return")
-        .filter(|r| is_local_path(r))
+        .filter(|r| crate::http::is_local_path(r))
         .unwrap_or_else(|| "/".into());
     let force = ctx.req.query_param("prompt").as_deref() == Some("login");
     if !force && current(ctx).is_some() {
