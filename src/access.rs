@@ -109,6 +109,22 @@ pub enum MappingError {
     /// Empty code before a pipe.
     #[error("line {0}: the code before '|' is empty")]
     EmptyCode(usize),
+    /// Rules, but no Profile IQA to read the member's code from: everyone would pass.
+    #[error("a No Access Mapping needs a Profile IQA with an AccessRestrictionCode column")]
+    NoProfileIqa,
+}
+
+impl AccessSettings<'_> {
+    /// Checks the settings as a whole, at validation time: the mapping parses, and a mapping
+    /// with rules has a Profile IQA to apply them to.
+    pub fn check(&self) -> Result<(), MappingError> {
+        let rules = self.no_access_mapping.map(parse_mapping).transpose()?;
+        let has_rules = rules.is_some_and(|r| !r.is_empty());
+        if has_rules && self.profile_iqa.is_none_or(str::is_empty) {
+            return Err(MappingError::NoProfileIqa);
+        }
+        Ok(())
+    }
 }
 
 /// Parses a No Access Mapping: lines `CODE` or `CODE|https://…`; blank lines are ignored.
@@ -152,17 +168,21 @@ pub fn parse_mapping(text: &str) -> Result<Vec<NoAccessRule>, MappingError> {
     Ok(rules)
 }
 
-/// The decision for a profile row under a mapping (a mapping that does not parse refuses
-/// everyone: fail closed).
+/// The decision for a profile row under a mapping. Fails closed: a mapping that does not parse,
+/// or rules with no `AccessRestrictionCode` column in the profile to apply them to, refuse
+/// everyone. A column that is present but empty is a member without a code.
 pub fn decide(rules: Result<Vec<NoAccessRule>, MappingError>, profile: Profile) -> Access {
     let Ok(rules) = rules else {
         return Access::NoAccessPage;
     };
-    let code = profile
+    let column = profile
         .columns
         .iter()
-        .find(|(name, _)| name == ACCESS_COLUMN)
-        .and_then(|(_, v)| wire::as_text(v));
+        .find(|(name, _)| name == ACCESS_COLUMN);
+    if column.is_none() && !rules.is_empty() {
+        return Access::NoAccessPage;
+    }
+    let code = column.and_then(|(_, v)| wire::as_text(v));
     match code.and_then(|c| rules.iter().find(|r| r.code == c)) {
         Some(NoAccessRule {
             redirect: Some(url),
@@ -282,6 +302,43 @@ mod tests {
         assert_eq!(
             decide(Err(MappingError::TooManyPipes(1)), profile(json!("A"))),
             Access::NoAccessPage
+        );
+        // A profile without the column cannot be checked: nobody passes.
+        let without_column = Profile {
+            columns: vec![("FirstName".into(), json!("Jane"))],
+            roles: vec![],
+        };
+        assert_eq!(
+            decide(rules(), without_column.clone()),
+            Access::NoAccessPage
+        );
+        assert!(matches!(
+            decide(Ok(vec![]), without_column),
+            Access::Granted(_)
+        ));
+    }
+
+    #[test]
+    fn a_mapping_needs_a_profile_iqa() {
+        let settings = |profile_iqa, mapping| AccessSettings {
+            profile_iqa,
+            role_iqa: None,
+            no_access_mapping: mapping,
+        };
+        assert_eq!(
+            settings(None, Some("S")).check(),
+            Err(MappingError::NoProfileIqa)
+        );
+        assert_eq!(
+            settings(Some(""), Some("S")).check(),
+            Err(MappingError::NoProfileIqa)
+        );
+        assert_eq!(settings(Some("$/P"), Some("S")).check(), Ok(()));
+        assert_eq!(settings(None, Some("\n")).check(), Ok(()));
+        assert_eq!(settings(None, None).check(), Ok(()));
+        assert_eq!(
+            settings(Some("$/P"), Some("A|http://x")).check(),
+            Err(MappingError::NotHttps(1))
         );
     }
 }

@@ -145,7 +145,9 @@ impl BridgeApp {
         if !is_cookie_name(&self.cookie_name) {
             return Err("cookie_name is not a valid cookie name".into());
         }
-        Ok(())
+        self.access_settings()
+            .check()
+            .map_err(|e| format!("no_access_mapping: {e}"))
     }
 }
 

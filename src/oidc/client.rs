@@ -400,5 +400,13 @@ pub fn parse(client_id: &str, bytes: &[u8]) -> Result<Client, ClientError> {
     if c.redirect_uris.is_empty() {
         return Err(invalid("at least one redirect URI is required".into()));
     }
+    let settings = crate::access::AccessSettings {
+        profile_iqa: c.profile_iqa.as_deref(),
+        role_iqa: c.role_iqa.as_deref(),
+        no_access_mapping: c.no_access_mapping.as_deref(),
+    };
+    if let Err(e) = settings.check() {
+        return Err(invalid(format!("no_access_mapping: {e}")));
+    }
     Ok(c)
 }

@@ -310,13 +310,16 @@ impl SamlApp {
                 "needs at least one SP signing certificate",
             );
         }
-        if let Some(mapping) = &self.no_access_mapping {
-            if let Err(e) = access::parse_mapping(mapping) {
-                return Err(AppError::Field {
-                    field: "no_access_mapping",
-                    rule: e.to_string(),
-                });
-            }
+        let settings = access::AccessSettings {
+            profile_iqa: self.profile_iqa.as_deref(),
+            role_iqa: self.role_iqa.as_deref(),
+            no_access_mapping: self.no_access_mapping.as_deref(),
+        };
+        if let Err(e) = settings.check() {
+            return Err(AppError::Field {
+                field: "no_access_mapping",
+                rule: e.to_string(),
+            });
         }
         if !self.sign_response && !self.sign_assertion {
             return field("sign_assertion", "sign the response, the assertion or both");
