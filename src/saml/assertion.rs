@@ -113,8 +113,10 @@ pub struct AssertionContent<'a> {
     pub recipient: &'a str,
     /// The AuthnRequest answered, if any.
     pub in_response_to: Option<&'a str>,
-    /// Audience Restriction, when configured.
-    pub audience: Option<&'a str>,
+    /// The Audience of the AudienceRestriction: the app's configured audience, else the SP's
+    /// entity ID. Bearer assertions must name their audience (SAML profiles §4.1.4.2), so one
+    /// SP cannot replay an assertion made for another.
+    pub audience: &'a str,
     /// When the member signed in (seconds).
     pub authn_instant: u64,
     /// SessionIndex (for Single Logout).
@@ -158,9 +160,10 @@ pub fn build(c: &AssertionContent<'_>) -> El {
                 time::format(c.now.saturating_sub(NOT_BEFORE_SKEW_SECS)),
             )
             .attr("NotOnOrAfter", expires.as_str())
-            .child_opt(c.audience.map(|a| {
-                El::new("saml:AudienceRestriction").child(El::new("saml:Audience").text(a))
-            }));
+            .child(
+                El::new("saml:AudienceRestriction")
+                    .child(El::new("saml:Audience").text(c.audience)),
+            );
     let authn = El::new("saml:AuthnStatement")
         .attr("AuthnInstant", time::format(c.authn_instant))
         .attr("SessionIndex", c.session_index)

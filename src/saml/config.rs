@@ -200,7 +200,7 @@ pub struct SamlApp {
     /// NameID format sent.
     #[serde(default)]
     pub name_id_format: NameIdFormat,
-    /// Audience Restriction (optional).
+    /// The assertion's Audience, when it is not the SP's entity ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     /// Sign the Response.

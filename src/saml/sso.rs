@@ -260,7 +260,7 @@ async fn answer<P: Platform>(
         sp_entity_id: &cfg.sp.entity_id,
         recipient: &acs.url,
         in_response_to: pending.request_id.as_deref(),
-        audience: cfg.audience.as_deref(),
+        audience: cfg.audience.as_deref().unwrap_or(&cfg.sp.entity_id),
         authn_instant: session.auth_time,
         session_index: &session_index,
         session_not_on_or_after: session.expires,

@@ -447,6 +447,13 @@ fn no_access_both_ways_and_idp_initiated() {
     let xml_text = saml_response(&r);
     assert_eq!(form_fields(&r)["RelayState"], "/courses");
     assert!(!xml_text.contains("InResponseTo"));
+    // The app sets no audience: the assertion is restricted to the SP's entity ID all the same.
+    assert!(
+        xml_text.contains(&format!(
+            "<saml:AudienceRestriction><saml:Audience>{SP}</saml:Audience></saml:AudienceRestriction>"
+        )),
+        "{xml_text}"
+    );
 }
 
 #[test]
