@@ -226,7 +226,7 @@ impl Idp {
         let post = req.method == HttpMethod::Post;
         match (get, post, req.path.as_str()) {
             (true, _, "/healthz") => healthz::handle(&ctx).await,
-            (true, _, "/") => home(&ctx),
+            (true, _, "/") => home(&ctx).await,
             (true, _, "/signin") => signin::signin_get(&ctx).await,
             (_, true, "/signin") => signin::legacy_submit(&ctx).await,
             (_, true, "/imis/callback") => signin::callback(&ctx, signin::Family::Oidc).await,
@@ -338,8 +338,8 @@ fn tenant_failure(
     }
 }
 
-fn home<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
-    match signin::current(ctx) {
+async fn home<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    match signin::current(ctx).await {
         Some(mut session) => {
             let token = signin::signout_token(ctx, &session);
             let page = signin::pages::home(ctx, Some((&session, token)));

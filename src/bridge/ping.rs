@@ -96,7 +96,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             .is_some_and(|o| allowed(&o)),
         None => origin_allowed,
     };
-    let mut session = signin::current(ctx);
+    let mut session = signin::current(ctx).await;
     let body = match session.as_mut() {
         None => json!({"signed_in": false}),
         Some(_) if !asker_allowed => {

@@ -86,7 +86,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     };
     let force = ctx.req.query_param("prompt").as_deref() == Some("login");
     if !force {
-        if let Some(mut session) = signin::current(ctx) {
+        if let Some(mut session) = signin::current(ctx).await {
             let resp = finish(ctx, &app, pending, &mut session).await;
             return signin::with_session(ctx, &mut session, resp);
         }

@@ -28,7 +28,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         },
         None => None,
     };
-    let Some(session) = signin::current(ctx) else {
+    let Some(session) = signin::current(ctx).await else {
         return signin::redirect(return_url.as_deref().unwrap_or("/signed-out"));
     };
     if !signin::signout_confirmed(ctx, &session) {
@@ -44,7 +44,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         return signin::pages::signout_confirm(ctx, &action, &token, Some(&app.name));
     }
     let sid = session.sid;
-    let (mut participants, clear) = signin::end_session(ctx);
+    let (mut participants, clear) = signin::end_session(ctx).await;
     // The app that asked already signed the member out of itself.
     participants.retain(|p| !matches!(p, Participant::Bridge { app: a } if *a == app.id));
     ctx.audit("bridge.signout", Outcome::Success, Some(&app.id), None);

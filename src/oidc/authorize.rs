@@ -383,7 +383,7 @@ async fn validate<P: Platform>(
         },
     };
     let now = ctx.platform.now().secs();
-    let session = signin::current(ctx);
+    let session = signin::current(ctx).await;
     let too_old = |s: &Session| max_age.is_some_and(|m| now.saturating_sub(s.auth_time) > m);
     match session {
         Some(mut s) if !prompt_login && !too_old(&s) => {

@@ -114,7 +114,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
             None,
         )
     };
-    let Some(mut session) = signin::current(ctx) else {
+    let Some(mut session) = signin::current(ctx).await else {
         return expired();
     };
     let state: Option<FormState> = ctx.req.form_field("c").and_then(|c| {

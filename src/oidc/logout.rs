@@ -125,7 +125,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         }
         None => signin::after_sign_out(ctx),
     };
-    let Some(session) = signin::current(ctx) else {
+    let Some(session) = signin::current(ctx).await else {
         return signin::redirect(&done);
     };
     let hinted_this_session = hint
@@ -145,7 +145,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         );
     }
     let sid = session.sid.clone();
-    let (mut participants, clear) = signin::end_session(ctx);
+    let (mut participants, clear) = signin::end_session(ctx).await;
     if let Some(id) = &client_id {
         participants.retain(|p| !matches!(p, Participant::Oidc { client } if client == id));
     }

@@ -153,17 +153,15 @@ pub fn build(c: &AssertionContent<'_>) -> El {
                         .attr("Recipient", c.recipient),
                 ),
         );
-    let conditions =
-        El::new("saml:Conditions")
-            .attr(
-                "NotBefore",
-                time::format(c.now.saturating_sub(NOT_BEFORE_SKEW_SECS)),
-            )
-            .attr("NotOnOrAfter", expires.as_str())
-            .child(
-                El::new("saml:AudienceRestriction")
-                    .child(El::new("saml:Audience").text(c.audience)),
-            );
+    let conditions = El::new("saml:Conditions")
+        .attr(
+            "NotBefore",
+            time::format(c.now.saturating_sub(NOT_BEFORE_SKEW_SECS)),
+        )
+        .attr("NotOnOrAfter", expires.as_str())
+        .child(
+            El::new("saml:AudienceRestriction").child(El::new("saml:Audience").text(c.audience)),
+        );
     let authn = El::new("saml:AuthnStatement")
         .attr("AuthnInstant", time::format(c.authn_instant))
         .attr("SessionIndex", c.session_index)

@@ -239,7 +239,7 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             if app.cfg.sp.slo.is_none() {
                 return refuse("the SP has no Single Logout endpoint to answer".into());
             }
-            let session = signin::current(ctx);
+            let session = signin::current(ctx).await;
             let ours = session.as_ref().is_some_and(|s| {
                 s.participants.iter().any(|p| matches!(p,
                     Participant::Saml { app: a, name_id: n, .. } if a == app_id && Some(n) == name_id.as_ref()))
@@ -299,7 +299,7 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                     None,
                 );
             };
-            let (_, clear) = signin::end_session(ctx);
+            let (_, clear) = signin::end_session(ctx).await;
             let done_path = format!("/saml/{}/slo/done?t={}", percent_encode(app_id), token);
             // Through iMIS's logout first (per tenant setting), then answer the SP.
             let done = signin::after_sign_out_then(ctx, &done_path);

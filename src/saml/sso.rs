@@ -112,7 +112,7 @@ pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         }
     }
     let (force, passive) = (verified.req.force_authn, verified.req.is_passive);
-    match signin::current(ctx) {
+    match signin::current(ctx).await {
         Some(session) if !force => answer_now(ctx, &app, pending, session).await,
         _ if passive => {
             let status = Status::NO_PASSIVE;
@@ -141,7 +141,7 @@ pub async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         acs: 0,
         relay_state,
     };
-    match signin::current(ctx) {
+    match signin::current(ctx).await {
         Some(session) => answer_now(ctx, &app, pending, session).await,
         None => start_sign_in(ctx, &app, pending, false).await,
     }

@@ -46,15 +46,45 @@ fn random_id(platform: &impl Platform, bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// The valid IdP session of this request, if any.
-pub fn current<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Session> {
+/// The valid IdP session of this request, if any: its cookie opens, it has not expired, and it
+/// was not ended. A session cookie is a bearer credential that a copy outlives sign-out, so
+/// ending a session leaves a record that refuses every copy until the session would have
+/// expired. A store that cannot be read refuses too (fail closed: the member signs in again).
+pub async fn current<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Session> {
     let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
     let text = ctx.req.cookie(session::SESSION_COOKIE)?;
     let session: Session = cookie::open(&key, session::SESSION_COOKIE, &text)?;
     let idle = u64::from(ctx.tenant.session.idle_minutes) * 60;
-    session
-        .is_valid(ctx.platform.now().secs(), idle)
-        .then_some(session)
+    if !session.is_valid(ctx.platform.now().secs(), idle) {
+        return None;
+    }
+    match ctx
+        .platform
+        .count(&ended_key(ctx, &session.sid), ended_ttl(ctx), 0)
+        .await
+    {
+        Ok(0) => Some(session),
+        Ok(_) => None,
+        Err(e) => {
+            ctx.audit(
+                "session.store_unavailable",
+                Outcome::Failure,
+                None,
+                Some(e.to_string()),
+            );
+            None
+        }
+    }
+}
+
+/// The store key that marks session `sid` of this tenant as ended.
+fn ended_key<P: Platform>(ctx: &Ctx<'_, P>, sid: &str) -> String {
+    format!("session-ended:{}:{sid}", ctx.tenant.id.as_str())
+}
+
+/// How long an ended session's record is kept: as long as any session can live.
+fn ended_ttl<P: Platform>(ctx: &Ctx<'_, P>) -> u32 {
+    ctx.tenant.session.absolute_minutes.saturating_mul(60)
 }
 
 /// `Set-Cookie` that stores the session (touching its idle timer).
@@ -254,7 +284,7 @@ async fn complete<P: Platform>(
     let now = ctx.platform.now().secs();
     let user = SessionUser::from(member);
     let username = user.username.clone();
-    let mut session = match current(ctx) {
+    let mut session = match current(ctx).await {
         // The same member signing in again keeps the session's participants.
         Some(s) if s.user.imis_id == user.imis_id => Session {
             user,
@@ -448,7 +478,7 @@ pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         .filter(|r| crate::http::is_local_path(r))
         .unwrap_or_else(|| "/".into());
     let force = ctx.req.query_param("prompt").as_deref() == Some("login");
-    if !force && current(ctx).is_some() {
+    if !force && current(ctx).await.is_some() {
         return redirect(&return_to);
     }
     begin(
@@ -570,22 +600,32 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     }
 }
 
-/// Ends the IdP session. Returns the session's participants (for protocol logouts) and the
-/// `Set-Cookie` that deletes it.
-pub fn end_session<P: Platform>(ctx: &Ctx<'_, P>) -> (Vec<Participant>, String) {
-    let participants = current(ctx).map(|s| {
+/// Ends the IdP session: records it as ended (so no copy of its cookie works any more) and
+/// returns its participants (for protocol logouts) and the `Set-Cookie` that deletes it.
+pub async fn end_session<P: Platform>(ctx: &Ctx<'_, P>) -> (Vec<Participant>, String) {
+    let mut participants = Vec::new();
+    if let Some(s) = current(ctx).await {
+        if let Err(e) = ctx
+            .platform
+            .count(&ended_key(ctx, &s.sid), ended_ttl(ctx), 1)
+            .await
+        {
+            ctx.audit(
+                "session.store_unavailable",
+                Outcome::Failure,
+                None,
+                Some(format!("the ended session could not be recorded: {e}")),
+            );
+        }
         ctx.audit(
             "signout",
             Outcome::Success,
             None,
             Some(format!("user {}", s.user.username)),
         );
-        s.participants
-    });
-    (
-        participants.unwrap_or_default(),
-        cookie::clear(session::SESSION_COOKIE),
-    )
+        participants = s.participants;
+    }
+    (participants, cookie::clear(session::SESSION_COOKIE))
 }
 
 /// How long the continuation of a sign-out through iMIS's logout page stays valid.
@@ -704,7 +744,7 @@ pub fn signout_confirmed<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> bo
 
 /// `GET /signout` shows a confirmation; `POST /signout` signs out.
 pub async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Response {
-    let Some(session) = current(ctx) else {
+    let Some(session) = current(ctx).await else {
         return redirect("/signed-out")
             .with_header("set-cookie", cookie::clear(session::SESSION_COOKIE));
     };
@@ -712,7 +752,7 @@ pub async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Response {
         return pages::signout_confirm(ctx, "/signout", &signout_token(ctx, &session), None);
     }
     let sid = session.sid.clone();
-    let (participants, clear) = end_session(ctx);
+    let (participants, clear) = end_session(ctx).await;
     logout::start(ctx, sid, participants, after_sign_out(ctx))
         .await
         .with_header("set-cookie", clear)

@@ -428,6 +428,39 @@ fn sign_out_needs_the_form_token_and_signs_out_of_imis() {
 }
 
 #[test]
+fn a_session_cookie_copied_before_sign_out_is_dead_after_it() {
+    let (idp, p, _) = cloud();
+    let mut b = browser(&idp, &p, "acme.localhost");
+    b.get("/signin");
+    b.post("/imis/callback", "refresh_token=rt-jsmith");
+    let copy = b.jar.clone();
+    let page = body(&b.get("/"));
+    assert!(page.contains("Signed in as"));
+    let token = page
+        .split("name=\"t\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(b.post("/signout", &format!("t={token}")).status, 303);
+    // Someone who copied the cookie (a shared computer, a leaked log) comes back with it.
+    let mut thief = browser(&idp, &p, "acme.localhost");
+    thief.jar = copy;
+    assert!(!body(&thief.get("/")).contains("Signed in as"));
+    let r = thief.get("/signin?return=/after");
+    assert!(
+        location(&r).starts_with(IMIS),
+        "a silent sign-in with it goes to iMIS: {}",
+        location(&r)
+    );
+    // A new sign-in gets a new session that works.
+    thief.post("/imis/callback", "refresh_token=rt-jsmith");
+    assert!(body(&thief.get("/")).contains("Signed in as"));
+}
+
+#[test]
 fn a_sign_out_through_imis_continues_only_to_a_vouched_destination() {
     let (idp, p, _) = cloud();
     let mut b = browser(&idp, &p, "acme.localhost:8787");
