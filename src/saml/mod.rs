@@ -244,3 +244,5 @@ async fn metadata_endpoint<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Respo
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_differential;

@@ -332,18 +332,39 @@ impl Element {
         self.children.iter().filter(move |c| c.is(ns, local))
     }
 
-    /// The trimmed text of the first child `{ns}local`.
+    /// The text of the first child `{ns}local`, without leading and trailing XML whitespace.
+    /// `None` when that child holds elements: a signature covers all of its text, so reading
+    /// only its own text would read less than what was signed.
     pub fn child_text(&self, ns: &str, local: &str) -> Option<&str> {
-        self.child(ns, local).map(|c| c.text.trim())
+        self.child(ns, local)
+            .filter(|c| c.children.is_empty())
+            .map(|c| c.text.trim_matches(is_xml_space))
     }
 }
 
+/// XML's whitespace (`S`): not every Unicode space, or a no-break space around an entity ID
+/// would be trimmed away although it was signed.
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
 /// Parses an incoming document into its root element.
+///
+/// Reads what an XML processor (and so the signature verifier) reads: line ends are normalized
+/// (XML 1.0 §2.11: `\r\n` and `\r` become `\n` before parsing) and attribute values too (§3.3.3:
+/// literal tabs and newlines become spaces; character references are kept).
 pub fn parse(xml: &[u8]) -> Result<Element, XmlError> {
     if xml.len() > MAX_XML_BYTES {
         return Err(XmlError::TooLarge);
     }
     let text = std::str::from_utf8(xml).map_err(|_| XmlError::Malformed("not UTF-8".into()))?;
+    let normalized;
+    let text = if text.contains('\r') {
+        normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let malformed = |e: &dyn std::fmt::Display| XmlError::Malformed(e.to_string());
@@ -359,6 +380,12 @@ pub fn parse(xml: &[u8]) -> Result<Element, XmlError> {
         let event = reader.read_event().map_err(|e| malformed(&e))?;
         match event {
             Event::DocType(_) => return Err(XmlError::Doctype),
+            // Only at the very start of the document.
+            Event::Decl(_) if count > 0 || !stack.is_empty() => {
+                return Err(XmlError::Malformed(
+                    "an XML declaration inside the document".into(),
+                ))
+            }
             Event::Decl(_) => {}
             Event::Comment(_) | Event::PI(_) if !stack.is_empty() => return Err(XmlError::Comment),
             Event::Comment(_) | Event::PI(_) => {}
@@ -431,7 +458,11 @@ fn open_element(
         let key = std::str::from_utf8(a.key.as_ref())
             .map_err(|e| malformed(&e))?
             .to_string();
-        let value = a.unescape_value().map_err(|e| malformed(&e))?.into_owned();
+        let raw = std::str::from_utf8(&a.value).map_err(|e| malformed(&e))?;
+        let raw = raw.replace(['\t', '\n'], " ");
+        let value = quick_xml::escape::unescape(&raw)
+            .map_err(|e| malformed(&e))?
+            .into_owned();
         if key == "xmlns" {
             scopes.push((depth + 1, String::new(), value));
         } else if let Some(p) = key.strip_prefix("xmlns:") {
@@ -526,6 +557,16 @@ mod tests {
     }
 
     #[test]
+    fn reads_text_and_attributes_as_an_xml_processor_does() {
+        let doc = "<x a=\"1\t2\r\n3&#9;4&#10;\"><y>j\r\nsmith&#13;x</y><z>\u{a0}e\u{a0}</z><w>a<v/>b</w></x>";
+        let root = parse(doc.as_bytes()).unwrap();
+        assert_eq!(root.attr("a"), Some("1 2 3\t4\n"));
+        assert_eq!(root.child_text("", "y"), Some("j\nsmith\rx"));
+        assert_eq!(root.child_text("", "z"), Some("\u{a0}e\u{a0}"));
+        assert_eq!(root.child_text("", "w"), None, "text with elements inside");
+    }
+
+    #[test]
     fn refuses_hostile_documents() {
         let doctype = br#"<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>"#;
         assert_eq!(parse(doctype), Err(XmlError::Doctype));
@@ -536,6 +577,7 @@ mod tests {
             Err(XmlError::DuplicateId)
         );
         assert_eq!(parse(b"<p:x/>"), Err(XmlError::UndeclaredPrefix));
+        assert!(parse(b"<x><?xml version=\"1.0\"?></x>").is_err());
         let deep = "<a>".repeat(30) + &"</a>".repeat(30);
         assert_eq!(parse(deep.as_bytes()), Err(XmlError::TooComplex));
         assert!(parse(b"<x></y>").is_err());
