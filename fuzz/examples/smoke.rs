@@ -1,7 +1,10 @@
 //! Runs every target on pseudo-random inputs (a quick check of the harness without libFuzzer):
 //! `cargo run --no-default-features --example smoke -- [N] [TARGET]`.
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(500);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(500);
     let only = std::env::args().nth(2);
     let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {

@@ -147,6 +147,53 @@ pub const PATHS: &[&str] = &[
     "/bridge/{app}/signed-out",
 ];
 
+const RP_CB: &str = "https%3A%2F%2Fdemo-rp.localhost%2Fcallback";
+const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// Valid requests of the demo configuration: (method, host, path, query, form, authorization).
+/// `{name}` is the newest value named `name` that an earlier response handed out; `{saml:…}`
+/// a fresh SAML message (`authn`, `logout`) encoded for the binding; `{basic}` the demo-rp
+/// client's Basic credentials.
+pub const TEMPLATES: &[(&str, &str, &str, &str, &str, &str)] = &[
+    ("GET", "acme", "/oidc/authorize", "client_id=demo-rp&redirect_uri={RP_CB}&response_type=code&scope=openid%20profile%20email%20offline_access&state=st&nonce=n0&code_challenge={PKCE_CHALLENGE}&code_challenge_method=S256", "", ""),
+    ("POST", "acme", "/oidc/token", "", "grant_type=authorization_code&code={code}&redirect_uri={RP_CB}&code_verifier={PKCE_VERIFIER}", "{basic}"),
+    ("POST", "acme", "/oidc/token", "", "grant_type=refresh_token&refresh_token={refresh_token}", "{basic}"),
+    ("GET", "acme", "/oidc/userinfo", "", "", "Bearer {access_token}"),
+    ("GET", "acme", "/oidc/logout", "id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fdemo-rp.localhost%2Fsigned-out&state=s1", "", ""),
+    ("GET", "acme", "/oidc/authorize", "client_id=demo-spa&redirect_uri=https%3A%2F%2Fdemo-spa.localhost%2Fcallback&response_type=code&scope=openid&response_mode=form_post&code_challenge={PKCE_CHALLENGE}&code_challenge_method=S256", "", ""),
+    ("POST", "acme", "/oidc/token", "", "grant_type=authorization_code&client_id=demo-spa&code={code}&redirect_uri=https%3A%2F%2Fdemo-spa.localhost%2Fcallback&code_verifier={PKCE_VERIFIER}", ""),
+    ("GET", "acme", "/oidc/authorize", "client_id=demo-consent&redirect_uri=https%3A%2F%2Fdemo-consent.localhost%2Fcallback&response_type=code&scope=openid%20profile&code_challenge={PKCE_CHALLENGE}&code_challenge_method=S256&prompt=consent", "", ""),
+    ("POST", "acme", "/oidc/consent", "", "c={c}&decision=allow&remember=1", ""),
+    ("GET", "acme", "/oidc/authorize", "client_id=demo-hs&redirect_uri=https%3A%2F%2Fdemo-hs.localhost%2Fcallback&response_type=code&scope=openid%20email&nonce=n1", "", ""),
+    ("POST", "acme", "/oidc/token", "", "grant_type=authorization_code&client_id=demo-hs&client_secret=demo-hs-secret&code={code}&redirect_uri=https%3A%2F%2Fdemo-hs.localhost%2Fcallback", ""),
+    ("GET", "acme", "/oidc/authorize", "client_id=demo-es&redirect_uri=https%3A%2F%2Fdemo-es.localhost%2Fcallback&response_type=code&scope=openid&prompt=none", "", ""),
+    ("GET", "acme", "/saml/demo-sp/sso", "SAMLRequest={saml:authn}&RelayState=rs-1", "", ""),
+    ("POST", "acme", "/saml/demo-sp/sso", "", "SAMLRequest={saml:authn}&RelayState=rs-2", ""),
+    ("GET", "acme", "/saml/demo-sp/login", "RelayState=%2Fhome", "", ""),
+    ("GET", "acme", "/saml/demo-sp/slo", "SAMLRequest={saml:logout}&RelayState=rs-3", "", ""),
+    ("GET", "acme", "/saml/demo-sp/slo", "SAMLResponse={saml:logout_response}", "", ""),
+    ("GET", "acme", "/saml/demo-sp/slo/done", "t={t}", "", ""),
+    ("GET", "acme", "/saml/signed-sp/sso", "SAMLRequest={saml:authn}", "", ""),
+    ("GET", "acme", "/bridge/demo-vendor/signin", "ReturnURL=https%3A%2F%2Facme.localhost%2Fpage&delivery=query", "", ""),
+    ("GET", "acme", "/bridge/demo-vendor/signin", "ReturnURL=https%3A%2F%2Facme.localhost%2Fpage%23frag&delivery=cookie", "", ""),
+    ("GET", "acme", "/bridge/demo-vendor/signin", "", "", ""),
+    ("GET", "acme", "/bridge/demo-vendor/user", "token={token}", "", "Bearer demo-vendor-secret-local-only-0123456789"),
+    ("GET", "acme", "/bridge/demo-vendor/ping", "callback=jQuery_1.cb", "", ""),
+    ("GET", "acme", "/bridge/demo-vendor/signout", "ReturnURL=https%3A%2F%2Facme.localhost%2Fbye", "", ""),
+    ("POST", "acme", "/imis/callback", "", "refresh_token=refresh-1", ""),
+    ("POST", "acme", "/saml/imis/callback", "", "refresh_token=refresh-2", ""),
+    ("GET", "acme", "/signin", "return=%2Fx", "", ""),
+    ("GET", "acme", "/signout", "", "", ""),
+    ("POST", "acme", "/signout", "", "t={t}", ""),
+    ("GET", "acme", "/signout/continue", "", "", ""),
+    ("GET", "acme", "/signed-out", "next={next}&exp={exp}&mac={mac}", "", ""),
+    ("GET", "globex", "/signin", "p={p}", "", ""),
+    ("POST", "globex", "/signin", "", "p={p}&username=jsmith&password=Member-Passw0rd", ""),
+    ("GET", "globex", "/bridge/demo-vendor/signin", "ReturnURL=https%3A%2F%2Fglobex.localhost%2F", "", ""),
+    ("GET", "acme", "/healthz", "deep=1", "", ""),
+];
+
 /// Parameter and field names.
 pub const NAMES: &[&str] = &[
     "client_id",
@@ -411,6 +458,9 @@ pub enum ImisChoice {
 /// One request.
 #[derive(Debug, Clone, Arbitrary)]
 pub struct Step {
+    /// A valid request of the demo configuration ([`TEMPLATES`]) to start from: its method,
+    /// host, path, query and form, with the fuzz parameters appended (`None`: all from fuzz).
+    pub template: Option<u8>,
     /// Method.
     pub method: Method,
     /// Host.
@@ -475,7 +525,8 @@ struct Browser<'w> {
     world: &'w World,
     idp: Idp,
     jar: Vec<(String, String)>,
-    carry: Vec<String>,
+    /// (name, value) of what earlier responses handed out.
+    carry: Vec<(String, String)>,
 }
 
 impl Browser<'_> {
@@ -487,7 +538,7 @@ impl Browser<'_> {
         match t {
             Text::Known(i) => DICTIONARY[*i as usize % DICTIONARY.len()].to_string(),
             Text::Carry(i) if !self.carry.is_empty() => {
-                self.carry[*i as usize % self.carry.len()].clone()
+                self.carry[*i as usize % self.carry.len()].1.clone()
             }
             Text::Carry(_) => String::new(),
             Text::Raw(s) => s.clone(),
@@ -555,11 +606,13 @@ impl Browser<'_> {
             SamlRoot::LogoutResponse => "LogoutResponse",
             SamlRoot::Response => "Response",
         };
-        let id = m
-            .id
+        let id =
+            m.id.as_ref()
+                .map_or_else(|| "_4fd3c2a1b0".to_string(), |t| self.text(t));
+        let version = m
+            .version
             .as_ref()
-            .map_or_else(|| "_4fd3c2a1b0".to_string(), |t| self.text(t));
-        let version = m.version.as_ref().map_or_else(|| "2.0".into(), |t| self.text(t));
+            .map_or_else(|| "2.0".into(), |t| self.text(t));
         let now_secs = self.p().now.get() / 1000;
         let instant = match &m.instant {
             None | Some(Instant::Now) => edge_idp::saml::time::format(now_secs),
@@ -568,10 +621,10 @@ impl Browser<'_> {
             }
             Some(Instant::Raw(t)) => self.text(t),
         };
-        let issuer = m.issuer.as_ref().map_or_else(
-            || format!("{SP_ORIGIN}/metadata"),
-            |t| self.text(t),
-        );
+        let issuer = m
+            .issuer
+            .as_ref()
+            .map_or_else(|| format!("{SP_ORIGIN}/metadata"), |t| self.text(t));
         let mut xml = format!(
             "<samlp:{root} xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
 xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" IssueInstant=\"{}\"",
@@ -589,7 +642,9 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
         xml.push('>');
         xml.push_str(&format!("<saml:Issuer>{}</saml:Issuer>", esc(issuer)));
         if m.signature {
-            xml.push_str("<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"></ds:Signature>");
+            xml.push_str(
+                "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"></ds:Signature>",
+            );
         }
         if let Some(f) = &m.name_id_format {
             xml.push_str(&format!(
@@ -613,7 +668,12 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
         xml
     }
 
-    fn session_cookie(&self, user: u8, participants: &[ParticipantChoice], age: u16) -> Option<String> {
+    fn session_cookie(
+        &self,
+        user: u8,
+        participants: &[ParticipantChoice],
+        age: u16,
+    ) -> Option<String> {
         let p = self.p();
         let key = cookie::cookie_key(p, "acme")?;
         let (username, imis_id) = match user % 4 {
@@ -651,7 +711,9 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
                             .into(),
                         session_index: "_idx".into(),
                     },
-                    ParticipantChoice::Oidc(c) => Participant::Oidc { client: self.text(c) },
+                    ParticipantChoice::Oidc(c) => Participant::Oidc {
+                        client: self.text(c),
+                    },
                     ParticipantChoice::Bridge(a) => Participant::Bridge { app: self.text(a) },
                 })
                 .collect(),
@@ -659,7 +721,110 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
         cookie::seal(p, &key, session::SESSION_COOKIE, &session)
     }
 
+    /// Fills a template's `{…}` placeholders.
+    fn fill(&self, text: &str, post: bool) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('{') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let end = after.find('}').unwrap_or(after.len());
+            let name = &after[..end];
+            let value = match name {
+                "RP_CB" => RP_CB.to_string(),
+                "PKCE_VERIFIER" => PKCE_VERIFIER.to_string(),
+                "PKCE_CHALLENGE" => PKCE_CHALLENGE.to_string(),
+                "basic" => format!("Basic {}", STANDARD.encode("demo-rp:demo-rp-secret")),
+                saml if saml.starts_with("saml:") => {
+                    let root = match &saml[5..] {
+                        "logout" => SamlRoot::LogoutRequest,
+                        "logout_response" => SamlRoot::LogoutResponse,
+                        _ => SamlRoot::AuthnRequest,
+                    };
+                    let msg = SamlMsg {
+                        root,
+                        raw: None,
+                        id: None,
+                        version: None,
+                        instant: None,
+                        issuer: None,
+                        destination: None,
+                        acs_url: None,
+                        acs_index: None,
+                        binding: None,
+                        force: None,
+                        passive: None,
+                        name_id_format: None,
+                        name_id: Some(Text::Raw("jsmith".into())),
+                        in_response_to: None,
+                        status: Some(Text::Raw(
+                            "urn:oasis:names:tc:SAML:2.0:status:Success".into(),
+                        )),
+                        signature: false,
+                        extra: None,
+                        redirect_sig: None,
+                        no_deflate: false,
+                    };
+                    percent_encode(&self.saml(&msg, post).0)
+                }
+                carried => self
+                    .carry
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == carried)
+                    .map(|(_, v)| percent_encode(v))
+                    .unwrap_or_default(),
+            };
+            out.push_str(&value);
+            rest = after.get(end + 1..).unwrap_or("");
+        }
+        out.push_str(rest);
+        out
+    }
+
     fn build(&self, step: &Step, focus: Focus) -> Request {
+        let mut req = self.build_fuzzed(step, focus);
+        let Some(i) = step.template else {
+            return req;
+        };
+        let (method, host, path, query, form, auth) = TEMPLATES[i as usize % TEMPLATES.len()];
+        req.method = HttpMethod::parse(method);
+        req.host = format!("{host}.localhost");
+        req.port = None;
+        req.path = path.to_string();
+        let query = self.fill(query, false);
+        req.query = match (query.is_empty(), req.query.is_empty()) {
+            (_, true) => query,
+            (true, false) => req.query.clone(),
+            (false, false) => format!("{query}&{}", req.query),
+        };
+        if !form.is_empty() {
+            let form = self.fill(form, true);
+            let mut body = form.into_bytes();
+            if !req.body.is_empty() {
+                body.push(b'&');
+                body.extend_from_slice(&req.body);
+            }
+            req.body = body;
+            if req.header("content-type").is_none() {
+                req.headers.push((
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ));
+            }
+        }
+        if !auth.is_empty() && req.header("authorization").is_none() {
+            let auth = self.fill(auth, false);
+            // Bearer values are filled percent-encoded: undo that for a header.
+            req.headers.push((
+                "authorization".into(),
+                edge_idp::http::percent_decode(&auth, false),
+            ));
+        }
+        req
+    }
+
+    fn build_fuzzed(&self, step: &Step, focus: Focus) -> Request {
         let method = match step.method {
             Method::Get => HttpMethod::Get,
             Method::Post => HttpMethod::Post,
@@ -673,8 +838,13 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
             Host::AcmePort(p) => format!("acme.localhost:{p}"),
             Host::Globex => "globex.localhost".to_string(),
             Host::AcmeOdd => "ACME.LOCALHOST.".to_string(),
-            Host::Broken(i) => ["evil.localhost", "bad.localhost", "broken.localhost", "nobody.localhost", ""]
-                [*i as usize % 5]
+            Host::Broken(i) => [
+                "evil.localhost",
+                "bad.localhost",
+                "broken.localhost",
+                "nobody.localhost",
+                "",
+            ][*i as usize % 5]
                 .to_string(),
             Host::Raw(s) => s.clone(),
         };
@@ -686,17 +856,32 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
                     .filter(|p| match focus {
                         Focus::All => true,
                         Focus::Saml => p.starts_with("/saml/") || *p == "/signout/continue",
-                        Focus::Oidc => p.contains("oidc") || p.starts_with("/.well-known") || p.contains("userinfo") || *p == "/imis/callback",
+                        Focus::Oidc => {
+                            p.contains("oidc")
+                                || p.starts_with("/.well-known")
+                                || p.contains("userinfo")
+                                || *p == "/imis/callback"
+                        }
                         Focus::Bridge => p.starts_with("/bridge/") || *p == "/imis/callback",
                     })
                     .collect();
                 let template = paths[*i as usize % paths.len()];
                 let app = match app {
                     Text::Known(k) => match focus {
-                        Focus::Saml => ["demo-sp", "signed-sp", "moodle", "nope"][*k as usize % 4].to_string(),
-                        Focus::Bridge => ["demo-vendor", "events", "nope"][*k as usize % 3].to_string(),
-                        _ => ["demo-sp", "signed-sp", "moodle", "demo-vendor", "events", "nope"]
-                            [*k as usize % 6]
+                        Focus::Saml => {
+                            ["demo-sp", "signed-sp", "moodle", "nope"][*k as usize % 4].to_string()
+                        }
+                        Focus::Bridge => {
+                            ["demo-vendor", "events", "nope"][*k as usize % 3].to_string()
+                        }
+                        _ => [
+                            "demo-sp",
+                            "signed-sp",
+                            "moodle",
+                            "demo-vendor",
+                            "events",
+                            "nope",
+                        ][*k as usize % 6]
                             .to_string(),
                     },
                     other => self.text(other),
@@ -711,7 +896,12 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
             match value {
                 Value::Saml(m) => {
                     let (encoded, sig) = self.saml(m, false);
-                    query_parts.push(format!("{}={}{}", percent_encode(&name), percent_encode(&encoded), sig));
+                    query_parts.push(format!(
+                        "{}={}{}",
+                        percent_encode(&name),
+                        percent_encode(&encoded),
+                        sig
+                    ));
                 }
                 v => query_parts.push(format!(
                     "{}={}",
@@ -760,11 +950,14 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
         for (i, v) in step.headers.iter().take(6) {
             let name = HEADER_NAMES[*i as usize % HEADER_NAMES.len()];
             let value = match (name, v) {
-                ("origin", Text::Known(k)) => {
-                    [VENDOR_ORIGIN, RP_ORIGIN, "https://demo-spa.localhost", "https://evil.example", "null"]
-                        [*k as usize % 5]
-                        .to_string()
-                }
+                ("origin", Text::Known(k)) => [
+                    VENDOR_ORIGIN,
+                    RP_ORIGIN,
+                    "https://demo-spa.localhost",
+                    "https://evil.example",
+                    "null",
+                ][*k as usize % 5]
+                    .to_string(),
                 _ => self.text(v),
             };
             req.headers.push((name.to_string(), value));
@@ -831,8 +1024,8 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
             if k.eq_ignore_ascii_case("location") {
                 let query = v.split_once('?').map_or("", |(_, q)| q);
                 let query = query.split('#').next().unwrap_or("");
-                for (_, value) in edge_idp::http::parse_urlencoded(query) {
-                    self.carry.push(value);
+                for pair in edge_idp::http::parse_urlencoded(query) {
+                    self.carry.push(pair);
                 }
             }
         }
@@ -840,9 +1033,9 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
         if body.starts_with('{') {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
                 if let Some(map) = v.as_object() {
-                    for value in map.values() {
+                    for (name, value) in map {
                         if let Some(s) = value.as_str() {
-                            self.carry.push(s.to_string());
+                            self.carry.push((name.clone(), s.to_string()));
                         }
                     }
                 }
@@ -850,10 +1043,27 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
         } else {
             let mut rest = body.as_ref();
             while let Some(i) = rest.find(" value=\"") {
+                let name = rest[..i]
+                    .rsplit("name=\"")
+                    .next()
+                    .and_then(|n| n.split('"').next())
+                    .unwrap_or("")
+                    .to_string();
                 let after = &rest[i + 8..];
                 let end = after.find('"').unwrap_or(after.len());
-                self.carry.push(html_unescape(&after[..end]));
+                self.carry.push((name, html_unescape(&after[..end])));
                 rest = &after[end..];
+            }
+            // The sign-in form's pending id and the sign-out form's token travel in links too.
+            for key in ["?p=", "&p="] {
+                if let Some(i) = body.find(key) {
+                    let v: String = body[i + 3..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '%'))
+                        .collect();
+                    self.carry
+                        .push(("p".into(), edge_idp::http::percent_decode(&v, true)));
+                }
             }
         }
         if self.carry.len() > 64 {
@@ -875,7 +1085,10 @@ pub fn html_unescape(s: &str) -> String {
 /// Whether a browser following `target` (a Location or a form action) stays on an allowed host.
 pub fn target_allowed(world: &World, target: &str) -> bool {
     // Browsers drop tabs and newlines inside URLs and read `\` as `/`.
-    let t: String = target.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    let t: String = target
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
     let t = t.trim_start_matches([' ', '\u{0}']);
     let slashed = t.replace('\\', "/");
     if slashed.starts_with("//") {
@@ -892,10 +1105,7 @@ pub fn target_allowed(world: &World, target: &str) -> bool {
     if !(lower.starts_with("https://") || lower.starts_with("http://")) {
         return false; // javascript:, data:, …
     }
-    let authority_end = slashed
-        .find("://")
-        .map(|i| i + 3)
-        .unwrap_or(0);
+    let authority_end = slashed.find("://").map(|i| i + 3).unwrap_or(0);
     let rest = &slashed[authority_end..];
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
@@ -924,7 +1134,9 @@ pub fn check_response(world: &World, req: &Request, resp: &Response) {
     }
     for (k, v) in &resp.headers {
         assert!(
-            !k.bytes().chain(v.bytes()).any(|b| matches!(b, b'\r' | b'\n' | 0)),
+            !k.bytes()
+                .chain(v.bytes())
+                .any(|b| matches!(b, b'\r' | b'\n' | 0)),
             "header {k:?} carries CR, LF or NUL: {v:?}"
         );
         if k.eq_ignore_ascii_case("location") {
@@ -994,6 +1206,12 @@ pub fn run(world: &World, data: &[u8], focus: Focus) {
     let Ok(scenario) = Scenario::arbitrary(&mut u) else {
         return;
     };
+    run_scenario(world, &scenario, focus);
+}
+
+/// Runs a scenario against `world`; the responses (for tests and debugging).
+pub fn run_scenario(world: &World, scenario: &Scenario, focus: Focus) -> Vec<Response> {
+    let mut responses = Vec::new();
     let p = &world.platform;
     p.reset();
     p.shared_cache.set(scenario.spin);
@@ -1024,8 +1242,9 @@ pub fn run(world: &World, data: &[u8], focus: Focus) {
     for step in scenario.steps.iter().take(4) {
         p.now.set(p.now.get() + u64::from(step.wait) * 1000);
         let req = browser.build(step, focus);
-        let Some(resp) = crate::known::guard(|| block_on(browser.idp.handle(req.clone(), p))) else {
-            return;
+        let Some(resp) = crate::known::guard(|| block_on(browser.idp.handle(req.clone(), p)))
+        else {
+            return responses;
         };
         if std::env::var_os("EDGE_IDP_FUZZ_DEBUG").is_some() {
             eprintln!(
@@ -1037,12 +1256,17 @@ pub fn run(world: &World, data: &[u8], focus: Focus) {
                 req.header("cookie").map(|c| c.len()),
                 resp.status,
                 resp.header("location"),
-                String::from_utf8_lossy(&resp.body).chars().take(160).collect::<String>()
+                String::from_utf8_lossy(&resp.body)
+                    .chars()
+                    .take(160)
+                    .collect::<String>()
             );
         }
         check_response(world, &req, &resp);
         browser.absorb(&resp);
+        responses.push(resp);
     }
     // The clock never runs backwards and starts at NOW_MS.
     debug_assert!(p.now.get() >= NOW_MS);
+    responses
 }

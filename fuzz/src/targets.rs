@@ -174,7 +174,11 @@ pub fn saml_binding(data: &[u8]) {
     let message = f.bytes().to_vec();
     let relay_state = f.text();
     let query_tail = f.text();
-    let kind = if response { "SAMLResponse" } else { "SAMLRequest" };
+    let kind = if response {
+        "SAMLResponse"
+    } else {
+        "SAMLRequest"
+    };
     let value = match (encode, deflate) {
         (false, _) => text(&message),
         (true, false) => STANDARD.encode(&message),
@@ -191,7 +195,11 @@ pub fn saml_binding(data: &[u8]) {
     let mut encoded = http::encode_form(&refs);
     encoded.push_str(&query_tail);
     let mut req = Request::new(
-        if post { HttpMethod::Post } else { HttpMethod::Get },
+        if post {
+            HttpMethod::Post
+        } else {
+            HttpMethod::Get
+        },
         "acme.localhost",
         "/saml/demo-sp/sso",
     );
@@ -211,7 +219,11 @@ pub fn saml_binding(data: &[u8]) {
             .is_none_or(|r| r.len() <= binding::MAX_RELAY_STATE));
         assert_eq!(
             incoming.binding,
-            if post { Binding::Post } else { Binding::Redirect }
+            if post {
+                Binding::Post
+            } else {
+                Binding::Redirect
+            }
         );
         guard(|| {
             let _ = authn_request::parse(&incoming.xml);
@@ -240,9 +252,16 @@ pub fn saml_request(data: &[u8]) {
             return;
         };
         assert!(authn_request::is_ncname(&req.id));
-        let app = saml_app(w, ["demo-sp", "signed-sp", "moodle", "demo-sp"][app_index as usize]);
+        let app = saml_app(
+            w,
+            ["demo-sp", "signed-sp", "moodle", "demo-sp"][app_index as usize],
+        );
         let incoming = binding::Incoming {
-            binding: if post { Binding::Post } else { Binding::Redirect },
+            binding: if post {
+                Binding::Post
+            } else {
+                Binding::Redirect
+            },
             kind: "SAMLRequest",
             xml: xml_text.clone(),
             relay_state: None,
@@ -275,7 +294,11 @@ pub fn saml_dsig(data: &[u8]) {
         }
         2 => {
             let query = text(body);
-            let kind = if flags & 4 != 0 { "SAMLResponse" } else { "SAMLRequest" };
+            let kind = if flags & 4 != 0 {
+                "SAMLResponse"
+            } else {
+                "SAMLRequest"
+            };
             let signed = dsig::redirect_is_signed(&query);
             let r = dsig::verify_redirect(&query, kind, &keys);
             if !signed {
@@ -315,7 +338,9 @@ pub fn oidc_jwt(data: &[u8]) {
                 0 => {
                     let bytes = w.platform.kv.borrow().get("tenant:acme:keys").cloned();
                     let master = MasterKey::from_base64(MASTER_KEY_B64).ok();
-                    if let Some(set) = bytes.and_then(|b| keys::parse("acme", &b, master.as_ref()).ok()) {
+                    if let Some(set) =
+                        bytes.and_then(|b| keys::parse("acme", &b, master.as_ref()).ok())
+                    {
                         assert!(jws.verify_keys(&set).is_none(), "a fuzz token verified");
                     }
                 }
@@ -324,7 +349,12 @@ pub fn oidc_jwt(data: &[u8]) {
                     let _ = jws.verify_hmac(alg, &hmac_key);
                 }
                 _ => {
-                    let bytes = w.platform.kv.borrow().get("tenant:acme:oidc:demo-pkjwt").cloned();
+                    let bytes = w
+                        .platform
+                        .kv
+                        .borrow()
+                        .get("tenant:acme:oidc:demo-pkjwt")
+                        .cloned();
                     if let Some(c) = bytes.and_then(|b| client::parse("demo-pkjwt", &b).ok()) {
                         let req = Request::new(HttpMethod::Post, "acme.localhost", "/oidc/token");
                         let r = with_ctx(&req, |ctx| {
@@ -428,7 +458,10 @@ pub fn http_parse(data: &[u8]) {
         assert_eq!(&http::percent_decode(&http::percent_encode(s), true), s);
         assert_eq!(&http::percent_decode(&http::percent_encode(s), false), s);
         let escaped = http::html_escape(s);
-        assert!(!escaped.contains(['<', '>', '"', '\'']), "html_escape left markup");
+        assert!(
+            !escaped.contains(['<', '>', '"', '\'']),
+            "html_escape left markup"
+        );
         let (host, port) = http::split_authority(s);
         assert_eq!(host, host.to_ascii_lowercase());
         let _ = port;
@@ -472,7 +505,10 @@ pub fn bridge_return_url(data: &[u8]) {
         use edge_idp::bridge::{app, ping, return_url, signin, token};
         if return_url::check(&domains, subdomains, &url).is_ok() {
             let lower = url.to_ascii_lowercase();
-            assert!(lower.starts_with("https://"), "accepted a non-https ReturnURL");
+            assert!(
+                lower.starts_with("https://"),
+                "accepted a non-https ReturnURL"
+            );
             assert!(
                 url.bytes().all(|b| b.is_ascii_graphic() && b != b'\\'),
                 "accepted a ReturnURL with whitespace, controls or backslashes"
@@ -486,7 +522,11 @@ pub fn bridge_return_url(data: &[u8]) {
                 "accepted ReturnURL host {host:?} of {:?}",
                 url
             );
-            assert!(!url[8..].split(['/', '?', '#']).next().unwrap_or("").contains('@'));
+            assert!(!url[8..]
+                .split(['/', '?', '#'])
+                .next()
+                .unwrap_or("")
+                .contains('@'));
         }
         if ping::is_callback_name(&name) {
             assert!(name.len() <= 128);
@@ -534,7 +574,10 @@ pub fn tenant_host(data: &[u8]) {
             let (host, _) = http::split_authority(&authority);
             let resolver = TenantResolver::default();
             if let Ok(cfg) = block_on(resolver.resolve(&host, &w.platform)) {
-                assert!(cfg.hostnames.iter().any(|h| *h == host), "tenant does not list {host:?}");
+                assert!(
+                    cfg.hostnames.iter().any(|h| *h == host),
+                    "tenant does not list {host:?}"
+                );
             }
         }
         1 => {
@@ -598,7 +641,8 @@ pub fn imis_wire(data: &[u8]) {
                 _ => {}
             }
             for (kind, status, body) in answers.iter().filter(|a| !a.2.is_empty()) {
-                imis.overrides.insert(kind, (*status % 600, body.clone().into_bytes()));
+                imis.overrides
+                    .insert(kind, (*status % 600, body.clone().into_bytes()));
             }
         }
         let t = tenant(w, "acme");

@@ -25,19 +25,52 @@ pub const VENDOR_ORIGIN: &str = "https://vendor.demo.test";
 pub const DEMO_VENDOR_SECRET: &str = "demo-vendor-secret-local-only-0123456789";
 
 const ACME: &[(&str, &str)] = &[
-    ("tenant", include_str!("../../demo/tenants/acme/tenant.json")),
+    (
+        "tenant",
+        include_str!("../../demo/tenants/acme/tenant.json"),
+    ),
     ("keys", include_str!("../../demo/tenants/acme/keys.json")),
-    ("saml:demo-sp", include_str!("../../demo/tenants/acme/saml/demo-sp.json")),
-    ("oidc:demo-consent", include_str!("../../demo/tenants/acme/oidc/demo-consent.json")),
-    ("oidc:demo-es", include_str!("../../demo/tenants/acme/oidc/demo-es.json")),
-    ("oidc:demo-hs", include_str!("../../demo/tenants/acme/oidc/demo-hs.json")),
-    ("oidc:demo-pkjwt", include_str!("../../demo/tenants/acme/oidc/demo-pkjwt.json")),
-    ("oidc:demo-rp", include_str!("../../demo/tenants/acme/oidc/demo-rp.json")),
-    ("oidc:demo-spa", include_str!("../../demo/tenants/acme/oidc/demo-spa.json")),
-    ("bridge:demo-vendor", include_str!("../../demo/tenants/acme/bridge/demo-vendor.json")),
+    (
+        "saml:demo-sp",
+        include_str!("../../demo/tenants/acme/saml/demo-sp.json"),
+    ),
+    (
+        "oidc:demo-consent",
+        include_str!("../../demo/tenants/acme/oidc/demo-consent.json"),
+    ),
+    (
+        "oidc:demo-es",
+        include_str!("../../demo/tenants/acme/oidc/demo-es.json"),
+    ),
+    (
+        "oidc:demo-hs",
+        include_str!("../../demo/tenants/acme/oidc/demo-hs.json"),
+    ),
+    (
+        "oidc:demo-pkjwt",
+        include_str!("../../demo/tenants/acme/oidc/demo-pkjwt.json"),
+    ),
+    (
+        "oidc:demo-rp",
+        include_str!("../../demo/tenants/acme/oidc/demo-rp.json"),
+    ),
+    (
+        "oidc:demo-spa",
+        include_str!("../../demo/tenants/acme/oidc/demo-spa.json"),
+    ),
+    (
+        "bridge:demo-vendor",
+        include_str!("../../demo/tenants/acme/bridge/demo-vendor.json"),
+    ),
     // Valid per the schema, sealed with another master key.
-    ("saml:moodle", include_str!("../../kv-schema/examples/saml-app/valid-with-more-fields.json")),
-    ("bridge:events", include_str!("../../kv-schema/examples/bridge-app/valid-with-more-fields.json")),
+    (
+        "saml:moodle",
+        include_str!("../../kv-schema/examples/saml-app/valid-with-more-fields.json"),
+    ),
+    (
+        "bridge:events",
+        include_str!("../../kv-schema/examples/bridge-app/valid-with-more-fields.json"),
+    ),
     (
         "oidc:community-portal",
         include_str!("../../kv-schema/examples/oidc-client/valid-with-more-fields.json"),
@@ -170,14 +203,11 @@ impl World {
             values.push(("tenant:acme:saml:signed-sp".into(), signed));
         }
         #[allow(clippy::expect_used)]
-        let globex: Value = serde_json::from_str(&render(GLOBEX_TENANT, "globex"))
-            .expect("demo values are JSON");
+        let globex: Value =
+            serde_json::from_str(&render(GLOBEX_TENANT, "globex")).expect("demo values are JSON");
         values.push(("tenant:globex".into(), globex));
 
-        let mut allowed_hosts = vec![
-            "acme.localhost".to_string(),
-            "globex.localhost".to_string(),
-        ];
+        let mut allowed_hosts = vec!["acme.localhost".to_string(), "globex.localhost".to_string()];
         let mut allowed_suffixes = Vec::new();
         for (key, v) in &values {
             urls_in(v, &mut allowed_hosts);
@@ -194,14 +224,29 @@ impl World {
             }
             p.put_kv(key, v.to_string());
         }
-        p.put_kv("host:acme.localhost", r#"{"schema_version":1,"tenant":"acme"}"#);
-        p.put_kv("host:globex.localhost", r#"{"schema_version":1,"tenant":"globex"}"#);
+        p.put_kv(
+            "host:acme.localhost",
+            r#"{"schema_version":1,"tenant":"acme"}"#,
+        );
+        p.put_kv(
+            "host:globex.localhost",
+            r#"{"schema_version":1,"tenant":"globex"}"#,
+        );
         // Broken records: a host naming a tenant that does not list it, a bad host record, a
         // tenant value that is not JSON.
-        p.put_kv("host:evil.localhost", r#"{"schema_version":1,"tenant":"acme"}"#);
+        p.put_kv(
+            "host:evil.localhost",
+            r#"{"schema_version":1,"tenant":"acme"}"#,
+        );
         p.put_kv("host:bad.localhost", "{");
-        p.put_kv("host:broken.localhost", r#"{"schema_version":1,"tenant":"broken"}"#);
-        p.put_kv("tenant:broken", r#"{"schema_version":1,"id":"broken","surprise":1}"#);
+        p.put_kv(
+            "host:broken.localhost",
+            r#"{"schema_version":1,"tenant":"broken"}"#,
+        );
+        p.put_kv(
+            "tenant:broken",
+            r#"{"schema_version":1,"id":"broken","surprise":1}"#,
+        );
         allowed_hosts.sort();
         allowed_hosts.dedup();
         Self {
@@ -214,7 +259,10 @@ impl World {
     /// Whether a browser may be sent to `host` (lowercase).
     pub fn allowed_host(&self, host: &str) -> bool {
         self.allowed_hosts.iter().any(|h| h == host)
-            || self.allowed_suffixes.iter().any(|s| host.ends_with(s.as_str()))
+            || self
+                .allowed_suffixes
+                .iter()
+                .any(|s| host.ends_with(s.as_str()))
     }
 
     /// The hosts a browser may be sent to (for reports).

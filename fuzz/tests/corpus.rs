@@ -45,7 +45,11 @@ fn every_corpus_file_replays_without_a_crash() {
     );
     eprintln!("replayed {replayed} corpus files");
     if only.is_none() {
-        assert!(replayed > 0, "no corpus files under {}", corpus_dir().display());
+        assert!(
+            replayed > 0,
+            "no corpus files under {}",
+            corpus_dir().display()
+        );
     }
 }
 
@@ -79,7 +83,10 @@ fn known_bugs_still_reproduce() {
         let at = edge_idp_fuzz::known::panic_location(|| harness(&data));
         match at {
             Some((f, line, _)) if f.ends_with(bug.file) && line == bug.line => {}
-            other => fixed.push(format!("{}:{} ({}) now gives {other:?}", bug.file, bug.line, bug.what)),
+            other => fixed.push(format!(
+                "{}:{} ({}) now gives {other:?}",
+                bug.file, bug.line, bug.what
+            )),
         }
     }
     assert!(
