@@ -111,7 +111,7 @@ pub fn is_local_path(target: &str) -> bool {
 
 /// The web origin (`scheme://host[:port]`, lowercase, default port omitted) of an absolute
 /// `http`/`https` URL, as browsers serialize it in `Origin`. `None` for anything else, including
-/// URLs with credentials.
+/// URLs with credentials, so the result is safe in a CSP source list or a header.
 pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.trim().split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
@@ -125,7 +125,9 @@ pub fn origin_of(url: &str) -> Option<String> {
         return None;
     }
     let (host, port) = split_authority(authority);
-    if host.is_empty() || !host.bytes().all(|b| b.is_ascii_graphic()) {
+    let host_char =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':');
+    if host.is_empty() || !host.bytes().all(host_char) {
         return None;
     }
     Some(match port {
@@ -340,6 +342,20 @@ mod tests {
         );
         assert_eq!(percent_decode("100%", false), "100%");
         assert_eq!(percent_decode("%41%4", false), "A%4");
+        for (url, origin) in [
+            (
+                "https://Members.Acme.org:443/iMIS/",
+                Some("https://members.acme.org"),
+            ),
+            ("http://127.0.0.1:8790/acme", Some("http://127.0.0.1:8790")),
+            ("HTTPS://x.example:8443?q", Some("https://x.example:8443")),
+            ("https://user@evil.example/", None),
+            ("https://a;b.example/", None),
+            ("javascript://x.example/", None),
+            ("null", None),
+        ] {
+            assert_eq!(origin_of(url).as_deref(), origin, "{url}");
+        }
         assert_eq!(percent_decode("%€1", false), "%€1");
         assert_eq!(percent_decode("%4", false), "%4");
     }

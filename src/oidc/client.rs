@@ -293,7 +293,7 @@ impl Client {
     pub fn origins(&self) -> Vec<String> {
         self.redirect_uris
             .iter()
-            .filter_map(|u| crate::pages::origin_of(u))
+            .filter_map(|u| crate::http::origin_of(u))
             .collect()
     }
 }

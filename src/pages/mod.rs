@@ -93,16 +93,6 @@ form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 
-/// The origin (`scheme://host[:port]`) of a URL, for CSP source lists.
-pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    (matches!(scheme, "http" | "https")
-        && !host.is_empty()
-        && !host.contains([' ', ';', '\'', ',']))
-    .then(|| format!("{scheme}://{host}"))
-}
-
 /// A page response whose forms may also lead (directly or through a redirect after submission,
 /// which `form-action` covers too) to `extra_origin`, e.g. the tenant's iMIS for sign-out.
 pub fn page_response_with_form_target(
@@ -114,7 +104,7 @@ pub fn page_response_with_form_target(
     extra_origin: Option<&str>,
 ) -> Response {
     let mut csp = content_security_policy(nonce);
-    if let Some(origin) = extra_origin.and_then(origin_of) {
+    if let Some(origin) = extra_origin.and_then(crate::http::origin_of) {
         csp = csp.replace(
             "form-action 'self' https:",
             &format!("form-action 'self' https: {origin}"),

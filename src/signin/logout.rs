@@ -116,7 +116,7 @@ fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Response {
     let origins: Vec<String> = state
         .frames
         .iter()
-        .filter_map(|u| crate::pages::origin_of(u))
+        .filter_map(|u| crate::http::origin_of(u))
         .collect();
     let body = format!(
         "<h1>Signing you out…</h1>{frames}<p><a class=\"button\" id=\"logout-continue\" href=\"{0}\">Continue</a></p>\
