@@ -26,13 +26,7 @@ pub struct KnownBug {
 }
 
 /// The list. KEEP IN SYNC with `fuzz/known-bugs/README.md` and the report.
-pub const KNOWN_BUGS: &[KnownBug] = &[KnownBug {
-    file: "src/saml/time.rs",
-    line: 48,
-    what: "saml::time::parse slices the zone `&z[3..4]` by byte index: a 6-byte zone with a \
-           multi-byte character (IssueInstant ending in `+00€`) panics (not a char boundary)",
-    reproducer: "saml_time/issue-instant-offset-not-char-boundary",
-}];
+pub const KNOWN_BUGS: &[KnownBug] = &[];
 
 thread_local! {
     static GUARDED: Cell<bool> = const { Cell::new(false) };
