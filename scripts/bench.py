@@ -102,7 +102,8 @@ def bridge_round_trip(stack, n: int) -> None:
     form = re.search(r'<form[^>]*id="sso-handoff"[^>]*>', page.text).group(0)
     action = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
     token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
-    s.post(action, data={"refresh_token": token}, allow_redirects=False, timeout=30, verify=False)
+    s.post(action, data={"refresh_token": token}, headers={"Origin": stack.imis_origin},
+           allow_redirects=False, timeout=30, verify=False)
     return_url = urllib.parse.quote(f"{stack.vendor_origin}/welcome", safe="")
     signin_url = stack.url("acme.localhost", f"/bridge/demo-vendor/signin?delivery=query&ReturnURL={return_url}")
     vendor = requests.Session()
@@ -152,7 +153,8 @@ def sign_in_figures(stack, n: int) -> tuple[float, float, float]:
         token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
         requests.delete(f"{emu}/__emulator/requests", timeout=10)
         t0 = time.perf_counter()
-        r = s.post(action, data={"refresh_token": token}, verify=False, allow_redirects=False, timeout=30)
+        r = s.post(action, data={"refresh_token": token}, headers={"Origin": emu}, verify=False,
+                   allow_redirects=False, timeout=30)
         dt = (time.perf_counter() - t0) * 1000
         if r.status_code != 303:
             raise RuntimeError(f"callback answered {r.status_code}")
@@ -274,8 +276,8 @@ class OidcBrowser:
             page = self.s.post(r.headers["location"], data={"username": "jsmith", "password": "Member-Passw0rd"},
                                timeout=30, verify=False)
         token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
-        self.s.post(stack.url(host, "/imis/callback"), data={"refresh_token": token}, allow_redirects=False,
-                    timeout=30, verify=False)
+        self.s.post(stack.url(host, "/imis/callback"), data={"refresh_token": token},
+                    headers={"Origin": stack.imis_origin}, allow_redirects=False, timeout=30, verify=False)
 
     def codes(self, client: str, redirect_uri: str, n: int) -> list[str]:
         from urllib.parse import parse_qs, urlencode, urlparse
@@ -334,7 +336,8 @@ def saml_session(stack) -> requests.Session:
     page = s.post(r.headers["location"], data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30)
     action = html.unescape(re.search(r'<form[^>]*action="([^"]+)"', page.text).group(1))
     token = re.search(r'name="refresh_token" value="([^"]+)"', page.text).group(1)
-    r = s.post(action, data={"refresh_token": token}, allow_redirects=False, timeout=30, verify=False)
+    r = s.post(action, data={"refresh_token": token}, headers={"Origin": stack.imis_origin},
+               allow_redirects=False, timeout=30, verify=False)
     assert r.status_code == 200 and "SAMLResponse" in r.text, r.text[:500]
     return s
 

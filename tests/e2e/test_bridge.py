@@ -17,7 +17,7 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_signin import PASSWORD, Emulator, browser, get, imis_hand_off, post  # noqa: E402
+from test_signin import PASSWORD, Emulator, browser, from_imis, get, imis_hand_off, post  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests/bridge/open_redirects.txt"
@@ -55,7 +55,7 @@ def follow_to_idp_answer(stack, s, url: str, user="jsmith") -> requests.Response
     if r.status_code == 303 and r.headers["location"].startswith(stack.imis_origin):
         action, token = imis_hand_off(s, r.headers["location"], user, PASSWORD)
         assert action == stack.url("acme.localhost", "/imis/callback")
-        r = post(s, action, data={"refresh_token": token})
+        r = post(s, action, data={"refresh_token": token}, headers=from_imis(stack))
     return r
 
 
@@ -82,6 +82,28 @@ def vendor_login(stack, s, mode: str, user="jsmith") -> requests.Response:
         cookie = [c for c in s.cookies if c.name == "bridge_token"]
         assert cookie and cookie[0].domain.lstrip(".") == "acme.localhost" and cookie[0].secure
     return get(s, landing)
+
+
+def bridge_signout_form(stack, page: requests.Response, url: str) -> tuple[str, dict]:
+    """The confirmation page of `GET /bridge/{app}/signout` (a session must prove it wants to sign
+    out): its POST form's target (on the same path, the ReturnURL kept) and hidden fields."""
+    assert page.status_code == 200 and "location" not in page.headers, (page.status_code, page.text[:500])
+    forms = [(m.group(1), m.group(2)) for m in re.finditer(r"<form([^>]*)>(.*?)</form>", page.text, re.S | re.I)
+             if re.search(r'method="post"', m.group(1), re.I)]
+    assert len(forms) == 1, page.text[:2000]
+    attrs, inner = forms[0]
+    action = re.search(r'action="([^"]*)"', attrs)
+    target = urllib.parse.urljoin(url, html.unescape(action.group(1))) if action and action.group(1) else url
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", inner):
+        name, value = re.search(r'name="([^"]*)"', tag), re.search(r'value="([^"]*)"', tag)
+        if 'type="hidden"' in tag and name:
+            fields[html.unescape(name.group(1))] = html.unescape(value.group(1)) if value else ""
+    parts = urllib.parse.urlsplit(target)
+    assert parts.path == urllib.parse.urlsplit(url).path, target
+    kept = fields.get("ReturnURL") or dict(urllib.parse.parse_qsl(parts.query)).get("ReturnURL")
+    assert kept == dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get("ReturnURL"), (target, fields)
+    return target, fields
 
 
 def vendor_user(stack, s) -> dict | None:
@@ -190,7 +212,10 @@ def test_sign_out_through_imis_back_to_the_vendor(stack, emulator):
     vendor_login(stack, s, "cookie")
     r = get(s, f"{stack.vendor_origin}/logout")
     assert r.headers["location"].startswith(bridge(stack, "signout"))
-    r = get(s, r.headers["location"])
+    url = r.headers["location"]
+    # The member confirms (a GET alone signs nobody out): the form posts back with its token.
+    action, fields = bridge_signout_form(stack, get(s, url), url)
+    r = post(s, action, data=fields, headers={"Origin": stack.url("acme.localhost", "").rstrip("/")})
     assert r.status_code == 303
     logout = r.headers["location"]
     assert logout.startswith(f"{stack.imis_origin}/acme/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx")

@@ -45,6 +45,11 @@ def test_vendor_page_signs_in_pings_and_signs_out(browser):  # noqa: F811 — th
     wait_text(b, "the welcome from the ping token", "#welcome", "Welcome Jane!")
     b.shot("vendor-signed-in")
     b.driver.find_element(By.CSS_SELECTOR, "#logout").click()
+    # The IdP asks the member to confirm the sign-out (a GET alone ends nothing).
+    confirm = b.wait_page("the IdP's sign-out confirmation", b.idp_host("acme.localhost"), "/bridge/demo-vendor/signout",
+                          "form[method=post] [type=submit]")
+    b.shot("vendor-signout-confirm")
+    confirm.click()
     b.wait_page("the vendor's signed-out page", vendor_host, "/bye", "#bye")
     b.shot("vendor-bye")
     b.driver.get(f"{vendor}/")

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from test_signin import browser, emulator, get, imis_hand_off, post  # noqa: F401
+from test_signin import browser, emulator, from_imis, get, imis_hand_off, post  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "saml"))
 
@@ -78,7 +78,7 @@ def sign_in_at_imis(stack, s, resp, user="jsmith") -> requests.Response:
     assert resp.headers["location"].startswith(stack.imis_origin), resp.headers["location"]
     action, token = imis_hand_off(s, resp.headers["location"], user)
     assert action == stack.url(HOST, "/imis/callback")
-    return post(s, action, data={"refresh_token": token})
+    return post(s, action, data={"refresh_token": token}, headers=from_imis(stack))
 
 
 def callback_params(resp, redirect_uri) -> dict:

@@ -29,7 +29,7 @@ def test_demo_rp_sign_in_refresh_and_sign_out(stack, emulator, demo_rp):
     r = open_page(s, demo_rp + "/login")
     assert r.url.startswith(stack.imis_origin), r.url
     action, token = imis_hand_off(s, r.url, "jsmith")
-    r = s.post(action, data={"refresh_token": token}, timeout=30, verify=False)
+    r = s.post(action, data={"refresh_token": token}, headers={"Origin": stack.imis_origin}, timeout=30, verify=False)
     assert r.status_code == 200 and r.url == demo_rp + "/", (r.url, r.text[:500])
     assert re.search(r"Signed in as <strong id='name'>Jane Smith</strong>", r.text), r.text[:800]
     assert f"<code id='sub'>{JSMITH_CONTACT_KEY}</code>" in r.text

@@ -62,7 +62,8 @@ def through_imis(stack, s, r, user="jsmith"):
         if 'name="password"' in page.text:
             page = s.post(sso, data={"username": user, "password": PASSWORD}, timeout=30, verify=False)
         action, fields = parse_form(page.text)
-        r = s.post(action, data=fields, allow_redirects=False, timeout=30, verify=False)
+        r = s.post(action, data=fields, headers={"Origin": stack.imis_origin}, allow_redirects=False,
+                   timeout=30, verify=False)
     return r
 
 

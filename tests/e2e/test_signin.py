@@ -66,6 +66,12 @@ def start_cloud_sign_in(stack, s, return_to="/") -> str:
     return r.headers["location"]
 
 
+def from_imis(stack) -> dict:
+    """The headers of the RiSE page's auto-posting hand-off form, as a browser sends them: the
+    callbacks accept posts only from the iMIS origin (login CSRF)."""
+    return {"Origin": stack.imis_origin}
+
+
 def imis_hand_off(s, sso_url: str, user="jsmith", password=PASSWORD) -> tuple[str, str]:
     """Signs in at the emulated RiSE page; returns the hand-off form's action and refresh token."""
     page = s.get(sso_url, timeout=30)  # through iMIS's logout first when re-authentication is forced
@@ -80,7 +86,7 @@ def imis_hand_off(s, sso_url: str, user="jsmith", password=PASSWORD) -> tuple[st
 def cloud_sign_in(stack, s, user="jsmith", return_to="/") -> requests.Response:
     action, token = imis_hand_off(s, start_cloud_sign_in(stack, s, return_to), user)
     assert action == stack.url("acme.localhost", "/imis/callback")
-    return post(s, action, data={"refresh_token": token})
+    return post(s, action, data={"refresh_token": token}, headers=from_imis(stack))
 
 
 def signed_in_as(stack, s, host="acme.localhost") -> str | None:
@@ -94,7 +100,7 @@ def test_cloud_mode_signs_in_through_the_rise_page(stack, emulator):
     assert sso == f"{stack.imis_origin}/acme/sso/EdgeIdP-OIDC", "the OIDC-family RiSE page of the tenant"
     action, token = imis_hand_off(s, sso)
     emulator.clear_log()
-    r = post(s, action, data={"refresh_token": token})
+    r = post(s, action, data={"refresh_token": token}, headers=from_imis(stack))
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/healthz"
     log = emulator.log()
@@ -121,7 +127,8 @@ def test_silent_sign_in_does_not_go_back_to_imis(stack, emulator):
 def test_a_callback_this_browser_did_not_start_is_refused(stack, emulator):
     token = emulator.mint_refresh_token("bwayne")
     s = browser()
-    r = post(s, stack.url("acme.localhost", "/imis/callback"), data={"refresh_token": token})
+    r = post(s, stack.url("acme.localhost", "/imis/callback"), data={"refresh_token": token},
+             headers=from_imis(stack))
     assert r.status_code == 400
     assert "was not started here" in r.text
     assert signed_in_as(stack, s) is None
@@ -144,7 +151,7 @@ def test_imis_failures_give_a_branded_page_and_no_session(stack, emulator, fault
     s = browser()
     action, token = imis_hand_off(s, start_cloud_sign_in(stack, s))
     emulator.fault(**fault)
-    r = post(s, action, data={"refresh_token": token})
+    r = post(s, action, data={"refresh_token": token}, headers=from_imis(stack))
     assert r.status_code == status, r.text
     assert text in r.text and "Acme Professional Association" in r.text
     assert 'href="/signin"' in r.text, "a retry link"
@@ -157,12 +164,12 @@ def test_expired_refresh_token_and_disabled_member(stack, emulator):
     s = browser()
     action, token = imis_hand_off(s, start_cloud_sign_in(stack, s))
     requests.post(f"{stack.imis_origin}/__emulator/expire-tokens", json={"site": "acme"}, timeout=10)
-    r = post(s, action, data={"refresh_token": token})
+    r = post(s, action, data={"refresh_token": token}, headers=from_imis(stack))
     assert r.status_code == 400 and "could not be confirmed" in r.text
     s = browser()
     start_cloud_sign_in(stack, s)
     r = post(s, stack.url("acme.localhost", "/imis/callback"),
-             data={"refresh_token": emulator.mint_refresh_token("disabled")})
+             data={"refresh_token": emulator.mint_refresh_token("disabled")}, headers=from_imis(stack))
     # The emulator (strictly) refuses a disabled login at /token already; the IdP's own IsDisable
     # check behind a token that iMIS did grant is covered by the core's unit tests.
     assert r.status_code == 400 and "could not be confirmed" in r.text
