@@ -165,6 +165,25 @@ fn add_dummy_then_rotate_and_promote() {
         "--no-access-mapping",
         "S\\nI|https://acme.example/renew",
     ]);
+    assert!(
+        r.stderr.contains("needs a Profile IQA"),
+        "a mapping without a Profile IQA would let everyone in: {}",
+        r.all()
+    );
+    let r = run_keyed(&[
+        "saml",
+        "add",
+        &t,
+        "--id",
+        "lms",
+        "--name",
+        "LMS",
+        "--dummy",
+        "--profile-iqa",
+        "$/EdgeIdP/Profile",
+        "--no-access-mapping",
+        "S\\nI|https://acme.example/renew",
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
     let app = read_json(&file);
     assert_eq!(app["sp"]["acs"][0]["url"], "https://sp.invalid/saml/acs");
