@@ -19,6 +19,7 @@ use edge_idp::platform::{
 };
 use edge_idp::Idp;
 use futures_util::future::{select, Either};
+use once_store::SpinBucket;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::key_value::Store;
@@ -80,8 +81,7 @@ async fn to_core(req: spin_sdk::http::IncomingRequest) -> CoreRequest {
         _ => req.into_body().await.unwrap_or_default(),
     };
     CoreRequest {
-        // Spin does not tell the client's address; headers a client can set are not trusted.
-        client_ip: None,
+        client_ip: client_ip(&headers),
         method,
         host,
         port,
@@ -89,6 +89,44 @@ async fn to_core(req: spin_sdk::http::IncomingRequest) -> CoreRequest {
         query,
         headers,
         body,
+    }
+}
+
+/// The client's address, from the `spin-client-addr` header ("ip:port").
+///
+/// Why it can be trusted: Spin's HTTP trigger sets `spin-client-addr` itself from the TCP peer of
+/// the connection, appending its value after the request's own headers (Spin's trigger-http
+/// `prepare_request`), so of several values the **last** is the runtime's and anything a client
+/// sent comes before it. The local route's TLS terminator (scripts/tls_proxy.py) removes every
+/// client-sent value and sets the peer address. Behind a further proxy or load balancer this is
+/// that proxy's address: per-address throttling then counts all its clients together (fails
+/// closed, never open).
+fn client_ip(headers: &[(String, String)]) -> Option<String> {
+    let value = headers
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "spin-client-addr")
+        .map(|(_, v)| v.trim())?;
+    let ip = match value.parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr.ip(),
+        Err(_) => value.parse::<std::net::IpAddr>().ok()?,
+    };
+    Some(ip.to_string())
+}
+
+/// Fills `buf` from `wasi:random` (cryptographically secure; the host cannot fail it).
+fn fill_random(buf: &mut [u8]) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let want = u64::try_from(buf.len() - filled).unwrap_or(u64::MAX);
+        let bytes = wasi::random::random::get_random_bytes(want);
+        if bytes.is_empty() {
+            break;
+        }
+        for (dst, src) in buf.iter_mut().skip(filled).zip(bytes) {
+            *dst = src;
+            filled += 1;
+        }
     }
 }
 
@@ -183,15 +221,16 @@ impl Platform for SpinPlatform {
     }
 
     async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {
-        once_store::put(key, value, self.now().plus_secs(u64::from(ttl_s)))
+        let expires = self.now().plus_secs(u64::from(ttl_s));
+        once_store::put(&SpinBucket::open()?, key, value, expires)
     }
 
     async fn take_once(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
-        once_store::take(key, self.now())
+        once_store::take(&SpinBucket::open()?, key, self.now())
     }
 
     async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError> {
-        once_store::count(key, window_s, delta, self.now())
+        once_store::count(&SpinBucket::open()?, key, window_s, delta, self.now())
     }
 
     async fn shared_get(&self, key: &str) -> Option<Vec<u8>> {
@@ -204,10 +243,7 @@ impl Platform for SpinPlatform {
 
     async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError> {
         let soft = soft_key(key)?;
-        let mut rng = FillRng(|b: &mut [u8]| {
-            let bytes = wasi::random::random::get_random_bytes(b.len() as u64);
-            b.copy_from_slice(&bytes[..b.len()]);
-        });
+        let mut rng = FillRng(fill_random);
         soft.sign(msg, &mut rng)
             .map_err(|e| PlatformError::Crypto(e.to_string()))
     }
@@ -222,8 +258,7 @@ impl Platform for SpinPlatform {
     }
 
     fn random(&self, buf: &mut [u8]) {
-        let bytes = wasi::random::random::get_random_bytes(buf.len() as u64);
-        buf.copy_from_slice(&bytes[..buf.len()]);
+        fill_random(buf);
     }
 
     fn secret(&self, name: &str) -> Option<String> {
@@ -236,5 +271,47 @@ impl Platform for SpinPlatform {
 
     fn log(&self, event: &AuditEvent) {
         println!("{}", event.to_json_line());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::client_ip;
+
+    fn headers(values: &[&str]) -> Vec<(String, String)> {
+        let mut h = vec![("host".to_string(), "acme.localhost".to_string())];
+        h.extend(
+            values
+                .iter()
+                .map(|v| ("spin-client-addr".to_string(), v.to_string())),
+        );
+        h
+    }
+
+    #[test]
+    fn the_client_address_is_the_runtimes_value_without_the_port() {
+        assert_eq!(
+            client_ip(&headers(&["203.0.113.7:51234"])).unwrap(),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            client_ip(&headers(&["[2001:db8::1]:443"])).unwrap(),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            client_ip(&headers(&["198.51.100.2"])).unwrap(),
+            "198.51.100.2"
+        );
+        assert_eq!(client_ip(&headers(&[])), None);
+        assert_eq!(client_ip(&headers(&["not an address"])), None);
+        assert_eq!(client_ip(&headers(&["ø:1"])), None);
+    }
+
+    #[test]
+    fn a_client_sent_value_comes_first_and_is_ignored() {
+        // Spin appends its own value after the request's headers.
+        let h = headers(&["10.0.0.1:1", "203.0.113.7:51234"]);
+        assert_eq!(client_ip(&h).unwrap(), "203.0.113.7");
     }
 }

@@ -2,9 +2,12 @@
 //! [`Platform`] over Workers KV, a Durable Object take-once store, `fetch` and the runtime's
 //! secrets, and converts the core's response back. No protocol logic lives here.
 
+// `#[durable_object]` generates exported wasm-bindgen glue without docs.
+#[allow(missing_docs)]
 mod once_store;
 mod webcrypto;
 
+use std::cell::Cell;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -36,12 +39,59 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let platform = WorkerPlatform { env };
+    let platform = WorkerPlatform {
+        env,
+        randomness: Randomness::default(),
+    };
     let core_req = match to_core(req).await {
         Ok(r) => r,
         Err(e) => return plain(400, &format!("bad request: {e}")),
     };
-    from_core(IDP.handle(core_req, &platform).await)
+    let resp = IDP.handle(core_req, &platform).await;
+    from_core(platform.randomness.guard(resp))
+}
+
+/// The randomness of one request, failing closed: if the runtime could not give random bytes,
+/// whatever the core made with them is discarded — the answer is a plain 503 (no cookie, no
+/// token, no page) — and nothing more is put into the take-once store.
+#[derive(Default)]
+struct Randomness {
+    failed: Cell<bool>,
+}
+
+impl Randomness {
+    /// Fills `buf` with `source`; a failure zeroes it, marks the request and answers false.
+    fn fill(
+        &self,
+        buf: &mut [u8],
+        source: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+    ) -> bool {
+        if source(buf).is_ok() {
+            return true;
+        }
+        buf.fill(0);
+        self.failed.set(true);
+        false
+    }
+
+    fn failed(&self) -> bool {
+        self.failed.get()
+    }
+
+    /// The core's response, or a 503 in its place when randomness failed during the request.
+    fn guard(&self, resp: CoreResponse) -> CoreResponse {
+        if !self.failed() {
+            return resp;
+        }
+        CoreResponse {
+            status: 503,
+            headers: vec![
+                ("content-type".into(), "text/plain; charset=utf-8".into()),
+                ("cache-control".into(), "no-store".into()),
+            ],
+            body: b"Service temporarily unavailable.".to_vec(),
+        }
+    }
 }
 
 async fn to_core(mut req: Request) -> worker::Result<CoreRequest> {
@@ -97,6 +147,7 @@ fn plain(status: u16, text: &str) -> worker::Result<Response> {
 /// The core's [`Platform`] on Workers.
 struct WorkerPlatform {
     env: Env,
+    randomness: Randomness,
 }
 
 fn method(m: HttpMethod) -> Method {
@@ -164,6 +215,12 @@ impl Platform for WorkerPlatform {
     }
 
     async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {
+        if self.randomness.failed() {
+            // What would be stored was made with predictable bytes.
+            return Err(PlatformError::Store(
+                "no randomness for this request".into(),
+            ));
+        }
         once_store::put(&self.env, key, value, ttl_s).await
     }
 
@@ -188,11 +245,10 @@ impl Platform for WorkerPlatform {
     }
 
     fn random(&self, buf: &mut [u8]) {
-        if getrandom::getrandom(buf).is_err() {
-            // crypto.getRandomValues cannot fail on Workers; fail closed all the same: a zero
-            // buffer would be predictable, so make every use of it visibly broken instead.
-            console_log!("{{\"kind\":\"panic\",\"message\":\"getrandom failed\"}}");
-            buf.fill(0);
+        // crypto.getRandomValues does not fail on Workers; if it ever does, the request fails
+        // closed (see `Randomness`).
+        if !self.randomness.fill(buf, getrandom::getrandom) {
+            console_log!("{{\"kind\":\"error\",\"message\":\"getrandom failed: answering 503\"}}");
         }
     }
 
@@ -202,5 +258,51 @@ impl Platform for WorkerPlatform {
 
     fn log(&self, event: &AuditEvent) {
         console_log!("{}", event.to_json_line());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn page_with_session() -> CoreResponse {
+        CoreResponse {
+            status: 303,
+            headers: vec![
+                ("location".into(), "/".into()),
+                (
+                    "set-cookie".into(),
+                    "__Host-idp=abc; Secure; HttpOnly".into(),
+                ),
+            ],
+            body: b"signed in".to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_failed_getrandom_answers_503_without_anything_made_from_it() {
+        let r = Randomness::default();
+        let mut buf = [0xaa; 16];
+        assert!(!r.fill(&mut buf, |_| Err(getrandom::Error::UNSUPPORTED)));
+        assert_eq!(buf, [0; 16]);
+        let resp = r.guard(page_with_session());
+        assert_eq!(resp.status, 503);
+        assert!(resp
+            .headers
+            .iter()
+            .all(|(k, _)| k != "set-cookie" && k != "location"));
+        assert!(!String::from_utf8(resp.body).unwrap().contains("signed in"));
+    }
+
+    #[test]
+    fn working_randomness_leaves_the_response_alone() {
+        let r = Randomness::default();
+        let mut buf = [0; 32];
+        assert!(r.fill(&mut buf, getrandom::getrandom));
+        assert_ne!(buf, [0; 32]);
+        let resp = r.guard(page_with_session());
+        assert_eq!(resp.status, 303);
+        assert!(resp.headers.iter().any(|(k, _)| k == "set-cookie"));
     }
 }

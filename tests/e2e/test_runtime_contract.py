@@ -1,0 +1,171 @@
+"""What each runtime adapter owes the core, checked end to end over HTTP on both runtimes:
+
+* counters (`Platform::count`) live `window_s` seconds from their first increment — not in
+  aligned windows that reset at a boundary — and concurrent increments are not lost: shown with
+  private_key_jwt assertion ids (jti), whose counter window is the assertion's remaining lifetime;
+* the runtime tells the core the client's address, and on the Spin route a client cannot choose
+  it: shown with the per-address password throttle of legacy mode (Workers: cf-connecting-ip, set
+  by Cloudflare's edge; the Spin route: spin-client-addr, set by the local TLS terminator as Spin's
+  HTTP trigger does).
+
+The throttle test's clients have their own addresses (127.x.y.z), so the per-address counters it
+fills do not throttle the other tests' sign-ins from 127.0.0.1.
+"""
+from __future__ import annotations
+
+import secrets
+import socket
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from test_oidc import HOST, token_request
+from test_oidc_private_key_jwt import ASSERTION_TYPE, PK, assertion
+from test_signin import PASSWORD, emulator, get, legacy_form, post  # noqa: F401
+
+# src/oidc/client_assertion.rs: an assertion is accepted until SKEW_SECS after its exp, and its jti
+# counter lives (exp - now + SKEW_SECS) seconds.
+SKEW_SECS = 60
+# src/signin/throttle.rs
+MAX_IP_FAILURES = 20
+
+
+def token_request_with(stack, client_assertion: str) -> requests.Response:
+    """A token request whose client authentication passes or fails on the assertion alone: the code
+    is made up, so an accepted assertion gets invalid_grant (client authentication comes first)."""
+    return token_request(stack, {"grant_type": "authorization_code", "code": secrets.token_urlsafe(24),
+                                 "redirect_uri": PK["redirect_uri"], "code_verifier": secrets.token_urlsafe(48),
+                                 "client_assertion_type": ASSERTION_TYPE, "client_assertion": client_assertion})
+
+
+def accepted(r: requests.Response) -> bool:
+    return r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def replay_refused(r: requests.Response) -> bool:
+    return (r.status_code == 401 and r.json()["error"] == "invalid_client"
+            and "already used" in r.json()["error_description"])
+
+
+def start_of_odd_second() -> int:
+    """Waits for the start of an odd second (at most ~2 s) and returns it."""
+    while True:
+        now = time.time()
+        second = int(now)
+        if second % 2 == 1 and now - second < 0.25:
+            return second
+        time.sleep(min(0.05, (second + 1 - now) + 0.01))
+
+
+def test_a_used_assertion_id_is_refused_for_its_whole_window(stack):
+    """An assertion with 2 s of (skew-extended) life left gets a 2 s jti counter. Used at the start
+    of an odd second and again a second later, it crosses an aligned 2 s boundary (s/2 changes)
+    while the counter, counted from its first increment, still lives: the replay is refused."""
+    s0 = start_of_odd_second()
+    jwt = assertion(stack, exp=s0 - SKEW_SECS + 2, iat=None)
+    first = token_request_with(stack, jwt)
+    assert accepted(first), first.text
+    time.sleep(max(0.0, s0 + 1.2 - time.time()))
+    assert int(time.time()) == s0 + 1, "the machine is too slow for this timing"
+    again = token_request_with(stack, jwt)
+    assert replay_refused(again), again.text
+
+
+def test_concurrent_uses_of_one_assertion_id_count_every_one(stack):
+    """Twelve requests race with one assertion: exactly one is accepted."""
+    jwt = assertion(stack)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: token_request_with(stack, jwt), range(12)))
+    assert sum(accepted(r) for r in answers) == 1, [r.text for r in answers]
+    assert all(accepted(r) or replay_refused(r) for r in answers), [r.text for r in answers]
+
+
+class FromAddress(HTTPAdapter):
+    """Connects from a given local address."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def loopback_address() -> str:
+    return f"127.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
+
+
+def browser_at(stack, address: str) -> requests.Session:
+    """A browser whose requests come from `address`. On the Spin route it connects from there. On
+    Workers the edge names the address in cf-connecting-ip, and `wrangler dev` does not: it derives
+    no address from the connection and passes a client's cf-connecting-ip through — so the test
+    plays Cloudflare's edge and sets the header."""
+    s = requests.Session()
+    s.verify = False
+    if stack.runtime == "spin":
+        s.mount("https://", FromAddress(address))
+    else:
+        s.headers["cf-connecting-ip"] = address
+    return s
+
+
+def test_password_attempts_are_throttled_per_client_address(stack, emulator):
+    """Legacy mode: 20 bad passwords from one address, each for another username (so no username
+    is throttled), and that address is refused before iMIS is asked; another address is not. On
+    the Spin route no address header a client sends changes its address."""
+    url = stack.url("globex.localhost", "/signin")
+    attacker_ip, other_ip = loopback_address(), loopback_address()
+    attacker = browser_at(stack, attacker_ip)
+    p = legacy_form(stack, attacker)
+    run = secrets.token_hex(4)
+    for i in range(MAX_IP_FAILURES):
+        r = post(attacker, url, data={"p": p, "username": f"guess-{run}-{i}", "password": "wrong"})
+        assert r.status_code == 401, (i, r.status_code)
+
+    emulator.clear_log()
+    spin = stack.runtime == "spin"
+    for headers in [{}, {"spin-client-addr": f"{other_ip}:4242"}] if spin else [{}]:
+        r = post(attacker, url, data={"p": p, "username": f"guess-{run}-last", "password": "wrong"},
+                 headers=headers)
+        assert r.status_code == 429 and "Too many unsuccessful attempts" in r.text, r.status_code
+    assert not any(e["path"].endswith("/token") for e in emulator.log()), "nothing reaches iMIS"
+
+    # Another address signs in (on the Spin route even when it claims to be the throttled one).
+    other = browser_at(stack, other_ip)
+    p = legacy_form(stack, other, "/healthz")
+    claim = {"spin-client-addr": f"{attacker_ip}:4242"} if spin else {}
+    r = post(other, url, data={"p": p, "username": f"guess-{run}-other", "password": "wrong"}, headers=claim)
+    assert r.status_code == 401, r.status_code
+    r = post(other, url, data={"p": p, "username": "hsimpson", "password": PASSWORD}, headers=claim)
+    assert (r.status_code, r.headers.get("location")) == (303, "/healthz"), r.status_code
+
+
+@pytest.mark.parametrize("first, answered", [
+    (b"GET /healthz HTTP/1.1\r\nHost: globex.localhost\r\n\r\n", 2),
+    # A bare LF: one header line here, two (the second an address) for lenient parsers.
+    (b"GET /healthz HTTP/1.1\r\nHost: globex.localhost\r\nx-a: 1\nspin-client-addr: 10.9.8.7:1\r\n\r\n", 0),
+    # Two framings of one body.
+    (b"POST /healthz HTTP/1.1\r\nHost: globex.localhost\r\nContent-Length: 5\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0),
+], ids=["plain", "bare-lf", "cl-and-te"])
+def test_the_spin_route_forwards_only_requests_it_can_frame(stack, first, answered):
+    """The local TLS terminator rewrites spin-client-addr per request, so it must see each request
+    as the runtime will: an ambiguous one is not forwarded, and the connection ends there."""
+    if stack.runtime != "spin":
+        pytest.skip("the Spin route's TLS terminator")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    second = b"GET /healthz HTTP/1.1\r\nHost: globex.localhost\r\nConnection: close\r\n\r\n"
+    raw = socket.create_connection(("127.0.0.1", stack.idp_port), timeout=10)
+    with ctx.wrap_socket(raw, server_hostname="globex.localhost") as tls:
+        tls.sendall(first + second)
+        data = b""
+        while chunk := tls.recv(65536):
+            data += chunk
+    assert data.count(b"HTTP/1.1 200") == answered, data[:300]
