@@ -117,6 +117,7 @@ def test_deep_health_times_out_on_a_hanging_imis(stack, client):
     try:
         r = client.get("globex.localhost", "/healthz?deep=1")
         assert r.status_code == 503
-        assert r.json()["imis"] == "offline" and "did not answer within 5000 ms" in r.json()["imis_error"]
+        # The reason stays in the audit log: this page answers anyone.
+        assert r.json()["imis"] == "offline" and "imis_error" not in r.json()
     finally:
         requests.post(f"{stack.imis_origin}/__emulator/reset", timeout=10)

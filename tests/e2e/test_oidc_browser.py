@@ -84,6 +84,7 @@ def relying_party(stack):
         "redirect_uris": [f"{site.origin}/callback"],
         "frontchannel_logout_uri": f"{site.origin}/frontchannel-logout?rp=1",
         "id_token_signed_response_alg": "RS256", "no_access_mapping": "S",
+        "profile_iqa": "$/EdgeIdP/Profile",
     }
     folder = stack.tenant_folder("acme")
     (folder / "oidc" / f"{CLIENT}.json").write_text(json.dumps(client, indent=2))

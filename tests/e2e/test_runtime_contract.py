@@ -107,10 +107,9 @@ def browser_at(stack, address: str) -> requests.Session:
     plays Cloudflare's edge and sets the header."""
     s = requests.Session()
     s.verify = False
-    if stack.runtime == "spin":
-        s.mount("https://", FromAddress(address))
-    else:
-        s.headers["cf-connecting-ip"] = address
+    # Both runtimes take the address from the connection (wrangler dev sets cf-connecting-ip
+    # itself; the Spin route's proxy sets spin-client-addr), so connect from it.
+    s.mount("https://", FromAddress(address))
     return s
 
 
