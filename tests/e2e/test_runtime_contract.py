@@ -31,7 +31,7 @@ from test_signin import PASSWORD, emulator, get, legacy_form, post  # noqa: F401
 # counter lives (exp - now + SKEW_SECS) seconds.
 SKEW_SECS = 60
 # src/signin/throttle.rs
-MAX_IP_FAILURES = 20
+MAX_IP_ATTEMPTS = 20
 
 
 def token_request_with(stack, client_assertion: str) -> requests.Response:
@@ -101,14 +101,11 @@ def loopback_address() -> str:
 
 
 def browser_at(stack, address: str) -> requests.Session:
-    """A browser whose requests come from `address`. On the Spin route it connects from there. On
-    Workers the edge names the address in cf-connecting-ip, and `wrangler dev` does not: it derives
-    no address from the connection and passes a client's cf-connecting-ip through — so the test
-    plays Cloudflare's edge and sets the header."""
+    """A browser whose requests come from `address`: both runtimes take the address from the
+    connection (wrangler dev sets cf-connecting-ip from the peer, as Cloudflare's edge does; the
+    Spin route's TLS terminator sets spin-client-addr), so it connects from there."""
     s = requests.Session()
     s.verify = False
-    # Both runtimes take the address from the connection (wrangler dev sets cf-connecting-ip
-    # itself; the Spin route's proxy sets spin-client-addr), so connect from it.
     s.mount("https://", FromAddress(address))
     return s
 
@@ -122,7 +119,7 @@ def test_password_attempts_are_throttled_per_client_address(stack, emulator):
     attacker = browser_at(stack, attacker_ip)
     p = legacy_form(stack, attacker)
     run = secrets.token_hex(4)
-    for i in range(MAX_IP_FAILURES):
+    for i in range(MAX_IP_ATTEMPTS):
         r = post(attacker, url, data={"p": p, "username": f"guess-{run}-{i}", "password": "wrong"})
         assert r.status_code == 401, (i, r.status_code)
 
