@@ -236,6 +236,21 @@ pub fn add_tenant(p: &FakePlatform, id: &str, host: &str, imis_base: &str) {
     );
 }
 
+/// The quoted value that follows `marker` in a page, e.g. `name="t" value="` for the sign-out
+/// form's token or `action="` for a form's target.
+pub fn value_after(html: &str, marker: &str) -> String {
+    html.split(marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no {marker} in {html}"))
+        .to_string()
+}
+
+/// The anti-forgery token of a page's sign-out form.
+pub fn signout_token(html: &str) -> String {
+    value_after(html, "name=\"t\" value=\"")
+}
+
 /// A future that is pending once (waking itself), then ready.
 struct YieldOnce(bool);
 

@@ -43,8 +43,8 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         let token = signin::signout_token(ctx, &session);
         return signin::pages::signout_confirm(ctx, &action, &token, Some(&app.name));
     }
-    let sid = session.sid;
-    let (mut participants, clear) = signin::end_session(ctx).await;
+    let sid = session.sid.clone();
+    let (mut participants, clear) = signin::end_session(ctx, session).await;
     // The app that asked already signed the member out of itself.
     participants.retain(|p| !matches!(p, Participant::Bridge { app: a } if *a == app.id));
     ctx.audit("bridge.signout", Outcome::Success, Some(&app.id), None);

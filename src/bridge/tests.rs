@@ -71,6 +71,26 @@ fn redeem(b: &mut Browser<'_>, token: &str, secret: &str) -> Response {
     )
 }
 
+/// The vendor's sign-out link, followed as a member does: it only asks (a forged confirmation
+/// changes nothing), and the confirmation form signs out. The form's answer.
+fn vendor_sign_out(b: &mut Browser<'_>) -> Response {
+    // The vendor's link (or any <img> pointing here) only asks the member.
+    let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    let page = body(&r);
+    assert!(page.contains("asked to sign you out"), "{page}");
+    let action = value_after(&page, "action=\"");
+    assert_eq!(
+        action,
+        "/bridge/vendor/signout?ReturnURL=https%3A%2F%2Fvendor.example%2Fbye"
+    );
+    let r = b.post(&action, "t=forged");
+    assert_eq!(r.status, 200, "a forged token only asks again");
+    assert!(b.jar.contains_key("__Host-idp-session"));
+    b.post(&action, &format!("t={}", signout_token(&page)))
+}
+
 fn token_of(url: &str) -> String {
     url.split("token=")
         .nth(1)
@@ -274,36 +294,7 @@ fn signout_goes_through_imis_and_back_to_the_return_url() {
     let (idp, p) = setup(json!({}));
     let mut b = signed_in(&idp, &p);
     b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
-    // The vendor's link (or any <img> pointing here) only asks the member.
-    let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
-    assert_eq!(r.status, 200, "{}", body(&r));
-    assert!(b.jar.contains_key("__Host-idp-session"));
-    let page = body(&r);
-    assert!(page.contains("asked to sign you out"), "{page}");
-    let action = page
-        .split("action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        action,
-        "/bridge/vendor/signout?ReturnURL=https%3A%2F%2Fvendor.example%2Fbye"
-    );
-    let t = page
-        .split("name=\"t\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = b.post(&action, "t=forged");
-    assert_eq!(r.status, 200, "a forged token only asks again");
-    assert!(b.jar.contains_key("__Host-idp-session"));
-    let r = b.post(&action, &format!("t={t}"));
+    let r = vendor_sign_out(&mut b);
     assert_eq!(r.status, 303);
     let loc = location(&r);
     assert!(
@@ -341,14 +332,7 @@ fn idp_sign_out_elsewhere_loads_the_vendor_logout_page_in_a_frame() {
     let mut b = signed_in(&idp, &p);
     b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
     let confirm = body(&b.get("/signout"));
-    let t = confirm
-        .split("name=\"t\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let t = signout_token(&confirm);
     let r = b.send(HttpMethod::Post, "/signout", Some(&format!("t={t}")), &[]);
     assert_eq!(r.status, 200, "{}", body(&r));
     assert!(body(&r).contains("<iframe src=\"https://vendor.example/frontchannel-logout\""));
@@ -359,36 +343,7 @@ fn idp_sign_out_elsewhere_loads_the_vendor_logout_page_in_a_frame() {
     // The app that starts the sign-out is not framed (it signed itself out).
     let mut b = signed_in(&idp, &p);
     b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
-    // The vendor's link (or any <img> pointing here) only asks the member.
-    let r = b.get("/bridge/vendor/signout?ReturnURL=https://vendor.example/bye");
-    assert_eq!(r.status, 200, "{}", body(&r));
-    assert!(b.jar.contains_key("__Host-idp-session"));
-    let page = body(&r);
-    assert!(page.contains("asked to sign you out"), "{page}");
-    let action = page
-        .split("action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        action,
-        "/bridge/vendor/signout?ReturnURL=https%3A%2F%2Fvendor.example%2Fbye"
-    );
-    let t = page
-        .split("name=\"t\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = b.post(&action, "t=forged");
-    assert_eq!(r.status, 200, "a forged token only asks again");
-    assert!(b.jar.contains_key("__Host-idp-session"));
-    let r = b.post(&action, &format!("t={t}"));
+    let r = vendor_sign_out(&mut b);
     assert_eq!(r.status, 303);
 }
 

@@ -145,7 +145,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         );
     }
     let sid = session.sid.clone();
-    let (mut participants, clear) = signin::end_session(ctx).await;
+    let (mut participants, clear) = signin::end_session(ctx, session).await;
     if let Some(id) = &client_id {
         participants.retain(|p| !matches!(p, Participant::Oidc { client } if client == id));
     }

@@ -299,11 +299,12 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                     None,
                 );
             };
-            let (_, clear) = signin::end_session(ctx).await;
+            let sid = session.sid.clone();
+            let (_, clear) = signin::end_session(ctx, session).await;
             let done_path = format!("/saml/{}/slo/done?t={}", percent_encode(app_id), token);
             // Through iMIS's logout first (per tenant setting), then answer the SP.
             let done = signin::after_sign_out_then(ctx, &done_path);
-            signin::logout::start(ctx, session.sid, others, done)
+            signin::logout::start(ctx, sid, others, done)
                 .await
                 .with_header("set-cookie", clear)
         }

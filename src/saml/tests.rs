@@ -545,14 +545,7 @@ fn single_logout_both_directions() {
     assert!(b.jar.contains_key("__Host-idp-session"));
     // IdP-initiated: /signout sends a signed LogoutRequest to the SP (Redirect binding).
     let home = body(&b.get("/"));
-    let token = home
-        .split("name=\"t\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = signout_token(&home);
     let r = b.post("/signout", &format!("t={token}"));
     assert_eq!(r.status, 303, "{}", body(&r));
     let loc = r.header("location").unwrap().to_string();

@@ -600,32 +600,32 @@ pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     }
 }
 
-/// Ends the IdP session: records it as ended (so no copy of its cookie works any more) and
-/// returns its participants (for protocol logouts) and the `Set-Cookie` that deletes it.
-pub async fn end_session<P: Platform>(ctx: &Ctx<'_, P>) -> (Vec<Participant>, String) {
-    let mut participants = Vec::new();
-    if let Some(s) = current(ctx).await {
-        if let Err(e) = ctx
-            .platform
-            .count(&ended_key(ctx, &s.sid), ended_ttl(ctx), 1)
-            .await
-        {
-            ctx.audit(
-                "session.store_unavailable",
-                Outcome::Failure,
-                None,
-                Some(format!("the ended session could not be recorded: {e}")),
-            );
-        }
+/// Ends `session` (this request's, from [`current`]): records it as ended (so no copy of its
+/// cookie works any more) and returns its participants (for protocol logouts) and the
+/// `Set-Cookie` that deletes it.
+pub async fn end_session<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    session: Session,
+) -> (Vec<Participant>, String) {
+    if let Err(e) = ctx
+        .platform
+        .count(&ended_key(ctx, &session.sid), ended_ttl(ctx), 1)
+        .await
+    {
         ctx.audit(
-            "signout",
-            Outcome::Success,
+            "session.store_unavailable",
+            Outcome::Failure,
             None,
-            Some(format!("user {}", s.user.username)),
+            Some(format!("the ended session could not be recorded: {e}")),
         );
-        participants = s.participants;
     }
-    (participants, cookie::clear(session::SESSION_COOKIE))
+    ctx.audit(
+        "signout",
+        Outcome::Success,
+        None,
+        Some(format!("user {}", session.user.username)),
+    );
+    (session.participants, cookie::clear(session::SESSION_COOKIE))
 }
 
 /// How long the continuation of a sign-out through iMIS's logout page stays valid.
@@ -752,7 +752,7 @@ pub async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Response {
         return pages::signout_confirm(ctx, "/signout", &signout_token(ctx, &session), None);
     }
     let sid = session.sid.clone();
-    let (participants, clear) = end_session(ctx).await;
+    let (participants, clear) = end_session(ctx, session).await;
     logout::start(ctx, sid, participants, after_sign_out(ctx))
         .await
         .with_header("set-cookie", clear)

@@ -399,14 +399,7 @@ fn sign_out_needs_the_form_token_and_signs_out_of_imis() {
     b.get("/signin");
     b.post("/imis/callback", "refresh_token=rt-jsmith");
     let page = body(&b.get("/signout"));
-    let token = page
-        .split("name=\"t\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = signout_token(&page);
     let r = b.post("/signout", "t=forged");
     assert_eq!(
         r.status, 200,
@@ -436,14 +429,7 @@ fn a_session_cookie_copied_before_sign_out_is_dead_after_it() {
     let copy = b.jar.clone();
     let page = body(&b.get("/"));
     assert!(page.contains("Signed in as"));
-    let token = page
-        .split("name=\"t\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = signout_token(&page);
     assert_eq!(b.post("/signout", &format!("t={token}")).status, 303);
     // Someone who copied the cookie (a shared computer, a leaked log) comes back with it.
     let mut thief = browser(&idp, &p, "acme.localhost");

@@ -2,7 +2,7 @@
 //! key-value store with `wasi:keyvalue/atomics` compare-and-swap.
 //!
 //! Spin's plain `Store` API has no atomic operation, but every Spin 3.x/4.x key-value backend
-//! implements the atomics interface atomically (toolchain.md §3). Two traps of Spin's SQLite store
+//! implements the atomics interface atomically. Two traps of Spin's SQLite store
 //! shape everything below:
 //!
 //! * a CAS whose read found **no** value is not a compare-and-swap there: it upserts (Spin 4.0.2)
