@@ -153,8 +153,16 @@ pub fn split_authority(authority: &str) -> (String, Option<u16>) {
             None => (authority.to_string(), None),
         }
     };
-    (host.trim_end_matches('.').to_ascii_lowercase(), port)
+    // One trailing dot names the same host (a fully qualified name); two do not.
+    let host = host.strip_suffix('.').unwrap_or(&host);
+    (host.to_ascii_lowercase(), port)
 }
+
+/// The largest request body the IdP reads. A SAML POST-binding message is the largest thing a
+/// browser or client sends: at most [`crate::saml::xml::MAX_XML_BYTES`] of XML, base64 and
+/// form-encoded (about 1.4 times larger), plus RelayState. Adapters stop reading one byte past
+/// this (so an endless body costs no memory) and the core answers 413 to any longer body.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// An outgoing response.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -222,6 +222,20 @@ impl Idp {
             request_id: request_id.to_string(),
             nonce: nonce.to_string(),
         };
+        if req.body.len() > http::MAX_BODY_BYTES {
+            ctx.audit(
+                "request.refused",
+                Outcome::Refused,
+                None,
+                Some(format!("body over {} bytes", http::MAX_BODY_BYTES)),
+            );
+            return ctx.error_page(
+                413,
+                "Request too large",
+                "The page sent more data than a sign-in needs. Go back and try again.",
+                Some("/"),
+            );
+        }
         let get = matches!(req.method, HttpMethod::Get | HttpMethod::Head);
         let post = req.method == HttpMethod::Post;
         match (get, post, req.path.as_str()) {

@@ -169,3 +169,111 @@ fn unknown_paths_get_a_branded_404() {
     assert!(body.contains("acme association") && body.contains("#112233"));
     assert_eq!(p.events(), vec!["request.refused"]);
 }
+
+// ---------------------------------------------------------------- what every runtime owes the core
+// The same contract is asserted end to end on both runtimes (tests/e2e/test_runtime_contract.py).
+
+#[test]
+fn a_host_differing_in_case_port_or_trailing_dot_picks_the_same_tenant() {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    let idp = Idp::new();
+    for host in [
+        "acme.localhost",
+        "ACME.LocalHost",
+        "acme.localhost.",
+        "acme.localhost:8443",
+        "Acme.Localhost.:8443",
+    ] {
+        let (status, body, _) = get(&idp, &p, host, "/healthz");
+        assert_eq!(status, 200, "{host}");
+        let json: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["tenant"], "acme", "{host}");
+    }
+    for host in [
+        "acme.localhost.evil",
+        "evil.acme.localhost",
+        "acme.localhost..",
+        "acme",
+        "",
+        "acme.localhost@evil",
+        "host:acme.localhost",
+    ] {
+        let (status, body, _) = get(&idp, &p, host, "/healthz");
+        assert_eq!(status, 404, "{host:?}");
+        assert!(body.contains("Site not found"), "{host:?}");
+    }
+}
+
+#[test]
+fn the_issuer_follows_the_normalized_host() {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    let idp = Idp::new();
+    let issuer = |host: &str| {
+        let (status, body, _) = get(&idp, &p, host, "/.well-known/openid-configuration");
+        assert_eq!(status, 200, "{host}");
+        let json: Value = serde_json::from_str(&body).unwrap();
+        json["issuer"].as_str().unwrap().to_string()
+    };
+    assert_eq!(issuer("ACME.localhost."), "https://acme.localhost");
+    assert_eq!(issuer("acme.localhost:443"), "https://acme.localhost");
+    assert_eq!(issuer("Acme.Localhost:8443"), "https://acme.localhost:8443");
+}
+
+fn post_body(idp: &Idp, p: &FakePlatform, len: usize) -> crate::http::Response {
+    let mut req = Request::new(HttpMethod::Post, "acme.localhost", "/signin");
+    req.headers.push((
+        "content-type".into(),
+        "application/x-www-form-urlencoded".into(),
+    ));
+    req.body = b"p="
+        .iter()
+        .copied()
+        .chain(std::iter::repeat(b'a'))
+        .take(len)
+        .collect();
+    block_on(idp.handle(req, p))
+}
+
+#[test]
+fn a_body_over_the_limit_is_refused_before_any_route_reads_it() {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    let idp = Idp::new();
+    let resp = post_body(&idp, &p, crate::http::MAX_BODY_BYTES + 1);
+    assert_eq!(resp.status, 413);
+    let body = String::from_utf8_lossy(&resp.body);
+    assert!(body.contains("Request too large") && body.contains("acme association"));
+    assert!(p.requests.borrow().is_empty(), "nothing reached iMIS");
+    assert_eq!(p.events(), vec!["request.refused"]);
+    // At the limit the route reads it (and refuses the made-up form for its own reasons).
+    let resp = post_body(&idp, &p, crate::http::MAX_BODY_BYTES);
+    assert_ne!(resp.status, 413);
+}
+
+#[test]
+fn the_in_memory_platform_keeps_the_runtime_contract() {
+    use crate::platform::Platform;
+    let p = FakePlatform::default();
+    // Take-once: one taker gets the value; it is gone after its time-to-live.
+    block_on(p.put_once("k", b"v", 10)).unwrap();
+    assert_eq!(block_on(p.take_once("k")).unwrap(), Some(b"v".to_vec()));
+    assert_eq!(block_on(p.take_once("k")).unwrap(), None);
+    block_on(p.put_once("k", b"v", 10)).unwrap();
+    p.advance_secs(10);
+    assert_eq!(block_on(p.take_once("k")).unwrap(), None, "expired");
+    // Counters live window_s from their first increment, not from the latest one.
+    assert_eq!(block_on(p.count("c", 10, 1)).unwrap(), 1);
+    p.advance_secs(6);
+    assert_eq!(block_on(p.count("c", 10, 1)).unwrap(), 2);
+    assert_eq!(block_on(p.count("c", 10, 0)).unwrap(), 2, "delta 0 reads");
+    p.advance_secs(4);
+    assert_eq!(block_on(p.count("c", 10, 1)).unwrap(), 1, "a new window");
+    // The shared cache is a cache: with none (a Workers isolate) it answers nothing.
+    block_on(p.shared_put("s", b"v"));
+    assert_eq!(block_on(p.shared_get("s")), None);
+    p.shared_cache.set(true);
+    block_on(p.shared_put("s", b"v"));
+    assert_eq!(block_on(p.shared_get("s")), Some(b"v".to_vec()));
+}

@@ -65,7 +65,8 @@ impl TenantResolver {
 }
 
 async fn load(host: &str, platform: &impl Platform) -> Resolution {
-    if host.is_empty() || host.len() > 253 {
+    let hostname_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+    if host.is_empty() || host.len() > 253 || !host.bytes().all(hostname_char) {
         return Err(TenantError::UnknownHost);
     }
     let record = match platform.kv_get(&format!("host:{host}")).await {

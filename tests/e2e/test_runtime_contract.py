@@ -8,16 +8,26 @@
   by Cloudflare's edge; the Spin route: spin-client-addr, set by the local TLS terminator as Spin's
   HTTP trigger does).
 
+* the Host picks the tenant whatever its case, port or one trailing dot, and nothing else does;
+* a body longer than the core's limit (src/http.rs MAX_BODY_BYTES) is refused with 413 whether it
+  comes with a Content-Length or chunked, and the runtime goes on answering;
+* a response's several Set-Cookie headers reach the browser as several headers;
+* the shared cache: tests/e2e/test_signin.py::test_the_background_token_outlives_a_request.
+
+The in-memory platform the unit tests use is held to the same contract in src/tests.rs.
+
 The throttle test's clients have their own addresses (127.x.y.z), so the per-address counters it
 fills do not throttle the other tests' sign-ins from 127.0.0.1.
 """
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -165,3 +175,94 @@ def test_the_spin_route_forwards_only_requests_it_can_frame(stack, first, answer
         while chunk := tls.recv(65536):
             data += chunk
     assert data.count(b"HTTP/1.1 200") == answered, data[:300]
+
+
+# ------------------------------------------------------------------ Host, body size, Set-Cookie
+
+def raw_exchange(stack, request: bytes) -> bytes:
+    """Sends `request` as is over TLS and returns everything the runtime answers (the request
+    should say Connection: close)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", stack.idp_port), timeout=30)
+    with ctx.wrap_socket(raw, server_hostname="acme.localhost") as tls:
+        tls.sendall(request)
+        data = b""
+        while chunk := tls.recv(65536):
+            data += chunk
+    return data
+
+
+def status_and_body(answer: bytes) -> tuple[int, bytes]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+@pytest.mark.parametrize("host, tenant", [
+    ("acme.localhost", "acme"),
+    ("ACME.LocalHost", "acme"),
+    ("acme.localhost.", "acme"),
+    ("Globex.Localhost.", "globex"),
+    (None, "acme"),  # with the port, as browsers send it
+], ids=["plain", "case", "trailing-dot", "globex", "port"])
+def test_the_host_picks_the_tenant_whatever_its_case_port_or_trailing_dot(stack, host, tenant):
+    host = host or f"acme.localhost:{stack.idp_port}"
+    status, body = status_and_body(raw_exchange(
+        stack, f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()))
+    assert status == 200, body[:300]
+    assert json.loads(body)["tenant"] == tenant
+
+
+@pytest.mark.parametrize("host", ["acme.localhost..", "acme.localhost.evil", "evil.acme.localhost",
+                                  "acme", "acme.localhost%2e"])
+def test_no_other_host_reaches_a_tenant(stack, host):
+    status, body = status_and_body(raw_exchange(
+        stack, f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()))
+    # 400 where the runtime itself refuses the Host; otherwise the IdP's neutral 404.
+    assert status in (400, 404), (status, body[:300])
+    assert b'"tenant"' not in body
+    if status == 404:
+        assert b"Site not found" in body
+
+
+# src/http.rs
+MAX_BODY_BYTES = 256 * 1024
+
+
+def test_a_body_over_the_limit_is_refused_and_the_runtime_goes_on(stack, emulator):
+    url = stack.url("globex.localhost", "/signin")
+    s = requests.Session()
+    s.verify = False
+    p = legacy_form(stack, s)
+    emulator.clear_log()
+    padding = "x" * MAX_BODY_BYTES
+    r = s.post(url, data={"p": p, "username": "hsimpson", "password": PASSWORD, "pad": padding},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 413 and "Request too large" in r.text, r.status_code
+    # The same body without a length (chunked): the runtime stops reading it past the limit.
+    body = urlencode({"p": p, "username": "hsimpson", "password": PASSWORD, "pad": padding}).encode()
+    chunks = (body[i:i + 16384] for i in range(0, len(body), 16384))
+    r = s.post(url, data=chunks, headers={"Content-Type": "application/x-www-form-urlencoded"},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 413 and "Request too large" in r.text, r.status_code
+    assert not any(e["path"].endswith("/token") for e in emulator.log()), "nothing reached iMIS"
+    # Just under the limit is read, and the member signs in.
+    r = s.post(url, data={"p": p, "username": "hsimpson", "password": PASSWORD,
+                          "pad": "x" * (MAX_BODY_BYTES - 1024)}, allow_redirects=False, timeout=30)
+    assert (r.status_code, r.headers.get("location")) == (303, "/"), r.status_code
+    assert requests.get(stack.url("globex.localhost", "/healthz"), verify=False, timeout=30).status_code == 200
+
+
+def test_several_set_cookie_headers_reach_the_browser_as_several_headers(stack):
+    """A completed sign-in sets the session cookie and rewrites the pending list in one response."""
+    s = requests.Session()
+    s.verify = False
+    p = legacy_form(stack, s)
+    r = s.post(stack.url("globex.localhost", "/signin"),
+               data={"p": p, "username": "hsimpson", "password": PASSWORD}, allow_redirects=False, timeout=30)
+    assert r.status_code == 303, r.status_code
+    cookies = r.raw.headers.getlist("Set-Cookie")
+    names = sorted(c.split("=", 1)[0] for c in cookies)
+    assert names == ["__Host-idp-pending", "__Host-idp-session"], cookies
+    assert all("Secure" in c and "HttpOnly" in c and "Path=/" in c for c in cookies), cookies
