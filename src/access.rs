@@ -218,27 +218,47 @@ pub async fn evaluate<P: Platform>(
         }
     };
     let (profile, roles) = join(profile, roles).await;
-    let columns = match profile? {
-        Some(rows) if rows.len() == 1 => rows.into_iter().next().unwrap_or_default(),
-        Some(rows) => {
-            return Err(ImisError::Unexpected(format!(
-                "the Profile IQA returned {} rows for the member (exactly one is required)",
-                rows.len()
-            )))
-        }
-        None => Row::new(),
-    };
-    let roles = roles?
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|row| row.into_iter().next().and_then(|(_, v)| wire::as_text(&v)))
-        .filter(|r| !r.is_empty())
-        .collect();
+    let columns = profile?.map(profile_row).transpose()?.unwrap_or_default();
+    let roles = roles?.map(roles_of).transpose()?.unwrap_or_default();
     let mapping = settings
         .no_access_mapping
         .map(parse_mapping)
         .unwrap_or(Ok(Vec::new()));
     Ok(decide(mapping, Profile { columns, roles }))
+}
+
+/// The member's row of a Profile IQA, which must return exactly one row of at least one column.
+fn profile_row(rows: Vec<Row>) -> Result<Row, ImisError> {
+    let count = rows.len();
+    match rows.into_iter().next() {
+        Some(row) if count == 1 && !row.is_empty() => Ok(row),
+        Some(_) if count == 1 => Err(ImisError::QueryShape(
+            "the Profile IQA returned a row without columns (it must return at least one)".into(),
+        )),
+        _ => Err(ImisError::QueryShape(format!(
+            "the Profile IQA returned {count} rows for the member (it must return exactly one)"
+        ))),
+    }
+}
+
+/// The roles of a Role IQA: zero or more rows of exactly one column, each a role. Empty values
+/// are not roles; a row of another shape means the query is set up wrong, and nothing is sent.
+fn roles_of(rows: Vec<Row>) -> Result<Vec<String>, ImisError> {
+    let mut roles = Vec::with_capacity(rows.len());
+    for row in rows {
+        let [(_, value)] = row.as_slice() else {
+            let names: Vec<&str> = row.iter().map(|(name, _)| name.as_str()).collect();
+            return Err(ImisError::QueryShape(format!(
+                "the Role IQA returned {} columns ({}); it must return exactly one, the role",
+                names.len(),
+                names.join(", ")
+            )));
+        };
+        if let Some(role) = wire::as_text(value).filter(|r| !r.is_empty()) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
 }
 
 /// A profile value as text for an attribute (`null` → `None`).
@@ -251,6 +271,72 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    fn row(columns: &[(&str, Value)]) -> Row {
+        columns
+            .iter()
+            .map(|(n, v)| ((*n).to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_profile_iqa_returns_one_row_of_at_least_one_column() {
+        let one = row(&[("FirstName", json!("Jane"))]);
+        assert_eq!(profile_row(vec![one.clone()]).unwrap(), one);
+        for (rows, says) in [
+            (vec![], "returned 0 rows"),
+            (vec![one.clone(), one.clone()], "returned 2 rows"),
+            (vec![Row::new()], "at least one"),
+        ] {
+            let err = profile_row(rows).unwrap_err();
+            assert!(err.to_string().contains(says), "{err}");
+            assert_eq!(err.audit_event(), "imis.query_invalid");
+        }
+    }
+
+    #[test]
+    fn a_role_iqa_returns_exactly_one_column() {
+        let roles = roles_of(vec![
+            row(&[("Role", json!("Member"))]),
+            row(&[("Anything", json!("SysAdmin"))]),
+            row(&[("Role", json!(""))]),
+            row(&[("Role", Value::Null)]),
+        ])
+        .unwrap();
+        assert_eq!(roles, vec!["Member", "SysAdmin"]);
+        assert_eq!(roles_of(vec![]).unwrap(), Vec::<String>::new());
+        let err = roles_of(vec![row(&[
+            ("Role", json!("Member")),
+            ("MemberType", json!("M")),
+        ])])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the Role IQA returned 2 columns (Role, MemberType); it must return exactly one, the role"
+        );
+        assert!(roles_of(vec![Row::new()]).is_err(), "no column is not one");
+    }
+
+    #[test]
+    fn no_access_codes_match_exactly() {
+        let profile = |code: &str| Profile {
+            columns: vec![(ACCESS_COLUMN.into(), json!(code))],
+            roles: vec![],
+        };
+        let rules = || parse_mapping("S\n  X|https://example.org/x  ");
+        assert_eq!(decide(rules(), profile("S")), Access::NoAccessPage);
+        assert_eq!(
+            decide(rules(), profile("X")),
+            Access::Redirect("https://example.org/x".into()),
+            "the mapping's lines are trimmed"
+        );
+        for other in ["s", "S ", " S", "SS", "x"] {
+            assert!(
+                matches!(decide(rules(), profile(other)), Access::Granted(_)),
+                "{other:?} is not S or X"
+            );
+        }
+    }
 
     #[test]
     fn mappings_parse_and_refuse_bad_lines() {

@@ -146,7 +146,7 @@ pub async fn finish<P: Platform>(
             }
             Err(e) => {
                 ctx.audit(
-                    "imis.unavailable",
+                    e.audit_event(),
                     Outcome::Failure,
                     Some(&app.id),
                     Some(e.to_string()),

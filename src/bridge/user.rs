@@ -110,7 +110,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             }
             Err(e) => {
                 ctx.audit(
-                    "imis.unavailable",
+                    e.audit_event(),
                     Outcome::Failure,
                     Some(&app.id),
                     Some(e.to_string()),

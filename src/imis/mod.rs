@@ -72,6 +72,21 @@ pub enum ImisError {
     /// A sealed secret in the tenant config could not be opened.
     #[error("a sealed iMIS secret cannot be opened: {0}")]
     Secret(String),
+    /// An IQA answered, but not in the shape the app's setting needs (rows, columns): the
+    /// query is set up wrong in iMIS, not down.
+    #[error("{0}")]
+    QueryShape(String),
+}
+
+impl ImisError {
+    /// The audit event of a failure to read a member's data: a query set up wrong is told apart
+    /// from iMIS being unavailable, so the admin knows what to fix.
+    pub fn audit_event(&self) -> &'static str {
+        match self {
+            Self::QueryShape(_) | Self::QueryRefused { .. } => "imis.query_invalid",
+            _ => "imis.unavailable",
+        }
+    }
 }
 
 impl From<PlatformError> for ImisError {

@@ -446,7 +446,7 @@ pub async fn finish<P: Platform>(
         }
         Err(e) => {
             ctx.audit(
-                "imis.unavailable",
+                e.audit_event(),
                 Outcome::Failure,
                 Some(&client.id),
                 Some(e.to_string()),

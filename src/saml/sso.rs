@@ -218,7 +218,7 @@ async fn answer<P: Platform>(
         }
         Err(e) => {
             ctx.audit(
-                "imis.unavailable",
+                e.audit_event(),
                 Outcome::Failure,
                 Some(&cfg.id),
                 Some(e.to_string()),
