@@ -7,6 +7,8 @@
 //! - `keygen`: a new RSA-2048 key and self-signed certificate for the app.
 //! - `rotate`: stage the next key (published in metadata, signs nothing), then `--promote` it.
 //! - `cert`: print the app's certificate (PEM) for SPs that want it by hand.
+//! - `show`: every value a vendor's SAML form asks for (entity ID, SSO/SLO/login URLs,
+//!   certificates with their SHA-256 fingerprints and expiry), ready to paste.
 //!
 //! Private keys are sealed for the tenant with the master key at once and never printed.
 
@@ -55,6 +57,14 @@ pub enum SamlCommand {
     Keygen(KeyArgs),
     /// Stage a next key (published in metadata, signs nothing); --promote makes it the current one.
     Rotate(RotateArgs),
+    /// Print what a vendor asks for: entity ID, SSO/SLO/login/metadata URLs, certificates.
+    Show {
+        /// The app file (TENANT_DIR/saml/<id>.json).
+        file: PathBuf,
+        /// The hostname (and port) members use, when not the tenant's first hostname.
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Print an app's signing certificate as PEM (--next: the staged one).
     Cert {
         /// The app file (TENANT_DIR/saml/<id>.json).
@@ -207,6 +217,7 @@ pub fn run(command: SamlCommand) -> Result<(), CliError> {
         SamlCommand::Import(args) => import(*args),
         SamlCommand::Keygen(args) => keygen(args),
         SamlCommand::Rotate(args) => rotate(args),
+        SamlCommand::Show { file, host } => show(&file, host.as_deref()),
         SamlCommand::Cert { file, next } => cert(&file, next),
     }
 }
@@ -838,6 +849,124 @@ fn rotate(args: RotateArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The hostnames of the tenant folder an app file is in (`TENANT_DIR/tenant.json`).
+fn tenant_hostnames(file: &Path) -> Result<Vec<String>, CliError> {
+    let abs = std::path::absolute(file).map_err(|e| CliError::io("cannot resolve", file, e))?;
+    let Some(tenant_json) = abs
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("tenant.json"))
+    else {
+        return Ok(Vec::new());
+    };
+    let text = match std::fs::read_to_string(&tenant_json) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(CliError::io("cannot read", &tenant_json, e)),
+    };
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| usage(format!("{}: not JSON: {e}", tenant_json.display())))?;
+    Ok(doc
+        .get("hostnames")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .collect())
+}
+
+/// `AB:CD:…`, the SHA-256 fingerprint of a certificate as vendors' forms show it.
+fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The `notAfter` date of a certificate, `YYYY-MM-DD`.
+fn expiry(der: &[u8]) -> Option<String> {
+    use x509_cert::der::Decode;
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    let secs = cert
+        .tbs_certificate
+        .validity
+        .not_after
+        .to_unix_duration()
+        .as_secs();
+    edge_idp::saml::time::format(secs)
+        .split('T')
+        .next()
+        .map(str::to_string)
+}
+
+fn pem(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----");
+    out
+}
+
+fn show(file: &Path, host: Option<&str>) -> Result<(), CliError> {
+    let app = read_app(file)?;
+    let hostnames = tenant_hostnames(file)?;
+    let (host, port) = match host.or(hostnames.first().map(String::as_str)) {
+        Some(h) => edge_idp::http::split_authority(h),
+        None => {
+            return Err(usage(
+                "the tenant folder has no hostnames in tenant.json: name one with --host",
+            ))
+        }
+    };
+    let primary = hostnames.first().map_or(host.as_str(), String::as_str);
+    let urls = edge_idp::saml::app_urls(&app, &host, port, primary);
+    let base = urls.sso.trim_end_matches("/sso");
+    let slo = if app.slo_enabled {
+        urls.slo.clone()
+    } else {
+        "(none: slo_enabled is false)".to_string()
+    };
+    let rows = [
+        ("App", format!("{} ({})", app.name, app.id)),
+        ("IdP entity ID (Issuer)", urls.entity_id.clone()),
+        ("SSO URL, HTTP-Redirect", urls.sso.clone()),
+        ("SSO URL, HTTP-POST", urls.sso.clone()),
+        ("SLO URL, Redirect and POST", slo),
+        ("IdP-initiated login URL", format!("{base}/login")),
+        ("Metadata URL", format!("{base}/metadata")),
+        ("NameID format", app.name_id_format.uri().to_string()),
+    ];
+    for (label, value) in rows {
+        println!("{label:<27} {value}");
+    }
+    let keys = std::iter::once(("Signing certificate", &app.idp.current)).chain(
+        app.idp
+            .next
+            .as_ref()
+            .map(|k| ("Next certificate (staged, signs nothing yet)", k)),
+    );
+    for (label, key) in keys {
+        let der = decode_certificate(&key.certificate)
+            .ok_or_else(|| usage("the stored certificate is not valid"))?
+            .0;
+        println!();
+        println!("{label}");
+        println!("  SHA-256 fingerprint      {}", fingerprint(&der));
+        println!(
+            "  valid until              {}",
+            expiry(&der).unwrap_or_else(|| "(unreadable)".into())
+        );
+        println!("{}", pem(&der));
+    }
+    Ok(())
+}
+
 fn cert(file: &Path, next: bool) -> Result<(), CliError> {
     let app = read_app(file)?;
     let key = if next {
@@ -848,16 +977,10 @@ fn cert(file: &Path, next: bool) -> Result<(), CliError> {
     } else {
         &app.idp.current
     };
-    let b64 = STANDARD.encode(
-        decode_certificate(&key.certificate)
-            .ok_or_else(|| usage("the stored certificate is not valid"))?
-            .0,
-    );
-    println!("-----BEGIN CERTIFICATE-----");
-    for chunk in b64.as_bytes().chunks(64) {
-        println!("{}", String::from_utf8_lossy(chunk));
-    }
-    println!("-----END CERTIFICATE-----");
+    let der = decode_certificate(&key.certificate)
+        .ok_or_else(|| usage("the stored certificate is not valid"))?
+        .0;
+    println!("{}", pem(&der));
     Ok(())
 }
 

@@ -213,6 +213,59 @@ fn add_dummy_then_rotate_and_promote() {
         0,
         "one staged key at a time"
     );
+    // What a vendor's form asks for, for the tenant's first hostname or a named one.
+    let hostnames = read_json(&tenant.join("tenant.json"))["hostnames"].clone();
+    let first = hostnames[0].as_str().unwrap().to_ascii_lowercase();
+    let shown = run(cmd(&["saml", "show", &f]));
+    assert_eq!(shown.code, 0, "{}", shown.all());
+    for expected in [
+        format!("IdP entity ID (Issuer)      https://{first}/saml/lms/metadata"),
+        format!("SSO URL, HTTP-Redirect      https://{first}/saml/lms/sso"),
+        format!("IdP-initiated login URL     https://{first}/saml/lms/login"),
+        "Next certificate (staged, signs nothing yet)".to_string(),
+    ] {
+        assert!(
+            shown.stdout.contains(&expected),
+            "{expected}\n{}",
+            shown.stdout
+        );
+    }
+    assert_eq!(
+        shown.stdout.matches("-----BEGIN CERTIFICATE-----").count(),
+        2
+    );
+    let fingerprints: Vec<&str> = shown
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("SHA-256 fingerprint"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(fingerprints.len(), 2, "{}", shown.stdout);
+    assert!(fingerprints
+        .iter()
+        .all(|f| f.len() == 95 && f.split(':').count() == 32));
+    assert_ne!(fingerprints[0], fingerprints[1]);
+    let elsewhere = run(cmd(&[
+        "saml",
+        "show",
+        &f,
+        "--host",
+        "SSO.Other.Example:8443",
+    ]));
+    assert!(
+        elsewhere
+            .stdout
+            .contains("SSO URL, HTTP-Redirect      https://sso.other.example:8443/saml/lms/sso"),
+        "{}",
+        elsewhere.stdout
+    );
+    assert!(
+        elsewhere
+            .stdout
+            .contains(&format!("https://{first}:8443/saml/lms/metadata")),
+        "the entity ID names the first hostname: {}",
+        elsewhere.stdout
+    );
     let pem = run(cmd(&["saml", "cert", &f, "--next"]));
     assert!(
         pem.stdout.starts_with("-----BEGIN CERTIFICATE-----\n"),

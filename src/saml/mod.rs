@@ -66,20 +66,29 @@ pub struct Saml {
 
 /// The URLs of `app` as seen from this request's host.
 pub fn urls<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Saml {
-    let port = ctx.req.port.map(|p| format!(":{p}")).unwrap_or_default();
-    let base = format!("https://{}{port}/saml/{}", ctx.req.host, app.cfg.id);
     let primary = ctx
         .tenant
         .hostnames
         .first()
         .map_or(ctx.req.host.as_str(), String::as_str);
+    app_urls(&app.cfg, &ctx.req.host, ctx.req.port, primary)
+}
+
+/// The URLs of `app` served at `host` and `port`, for a tenant whose first hostname is `primary`
+/// (it names the default entity ID, so the entity ID is the same on every hostname). Port 443 is
+/// left out, as browsers do. The CLI prints these for vendors; the IdP serves them.
+pub fn app_urls(app: &config::SamlApp, host: &str, port: Option<u16>, primary: &str) -> Saml {
+    let port = match port {
+        Some(p) if p != 443 => format!(":{p}"),
+        _ => String::new(),
+    };
+    let base = format!("https://{host}{port}/saml/{}", app.id);
     Saml {
         entity_id: app
-            .cfg
             .idp
             .entity_id
             .clone()
-            .unwrap_or_else(|| format!("https://{primary}{port}/saml/{}/metadata", app.cfg.id)),
+            .unwrap_or_else(|| format!("https://{primary}{port}/saml/{}/metadata", app.id)),
         sso: format!("{base}/sso"),
         slo: format!("{base}/slo"),
     }

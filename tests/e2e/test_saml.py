@@ -20,6 +20,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/saml"))
+import stack as stack_mod  # noqa: E402
 from sp import NAMEID, TestSP, parse_form, redirect_message, verify_every_signature, verify_query_signature, xmlsec1_verify  # noqa: E402
 
 PASSWORD = "Member-Passw0rd"
@@ -142,6 +143,31 @@ def test_metadata_is_valid_and_downloadable(stack, apps):
     store.load("inline", md)
     assert store.single_sign_on_service(store.identity_providers()[0], BINDING_HTTP_REDIRECT)
     validate_metadata_schema(md)
+
+
+def test_saml_show_prints_what_the_idp_serves(stack, apps):
+    """`edge-idp saml show` (what an admin pastes into a vendor's form) agrees with the metadata the
+    running IdP serves, as pysaml2 reads it: entity ID, SSO and SLO URLs, certificate."""
+    import hashlib
+    import subprocess
+    from saml2.config import Config
+    from saml2.mdstore import MetadataStore
+    app_file = stack.tenant_folder("acme") / "saml" / "demo-sp.json"
+    out = subprocess.run([str(stack_mod.CLI), "saml", "show", str(app_file), "--host", f"{HOST}:{stack.idp_port}"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    shown = dict(re.findall(r"^(\S[^\n]*?) {2,}(\S+)$", out, re.M))
+    store = MetadataStore(None, Config())
+    store.load("inline", metadata(stack, "demo-sp"))
+    idp = store.identity_providers()[0]
+    assert shown["IdP entity ID (Issuer)"] == idp
+    assert shown["SSO URL, HTTP-Redirect"] == store.single_sign_on_service(idp, BINDING_HTTP_REDIRECT)[0]["location"]
+    assert shown["SSO URL, HTTP-POST"] == store.single_sign_on_service(idp, BINDING_HTTP_POST)[0]["location"]
+    slo = store.single_logout_service(idp, BINDING_HTTP_REDIRECT, "idpsso")[0]["location"]
+    assert shown["SLO URL, Redirect and POST"] == slo
+    served = [base64.b64decode(c) for c in store.certs(idp, "idpsso", use="signing")]
+    fingerprint = ":".join(f"{b:02X}" for b in hashlib.sha256(served[0]).digest())
+    assert re.search(rf"SHA-256 fingerprint\s+{fingerprint}$", out, re.M), out
+    assert requests.get(shown["Metadata URL"], verify=False, timeout=30).text == metadata(stack, "demo-sp")
 
 
 def validate_metadata_schema(md: str):
