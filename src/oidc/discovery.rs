@@ -19,6 +19,8 @@ pub fn metadata(iss: &str) -> serde_json::Value {
         "userinfo_endpoint": format!("{iss}/oidc/userinfo"),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "end_session_endpoint": format!("{iss}/oidc/logout"),
+        "revocation_endpoint": format!("{iss}/oidc/revoke"),
+        "introspection_endpoint": format!("{iss}/oidc/introspect"),
         "scopes_supported": SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
@@ -29,6 +31,12 @@ pub fn metadata(iss: &str) -> serde_json::Value {
         "token_endpoint_auth_methods_supported":
             ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "azp",

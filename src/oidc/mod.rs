@@ -1,8 +1,8 @@
-//! OpenID Connect provider (issue 6): discovery, JWKS, authorization code + PKCE, tokens,
-//! userinfo, RP-initiated and front-channel logout.
+//! OpenID Connect provider: discovery, JWKS, authorization code + PKCE, tokens, userinfo,
+//! revocation and introspection, RP-initiated and front-channel logout.
 //!
 //! One file per endpoint ([`discovery`], [`jwks`], [`authorize`], [`token`], [`userinfo`],
-//! [`logout`]) and per grant ([`grant_authorization_code`], [`grant_refresh_token`]); the client
+//! [`token_status`] for revocation and introspection, [`logout`]) and per grant ([`grant_authorization_code`], [`grant_refresh_token`]); the client
 //! and key configuration ([`client`], [`keys`]), JWS encoding and checking ([`jwt`]) and the
 //! claims a member's record gives ([`claims`]) beside them. RS256 and ES256 signatures go through
 //! [`Platform::sign`] (WebCrypto on Workers); HS256/HS512 are computed here.
@@ -21,12 +21,15 @@ pub mod jwt;
 pub mod keys;
 pub mod logout;
 pub mod token;
+pub mod token_status;
 pub mod userinfo;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_private_key_jwt;
+#[cfg(test)]
+mod tests_token_status;
 
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +100,8 @@ pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
         "/oidc/authorize" if get || post => authorize::handle(ctx).await,
         "/oidc/token" if post => token::handle(ctx).await,
         "/oidc/token" if options => token::preflight(ctx).await,
+        "/oidc/revoke" if post => token_status::revoke(ctx).await,
+        "/oidc/introspect" if post => token_status::introspect(ctx).await,
         "/oidc/userinfo" | "/openid/userinfo" if get || post => userinfo::handle(ctx).await,
         "/oidc/userinfo" | "/openid/userinfo" if options => cors_preflight("*", "GET, POST"),
         "/oidc/logout" if get || post => logout::handle(ctx).await,

@@ -187,6 +187,46 @@ def test_oidcc_server_openid_client_code_pkce_userinfo_refresh_logout(stack, emu
     assert params["error"] == "login_required"
 
 
+
+def openid_client_tokens(stack, client=RP, user="jsmith") -> dict:
+    """Signs `user` in through openid-client's code flow; the token response."""
+    start = rp(stack, op="start", scope="openid profile email", **client)
+    assert "error" not in start, start
+    s = browser()
+    r = sign_in_at_imis(stack, s, get(s, start["url"]), user)
+    out = rp(stack, op="callback", url=r.headers["location"], verifier=start["verifier"],
+             state=start["state"], nonce=start["nonce"], **client)
+    assert "error" not in out, out
+    return out["tokens"]
+
+
+def test_openid_client_introspects_and_revokes_tokens(stack, emulator):
+    """RFC 7662 and RFC 7009 through openid-client's tokenIntrospection / tokenRevocation, with
+    the endpoints it finds in discovery: a client sees its own tokens, another client sees none
+    and cannot revoke them, and revoking the refresh token ends the access token too."""
+    tokens = openid_client_tokens(stack)
+    at, rt = tokens["access_token"], tokens["refresh_token"]
+    info = rp(stack, op="introspect", token=at, **RP)["introspection"]
+    assert info["active"] is True and info["client_id"] == "demo-rp", info
+    assert info["sub"] == JSMITH_CONTACT_KEY and "openid" in info["scope"].split()
+    info = rp(stack, op="introspect", token=rt, **RP)["introspection"]
+    assert info["active"] is True and info["token_type"] == "refresh_token", info
+    # Another client of the tenant learns nothing and ends nothing.
+    assert rp(stack, op="introspect", token=at, **ES)["introspection"] == {"active": False}
+    refused = rp(stack, op="revoke", token=rt, **ES)
+    assert refused.get("oauth_error") == "invalid_request", refused
+    assert rp(stack, op="introspect", token=rt, **RP)["introspection"]["active"] is True
+    # The owner revokes the refresh token: both are dead (userinfo refuses the access token).
+    assert rp(stack, op="revoke", token=rt, hint="refresh_token", **RP) == {"revoked": True}
+    assert rp(stack, op="introspect", token=at, **RP)["introspection"] == {"active": False}
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {at}"},
+                     verify=False, timeout=30)
+    assert r.status_code == 401 and "revoked" in r.headers.get("www-authenticate", "") + r.text
+    refreshed = rp(stack, op="refresh", refresh_token=rt, **RP)
+    assert refreshed.get("oauth_error") == "invalid_grant", refreshed
+    # An unknown token is revoked without complaint (RFC 7009 §2.2).
+    assert rp(stack, op="revoke", token="not-a-token", **RP) == {"revoked": True}
+
 def test_oidcc_server_public_client_with_pkce_openid_client(stack, emulator):
     start = rp(stack, op="start", scope="openid email", **SPA)
     s = browser()

@@ -8,6 +8,8 @@
 //           {"op":"callback", issuer, client_id, client_secret?, url, verifier, state, nonce}
 //           {"op":"refresh", issuer, client_id, client_secret?, refresh_token}
 //           {"op":"logout_url", issuer, client_id, client_secret?, id_token, post_logout_redirect_uri, state}
+//           {"op":"introspect", issuer, client_id, client_secret?, token}          (RFC 7662)
+//           {"op":"revoke", issuer, client_id, client_secret?, token, hint?}       (RFC 7009)
 import * as client from 'openid-client';
 
 const cmd = JSON.parse(process.argv[2]);
@@ -64,6 +66,14 @@ async function main() {
         state: cmd.state,
       });
       return { url: url.href };
+    }
+    case 'introspect': {
+      return { introspection: await client.tokenIntrospection(cfg, cmd.token) };
+    }
+    case 'revoke': {
+      const params = cmd.hint ? { token_type_hint: cmd.hint } : undefined;
+      await client.tokenRevocation(cfg, cmd.token, params);
+      return { revoked: true };
     }
     default:
       throw new Error(`unknown op ${cmd.op}`);
