@@ -4,7 +4,7 @@
 Prints, for each runtime, the wasm size (raw and gzip) and the median and p99 latency of
 `/healthz` (tenant from the per-isolate cache) and `/healthz?deep=1` (plus one iMIS call to the
 emulator with a cached background token), measured over keep-alive connections from this machine.
-Then the token bridge's round trip for a signed-in member (issue 7): silent
+Then the token bridge's round trip for a signed-in member: silent
 `/bridge/demo-vendor/signin` (query delivery; mints a one-time token, runs the app's Profile IQA for
 the No Access Mapping) followed by the vendor's `/bridge/demo-vendor/user` call (redeems the token,
 runs the Profile IQA for the extra columns), each leg and the sum.
@@ -18,7 +18,7 @@ workerd (scripts/bench-webcrypto.js under its own `wrangler dev`). The SSO CPU i
 local runtime's share (per-request baseline + DO calls + iMIS subrequests + audit lines, each
 counted in the code path and priced by its own measurement below) and the remainder (ours).
 
-OIDC (issue 6): the CPU time of one code -> token exchange (id_token + signed access token), for
+OIDC: the CPU time of one code -> token exchange (id_token + signed access token), for
 an RS256 client (demo-rp) and a temporary ES256 client (bench-es, written into the rendered tenant
 folder before the push; its id_token and access token are both ES256, no RSA). Codes are
 minted first; CPU is read only around the token POSTs. Token-endpoint throughput (sequential and
@@ -538,7 +538,7 @@ def bench_saml(stack, units: dict[str, float], sig: dict[str, float]) -> float:
         ours = breakdown(stack, f"SSO {nsig} sig", cpu, units, 1, lines, calls, nsig * ref,
                          f"= {nsig} x {ref:.2f}", 0 if r == "workers" else 1)
         summarize(r, f"SAML SSO CPU, {nsig} signature(s)", cpu, "ms", 1.3 * ref,
-                  f"<= 1.3 x {ref_text} = {1.3 * ref:.2f} ms" if nsig == 1 else "(issue 5 goal is for 1 signature)")
+                  f"<= 1.3 x {ref_text} = {1.3 * ref:.2f} ms" if nsig == 1 else "(the goal is for 1 signature)")
         if nsig == 1:
             summarize(r, "SAML SSO CPU, 1 sig, ours (minus runtime est.)", ours, "ms", 1.3 * ref,
                       f"<= {1.3 * ref:.2f} ms")

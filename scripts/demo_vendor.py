@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""A tiny vendor site for the token bridge (issue 7): the demo that scripts/dev serves, and the
+"""A tiny vendor site for the token bridge: the demo that scripts/dev serves, and the
 vendor site the end-to-end tests drive (tests/e2e/test_bridge*.py). Standard library only.
 
-It integrates the way an iMIS vendor without SAML or OIDC does (seeds 001 and 002):
+It integrates the way an iMIS vendor without SAML or OIDC does:
 
   /login?mode=post|query|cookie  sends the member to the IdP's /bridge/{app}/signin?ReturnURL=…
   POST /sso/token                the IdP POSTs the one-time token here (ISG style)

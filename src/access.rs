@@ -1,4 +1,4 @@
-//! What a client app receives about a member, and whether the member may use it (seed 004):
+//! What a client app receives about a member, and whether the member may use it (the Profile IQA, Role IQA and No Access Mapping of an iMIS client app):
 //! the Profile IQA (one parameter, the username; exactly one row; its columns become attributes or
 //! claims), the Role IQA (one column; zero or more rows of role names), both run concurrently, and
 //! the No Access Mapping applied to the profile's `AccessRestrictionCode` column. SAML apps, OIDC

@@ -145,6 +145,8 @@ pub const PATHS: &[&str] = &[
     "/bridge/{app}/ping",
     "/bridge/{app}/signout",
     "/bridge/{app}/signed-out",
+    "/oidc/revoke",
+    "/oidc/introspect",
 ];
 
 const RP_CB: &str = "https%3A%2F%2Fdemo-rp.localhost%2Fcallback";
@@ -192,6 +194,9 @@ pub const TEMPLATES: &[(&str, &str, &str, &str, &str, &str)] = &[
     ("POST", "globex", "/signin", "", "p={p}&username=jsmith&password=Member-Passw0rd", ""),
     ("GET", "globex", "/bridge/demo-vendor/signin", "ReturnURL=https%3A%2F%2Fglobex.localhost%2F", "", ""),
     ("GET", "acme", "/healthz", "deep=1", "", ""),
+    ("POST", "acme", "/oidc/introspect", "", "token={access_token}", "{basic}"),
+    ("POST", "acme", "/oidc/introspect", "", "token={refresh_token}&token_type_hint=refresh_token", "{basic}"),
+    ("POST", "acme", "/oidc/revoke", "", "token={refresh_token}", "{basic}"),
 ];
 
 /// Parameter and field names.
@@ -240,6 +245,7 @@ pub const NAMES: &[&str] = &[
     "mac",
     "decision",
     "remember",
+    "token_type_hint",
 ];
 
 /// Which part of the router a target aims at.

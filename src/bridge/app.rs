@@ -79,7 +79,7 @@ pub struct BridgeApp {
     /// Profile IQA whose columns extend the user data (one parameter: the username).
     #[serde(default)]
     pub profile_iqa: Option<String>,
-    /// No Access Mapping (seed 004), applied to the profile's `AccessRestrictionCode`.
+    /// No Access Mapping, applied to the profile's `AccessRestrictionCode`.
     #[serde(default)]
     pub no_access_mapping: Option<String>,
     /// One-time token lifetime in seconds.

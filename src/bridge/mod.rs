@@ -1,4 +1,4 @@
-//! Token-bridge SSO (issue 7, seeds 001 and 002): one-time tokens for vendors without SAML or
+//! Token-bridge SSO: one-time tokens for vendors without SAML or
 //! OIDC.
 //!
 //! - [`signin`]: `/bridge/{app}/signin` — the gatekeeper; silent re-auth or the sign-in journey,

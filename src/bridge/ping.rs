@@ -1,4 +1,4 @@
-//! `GET /bridge/{app}/ping`: "is this member signed in?" for the vendor's pages (seed 002).
+//! `GET /bridge/{app}/ping`: "is this member signed in?" for the vendor's pages.
 //!
 //! - JSONP: `?callback=name` answers `/**/name({...});` as `application/javascript` with
 //!   `nosniff`; the name must match a strict identifier pattern (dotted, at most four parts).

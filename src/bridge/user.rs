@@ -1,7 +1,7 @@
 //! `GET /bridge/{app}/user?token=…`: the user service (server to server). The vendor proves itself
 //! with its API secret (`Authorization: Bearer <secret>` or `X-Bridge-Secret: <secret>`) and
 //! redeems a one-time token for the member's data: iMIS ID, first and last name, email and member
-//! type (seed 001), plus the columns of the app's Profile IQA (seed 002). Every failure is a JSON
+//! type, plus the columns of the app's Profile IQA. Every failure is a JSON
 //! error that says nothing about the member.
 
 use serde_json::{json, Map, Value};

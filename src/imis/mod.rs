@@ -1,4 +1,4 @@
-//! The iMIS REST client, over [`Platform::fetch`] (imis-api.md is the contract).
+//! The iMIS REST client, over [`Platform::fetch`] (docs/imis-contract.md is the contract).
 //!
 //! - `/token` grants: `password` (legacy sign-in, background account) and `refresh_token`
 //!   (the RiSE Single Sign On hand-off).

@@ -1,6 +1,6 @@
 //! Tolerant readers for iMIS JSON: `$values` collections (or the plain arrays of builds before
 //! 20.2.46), typed value wrappers (`{"$type":"System.Boolean","$value":true}`), value-less nulls,
-//! and the paged envelope of `/api/IQA`, `/api/User` and friends (imis-api.md §4.2, §5).
+//! and the paged envelope of `/api/IQA`, `/api/User` and friends (docs/imis-contract.md §4.2, §5).
 
 use serde_json::Value;
 

@@ -190,7 +190,7 @@ pub struct Client {
     /// Role IQA (the `roles` claim).
     #[serde(default)]
     pub role_iqa: Option<String>,
-    /// No Access Mapping (seed 004).
+    /// No Access Mapping, as for SAML apps.
     #[serde(default)]
     pub no_access_mapping: Option<String>,
     /// Consent.

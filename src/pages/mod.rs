@@ -157,7 +157,7 @@ pub fn error_page(
     page_response(status, brand, title, &body, nonce)
 }
 
-/// The No Access page (seed 004): the tenant's customisable text.
+/// The No Access page: the tenant's customisable text.
 pub fn no_access(
     brand: Brand<'_>,
     title: Option<&str>,

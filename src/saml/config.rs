@@ -1,5 +1,5 @@
 //! A SAML client app as stored in KV (`tenant:{id}:saml:{app}`), mirroring
-//! `kv-schema/saml-app.schema.json`: every field of seed 004, the SP's metadata, and the app's own
+//! `kv-schema/saml-app.schema.json`: every field of an iMIS SAML client app, the SP's metadata, and the app's own
 //! signing keys (certificate + sealed RSA-2048 private key; `next` is published before it signs).
 //!
 //! Apps are read through the per-isolate [`crate::cache::KvCache`]; what is derived from them
@@ -51,7 +51,7 @@ impl Binding {
     }
 }
 
-/// Which NameID the app receives (seed 004).
+/// Which NameID the app receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NameIdFormat {
@@ -83,7 +83,7 @@ impl NameIdFormat {
     }
 }
 
-/// How roles are sent (seed 004: Role Assertion Format).
+/// How roles are sent (the Role Assertion Format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoleFormat {
@@ -120,7 +120,7 @@ pub struct Slo {
     pub response_url: Option<String>,
 }
 
-/// What the SP's metadata says (seed 004 "SAML SP Information").
+/// What the SP's metadata says (its entity ID, ACS, SLO and certificates).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpSettings {

@@ -1,4 +1,4 @@
-//! SAML 2.0 identity provider (issue 5): per-app metadata, SSO (Redirect and POST bindings, SP-
+//! SAML 2.0 identity provider: per-app metadata, SSO (Redirect and POST bindings, SP-
 //! and IdP-initiated), signed Responses and Assertions, Single Logout.
 //!
 //! One file per message kind: [`metadata`], [`authn_request`], [`response`], [`assertion`],

@@ -3,7 +3,7 @@
 //! **Writing**: a tiny element tree whose serializer emits Exclusive XML Canonicalization 1.0
 //! (without comments) directly, so the bytes we send are the bytes we digest and sign — no c14n
 //! engine. The rules (each one, broken alone, made xmlsec1 reject the signature; see
-//! `../shared/design/xml-dsig.md`): a namespace is declared only on elements where it is visibly
+//! `docs/xml-signing.md`): a namespace is declared only on elements where it is visibly
 //! used and not already declared by an output ancestor; namespace declarations first (default,
 //! then by prefix), attributes sorted (unqualified first, then by namespace URI and local name);
 //! canonical escaping; empty elements as `<x></x>`; no XML declaration, no whitespace.

@@ -14,8 +14,8 @@ pub const PENDING_TTL_SECS: u64 = 900;
 /// Pending requests kept at most.
 pub const MAX_PENDING: usize = 5;
 
-/// Which RiSE Single Sign On page (and callback) a sign-in goes through (seed 000 asks for
-/// separate SAML and OIDC pages).
+/// Which RiSE Single Sign On page (and callback) a sign-in goes through: iMIS needs a separate
+/// client application, and so a separate page, for SAML and for OIDC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {

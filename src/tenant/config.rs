@@ -43,7 +43,8 @@ pub struct HostRecord {
     pub tenant: TenantId,
 }
 
-/// How members prove who they are to iMIS (seed 003).
+/// How members prove who they are to iMIS: its RiSE sign-in (cloud), or its username and
+/// password (legacy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityMode {
@@ -79,7 +80,7 @@ pub struct SsoPage {
     pub client_secret: String,
 }
 
-/// The separate SAML and OIDC RiSE pages (seed 000).
+/// The separate SAML and OIDC RiSE pages.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SsoPages {
@@ -99,7 +100,7 @@ pub struct BackgroundAccount {
     pub password: String,
 }
 
-/// Links to the tenant's own iMIS account pages (seed 002: one consistent experience).
+/// Links to the tenant's own iMIS account pages, shown on every member-facing page.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImisLinks {

@@ -1,4 +1,4 @@
-"""The token bridge (issue 7) end to end on each runtime, over HTTP: the demo vendor site
+"""The token bridge end to end on each runtime, over HTTP: the demo vendor site
 (scripts/demo_vendor.py, started by the stack) signs members in with each delivery (token POSTed to
 its callback, appended to its ReturnURL, set in a cookie on the shared parent domain), fetches
 their data from the user service with its secret, re-authenticates silently after losing its own

@@ -53,7 +53,7 @@ mod entry {
 }
 
 async fn to_core(req: spin_sdk::http::IncomingRequest) -> CoreRequest {
-    // Spin puts the Host into the request authority (toolchain.md §3); fall back to the header.
+    // Spin puts the Host into the request authority (docs/toolchain.md §3); fall back to the header.
     let headers: Vec<(String, String)> = req
         .headers()
         .entries()

@@ -1,5 +1,5 @@
 //! Signing with WebCrypto (`crypto.subtle`): 0.65–1.1 ms per RSA-2048 signature on Workers against
-//! 8–9 ms for the `rsa` crate in wasm (toolchain.md). Keys are imported once per isolate and kept,
+//! 8–9 ms for the `rsa` crate in wasm (docs/toolchain.md). Keys are imported once per isolate and kept,
 //! keyed by [`KeyRef::id`].
 
 use std::cell::RefCell;

@@ -1,4 +1,4 @@
-//! `{api}/api/*`: User, Party, Person, CsContact, IQA (imis-api.md §4, §5).
+//! `{api}/api/*`: User, Party, Person, CsContact, IQA (docs/imis-contract.md §4, §5).
 
 use std::time::SystemTime;
 
@@ -152,7 +152,7 @@ fn paging(req: &Request) -> Result<(usize, usize), Response> {
     Ok((offset, limit))
 }
 
-/// Filter operators (imis-api.md §5.2).
+/// Filter operators (docs/imis-contract.md §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Eq,

@@ -1,4 +1,4 @@
-//! `POST {api}/token` (imis-api.md §1).
+//! `POST {api}/token` (docs/imis-contract.md §1).
 
 use std::time::{Duration, SystemTime};
 
@@ -7,7 +7,7 @@ use crate::http::{form_get, Request, Response};
 use crate::json::J;
 use crate::util;
 
-/// Katana writes token responses with these headers (imis-api.md §1.4).
+/// Katana writes token responses with these headers (docs/imis-contract.md §1.4).
 fn token_response(status: u16, body: &J) -> Response {
     Response::new(status, "application/json;charset=UTF-8", body.render())
         .with_header("Cache-Control", "no-cache")
@@ -15,7 +15,7 @@ fn token_response(status: u16, body: &J) -> Response {
         .with_header("Expires", "-1")
 }
 
-/// An OAuth error (HTTP 400, imis-api.md §1.5).
+/// An OAuth error (HTTP 400, docs/imis-contract.md §1.5).
 pub fn error(code: &str, description: &str) -> Response {
     token_response(
         400,
@@ -84,7 +84,7 @@ fn password_grant(app: &App, site_idx: usize, form: &[(String, String)]) -> Resp
         (Ok(u), Ok(p)) => (u, p),
         (Err(e), _) | (_, Err(e)) => return e,
     };
-    // client_id / client_secret, when present, are ignored (imis-api.md §1.3, §9.3).
+    // client_id / client_secret, when present, are ignored (docs/imis-contract.md §1.3, §9.3).
     let checked = app
         .state()
         .check_password(&app.model, site_idx, username, password);

@@ -1,11 +1,11 @@
-//! RiSE pages: the Single Sign On content item, sign-in, forms-auth logout (imis-api.md §3, §6).
+//! RiSE pages: the Single Sign On content item, sign-in, forms-auth logout (docs/imis-contract.md §3, §6).
 
 use crate::app::{not_found, App};
 use crate::http::{form_get, Request, Response};
 use crate::state::SignInError;
 use crate::util::{html_escape, url_encode};
 
-/// The forms-authentication cookie name (imis-api.md §6.1).
+/// The forms-authentication cookie name (docs/imis-contract.md §6.1).
 pub const COOKIE: &str = "Login";
 
 fn cookie_path(app: &App, site: usize) -> String {

@@ -1,4 +1,4 @@
-//! iMIS wire shapes (imis-api.md §4.2, §5.0, §5.3).
+//! iMIS wire shapes (docs/imis-contract.md §4.2, §5.0, §5.3).
 
 use serde_json::Value;
 
@@ -236,7 +236,7 @@ fn empty_collection(t: &str) -> J {
     J::obj(vec![("$type", J::s(t)), ("$values", J::Arr(vec![]))])
 }
 
-/// PersonData (imis-api.md §5.3).
+/// PersonData (docs/imis-contract.md §5.3).
 pub fn person_data(u: &User) -> J {
     let mut person_name = vec![
         (
@@ -345,7 +345,7 @@ pub fn cs_contact(u: &User) -> J {
     ])
 }
 
-/// ValidationResultsData for 400 answers (imis-api.md §4.4, §5.0).
+/// ValidationResultsData for 400 answers (docs/imis-contract.md §4.4, §5.0).
 pub fn validation_error(summary: &str, field: Option<(&str, &str)>) -> J {
     let mut err = vec![(
         "$type",
