@@ -21,6 +21,8 @@ fills do not throttle the other tests' sign-ins from 127.0.0.1.
 """
 from __future__ import annotations
 
+import http.client
+import io
 import json
 import secrets
 import socket
@@ -194,9 +196,21 @@ def raw_exchange(stack, request: bytes) -> bytes:
     return data
 
 
+class _Replay:
+    """What http.client needs of a socket, over bytes already received."""
+
+    def __init__(self, data: bytes):
+        self._file = io.BytesIO(data)
+
+    def makefile(self, *_args, **_kw):
+        return self._file
+
+
 def status_and_body(answer: bytes) -> tuple[int, bytes]:
-    head, _, body = answer.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
+    """Status and body of a raw HTTP/1.1 answer, de-chunked (Spin answers chunked)."""
+    resp = http.client.HTTPResponse(_Replay(answer))
+    resp.begin()
+    return resp.status, resp.read()
 
 
 @pytest.mark.parametrize("host, tenant", [
@@ -214,8 +228,9 @@ def test_the_host_picks_the_tenant_whatever_its_case_port_or_trailing_dot(stack,
     assert json.loads(body)["tenant"] == tenant
 
 
+# (Not "acme.localhost%2e": workerd's URL parser decodes it to "acme.localhost.", the same name.)
 @pytest.mark.parametrize("host", ["acme.localhost..", "acme.localhost.evil", "evil.acme.localhost",
-                                  "acme", "acme.localhost%2e"])
+                                  "acme", "acme.localhost_"])
 def test_no_other_host_reaches_a_tenant(stack, host):
     status, body = status_and_body(raw_exchange(
         stack, f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()))
@@ -233,23 +248,20 @@ MAX_BODY_BYTES = 256 * 1024
 def test_a_body_over_the_limit_is_refused_and_the_runtime_goes_on(stack, emulator):
     url = stack.url("globex.localhost", "/signin")
     s = requests.Session()
-    s.verify = False
     p = legacy_form(stack, s)
     emulator.clear_log()
     padding = "x" * MAX_BODY_BYTES
-    r = s.post(url, data={"p": p, "username": "hsimpson", "password": PASSWORD, "pad": padding},
-               allow_redirects=False, timeout=30)
+    r = post(s, url, data={"p": p, "username": "hsimpson", "password": PASSWORD, "pad": padding})
     assert r.status_code == 413 and "Request too large" in r.text, r.status_code
     # The same body without a length (chunked): the runtime stops reading it past the limit.
     body = urlencode({"p": p, "username": "hsimpson", "password": PASSWORD, "pad": padding}).encode()
     chunks = (body[i:i + 16384] for i in range(0, len(body), 16384))
-    r = s.post(url, data=chunks, headers={"Content-Type": "application/x-www-form-urlencoded"},
-               allow_redirects=False, timeout=30)
+    r = post(s, url, data=chunks, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 413 and "Request too large" in r.text, r.status_code
     assert not any(e["path"].endswith("/token") for e in emulator.log()), "nothing reached iMIS"
     # Just under the limit is read, and the member signs in.
-    r = s.post(url, data={"p": p, "username": "hsimpson", "password": PASSWORD,
-                          "pad": "x" * (MAX_BODY_BYTES - 1024)}, allow_redirects=False, timeout=30)
+    r = post(s, url, data={"p": p, "username": "hsimpson", "password": PASSWORD,
+                           "pad": "x" * (MAX_BODY_BYTES - 1024)})
     assert (r.status_code, r.headers.get("location")) == (303, "/"), r.status_code
     assert requests.get(stack.url("globex.localhost", "/healthz"), verify=False, timeout=30).status_code == 200
 
@@ -257,10 +269,8 @@ def test_a_body_over_the_limit_is_refused_and_the_runtime_goes_on(stack, emulato
 def test_several_set_cookie_headers_reach_the_browser_as_several_headers(stack):
     """A completed sign-in sets the session cookie and rewrites the pending list in one response."""
     s = requests.Session()
-    s.verify = False
     p = legacy_form(stack, s)
-    r = s.post(stack.url("globex.localhost", "/signin"),
-               data={"p": p, "username": "hsimpson", "password": PASSWORD}, allow_redirects=False, timeout=30)
+    r = post(s, stack.url("globex.localhost", "/signin"), data={"p": p, "username": "hsimpson", "password": PASSWORD})
     assert r.status_code == 303, r.status_code
     cookies = r.raw.headers.getlist("Set-Cookie")
     names = sorted(c.split("=", 1)[0] for c in cookies)

@@ -164,7 +164,7 @@ def test_saml_show_prints_what_the_idp_serves(stack, apps):
     assert shown["SSO URL, HTTP-POST"] == store.single_sign_on_service(idp, BINDING_HTTP_POST)[0]["location"]
     slo = store.single_logout_service(idp, BINDING_HTTP_REDIRECT, "idpsso")[0]["location"]
     assert shown["SLO URL, Redirect and POST"] == slo
-    served = [base64.b64decode(c) for c in store.certs(idp, "idpsso", use="signing")]
+    served = [base64.b64decode("".join(cert.split())) for _, cert in store.certs(idp, "idpsso", use="signing")]
     fingerprint = ":".join(f"{b:02X}" for b in hashlib.sha256(served[0]).digest())
     assert re.search(rf"SHA-256 fingerprint\s+{fingerprint}$", out, re.M), out
     assert requests.get(shown["Metadata URL"], verify=False, timeout=30).text == metadata(stack, "demo-sp")
