@@ -27,8 +27,9 @@ pub struct AddArgs {
     /// Name shown on the sign-in and consent pages.
     #[arg(long)]
     pub name: String,
-    /// Redirect URI (repeatable; matched exactly).
-    #[arg(long = "redirect-uri", required = true)]
+    /// Redirect URI (repeatable; matched exactly). Needed unless the client only gets tokens
+    /// for itself (--client-credentials).
+    #[arg(long = "redirect-uri")]
     pub redirect_uris: Vec<String>,
     /// Post-logout redirect URI (repeatable; matched exactly).
     #[arg(long = "post-logout-redirect-uri")]
@@ -48,6 +49,12 @@ pub struct AddArgs {
     /// Allow refresh tokens.
     #[arg(long)]
     pub refresh: bool,
+    /// Allow client_credentials: access tokens for the client itself (confidential clients).
+    #[arg(long)]
+    pub client_credentials: bool,
+    /// A scope its client_credentials tokens may carry (repeatable; the organisation's API scopes).
+    #[arg(long = "api-scope", requires = "client_credentials")]
+    pub api_scopes: Vec<String>,
     /// Profile IQA path.
     #[arg(long)]
     pub profile_iqa: Option<String>,
@@ -126,6 +133,11 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
             )));
         }
     }
+    if args.redirect_uris.is_empty() && !args.client_credentials {
+        return Err(CliError::Usage(
+            "--redirect-uri is required (or --client-credentials for a client that only gets tokens for itself)".into(),
+        ));
+    }
     let key_jwt = !args.public && args.auth_method == "private_key_jwt";
     let jwks = match (&args.jwks, key_jwt) {
         (Some(file), true) => Some(read_json(file)?),
@@ -194,9 +206,16 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
     if let (Some(k), Some(m)) = (&signing_key, &master) {
         client.insert("jwt_signing_key".into(), json!(seal(m, &tenant, k)?));
     }
-    let mut grants = vec!["authorization_code"];
-    if args.refresh {
-        grants.push("refresh_token");
+    let mut grants = Vec::new();
+    if !args.redirect_uris.is_empty() {
+        grants.push("authorization_code");
+        if args.refresh {
+            grants.push("refresh_token");
+        }
+    }
+    if args.client_credentials {
+        grants.push("client_credentials");
+        client.insert("api_scopes".into(), json!(args.api_scopes));
     }
     client.insert("grant_types".into(), json!(grants));
     if let Some(q) = &args.profile_iqa {

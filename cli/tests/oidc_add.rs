@@ -70,3 +70,41 @@ fn bad_key_options_are_refused_and_nothing_is_written() {
     assert!(r.stderr.contains("only used with"), "{}", r.all());
     assert!(!dir.join("oidc/lms.json").exists());
 }
+
+#[test]
+fn a_client_credentials_client_needs_no_redirect_uri_and_keeps_its_api_scopes() {
+    let parent = scratch("oidc-add-cc");
+    let dir = acme_folder(&parent);
+    let d = dir.to_str().unwrap();
+    let add = |id: &str, extra: &[&str]| {
+        let mut args = vec!["oidc", "add", d, "--id", id, "--name", "Member API"];
+        args.extend_from_slice(extra);
+        run(cmd(&args))
+    };
+    let r = add("member-api", &[]);
+    assert_ne!(r.code, 0, "no redirect URI and no client_credentials");
+    assert!(
+        r.stderr.contains("--redirect-uri is required"),
+        "{}",
+        r.all()
+    );
+    let r = add(
+        "member-api",
+        &["--client-credentials", "--api-scope", "members.read"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("client_secret="), "{}", r.all());
+    let client = read_json(&dir.join("oidc/member-api.json"));
+    assert_eq!(client["grant_types"], json!(["client_credentials"]));
+    assert_eq!(client["api_scopes"], json!(["members.read"]));
+    assert_eq!(client["redirect_uris"], json!([]));
+    let v = run(cmd(&["validate", d]));
+    assert_eq!(v.code, 0, "{}", v.all());
+    // A member scope is not an API scope; a public client cannot use the grant.
+    let r = add("api2", &["--client-credentials", "--api-scope", "openid"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("api_scopes"), "{}", r.all());
+    let r = add("api3", &["--client-credentials", "--public"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("confidential"), "{}", r.all());
+}

@@ -184,6 +184,10 @@ pub struct Client {
     /// Grant types the client may use.
     #[serde(default = "default_grants")]
     pub grant_types: Vec<String>,
+    /// Scopes a `client_credentials` access token may carry: the organisation's own API scopes,
+    /// never a member scope (such a token stands for the client, not for a member).
+    #[serde(default)]
+    pub api_scopes: Vec<String>,
     /// Profile IQA (its column aliases become claims; `a.b` nests).
     #[serde(default)]
     pub profile_iqa: Option<String>,
@@ -281,6 +285,11 @@ impl Client {
         self.grant_types.iter().any(|g| g == "refresh_token")
     }
 
+    /// Whether the client may get access tokens for itself (`client_credentials`).
+    pub fn allows_client_credentials(&self) -> bool {
+        self.grant_types.iter().any(|g| g == "client_credentials")
+    }
+
     /// Whether `secret` is the client's secret (hash compared in constant time).
     pub fn secret_matches(&self, secret: &str) -> bool {
         let Some(stored) = self.client_secret_hash.as_deref() else {
@@ -305,6 +314,16 @@ pub fn secret_hash(secret: &str) -> String {
         "sha256:{}",
         URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
     )
+}
+
+/// Whether `scope` is a scope token (RFC 6749 §3.3) that is not one of the member scopes.
+pub fn is_api_scope(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope.len() <= 128
+        && scope
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+        && !super::claims::SCOPES.contains(&scope)
 }
 
 /// Whether a client id has an acceptable shape.
@@ -397,8 +416,21 @@ pub fn parse(client_id: &str, bytes: &[u8]) -> Result<Client, ClientError> {
     {
         return Err(invalid("HS256/HS512 need a jwt_signing_key".into()));
     }
-    if c.redirect_uris.is_empty() {
+    let signs_members_in = c.grant_types.iter().any(|g| g != "client_credentials");
+    if signs_members_in && c.redirect_uris.is_empty() {
         return Err(invalid("at least one redirect URI is required".into()));
+    }
+    if c.allows_client_credentials() && c.client_type == ClientType::Public {
+        return Err(invalid(
+            "client_credentials is for confidential clients only".into(),
+        ));
+    }
+    if let Some(bad) = c.api_scopes.iter().find(|s| !is_api_scope(s)) {
+        return Err(invalid(format!(
+            "api_scopes: {bad:?} is not a scope a client's own token may carry (a scope token, \
+             not one of the member scopes {})",
+            super::claims::SCOPES.join(", ")
+        )));
     }
     let settings = crate::access::AccessSettings {
         profile_iqa: c.profile_iqa.as_deref(),

@@ -15,6 +15,7 @@ pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod grant_authorization_code;
+pub mod grant_client_credentials;
 pub mod grant_refresh_token;
 pub mod jwks;
 pub mod jwt;
@@ -26,6 +27,8 @@ pub mod userinfo;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_client_credentials;
 #[cfg(test)]
 mod tests_private_key_jwt;
 #[cfg(test)]
@@ -83,6 +86,12 @@ pub fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
         Some(p) if p != 443 => format!("https://{}:{p}", ctx.req.host),
         _ => format!("https://{}", ctx.req.host),
     }
+}
+
+/// The audience of access tokens that stand for a member (and so may read userinfo); a client's
+/// own tokens (`client_credentials`) name the issuer instead.
+pub fn member_audience(iss: &str) -> String {
+    format!("{iss}/oidc/userinfo")
 }
 
 /// Answers `/.well-known/…`, `/oidc/…` and `/openid/userinfo`; `None` for other paths.

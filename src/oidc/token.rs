@@ -13,7 +13,10 @@ use super::client::{self, AuthMethod, Client, ClientType, IdTokenAlg};
 use super::error::{ErrorCode, OidcError};
 use super::jwt::{self, Signer};
 use super::keys::{self, KeySet};
-use super::{client_assertion, grant_authorization_code, grant_refresh_token, issuer};
+use super::{
+    client_assertion, grant_authorization_code, grant_client_credentials, grant_refresh_token,
+    issuer, member_audience,
+};
 use crate::audit::Outcome;
 use crate::http::{percent_decode, Response};
 use crate::platform::{Platform, MASTER_KEY_SECRET};
@@ -191,9 +194,12 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
             grant_authorization_code::handle(ctx, &auth.client, &form).await
         }
         Some("refresh_token") => grant_refresh_token::handle(ctx, &auth.client, &form).await,
+        Some("client_credentials") => {
+            grant_client_credentials::handle(ctx, &auth.client, &form).await
+        }
         Some(_) => Err(OidcError::new(
             ErrorCode::UnsupportedGrantType,
-            "grant_type must be authorization_code or refresh_token",
+            "grant_type must be authorization_code, refresh_token or client_credentials",
         )),
         None => Err(OidcError::new(
             ErrorCode::InvalidRequest,
@@ -408,6 +414,76 @@ pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, family: &str) {
         .await;
 }
 
+/// Audits a signing failure; the error the client gets.
+fn signing_unavailable<P: Platform>(ctx: &Ctx<'_, P>, client: &Client, msg: String) -> OidcError {
+    ctx.audit(
+        "oidc.signing_failed",
+        Outcome::Failure,
+        Some(&client.id),
+        Some(msg),
+    );
+    OidcError::new(ErrorCode::ServerError, "tokens cannot be signed right now")
+}
+
+/// Signs an access token (a JWT of type `at+jwt`, RFC 9068). A client that takes ES256
+/// id_tokens gets ES256 access tokens too: far cheaper to sign than RSA, and whoever reads them
+/// finds the EC key in the JWKS.
+async fn sign_access_token<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    keyset: &KeySet,
+    claims: &Value,
+) -> Result<String, OidcError> {
+    let key = match (client.id_token_signed_response_alg, &keyset.ec) {
+        (IdTokenAlg::ES256, Some(ec)) => ec,
+        _ => keyset
+            .current
+            .as_ref()
+            .ok_or_else(|| signing_unavailable(ctx, client, "no current key".into()))?,
+    };
+    jwt::sign(ctx.platform, Signer::Key(key), "at+jwt", claims)
+        .await
+        .map_err(|e| signing_unavailable(ctx, client, e.to_string()))
+}
+
+/// Issues an access token that stands for `client` itself (`client_credentials`): `sub` is the
+/// client id, no member, so no id_token and no refresh token. It has a family of its own, so it
+/// can be revoked.
+pub async fn issue_client_token<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    scope: &str,
+) -> Result<Value, OidcError> {
+    let keyset: Arc<KeySet> = keys::load(ctx)
+        .await
+        .map_err(|e| signing_unavailable(ctx, client, e.to_string()))?;
+    let now = ctx.platform.now().secs();
+    let iss = issuer(ctx);
+    let claims = json!({
+        "iss": iss,
+        "sub": client.id,
+        // The issuer, not userinfo: this token stands for no member.
+        "aud": iss,
+        "client_id": client.id,
+        "scope": scope,
+        "iat": now,
+        "exp": now + u64::from(client.lifetimes.access_token),
+        "jti": random_token(ctx),
+        "fam": random_token(ctx),
+        "gty": "client_credentials",
+    });
+    let access_token = sign_access_token(ctx, client, &keyset, &claims).await?;
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": client.lifetimes.access_token,
+    });
+    if let (false, Some(map)) = (scope.is_empty(), body.as_object_mut()) {
+        map.insert("scope".into(), json!(scope));
+    }
+    Ok(body)
+}
+
 /// Issues the token response for `grant` (id_token only when `with_id_token`).
 pub async fn issue<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -416,15 +492,7 @@ pub async fn issue<P: Platform>(
     family: &str,
     with_id_token: bool,
 ) -> Result<Value, OidcError> {
-    let unavailable = |msg: String| {
-        ctx.audit(
-            "oidc.signing_failed",
-            Outcome::Failure,
-            Some(&client.id),
-            Some(msg),
-        );
-        OidcError::new(ErrorCode::ServerError, "tokens cannot be signed right now")
-    };
+    let unavailable = |msg: String| signing_unavailable(ctx, client, msg);
     let keyset: Arc<KeySet> = keys::load(ctx)
         .await
         .map_err(|e| unavailable(e.to_string()))?;
@@ -440,7 +508,7 @@ pub async fn issue<P: Platform>(
     let at_claims = json!({
         "iss": iss,
         "sub": grant.sub,
-        "aud": format!("{iss}/oidc/userinfo"),
+        "aud": member_audience(&iss),
         "client_id": client.id,
         "scope": grant.scope,
         "iat": now,
@@ -450,15 +518,7 @@ pub async fn issue<P: Platform>(
         "fam": family,
         "ext": ext,
     });
-    // A client that takes ES256 id_tokens gets ES256 access tokens too: far cheaper to sign
-    // than RSA, and whoever reads them finds the EC key in the JWKS.
-    let access_key = match (client.id_token_signed_response_alg, &keyset.ec) {
-        (IdTokenAlg::ES256, Some(ec)) => ec,
-        _ => rsa_key,
-    };
-    let access_token = jwt::sign(ctx.platform, Signer::Key(access_key), "at+jwt", &at_claims)
-        .await
-        .map_err(|e| unavailable(e.to_string()))?;
+    let access_token = sign_access_token(ctx, client, &keyset, &at_claims).await?;
     let mut body = serde_json::Map::new();
     body.insert("access_token".into(), json!(access_token));
     body.insert("token_type".into(), json!("Bearer"));

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::error::{ErrorCode, OidcError};
 use super::token::{is_revoked, open_claims};
-use super::{issuer, jwt, keys};
+use super::{issuer, jwt, keys, member_audience};
 use crate::http::Response;
 use crate::platform::{HttpMethod, Platform};
 use crate::Ctx;
@@ -14,7 +14,7 @@ fn invalid(msg: &str) -> OidcError {
     OidcError::new(ErrorCode::InvalidToken, msg)
 }
 
-/// Checks an access token of this issuer; its claims.
+/// Checks an access token of this issuer (a member's or a client's own); its claims.
 pub async fn verify_access_token<P: Platform>(
     ctx: &Ctx<'_, P>,
     token: &str,
@@ -31,9 +31,12 @@ pub async fn verify_access_token<P: Platform>(
         .verify_keys(&keyset)
         .ok_or_else(|| invalid("the access token signature is not valid"))?;
     let iss = issuer(ctx);
-    if claims.get("iss") != Some(&json!(iss))
-        || claims.get("aud") != Some(&json!(format!("{iss}/oidc/userinfo")))
-    {
+    // A member's token names userinfo; a client's own token (client_credentials) the issuer.
+    let audience_ok = claims
+        .get("aud")
+        .and_then(Value::as_str)
+        .is_some_and(|aud| aud == member_audience(&iss) || aud == iss);
+    if claims.get("iss") != Some(&json!(iss)) || !audience_ok {
         return Err(invalid(
             "the access token is for another issuer or audience",
         ));
@@ -84,6 +87,9 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         Ok(c) => c,
         Err(e) => return e.bearer_response(),
     };
+    if claims.get("aud").and_then(Value::as_str) != Some(&member_audience(&issuer(ctx))) {
+        return invalid("the access token stands for a client, not a member").bearer_response();
+    }
     let mut out = claims
         .get("ext")
         .and_then(Value::as_str)

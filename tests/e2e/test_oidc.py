@@ -227,6 +227,32 @@ def test_openid_client_introspects_and_revokes_tokens(stack, emulator):
     # An unknown token is revoked without complaint (RFC 7009 §2.2).
     assert rp(stack, op="revoke", token="not-a-token", **RP) == {"revoked": True}
 
+
+API = {"client_id": "demo-api", "client_secret": "demo-api-secret"}
+
+
+def test_openid_client_client_credentials(stack, emulator):
+    """RFC 6749 §4.4 through openid-client's clientCredentialsGrant: demo-api gets an access token
+    for itself with its own API scopes, which userinfo refuses and introspection shows; a member
+    scope, or a client that has not enabled the grant, is refused."""
+    out = rp(stack, op="client_credentials", scope="members.read", **API)
+    assert "error" not in out, out
+    tokens = out["tokens"]
+    assert tokens["scope"] == "members.read" and "refresh_token" not in tokens and "id_token" not in tokens
+    header, claims = (json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+                      for part in tokens["access_token"].split(".")[:2])
+    assert header["typ"] == "at+jwt" and claims["sub"] == "demo-api" and claims["aud"] == issuer(stack)
+    r = requests.get(stack.url(HOST, "/oidc/userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"},
+                     verify=False, timeout=30)
+    assert r.status_code == 401, r.text
+    info = rp(stack, op="introspect", token=tokens["access_token"], **API)["introspection"]
+    assert info["active"] is True and info["client_id"] == "demo-api" and info["scope"] == "members.read", info
+    assert rp(stack, op="client_credentials", **API)["tokens"]["scope"] == "members.read events.write"
+    refused = rp(stack, op="client_credentials", scope="openid", **API)
+    assert refused.get("oauth_error") == "invalid_scope", refused
+    refused = rp(stack, op="client_credentials", **RP)
+    assert refused.get("oauth_error") == "unauthorized_client", refused
+
 def test_oidcc_server_public_client_with_pkce_openid_client(stack, emulator):
     start = rp(stack, op="start", scope="openid email", **SPA)
     s = browser()

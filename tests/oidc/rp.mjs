@@ -10,6 +10,7 @@
 //           {"op":"logout_url", issuer, client_id, client_secret?, id_token, post_logout_redirect_uri, state}
 //           {"op":"introspect", issuer, client_id, client_secret?, token}          (RFC 7662)
 //           {"op":"revoke", issuer, client_id, client_secret?, token, hint?}       (RFC 7009)
+//           {"op":"client_credentials", issuer, client_id, client_secret, scope?}  (RFC 6749 §4.4)
 import * as client from 'openid-client';
 
 const cmd = JSON.parse(process.argv[2]);
@@ -66,6 +67,10 @@ async function main() {
         state: cmd.state,
       });
       return { url: url.href };
+    }
+    case 'client_credentials': {
+      const params = cmd.scope ? { scope: cmd.scope } : {};
+      return { tokens: await client.clientCredentialsGrant(cfg, params) };
     }
     case 'introspect': {
       return { introspection: await client.tokenIntrospection(cfg, cmd.token) };
