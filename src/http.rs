@@ -164,6 +164,28 @@ pub fn split_authority(authority: &str) -> (String, Option<u16>) {
 /// this (so an endless body costs no memory) and the core answers 413 to any longer body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// Reads a request body from the runtime's chunk stream only until it is longer than
+/// [`MAX_BODY_BYTES`] (the core refuses it then), so an endless body costs no more memory than
+/// that. A body that breaks off reads as empty. Both runtime adapters read bodies through this.
+pub async fn read_body_capped<S, E>(stream: S) -> Vec<u8>
+where
+    S: futures_util::Stream<Item = Result<Vec<u8>, E>>,
+{
+    use futures_util::StreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Vec::new();
+        };
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_BODY_BYTES {
+            break;
+        }
+    }
+    body
+}
+
 /// An outgoing response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {

@@ -277,3 +277,28 @@ fn the_in_memory_platform_keeps_the_runtime_contract() {
     block_on(p.shared_put("s", b"v"));
     assert_eq!(block_on(p.shared_get("s")), Some(b"v".to_vec()));
 }
+
+#[test]
+fn a_body_stream_is_read_only_past_the_limit() {
+    use crate::http::{read_body_capped, MAX_BODY_BYTES};
+    let pulled = std::cell::Cell::new(0usize);
+    let chunks = futures_util::stream::iter(std::iter::repeat_with(|| {
+        pulled.set(pulled.get() + 1);
+        Ok::<_, ()>(vec![b'a'; 64 * 1024])
+    }));
+    let body = block_on(read_body_capped(chunks));
+    assert!(body.len() > MAX_BODY_BYTES && body.len() <= MAX_BODY_BYTES + 64 * 1024);
+    assert_eq!(
+        pulled.get(),
+        MAX_BODY_BYTES / (64 * 1024) + 1,
+        "an endless body is not read to its end"
+    );
+    let short =
+        futures_util::stream::iter(vec![Ok::<_, ()>(b"a=1".to_vec()), Ok(b"&b=2".to_vec())]);
+    assert_eq!(block_on(read_body_capped(short)), b"a=1&b=2");
+    let broken = futures_util::stream::iter(vec![Ok(b"a=1".to_vec()), Err(())]);
+    assert!(
+        block_on(read_body_capped(broken)).is_empty(),
+        "a body that breaks off reads as empty"
+    );
+}

@@ -110,8 +110,20 @@ async fn peek_refresh_record<P: Platform>(
     Ok(Some(record))
 }
 
-/// The authenticated client and the `token` parameter of a revocation or introspection request.
+/// The authenticated client of a revocation or introspection request, and its `token`
+/// identified.
 async fn read_request<P: Platform>(
+    ctx: &Ctx<'_, P>,
+) -> Result<(std::sync::Arc<Client>, Presented), Response> {
+    let (client, token) = authenticated_token(ctx).await?;
+    let presented = identify(ctx, &token)
+        .await
+        .map_err(|e| e.token_response(false))?;
+    Ok((client, presented))
+}
+
+/// The authenticated client and the one `token` parameter.
+async fn authenticated_token<P: Platform>(
     ctx: &Ctx<'_, P>,
 ) -> Result<(std::sync::Arc<Client>, String), Response> {
     let form = ctx.req.form();
@@ -144,13 +156,9 @@ fn no_store(resp: Response) -> Response {
 /// `POST /oidc/revoke`: 200 for a revoked token and for one that is not valid anyway (RFC 7009
 /// §2.2); another client's token is refused and left alone.
 pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
-    let (client, token) = match read_request(ctx).await {
+    let (client, presented) = match read_request(ctx).await {
         Ok(r) => r,
         Err(resp) => return resp,
-    };
-    let presented = match identify(ctx, &token).await {
-        Ok(p) => p,
-        Err(e) => return e.token_response(false),
     };
     match (presented.client_id(), presented.family()) {
         (Some(owner), Some(family)) if owner == client.id => {
@@ -182,13 +190,9 @@ pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
 
 /// `POST /oidc/introspect`: the state of one of the client's own tokens (RFC 7662 §2.2).
 pub async fn introspect<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
-    let (client, token) = match read_request(ctx).await {
+    let (client, presented) = match read_request(ctx).await {
         Ok(r) => r,
         Err(resp) => return resp,
-    };
-    let presented = match identify(ctx, &token).await {
-        Ok(p) => p,
-        Err(e) => return e.token_response(false),
     };
     let mine = presented.client_id() == Some(client.id.as_str());
     let body = match presented {

@@ -13,13 +13,12 @@ use std::task::Poll;
 
 use edge_idp::audit::AuditEvent;
 use edge_idp::crypto::{FillRng, KeyRef, SoftKey};
-use edge_idp::http::{split_authority, Request as CoreRequest, MAX_BODY_BYTES};
+use edge_idp::http::{read_body_capped, split_authority, Request as CoreRequest};
 use edge_idp::platform::{
     HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
 };
 use edge_idp::Idp;
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
 use once_store::SpinBucket;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -79,7 +78,7 @@ async fn to_core(req: spin_sdk::http::IncomingRequest) -> CoreRequest {
     let method = HttpMethod::parse(&req.method().to_string());
     let body = match method {
         HttpMethod::Get | HttpMethod::Head => Vec::new(),
-        _ => read_capped(req).await,
+        _ => read_body_capped(req.into_body_stream()).await,
     };
     CoreRequest {
         client_ip: client_ip(&headers),
@@ -91,23 +90,6 @@ async fn to_core(req: spin_sdk::http::IncomingRequest) -> CoreRequest {
         headers,
         body,
     }
-}
-
-/// The body, read only until it is longer than [`MAX_BODY_BYTES`] (the core refuses it then), so
-/// an endless body costs no more memory than that. A body that breaks off reads as empty.
-async fn read_capped(req: spin_sdk::http::IncomingRequest) -> Vec<u8> {
-    let mut stream = pin!(req.into_body_stream());
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else {
-            return Vec::new();
-        };
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY_BYTES {
-            break;
-        }
-    }
-    body
 }
 
 /// The client's address, from the `spin-client-addr` header ("ip:port").

@@ -14,14 +14,13 @@ use std::time::Duration;
 use edge_idp::audit::AuditEvent;
 use edge_idp::crypto::KeyRef;
 use edge_idp::http::{
-    split_authority, Request as CoreRequest, Response as CoreResponse, MAX_BODY_BYTES,
+    read_body_capped, split_authority, Request as CoreRequest, Response as CoreResponse,
 };
 use edge_idp::platform::{
     bindings, HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
 };
 use edge_idp::Idp;
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
 use worker::{
     console_log, event, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request,
     RequestInit, Response, ResponseBuilder,
@@ -112,7 +111,10 @@ async fn to_core(mut req: Request) -> worker::Result<CoreRequest> {
     let (host, port) = split_authority(&authority);
     let body = match req.method() {
         Method::Get | Method::Head => Vec::new(),
-        _ => read_capped(&mut req).await,
+        _ => match req.stream() {
+            Ok(stream) => read_body_capped(stream).await,
+            Err(_) => Vec::new(),
+        },
     };
     // Cloudflare sets cf-connecting-ip itself (a client cannot); wrangler dev sets it locally.
     let client_ip = req.headers().get("cf-connecting-ip")?;
@@ -130,25 +132,6 @@ async fn to_core(mut req: Request) -> worker::Result<CoreRequest> {
             .collect(),
         body,
     })
-}
-
-/// The body, read only until it is longer than [`MAX_BODY_BYTES`] (the core refuses it then), so
-/// an endless body costs no more memory than that. A body that breaks off reads as empty.
-async fn read_capped(req: &mut Request) -> Vec<u8> {
-    let Ok(mut stream) = req.stream() else {
-        return Vec::new();
-    };
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else {
-            return Vec::new();
-        };
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY_BYTES {
-            break;
-        }
-    }
-    body
 }
 
 fn from_core(resp: CoreResponse) -> worker::Result<Response> {
