@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from test_signin import browser, emulator, from_imis, get, imis_hand_off, post  # noqa: F401
+from test_signin import browser, emulator, from_imis, get, imis_hand_off, post, tampered  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "saml"))
 
@@ -676,7 +676,7 @@ def test_oidcc_rp_initiated_logout_checks(stack, emulator):
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', r.text))
     fields = {k: html.unescape(v) for k, v in fields.items()}
     assert fields["post_logout_redirect_uri"] == registered and fields["t"]
-    forged = post(s, stack.url(HOST, "/oidc/logout"), data={**fields, "t": "x" + fields["t"][1:]})
+    forged = post(s, stack.url(HOST, "/oidc/logout"), data={**fields, "t": tampered(fields["t"])})
     assert forged.status_code == 200 and 'id="oidc-logout"' in forged.text, "a wrong token only asks again"
     r = post(s, stack.url(HOST, "/oidc/logout"), data=fields)
     assert r.status_code in (200, 303), r.text

@@ -50,6 +50,12 @@ def browser() -> requests.Session:
     return s
 
 
+def tampered(token: str) -> str:
+    """`token` with its first character changed (to another one, always: a replaced character
+    that happened to be the same would let a forgery test pass by chance)."""
+    return ("y" if token[:1] == "x" else "x") + token[1:]
+
+
 def get(s, url, **kw):
     return s.get(url, allow_redirects=False, timeout=30, verify=False, **kw)
 
