@@ -243,6 +243,39 @@ pub fn is_sealed(value: &str) -> bool {
     })
 }
 
+/// Which secret a client or vendor presented, while one replaces another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretMatch {
+    /// The current secret.
+    Current,
+    /// The secret being replaced, within its overlap: accepted, and worth an audit line (the
+    /// client has not switched yet).
+    Previous,
+    /// Neither.
+    No,
+}
+
+impl SecretMatch {
+    /// Matches a presented secret's digest against the current digest and, until its time is
+    /// up, the previous one (all compared in constant time).
+    pub fn of(presented: &[u8], current: &[u8], previous: Option<(&[u8], bool)>) -> Self {
+        if constant_time_eq(presented, current) {
+            return Self::Current;
+        }
+        match previous {
+            Some((digest, in_overlap)) if constant_time_eq(presented, digest) && in_overlap => {
+                Self::Previous
+            }
+            _ => Self::No,
+        }
+    }
+
+    /// Whether the secret is accepted.
+    pub fn accepted(self) -> bool {
+        self != Self::No
+    }
+}
+
 /// Compares two byte strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -177,14 +177,26 @@ pub fn add(a: &Add) -> Result<(), CliError> {
 }
 
 /// `edge-idp bridge rotate-secret`: a new secret replaces the old one at the next push.
-pub fn rotate_secret(dir: &Path, id: &str) -> Result<(), CliError> {
+pub fn rotate_secret(dir: &Path, id: &str, overlap_hours: u64) -> Result<(), CliError> {
     let path = app_path(dir, id)?;
     let text = std::fs::read_to_string(&path).map_err(|e| CliError::io("cannot read", &path, e))?;
     let mut value: Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("{} is not JSON: {e}", path.display())))?;
     let (secret, digest) = new_secret()?;
+    let (until, says) = crate::secrets::overlap_until(overlap_hours);
     match value.as_object_mut() {
         Some(obj) => {
+            match (obj.get("secret_sha256").cloned(), until) {
+                (Some(old), Some(until)) => {
+                    obj.insert(
+                        "previous_secret".into(),
+                        json!({"secret_sha256": old, "valid_until": until}),
+                    );
+                }
+                _ => {
+                    obj.remove("previous_secret");
+                }
+            }
             obj.insert("secret_sha256".into(), json!(digest));
         }
         None => {
@@ -195,10 +207,6 @@ pub fn rotate_secret(dir: &Path, id: &str) -> Result<(), CliError> {
         }
     }
     write_valid(&path, &value)?;
-    announce(
-        &path,
-        &secret,
-        "Rotated the secret in (the old secret stops working at the next push)",
-    );
+    announce(&path, &secret, &format!("Rotated the secret ({says}) in"));
     Ok(())
 }

@@ -157,7 +157,8 @@ struct PushArgs {
 enum BridgeCommand {
     /// Write bridge/<id>.json with a fresh vendor API secret; prints the secret once (stdout).
     Add(Box<bridge::Add>),
-    /// Replace an app's vendor API secret; prints the new secret once (stdout).
+    /// Replace an app's vendor API secret; prints the new secret once (stdout). The old one
+    /// keeps working for --overlap-hours, so the vendor can switch without an outage.
     RotateSecret {
         /// The tenant folder.
         #[arg(value_name = "TENANT_DIR")]
@@ -165,6 +166,9 @@ enum BridgeCommand {
         /// App id.
         #[arg(long)]
         id: String,
+        /// How long the old secret keeps working after the push (0: not at all).
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: u64,
     },
 }
 
@@ -172,7 +176,8 @@ enum BridgeCommand {
 enum OidcCommand {
     /// Register a client: writes oidc/<id>.json and prints its secret once.
     Add(Box<oidc::AddArgs>),
-    /// Give a confidential client a new secret (printed once).
+    /// Give a confidential client a new secret (printed once). The old one keeps working for
+    /// --overlap-hours, so the client can switch without an outage.
     RotateSecret {
         /// The tenant folder.
         #[arg(value_name = "TENANT_DIR")]
@@ -180,6 +185,9 @@ enum OidcCommand {
         /// The client_id.
         #[arg(long)]
         id: String,
+        /// How long the old secret keeps working after the push (0: not at all).
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: u64,
     },
 }
 
@@ -268,14 +276,24 @@ fn run(command: Command) -> Result<(), CliError> {
             command: BridgeCommand::Add(args),
         } => bridge::add(&args),
         Command::Bridge {
-            command: BridgeCommand::RotateSecret { dir, id },
-        } => bridge::rotate_secret(&dir, &id),
+            command:
+                BridgeCommand::RotateSecret {
+                    dir,
+                    id,
+                    overlap_hours,
+                },
+        } => bridge::rotate_secret(&dir, &id, overlap_hours),
         Command::Oidc {
             command: OidcCommand::Add(args),
         } => oidc::add(&args),
         Command::Oidc {
-            command: OidcCommand::RotateSecret { dir, id },
-        } => oidc::rotate_secret(&dir, &id),
+            command:
+                OidcCommand::RotateSecret {
+                    dir,
+                    id,
+                    overlap_hours,
+                },
+        } => oidc::rotate_secret(&dir, &id, overlap_hours),
         Command::Keys {
             command:
                 KeysCommand::Init {

@@ -246,7 +246,7 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
 
 /// `edge-idp oidc rotate-secret`: a new client secret, printed once; the old one stops working
 /// when the folder is pushed.
-pub fn rotate_secret(dir: &Path, id: &str) -> Result<(), CliError> {
+pub fn rotate_secret(dir: &Path, id: &str, overlap_hours: u64) -> Result<(), CliError> {
     let path = dir.join("oidc").join(format!("{id}.json"));
     let mut client = read_json(&path)?;
     if client["type"] == json!("public") {
@@ -254,11 +254,34 @@ pub fn rotate_secret(dir: &Path, id: &str) -> Result<(), CliError> {
             "{id} is a public client: it has no secret"
         )));
     }
+    let Some(obj) = client.as_object_mut() else {
+        return Err(CliError::Usage(format!(
+            "{} is not a JSON object",
+            path.display()
+        )));
+    };
+    let (until, says) = crate::secrets::overlap_until(overlap_hours);
+    match (obj.get("client_secret_hash").cloned(), until) {
+        (Some(old), Some(until)) => {
+            obj.insert(
+                "previous_client_secret".into(),
+                json!({"client_secret_hash": old, "valid_until": until}),
+            );
+        }
+        _ => {
+            obj.remove("previous_client_secret");
+        }
+    }
     let secret = random_secret()?;
-    client["client_secret_hash"] = json!(secret_hash(&secret));
+    obj.insert("client_secret_hash".into(), json!(secret_hash(&secret)));
+    edge_idp::oidc::client::parse(id, client.to_string().as_bytes())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     write_json(&path, &client)?;
     println!("client_secret={secret}");
-    eprintln!("wrote {}; the new secret is shown once.", path.display());
+    eprintln!(
+        "wrote {}; the new secret is shown once; {says}.",
+        path.display()
+    );
     Ok(())
 }
 

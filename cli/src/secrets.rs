@@ -106,6 +106,26 @@ pub fn keygen_command() -> Result<(), CliError> {
     Ok(())
 }
 
+/// Until when (seconds since the epoch) a replaced secret keeps working, `hours` from now; `None`
+/// for no overlap. Also a line for the admin saying so.
+pub fn overlap_until(hours: u64) -> (Option<u64>, String) {
+    if hours == 0 {
+        return (None, "the old secret stops working at the next push".into());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let until = now.saturating_add(hours.saturating_mul(3600));
+    (
+        Some(until),
+        format!(
+            "the old secret keeps working until {} (UTC), then only the new one",
+            edge_idp::saml::time::format(until)
+        ),
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

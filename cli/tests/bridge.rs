@@ -57,6 +57,37 @@ fn add_prints_the_secret_once_and_stores_only_its_hash() {
     let rotated = read_json(&path);
     assert_eq!(rotated["secret_sha256"], digest(&second));
     assert_eq!(rotated["callback_url"], app["callback_url"]);
+    // The old secret keeps working for the overlap (24 hours unless told otherwise).
+    assert_eq!(rotated["previous_secret"]["secret_sha256"], digest(&secret));
+    let until = rotated["previous_secret"]["valid_until"].as_u64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!((now + 24 * 3600 - 60..=now + 24 * 3600 + 60).contains(&until));
+    assert!(r.stderr.contains("keeps working until"), "{}", r.all());
+    let v = run(cmd(&["validate", path.to_str().unwrap()]));
+    assert_eq!(v.code, 0, "{}", v.all());
+    let r = run(cmd(&[
+        "bridge",
+        "rotate-secret",
+        d,
+        "--id",
+        "lms",
+        "--overlap-hours",
+        "0",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let third = read_json(&path);
+    assert!(
+        third.get("previous_secret").is_none(),
+        "no overlap asked for"
+    );
+    assert!(
+        r.stderr.contains("stops working at the next push"),
+        "{}",
+        r.all()
+    );
 
     // No overwrite, and nothing written for an invalid app.
     let again = run(cmd(&[

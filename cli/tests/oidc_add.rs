@@ -108,3 +108,46 @@ fn a_client_credentials_client_needs_no_redirect_uri_and_keeps_its_api_scopes() 
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("confidential"), "{}", r.all());
 }
+
+#[test]
+fn a_rotated_client_secret_keeps_the_old_one_for_the_overlap() {
+    let parent = scratch("oidc-rotate");
+    let dir = acme_folder(&parent);
+    let d = dir.to_str().unwrap();
+    let path = dir.join("oidc/community-portal.json");
+    let before = read_json(&path)["client_secret_hash"].clone();
+    let r = run(cmd(&[
+        "oidc",
+        "rotate-secret",
+        d,
+        "--id",
+        "community-portal",
+        "--overlap-hours",
+        "48",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let secret = r
+        .stdout
+        .trim()
+        .strip_prefix("client_secret=")
+        .unwrap()
+        .to_string();
+    let client = read_json(&path);
+    assert_eq!(
+        client["client_secret_hash"],
+        json!(edge_idp::oidc::client::secret_hash(&secret))
+    );
+    assert_eq!(
+        client["previous_client_secret"]["client_secret_hash"],
+        before
+    );
+    assert!(
+        client["previous_client_secret"]["valid_until"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(r.stderr.contains("keeps working until"), "{}", r.all());
+    let v = run(cmd(&["validate", d]));
+    assert_eq!(v.code, 0, "{}", v.all());
+}

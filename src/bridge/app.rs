@@ -7,7 +7,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::cache::TtlCache;
-use crate::platform::Platform;
+use crate::platform::{Platform, UnixTime};
+use crate::seal::SecretMatch;
 use crate::Ctx;
 
 /// How long a loaded app (or its absence) is served from the cache.
@@ -63,6 +64,9 @@ pub struct BridgeApp {
     pub allow_subdomains: bool,
     /// Hex SHA-256 of the vendor's API secret.
     pub secret_sha256: String,
+    /// The secret being replaced, accepted until its `valid_until` (`bridge rotate-secret`).
+    #[serde(default)]
+    pub previous_secret: Option<PreviousSecret>,
     /// Parent domain of the token cookie (cookie delivery).
     #[serde(default)]
     pub cookie_domain: Option<String>,
@@ -91,6 +95,16 @@ fn default_cookie_name() -> String {
     "bridge_token".into()
 }
 
+/// A vendor API secret that is being replaced, and until when it still works.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousSecret {
+    /// Hex SHA-256 of it, as [`BridgeApp::secret_sha256`].
+    pub secret_sha256: String,
+    /// Seconds since the epoch after which it no longer works.
+    pub valid_until: u64,
+}
+
 impl BridgeApp {
     /// The token lifetime, clamped to 10–300 seconds.
     pub fn token_ttl(&self) -> u32 {
@@ -108,15 +122,24 @@ impl BridgeApp {
         }
     }
 
-    /// Whether `presented` is the vendor's API secret (compares SHA-256 digests in constant time).
-    pub fn secret_matches(&self, presented: &str) -> bool {
+    /// Which of the vendor's API secrets `presented` is at `now`: the current one, or the
+    /// previous one during a rotation's overlap (SHA-256 digests compared in constant time).
+    pub fn secret_match(&self, presented: &str, now: UnixTime) -> SecretMatch {
         if presented.is_empty() || presented.len() > 512 || self.secret_sha256.len() != 64 {
-            return false;
+            return SecretMatch::No;
         }
         let digest = hex(&Sha256::digest(presented.as_bytes()));
-        crate::seal::constant_time_eq(
+        let current = self.secret_sha256.to_ascii_lowercase();
+        let previous = self.previous_secret.as_ref().map(|p| {
+            (
+                p.secret_sha256.to_ascii_lowercase(),
+                now.secs() < p.valid_until,
+            )
+        });
+        SecretMatch::of(
             digest.as_bytes(),
-            self.secret_sha256.to_ascii_lowercase().as_bytes(),
+            current.as_bytes(),
+            previous.as_ref().map(|(d, live)| (d.as_bytes(), *live)),
         )
     }
 

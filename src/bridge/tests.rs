@@ -366,3 +366,42 @@ fn the_user_service_answers_get_only() {
         "HEAD did not spend it"
     );
 }
+
+#[test]
+fn a_rotated_vendor_secret_keeps_working_until_its_overlap_ends() {
+    const OLD: &str = "old-vendor-secret-9876543210";
+    let until = NOW_MS / 1000 + 60;
+    let (idp, p) = setup(json!({"previous_secret": {
+        "secret_sha256": crate::bridge::app::hex(&Sha256::digest(OLD.as_bytes())),
+        "valid_until": until}}));
+    let mut b = signed_in(&idp, &p);
+    let fresh_token = |b: &mut Browser<'_>| {
+        let r = b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+        assert_eq!(r.status, 303, "{}", body(&r));
+        token_of(&location(&r))
+    };
+    let token = fresh_token(&mut b);
+    let r = redeem(&mut b, &token, OLD);
+    assert_eq!(r.status, 200, "the previous secret, within its overlap");
+    assert!(p
+        .events()
+        .contains(&"bridge.previous_secret_used".to_string()));
+    let token = fresh_token(&mut b);
+    assert_eq!(
+        redeem(&mut b, &token, SECRET).status,
+        200,
+        "the new one too"
+    );
+    p.advance_secs(61);
+    let token = fresh_token(&mut b);
+    assert_eq!(
+        redeem(&mut b, &token, OLD).status,
+        401,
+        "the overlap is over"
+    );
+    assert_eq!(
+        redeem(&mut b, &token, SECRET).status,
+        200,
+        "a refused secret spends nothing"
+    );
+}

@@ -11,6 +11,7 @@ use crate::access::Access;
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
+use crate::seal::SecretMatch;
 use crate::Ctx;
 
 /// A JSON error response.
@@ -54,7 +55,18 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         // An unknown app answers like a wrong secret: no way to probe which apps exist.
         Err(_) => return json_error(401, "invalid_client", "the app or its secret is not valid"),
     };
-    let secret_ok = presented_secret(ctx).is_some_and(|s| app.secret_matches(&s));
+    let secret = presented_secret(ctx).map_or(SecretMatch::No, |s| {
+        app.secret_match(&s, ctx.platform.now())
+    });
+    if secret == SecretMatch::Previous {
+        ctx.audit(
+            "bridge.previous_secret_used",
+            Outcome::Success,
+            Some(&app.id),
+            Some("the vendor still uses the secret being replaced".into()),
+        );
+    }
+    let secret_ok = secret.accepted();
     if !secret_ok {
         ctx.audit(
             "bridge.user_refused",

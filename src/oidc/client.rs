@@ -9,8 +9,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::keys::Verifier;
-use crate::platform::{Platform, PlatformError};
-use crate::seal::constant_time_eq;
+use crate::platform::{Platform, PlatformError, UnixTime};
+use crate::seal::SecretMatch;
 use crate::Ctx;
 
 /// How long a client value is served from the per-isolate cache.
@@ -158,6 +158,9 @@ pub struct Client {
     /// `sha256:` + base64url of the SHA-256 of the client secret.
     #[serde(default)]
     pub client_secret_hash: Option<String>,
+    /// The secret being replaced, accepted until its `valid_until` (`oidc rotate-secret`).
+    #[serde(default)]
+    pub previous_client_secret: Option<PreviousClientSecret>,
     /// Registered JWKS for `private_key_jwt`.
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
@@ -203,6 +206,16 @@ pub struct Client {
     /// Lifetimes.
     #[serde(default)]
     pub lifetimes: Lifetimes,
+}
+
+/// A client secret that is being replaced, and until when it still works.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousClientSecret {
+    /// Its hash, as [`Client::client_secret_hash`].
+    pub client_secret_hash: String,
+    /// Seconds since the epoch after which it no longer works.
+    pub valid_until: u64,
 }
 
 /// A public key of a client's registered JWKS that may sign its `private_key_jwt` assertions.
@@ -290,12 +303,17 @@ impl Client {
         self.grant_types.iter().any(|g| g == "client_credentials")
     }
 
-    /// Whether `secret` is the client's secret (hash compared in constant time).
-    pub fn secret_matches(&self, secret: &str) -> bool {
+    /// Which of the client's secrets `secret` is at `now`: the current one, or the previous one
+    /// during a rotation's overlap (hashes compared in constant time).
+    pub fn secret_match(&self, secret: &str, now: UnixTime) -> SecretMatch {
         let Some(stored) = self.client_secret_hash.as_deref() else {
-            return false;
+            return SecretMatch::No;
         };
-        constant_time_eq(secret_hash(secret).as_bytes(), stored.as_bytes())
+        let previous = self
+            .previous_client_secret
+            .as_ref()
+            .map(|p| (p.client_secret_hash.as_bytes(), now.secs() < p.valid_until));
+        SecretMatch::of(secret_hash(secret).as_bytes(), stored.as_bytes(), previous)
     }
 
     /// Origins of the redirect URIs (CORS for public clients).
@@ -419,6 +437,11 @@ pub fn parse(client_id: &str, bytes: &[u8]) -> Result<Client, ClientError> {
     let signs_members_in = c.grant_types.iter().any(|g| g != "client_credentials");
     if signs_members_in && c.redirect_uris.is_empty() {
         return Err(invalid("at least one redirect URI is required".into()));
+    }
+    if c.previous_client_secret.is_some() && c.client_secret_hash.is_none() {
+        return Err(invalid(
+            "previous_client_secret needs a current client_secret_hash".into(),
+        ));
     }
     if c.allows_client_credentials() && c.client_type == ClientType::Public {
         return Err(invalid(

@@ -238,3 +238,39 @@ fn discovery_advertises_revocation_and_introspection() {
         doc["token_endpoint_auth_methods_supported"]
     );
 }
+
+#[test]
+fn a_rotated_client_secret_keeps_working_until_its_overlap_ends() {
+    let p = setup();
+    let mut rp: Value = serde_json::from_slice(&p.kv.borrow()["tenant:acme:oidc:rp"]).unwrap();
+    rp["client_secret_hash"] = json!(super::client::secret_hash("new-secret"));
+    rp["previous_client_secret"] = json!({"client_secret_hash": super::client::secret_hash("s3cret"),
+                                          "valid_until": crate::testing::NOW_MS / 1000 + 60});
+    p.put_kv("tenant:acme:oidc:rp", &rp.to_string());
+    let idp = Idp::new();
+    let (at, _) = tokens(&idp, &p, "c-overlap");
+    assert!(p
+        .events()
+        .contains(&"oidc.previous_secret_used".to_string()));
+    let new_auth = format!("Basic {}", STANDARD.encode("rp:new-secret"));
+    let introspect = |auth: &str| {
+        send(
+            &idp,
+            &p,
+            HttpMethod::Post,
+            "/oidc/introspect",
+            &[("authorization", auth)],
+            &encode_form(&[("token", &at)]),
+        )
+        .0
+    };
+    assert_eq!(introspect(&new_auth), 200);
+    assert_eq!(
+        introspect(&rp_auth()),
+        200,
+        "the old secret, within the overlap"
+    );
+    p.advance_secs(61);
+    assert_eq!(introspect(&rp_auth()), 401, "the overlap is over");
+    assert_eq!(introspect(&new_auth), 200);
+}

@@ -20,7 +20,7 @@ use super::{
 use crate::audit::Outcome;
 use crate::http::{percent_decode, Response};
 use crate::platform::{Platform, MASTER_KEY_SECRET};
-use crate::seal::{MasterKey, Purpose, SealKey};
+use crate::seal::{MasterKey, Purpose, SealKey, SecretMatch};
 use crate::Ctx;
 
 /// How long a revocation flag of a token family is kept (the longest refresh token lifetime).
@@ -125,7 +125,19 @@ pub async fn authenticate<P: Platform>(
     let refusal = match (client.client_type, credential) {
         (ClientType::Public, Credential::None) => None,
         (ClientType::Confidential, Credential::Secret(s)) => {
-            (!client.secret_matches(&s)).then(|| "client secret does not match".to_string())
+            match client.secret_match(&s, ctx.platform.now()) {
+                SecretMatch::Current => None,
+                SecretMatch::Previous => {
+                    ctx.audit(
+                        "oidc.previous_secret_used",
+                        Outcome::Success,
+                        Some(&client.id),
+                        Some("the client still uses the secret being replaced".into()),
+                    );
+                    None
+                }
+                SecretMatch::No => Some("client secret does not match".to_string()),
+            }
         }
         (ClientType::Confidential, Credential::Assertion(jwt)) => {
             match client_assertion::verify(ctx, &client, &jwt).await {
