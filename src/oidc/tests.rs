@@ -606,3 +606,45 @@ fn native_cost_of_a_code_exchange() {
         t0.elapsed().as_secs_f64() * 1000.0 / f64::from(n)
     );
 }
+
+#[test]
+fn the_token_preflight_echoes_only_a_well_formed_origin() {
+    let p = setup();
+    let idp = Idp::new();
+    let preflight = |origin: &str| {
+        let (status, _, resp) = send(
+            &idp,
+            &p,
+            HttpMethod::Options,
+            "/oidc/token",
+            &[("origin", origin)],
+            "",
+        );
+        (
+            status,
+            resp.header("access-control-allow-origin")
+                .map(str::to_string),
+        )
+    };
+    assert_eq!(
+        preflight("https://spa.example"),
+        (204, Some("https://spa.example".into()))
+    );
+    assert_eq!(
+        preflight("http://127.0.0.1:8080"),
+        (204, Some("http://127.0.0.1:8080".into()))
+    );
+    // Found by fuzzing: a NUL (or CR, LF) in Origin went back out in a header.
+    for origin in [
+        "\0",
+        "https://spa.example\0",
+        "https://spa.example\r\nx: y",
+        "null",
+        "https://spa.example/path",
+        "HTTPS://SPA.example",
+        "https://user@spa.example",
+        "*",
+    ] {
+        assert_eq!(preflight(origin), (204, None), "{origin:?}");
+    }
+}

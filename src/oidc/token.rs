@@ -183,12 +183,16 @@ fn cors(ctx_origin: Option<&str>, client: Option<&Client>) -> Option<String> {
         .then(|| origin.to_string())
 }
 
-/// `OPTIONS /oidc/token`: browsers ask before a public client's cross-origin POST. Any
-/// registered public client's origin may ask; the POST itself is checked per client.
+/// `OPTIONS /oidc/token`: browsers ask before a public client's cross-origin POST. A preflight
+/// names no client, so any well-formed origin (`scheme://host[:port]`, exactly as
+/// [`crate::http::origin_of`] writes it) gets a yes, and the POST itself is checked per client;
+/// anything else is not echoed back into a header.
 pub async fn preflight<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     match ctx.req.header("origin") {
-        Some(origin) => super::cors_preflight(origin, "POST"),
-        None => Response::empty(204),
+        Some(origin) if crate::http::origin_of(origin).as_deref() == Some(origin) => {
+            super::cors_preflight(origin, "POST")
+        }
+        _ => Response::empty(204),
     }
 }
 
