@@ -222,6 +222,9 @@ impl Idp {
             request_id: request_id.to_string(),
             nonce: nonce.to_string(),
         };
+        if ctx.tenant.disabled {
+            return disabled_tenant(&ctx);
+        }
         if req.body.len() > http::MAX_BODY_BYTES {
             ctx.audit(
                 "request.refused",
@@ -289,6 +292,23 @@ impl Idp {
             }
         }
     }
+}
+
+/// Every answer of a disabled tenant: a branded page, no link onward, nothing looked up. The
+/// health check still says which tenant it is, so operators can see the host is routed.
+fn disabled_tenant<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    if ctx.req.path == "/healthz" {
+        return Response::json(
+            503,
+            &serde_json::json!({"status": "disabled", "tenant": ctx.tenant.id.as_str()}),
+        );
+    }
+    ctx.error_page(
+        503,
+        "Sign-in is not available",
+        "Single sign-on is not available for this organisation at the moment. Please contact the organisation.",
+        None,
+    )
 }
 
 fn tenant_failure(

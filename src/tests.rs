@@ -302,3 +302,51 @@ fn a_body_stream_is_read_only_past_the_limit() {
         "a body that breaks off reads as empty"
     );
 }
+
+#[test]
+fn a_disabled_tenant_answers_every_page_with_not_available_and_does_nothing_else() {
+    let p = FakePlatform::default();
+    let mut t = tenant_json("acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    t["disabled"] = serde_json::json!(true);
+    p.put_kv(
+        "host:acme.localhost",
+        r#"{"schema_version":1,"tenant":"acme"}"#,
+    );
+    p.put_kv("tenant:acme", &t.to_string());
+    add_tenant(
+        &p,
+        "globex",
+        "globex.localhost",
+        "http://127.0.0.1:1/globex",
+    );
+    let idp = Idp::new();
+    for path in [
+        "/",
+        "/signin?return=/",
+        "/oidc/authorize?client_id=rp",
+        "/saml/demo-sp/sso",
+        "/nope",
+    ] {
+        let (status, body, _) = get(&idp, &p, "acme.localhost", path);
+        assert_eq!(status, 503, "{path}");
+        assert!(
+            body.contains("Sign-in is not available") && body.contains("acme association"),
+            "{path}"
+        );
+    }
+    let resp = block_on(idp.handle(
+        Request::new(HttpMethod::Post, "acme.localhost", "/oidc/token"),
+        &p,
+    ));
+    assert_eq!(resp.status, 503);
+    let (status, body, _) = get(&idp, &p, "acme.localhost", "/healthz?deep=1");
+    assert_eq!(status, 503);
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (json["status"].as_str(), json["tenant"].as_str()),
+        (Some("disabled"), Some("acme"))
+    );
+    assert!(p.requests.borrow().is_empty(), "nothing reached iMIS");
+    // Another tenant is not affected.
+    assert_eq!(get(&idp, &p, "globex.localhost", "/healthz").0, 200);
+}

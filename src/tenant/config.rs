@@ -210,6 +210,10 @@ pub struct TenantConfig {
     /// Domains that return URLs may point at.
     #[serde(default)]
     pub allowed_return_domains: Vec<String>,
+    /// Switched off by its operator: every page of its hosts says sign-in is not available
+    /// here, and nothing else happens (no sign-in, no token, no call to iMIS).
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// Why a stored tenant value cannot be used. Messages name the rule, never a secret.
