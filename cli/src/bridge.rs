@@ -183,29 +183,17 @@ pub fn rotate_secret(dir: &Path, id: &str, overlap_hours: u64) -> Result<(), Cli
     let mut value: Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("{} is not JSON: {e}", path.display())))?;
     let (secret, digest) = new_secret()?;
-    let (until, says) = crate::secrets::overlap_until(overlap_hours);
-    match value.as_object_mut() {
-        Some(obj) => {
-            match (obj.get("secret_sha256").cloned(), until) {
-                (Some(old), Some(until)) => {
-                    obj.insert(
-                        "previous_secret".into(),
-                        json!({"secret_sha256": old, "valid_until": until}),
-                    );
-                }
-                _ => {
-                    obj.remove("previous_secret");
-                }
-            }
-            obj.insert("secret_sha256".into(), json!(digest));
-        }
-        None => {
-            return Err(CliError::Usage(format!(
-                "{} is not a JSON object",
-                path.display()
-            )))
-        }
-    }
+    let Some(obj) = value.as_object_mut() else {
+        return Err(CliError::Usage(format!(
+            "{} is not a JSON object",
+            path.display()
+        )));
+    };
+    let fields = crate::secrets::SecretFields {
+        current: "secret_sha256",
+        previous: "previous_secret",
+    };
+    let says = crate::secrets::replace_secret(obj, &fields, &digest, overlap_hours);
     write_valid(&path, &value)?;
     announce(&path, &secret, &format!("Rotated the secret ({says}) in"));
     Ok(())

@@ -260,20 +260,12 @@ pub fn rotate_secret(dir: &Path, id: &str, overlap_hours: u64) -> Result<(), Cli
             path.display()
         )));
     };
-    let (until, says) = crate::secrets::overlap_until(overlap_hours);
-    match (obj.get("client_secret_hash").cloned(), until) {
-        (Some(old), Some(until)) => {
-            obj.insert(
-                "previous_client_secret".into(),
-                json!({"client_secret_hash": old, "valid_until": until}),
-            );
-        }
-        _ => {
-            obj.remove("previous_client_secret");
-        }
-    }
     let secret = random_secret()?;
-    obj.insert("client_secret_hash".into(), json!(secret_hash(&secret)));
+    let fields = crate::secrets::SecretFields {
+        current: "client_secret_hash",
+        previous: "previous_client_secret",
+    };
+    let says = crate::secrets::replace_secret(obj, &fields, &secret_hash(&secret), overlap_hours);
     edge_idp::oidc::client::parse(id, client.to_string().as_bytes())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     write_json(&path, &client)?;

@@ -106,9 +106,42 @@ pub fn keygen_command() -> Result<(), CliError> {
     Ok(())
 }
 
+/// Which fields of an app or client value hold its secret's digest and the one it replaces.
+pub struct SecretFields {
+    /// The current digest (`secret_sha256`, `client_secret_hash`).
+    pub current: &'static str,
+    /// The replaced one with its `valid_until` (`previous_secret`, `previous_client_secret`).
+    pub previous: &'static str,
+}
+
+/// Puts `new_digest` in place of the value's current secret digest. For `overlap_hours` the old
+/// digest stays under `fields.previous`, with the time it stops working; with no overlap (or no
+/// old digest) any previous one is dropped. The admin's line about it.
+pub fn replace_secret(
+    value: &mut serde_json::Map<String, serde_json::Value>,
+    fields: &SecretFields,
+    new_digest: &str,
+    overlap_hours: u64,
+) -> String {
+    let (until, says) = overlap_until(overlap_hours);
+    match (value.get(fields.current).cloned(), until) {
+        (Some(old), Some(until)) => {
+            value.insert(
+                fields.previous.into(),
+                serde_json::json!({fields.current: old, "valid_until": until}),
+            );
+        }
+        _ => {
+            value.remove(fields.previous);
+        }
+    }
+    value.insert(fields.current.into(), serde_json::json!(new_digest));
+    says
+}
+
 /// Until when (seconds since the epoch) a replaced secret keeps working, `hours` from now; `None`
 /// for no overlap. Also a line for the admin saying so.
-pub fn overlap_until(hours: u64) -> (Option<u64>, String) {
+fn overlap_until(hours: u64) -> (Option<u64>, String) {
     if hours == 0 {
         return (None, "the old secret stops working at the next push".into());
     }
