@@ -378,14 +378,7 @@ pub async fn redeem_single_use<P: Platform, R: serde::de::DeserializeOwned + ser
         )
     })?;
     if let Err(e) = check(&record) {
-        let left = expires(&record).saturating_sub(ctx.platform.now().secs());
-        if left > 0 {
-            let ttl = u32::try_from(left).unwrap_or(u32::MAX);
-            ctx.platform
-                .put_once(&record_key, &bytes, ttl)
-                .await
-                .map_err(unavailable)?;
-        }
+        put_back(ctx, &record_key, &bytes, expires(&record)).await?;
         return Err(e);
     }
     ctx.platform
@@ -393,6 +386,29 @@ pub async fn redeem_single_use<P: Platform, R: serde::de::DeserializeOwned + ser
         .await
         .map_err(unavailable)?;
     Ok(record)
+}
+
+/// Puts a taken record back into the take-once store until `expires` (seconds since the epoch);
+/// one already expired stays gone.
+pub(crate) async fn put_back<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    key: &str,
+    bytes: &[u8],
+    expires: u64,
+) -> Result<(), OidcError> {
+    let left = expires.saturating_sub(ctx.platform.now().secs());
+    if left == 0 {
+        return Ok(());
+    }
+    ctx.platform
+        .put_once(key, bytes, u32::try_from(left).unwrap_or(u32::MAX))
+        .await
+        .map_err(|_| {
+            OidcError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the token store is unavailable",
+            )
+        })
 }
 
 /// The revocation flag of a token family (set when a code or refresh token is used twice).

@@ -95,18 +95,13 @@ async fn peek_refresh_record<P: Platform>(
         return Ok(None);
     };
     let now = ctx.platform.now().secs();
-    let left = record
+    let expires = record
         .exp
-        .map_or(u64::from(token::REVOCATION_TTL_SECS), |exp| {
-            exp.saturating_sub(now)
-        });
-    if left == 0 {
+        .unwrap_or(now + u64::from(token::REVOCATION_TTL_SECS));
+    if expires <= now {
         return Ok(None);
     }
-    ctx.platform
-        .put_once(&key, &bytes, u32::try_from(left).unwrap_or(u32::MAX))
-        .await
-        .map_err(unavailable)?;
+    token::put_back(ctx, &key, &bytes, expires).await?;
     Ok(Some(record))
 }
 
