@@ -81,7 +81,7 @@ pub fn admit<P: Platform>(
         ),
         Access::Redirect(url) => (
             format!("user {}, redirected", who.user),
-            crate::signin::redirect(&url),
+            Response::redirect(&url),
         ),
     };
     ctx.audit(who.event, Outcome::Refused, Some(who.app_id), Some(detail));

@@ -225,6 +225,11 @@ impl Response {
         }
     }
 
+    /// A 303 See Other to `target`: after a form post the browser follows it with a GET.
+    pub fn redirect(target: &str) -> Self {
+        Self::empty(303).with_header("location", target)
+    }
+
     /// Adds a header.
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));

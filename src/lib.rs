@@ -21,6 +21,7 @@ pub mod crypto;
 pub mod healthz;
 pub mod http;
 pub mod imis;
+mod journey;
 pub mod oidc;
 pub mod pages;
 pub mod platform;
@@ -239,43 +240,51 @@ impl Idp {
                 Some("/"),
             );
         }
+        let reply = self.dispatch(&ctx).await;
+        journey::render(&ctx, reply).await
+    }
+
+    /// The handler of this request's method and path, and its decision.
+    async fn dispatch<P: Platform>(&self, ctx: &Ctx<'_, P>) -> signin::Reply {
+        let req = ctx.req;
         let get = matches!(req.method, HttpMethod::Get | HttpMethod::Head);
         let post = req.method == HttpMethod::Post;
         match (get, post, req.path.as_str()) {
-            (true, _, "/healthz") => healthz::handle(&ctx).await,
-            (true, _, "/") => home(&ctx).await,
-            (true, _, "/signin") => signin::signin_get(&ctx).await,
-            (_, true, "/signin") => signin::legacy_submit(&ctx).await,
-            (_, true, "/imis/callback") => signin::callback(&ctx, signin::Family::Oidc).await,
-            (_, true, "/saml/imis/callback") => signin::callback(&ctx, signin::Family::Saml).await,
-            (true, _, "/signout") => signin::signout(&ctx, false).await,
-            (_, true, "/signout") => signin::signout(&ctx, true).await,
-            (true, _, "/signed-out") => match signin::signed_out_continuation(&ctx) {
-                Some(next) => signin::redirect(&next),
-                None => signin::pages::signed_out(&ctx),
+            (true, _, "/healthz") => healthz::handle(ctx).await.into(),
+            (true, _, "/") => home(ctx).await.into(),
+            (true, _, "/signin") => signin::signin_get(ctx).await.into(),
+            (_, true, "/signin") => signin::legacy_submit(ctx).await,
+            (_, true, "/imis/callback") => signin::callback(ctx, signin::Family::Oidc).await,
+            (_, true, "/saml/imis/callback") => signin::callback(ctx, signin::Family::Saml).await,
+            (true, _, "/signout") => signin::signout(ctx, false).await,
+            (_, true, "/signout") => signin::signout(ctx, true).await,
+            (true, _, "/signed-out") => match signin::signed_out_continuation(ctx) {
+                Some(next) => Response::redirect(&next).into(),
+                None => signin::pages::signed_out(ctx).into(),
             },
-            (true, _, signin::logout::CONTINUE_PATH) => signin::logout::resume(&ctx).await,
+            (true, _, signin::logout::CONTINUE_PATH) => journey::continue_logout(ctx).await.into(),
             (true, _, "/no-access") => pages::no_access(
                 ctx.brand(),
                 ctx.tenant.pages.no_access_title.as_deref(),
                 ctx.tenant.pages.no_access_message.as_deref(),
                 None,
                 &ctx.nonce,
-            ),
+            )
+            .into(),
             _ => {
                 let protocol = match req.path.as_str() {
-                    p if p.starts_with("/saml/") => saml::route(&ctx).await,
+                    p if p.starts_with("/saml/") => saml::route(ctx).await,
                     p if p.starts_with("/oidc/")
                         || p.starts_with("/.well-known/")
                         || p == "/openid/userinfo" =>
                     {
-                        oidc::route(&ctx).await
+                        oidc::route(ctx).await
                     }
-                    p if p.starts_with("/bridge/") => bridge::route(&ctx).await,
+                    p if p.starts_with("/bridge/") => bridge::route(ctx).await,
                     _ => None,
                 };
-                if let Some(resp) = protocol {
-                    return resp;
+                if let Some(reply) = protocol {
+                    return reply;
                 }
                 ctx.audit(
                     "request.refused",
@@ -289,6 +298,7 @@ impl Idp {
                     "There is no page at this address.",
                     Some("/"),
                 )
+                .into()
             }
         }
     }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::{HttpMethod, Platform};
-use crate::signin::Session;
+use crate::signin::{Reply, Session};
 use crate::Ctx;
 use app::{AppError, Delivery};
 
@@ -40,24 +40,28 @@ pub struct PendingSignin {
     pub delivery: Option<Delivery>,
 }
 
+impl crate::signin::Resumable for PendingSignin {
+    const KIND: &'static str = "bridge";
+}
+
 /// Answers `/bridge/{app}/…`; `None` for other paths.
-pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
+pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
     let rest = ctx.req.path.strip_prefix("/bridge/")?;
     let (app, endpoint) = rest.split_once('/')?;
     let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
+    if endpoint == "signout" && matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Post) {
+        return Some(signout::handle(ctx, app).await);
+    }
     let resp = match (endpoint, get) {
         ("signin", true) => signin::handle(ctx, app).await,
         // GET only: a HEAD would spend the token without the vendor seeing the answer.
         ("user", _) if ctx.req.method == HttpMethod::Get => user::handle(ctx, app).await,
         ("ping", true) => ping::handle(ctx, app).await,
         ("ping", false) if ctx.req.method == HttpMethod::Options => ping::handle(ctx, app).await,
-        ("signout", _) if matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Post) => {
-            signout::handle(ctx, app).await
-        }
         ("signed-out", true) => signout::signed_out(ctx, app).await,
         _ => return None,
     };
-    Some(resp)
+    Some(resp.into())
 }
 
 /// Finishes a bridge sign-in after sign-in.

@@ -13,7 +13,7 @@ use crate::access::TurnedAway;
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
-use crate::signin::{self, Family, Participant, Resume, Session, SignInOptions};
+use crate::signin::{self, Family, Participant, Session, SignInOptions};
 use crate::Ctx;
 
 /// The ReturnURL query parameter (ISG spelling; `returnUrl` and `returnurl` are accepted too).
@@ -94,7 +94,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     signin::begin(
         ctx,
         Family::Oidc,
-        Resume::Bridge(pending),
+        &pending,
         SignInOptions {
             force,
             app_name: Some(app.name.clone()),
@@ -222,7 +222,7 @@ pub async fn finish<P: Platform>(
                 None => (landing.clone(), String::new()),
             };
             let sep = if base.contains('?') { '&' } else { '?' };
-            signin::redirect(&format!("{base}{sep}token={token}{fragment}"))
+            Response::redirect(&format!("{base}{sep}token={token}{fragment}"))
         }
         (Delivery::Cookie, Some(landing)) => {
             let domain = app.cookie_domain.as_deref().unwrap_or_default();
@@ -243,7 +243,7 @@ pub async fn finish<P: Platform>(
                     None,
                 );
             }
-            signin::redirect(&landing).with_header(
+            Response::redirect(&landing).with_header(
                 "set-cookie",
                 format!(
                     "{}={token}; Domain={domain}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=Lax",

@@ -12,24 +12,24 @@ use super::{app_failure, return_url};
 use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
 use crate::platform::Platform;
-use crate::signin::{self, Participant};
+use crate::signin::{self, Participant, Reply};
 use crate::Ctx;
 
 /// `GET` / `POST /bridge/{app}/signout`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
-        Err(e) => return app_failure(ctx, app_id, &e),
+        Err(e) => return app_failure(ctx, app_id, &e).into(),
     };
     let return_url = match super::signin::return_url_param(ctx) {
         Some(url) => match return_url::validate(&app, &url) {
             Ok(url) => Some(url),
-            Err(why) => return super::signin::refused_return_url(ctx, &app, &why),
+            Err(why) => return super::signin::refused_return_url(ctx, &app, &why).into(),
         },
         None => None,
     };
     let Some(session) = signin::current(ctx).await else {
-        return signin::redirect(return_url.as_deref().unwrap_or("/signed-out"));
+        return Response::redirect(return_url.as_deref().unwrap_or("/signed-out")).into();
     };
     if !signin::signout_confirmed(ctx, &session) {
         let action = match return_url.as_deref() {
@@ -41,12 +41,13 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             None => format!("/bridge/{}/signout", percent_encode(&app.id)),
         };
         let token = signin::signout_token(ctx, &session);
-        return signin::pages::signout_confirm(ctx, &action, &token, Some(&app.name));
+        return signin::pages::signout_confirm(ctx, &action, &token, Some(&app.name)).into();
     }
-    let sid = session.sid.clone();
-    let (mut participants, clear) = signin::end_session(ctx, session).await;
+    let mut ended = signin::end_session(ctx, session).await;
     // The app that asked already signed the member out of itself.
-    participants.retain(|p| !matches!(p, Participant::Bridge { app: a } if *a == app.id));
+    ended
+        .participants
+        .retain(|p| !matches!(p, Participant::Bridge { app: a } if *a == app.id));
     ctx.audit("bridge.signout", Outcome::Success, Some(&app.id), None);
     let after = match return_url.as_deref() {
         Some(url) => format!(
@@ -57,22 +58,11 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         None => "/signed-out".to_string(),
     };
     let done = if ctx.tenant.imis.sign_out_of_imis.unwrap_or(true) {
-        let back = format!(
-            "https://{}{}{after}",
-            ctx.req.host,
-            ctx.req.port.map(|p| format!(":{p}")).unwrap_or_default()
-        );
-        format!(
-            "{}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl={}",
-            ctx.tenant.imis.base_url.trim_end_matches('/'),
-            percent_encode(&back)
-        )
+        signin::imis_logout(ctx, &format!("{}{after}", signin::this_origin(ctx)))
     } else {
         return_url.unwrap_or(after)
     };
-    signin::logout::start(ctx, sid, participants, done)
-        .await
-        .with_header("set-cookie", clear)
+    ended.then(done)
 }
 
 /// `GET /bridge/{app}/signed-out?ReturnURL=…`: the last hop back to the vendor.
@@ -83,9 +73,9 @@ pub async fn signed_out<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response
     };
     match super::signin::return_url_param(ctx) {
         Some(url) => match return_url::validate(&app, &url) {
-            Ok(url) => signin::redirect(&url),
+            Ok(url) => Response::redirect(&url),
             Err(why) => super::signin::refused_return_url(ctx, &app, &why),
         },
-        None => signin::redirect("/signed-out"),
+        None => Response::redirect("/signed-out"),
     }
 }

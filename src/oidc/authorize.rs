@@ -19,7 +19,7 @@ use crate::access::{self, AccessSettings, TurnedAway};
 use crate::audit::Outcome;
 use crate::http::{encode_form, Response};
 use crate::platform::{HttpMethod, Platform};
-use crate::signin::{self, Family, Participant, Resume, Session, SignInOptions};
+use crate::signin::{self, Family, Participant, Session, SignInOptions};
 use crate::Ctx;
 
 /// Longest `state` / `nonce` accepted (they travel in the pending cookie).
@@ -123,7 +123,7 @@ fn to_client<P: Platform>(
         crate::pages::auto_post(ctx.brand(), redirect_uri, &pairs, &ctx.nonce)
     } else {
         let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-        signin::redirect(&format!("{redirect_uri}{sep}{}", encode_form(&pairs)))
+        Response::redirect(&format!("{redirect_uri}{sep}{}", encode_form(&pairs)))
     }
 }
 
@@ -399,7 +399,7 @@ async fn validate<P: Platform>(
             Ok(signin::begin(
                 ctx,
                 Family::Oidc,
-                Resume::Oidc(p),
+                &p,
                 SignInOptions {
                     force,
                     app_name: Some(client.name.clone()),

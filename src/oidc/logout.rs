@@ -10,7 +10,7 @@ use super::{client, issuer, jwt, keys, token};
 use crate::audit::Outcome;
 use crate::http::{encode_form, html_escape, Response};
 use crate::platform::{HttpMethod, Platform};
-use crate::signin::{self, Participant};
+use crate::signin::{self, Participant, Reply};
 use crate::Ctx;
 
 fn params<P: Platform>(ctx: &Ctx<'_, P>) -> Vec<(String, String)> {
@@ -21,7 +21,7 @@ fn params<P: Platform>(ctx: &Ctx<'_, P>) -> Vec<(String, String)> {
     }
 }
 
-fn refuse<P: Platform>(ctx: &Ctx<'_, P>, reason: &str) -> Response {
+fn refuse<P: Platform>(ctx: &Ctx<'_, P>, reason: &str) -> Reply {
     ctx.audit(
         "oidc.logout_refused",
         Outcome::Refused,
@@ -34,6 +34,7 @@ fn refuse<P: Platform>(ctx: &Ctx<'_, P>, reason: &str) -> Response {
         &format!("The application that sent you here made an invalid sign-out request: {reason}."),
         Some("/signout"),
     )
+    .into()
 }
 
 /// The claims of an `id_token_hint` we issued (expiry not checked, as the spec allows).
@@ -60,7 +61,7 @@ async fn check_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> Option<Value> 
 }
 
 /// `GET|POST /oidc/logout`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
     let all = params(ctx);
     let get = |n: &str| {
         all.iter()
@@ -126,7 +127,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         None => signin::after_sign_out(ctx),
     };
     let Some(session) = signin::current(ctx).await else {
-        return signin::redirect(&done);
+        return Response::redirect(&done).into();
     };
     let hinted_this_session = hint
         .as_ref()
@@ -142,17 +143,17 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
             &signin::signout_token(ctx, &session),
             &all,
             client.as_deref().map(|c| c.name.as_str()),
-        );
+        )
+        .into();
     }
-    let sid = session.sid.clone();
-    let (mut participants, clear) = signin::end_session(ctx, session).await;
+    let mut ended = signin::end_session(ctx, session).await;
     if let Some(id) = &client_id {
-        participants.retain(|p| !matches!(p, Participant::Oidc { client } if client == id));
+        ended
+            .participants
+            .retain(|p| !matches!(p, Participant::Oidc { client } if client == id));
     }
     ctx.audit("oidc.logout", Outcome::Success, client_id.as_deref(), None);
-    signin::logout::start(ctx, sid, participants, done)
-        .await
-        .with_header("set-cookie", clear)
+    ended.then(done)
 }
 
 fn confirm_page<P: Platform>(

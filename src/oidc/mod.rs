@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::Response;
 use crate::platform::{HttpMethod, Platform};
-use crate::signin::Session;
+use crate::signin::{Reply, Session};
 use crate::Ctx;
 
 /// Per-isolate caches of the OIDC configuration (clients and opened keys), about a minute each.
@@ -80,6 +80,10 @@ pub struct PendingAuthorize {
     pub consented: bool,
 }
 
+impl crate::signin::Resumable for PendingAuthorize {
+    const KIND: &'static str = "oidc";
+}
+
 /// The issuer of this request's host: `https://{host}` plus the port when it is not 443.
 pub fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
     match ctx.req.port {
@@ -95,11 +99,14 @@ pub fn member_audience(iss: &str) -> String {
 }
 
 /// Answers `/.well-known/…`, `/oidc/…` and `/openid/userinfo`; `None` for other paths.
-pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
+pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
     let method = ctx.req.method;
     let get = matches!(method, HttpMethod::Get | HttpMethod::Head);
     let post = method == HttpMethod::Post;
     let options = method == HttpMethod::Options;
+    if ctx.req.path == "/oidc/logout" && (get || post) {
+        return Some(logout::handle(ctx).await);
+    }
     let resp = match ctx.req.path.as_str() {
         "/.well-known/openid-configuration" if get => discovery::handle(ctx),
         "/.well-known/jwks.json" if get => jwks::handle(ctx).await,
@@ -113,11 +120,10 @@ pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
         "/oidc/introspect" if post => token_status::introspect(ctx).await,
         "/oidc/userinfo" | "/openid/userinfo" if get || post => userinfo::handle(ctx).await,
         "/oidc/userinfo" | "/openid/userinfo" if options => cors_preflight("*", "GET, POST"),
-        "/oidc/logout" if get || post => logout::handle(ctx).await,
         "/oidc/consent" if post => consent::handle(ctx).await,
         _ => return None,
     };
-    Some(resp)
+    Some(resp.into())
 }
 
 /// A CORS preflight answer.

@@ -21,7 +21,7 @@ use super::{app_or_page, new_id, urls, Saml};
 use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
 use crate::platform::Platform;
-use crate::signin::{self, cookie, redirect, Participant};
+use crate::signin::{self, cookie, Participant, Reply};
 use crate::Ctx;
 
 /// How long a sent LogoutRequest or LogoutResponse is valid.
@@ -142,10 +142,10 @@ struct Done {
 }
 
 /// `/saml/{app}/slo` (GET: Redirect binding; POST: POST binding).
-pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
-        Err(resp) => return resp,
+        Err(resp) => return resp.into(),
     };
     let refuse = |reason: String| {
         ctx.audit(
@@ -160,6 +160,7 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             "The sign-out request from this application could not be accepted.",
             Some("/signout"),
         )
+        .into()
     };
     if !app.cfg.slo_enabled {
         return refuse("Single Logout is not enabled for this app".into());
@@ -195,7 +196,7 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                 ),
                 Err(e) => ctx.audit("saml.slo_response", Outcome::Refused, Some(app_id), Some(e)),
             }
-            redirect(signin::logout::CONTINUE_PATH)
+            Response::redirect(signin::logout::CONTINUE_PATH).into()
         }
         LogoutMessage::Request {
             id,
@@ -228,12 +229,14 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                         Some(app_id),
                         Some(e.to_string()),
                     );
-                    return ctx.error_page(
-                        503,
-                        "Sign-out temporarily unavailable",
-                        "Please try again in a moment.",
-                        Some("/signout"),
-                    );
+                    return ctx
+                        .error_page(
+                            503,
+                            "Sign-out temporarily unavailable",
+                            "Please try again in a moment.",
+                            Some("/signout"),
+                        )
+                        .into();
                 }
             }
             if app.cfg.sp.slo.is_none() {
@@ -259,7 +262,8 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                     incoming.relay_state.as_deref(),
                     Status::UNKNOWN_PRINCIPAL,
                 )
-                .await;
+                .await
+                .into();
             }
             let Some(session) = session else {
                 return answer(
@@ -269,7 +273,8 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                     incoming.relay_state.as_deref(),
                     Status::SUCCESS,
                 )
-                .await;
+                .await
+                .into();
             };
             ctx.audit(
                 "saml.slo",
@@ -277,12 +282,6 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                 Some(app_id),
                 Some(format!("user {}", session.user.username)),
             );
-            let others: Vec<Participant> = session
-                .participants
-                .iter()
-                .filter(|p| !matches!(p, Participant::Saml { app: a, .. } if a == app_id))
-                .cloned()
-                .collect();
             let done = Done {
                 app: app_id.to_string(),
                 irt: id,
@@ -292,21 +291,24 @@ pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             let token = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
                 .and_then(|k| cookie::seal(ctx.platform, &k, DONE_TOKEN, &done));
             let Some(token) = token else {
-                return ctx.error_page(
-                    503,
-                    "Sign-out unavailable",
-                    "Sign-out is not available right now.",
-                    None,
-                );
+                return ctx
+                    .error_page(
+                        503,
+                        "Sign-out unavailable",
+                        "Sign-out is not available right now.",
+                        None,
+                    )
+                    .into();
             };
-            let sid = session.sid.clone();
-            let (_, clear) = signin::end_session(ctx, session).await;
+            let mut ended = signin::end_session(ctx, session).await;
+            // The SP that asked is answered at the end, not sent a LogoutRequest of its own.
+            ended
+                .participants
+                .retain(|p| !matches!(p, Participant::Saml { app: a, .. } if a == app_id));
             let done_path = format!("/saml/{}/slo/done?t={}", percent_encode(app_id), token);
             // Through iMIS's logout first (per tenant setting), then answer the SP.
             let done = signin::after_sign_out_then(ctx, &done_path);
-            signin::logout::start(ctx, sid, others, done)
-                .await
-                .with_header("set-cookie", clear)
+            ended.then(done)
         }
     }
 }
@@ -318,7 +320,7 @@ pub async fn done<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         cookie::open(&key, DONE_TOKEN, &t)
     });
     let Some(done) = done.filter(|d| d.app == app_id && ctx.platform.now().secs() < d.exp) else {
-        return redirect("/signed-out");
+        return Response::redirect("/signed-out");
     };
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
@@ -336,7 +338,7 @@ async fn answer<P: Platform>(
     status: Status,
 ) -> Response {
     let Some(slo) = &app.cfg.sp.slo else {
-        return redirect("/signed-out");
+        return Response::redirect("/signed-out");
     };
     let Ok(signing) = &app.signing else {
         return super::unavailable(ctx, app);

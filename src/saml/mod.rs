@@ -34,21 +34,22 @@ pub use sso::{resume, PendingSso};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::{HttpMethod, Platform, PlatformError};
+use crate::signin::Reply;
 use crate::Ctx;
 use config::LoadedApp;
 
 /// Answers `/saml/{app}/…`; `None` when the path is not a SAML endpoint.
-pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Response> {
+pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
     let rest = ctx.req.path.strip_prefix("/saml/")?;
     let (app, endpoint) = rest.split_once('/')?;
     let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
     let post = ctx.req.method == HttpMethod::Post;
     Some(match (endpoint, get, post) {
-        ("metadata", true, _) => metadata_endpoint(ctx, app).await,
-        ("sso", true, _) | ("sso", _, true) => sso::sso(ctx, app).await,
-        ("login", true, _) => sso::login(ctx, app).await,
+        ("metadata", true, _) => metadata_endpoint(ctx, app).await.into(),
+        ("sso", true, _) | ("sso", _, true) => sso::sso(ctx, app).await.into(),
+        ("login", true, _) => sso::login(ctx, app).await.into(),
         ("slo", true, _) | ("slo", _, true) => logout::slo(ctx, app).await,
-        ("slo/done", true, _) => logout::done(ctx, app).await,
+        ("slo/done", true, _) => logout::done(ctx, app).await.into(),
         _ => return None,
     })
 }

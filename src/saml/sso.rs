@@ -16,7 +16,7 @@ use crate::access::{self, AccessSettings, TurnedAway};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
-use crate::signin::{self, Family, Participant, Resume, Session, SignInOptions};
+use crate::signin::{self, Family, Participant, Session, SignInOptions};
 use crate::Ctx;
 
 /// A SAML request waiting for the member to sign in (kept in the sealed pending cookie, so it
@@ -34,6 +34,10 @@ pub struct PendingSso {
     /// RelayState, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_state: Option<String>,
+}
+
+impl crate::signin::Resumable for PendingSso {
+    const KIND: &'static str = "saml";
 }
 
 fn refuse_page<P: Platform>(ctx: &Ctx<'_, P>, app: &str, status: u16, reason: String) -> Response {
@@ -156,7 +160,7 @@ async fn start_sign_in<P: Platform>(
     signin::begin(
         ctx,
         Family::Saml,
-        Resume::Saml(pending),
+        &pending,
         SignInOptions {
             force,
             app_name: Some(app.cfg.name.clone()),

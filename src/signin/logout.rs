@@ -5,11 +5,12 @@
 //! SAML service providers with Single Logout get a LogoutRequest (front channel, one after the
 //! other, each returning to `/signout/continue`), OIDC clients with a front-channel logout URI are
 //! loaded in hidden frames on the last page, and the browser finally goes to `done`.
-//! What remains to do is kept in a sealed, short-lived cookie.
+//! What remains to do is kept in a sealed, short-lived cookie. This module keeps that state; the
+//! journey module, which knows every protocol, takes each step.
 
 use serde::{Deserialize, Serialize};
 
-use super::{cookie, redirect, Participant};
+use super::{cookie, Participant};
 use crate::http::{html_escape, Response};
 use crate::platform::Platform;
 use crate::Ctx;
@@ -32,75 +33,24 @@ pub struct LogoutState {
     pub done: String,
 }
 
-/// Starts the chain after the session ended: `participants` to visit, then `done`.
-pub async fn start<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    sid: String,
-    participants: Vec<Participant>,
-    done: String,
-) -> Response {
-    step(
-        ctx,
-        LogoutState {
-            sid,
-            remaining: participants,
-            frames: Vec::new(),
-            done,
-        },
-    )
-    .await
+/// The logout in progress in this request's cookie, if any.
+pub fn load<P: Platform>(ctx: &Ctx<'_, P>) -> Option<LogoutState> {
+    let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
+    cookie::open(&key, LOGOUT_COOKIE, &ctx.req.cookie(LOGOUT_COOKIE)?)
 }
 
-/// `GET /signout/continue`: the next participant, or the end.
-pub async fn resume<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
-    let state = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
-        .and_then(|key| cookie::open(&key, LOGOUT_COOKIE, &ctx.req.cookie(LOGOUT_COOKIE)?));
-    match state {
-        Some(state) => step(ctx, state).await,
-        None => redirect("/signed-out"),
-    }
-}
-
-async fn step<P: Platform>(ctx: &Ctx<'_, P>, mut state: LogoutState) -> Response {
-    while !state.remaining.is_empty() {
-        let participant = state.remaining.remove(0);
-        match &participant {
-            Participant::Saml { .. } => {
-                if let Some(resp) = crate::saml::logout_step(ctx, &participant, CONTINUE_PATH).await
-                {
-                    return match save(ctx, &state) {
-                        Some(c) => resp.with_header("set-cookie", c),
-                        None => resp,
-                    };
-                }
-            }
-            Participant::Oidc { client } => {
-                if let Some(uri) =
-                    crate::oidc::frontchannel_logout_uri(ctx, client, &state.sid).await
-                {
-                    state.frames.push(uri);
-                }
-            }
-            Participant::Bridge { app } => {
-                if let Some(uri) = crate::bridge::frontchannel_logout_uri(ctx, app).await {
-                    state.frames.push(uri);
-                }
-            }
-        }
-    }
-    finish(ctx, &state)
-}
-
-fn save<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Option<String> {
+/// `Set-Cookie` keeping `state` while the browser visits a participant.
+pub fn save<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Option<String> {
     let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
     let text = cookie::seal(ctx.platform, &key, LOGOUT_COOKIE, state)?;
     Some(cookie::set(LOGOUT_COOKIE, &text, 300))
 }
 
-fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Response {
+/// The end of the chain: the front-channel frames (if any), then `done`.
+pub fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Response {
     let clear = cookie::clear(LOGOUT_COOKIE);
     if state.frames.is_empty() {
-        return redirect(&state.done).with_header("set-cookie", clear);
+        return Response::redirect(&state.done).with_header("set-cookie", clear);
     }
     // Front-channel logout: each client's URI in a hidden frame, then on to `done`.
     let frames: String = state

@@ -7,6 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cookie;
+use crate::platform::Platform;
+use crate::Ctx;
+
 /// The pending-requests cookie's name.
 pub const PENDING_COOKIE: &str = "__Host-idp-pending";
 /// How long a pending request waits for its callback.
@@ -25,21 +29,45 @@ pub enum Family {
     Oidc,
 }
 
-/// The request to carry on with after sign-in.
+/// A request type that can wait for sign-in in the pending cookie. `KIND` tags it there, so the
+/// code that resumes requests can tell the types apart without this module naming any of them.
+pub trait Resumable: Serialize {
+    /// The tag stored with the request.
+    const KIND: &'static str;
+}
+
+/// The request to carry on with after sign-in, as the protocol that asked wrote it. Sign-in
+/// stores it without looking inside (the cookie is sealed, so it comes back as written); the
+/// journey module, the one place that knows every protocol, reads it back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Resume {
-    /// `/signin` used directly: go to a local path.
-    Direct {
-        /// Local path to return to.
-        return_to: String,
-    },
-    /// A SAML AuthnRequest (or IdP-initiated login) waiting for the member.
-    Saml(crate::saml::PendingSso),
-    /// An OIDC authorization request waiting for the member.
-    Oidc(crate::oidc::PendingAuthorize),
-    /// A token-bridge sign-in waiting for the member.
-    Bridge(crate::bridge::PendingSignin),
+#[serde(transparent)]
+pub struct Continuation(serde_json::Map<String, serde_json::Value>);
+
+impl Continuation {
+    /// `request` with its [`Resumable::KIND`] tag; `None` if it does not serialize to an object.
+    pub fn of<T: Resumable>(request: &T) -> Option<Self> {
+        let serde_json::Value::Object(mut fields) = serde_json::to_value(request).ok()? else {
+            return None;
+        };
+        fields.insert("kind".into(), T::KIND.into());
+        Some(Self(fields))
+    }
+
+    /// The tagged object, for the journey to decode.
+    pub fn into_value(self) -> serde_json::Value {
+        serde_json::Value::Object(self.0)
+    }
+}
+
+/// `/signin` used directly: go to a local path once signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectReturn {
+    /// Local path to return to (checked again when followed).
+    pub return_to: String,
+}
+
+impl Resumable for DirectReturn {
+    const KIND: &'static str = "direct";
 }
 
 /// One pending request.
@@ -55,7 +83,7 @@ pub struct Pending {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
     /// What to resume.
-    pub resume: Resume,
+    pub resume: Continuation,
 }
 
 /// The cookie's content.
@@ -96,4 +124,22 @@ impl PendingList {
     pub fn get(&self, id: &str) -> Option<&Pending> {
         self.items.iter().find(|p| p.id == id)
     }
+}
+
+pub(super) fn read<P: Platform>(ctx: &Ctx<'_, P>) -> PendingList {
+    let now = ctx.platform.now().secs();
+    let mut list: PendingList = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
+        .and_then(|key| cookie::open(&key, PENDING_COOKIE, &ctx.req.cookie(PENDING_COOKIE)?))
+        .unwrap_or_default();
+    list.prune(now);
+    list
+}
+
+pub(super) fn cookie_for<P: Platform>(ctx: &Ctx<'_, P>, list: &PendingList) -> Option<String> {
+    if list.items.is_empty() {
+        return Some(cookie::clear(PENDING_COOKIE));
+    }
+    let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
+    let text = cookie::seal(ctx.platform, &key, PENDING_COOKIE, list)?;
+    Some(cookie::set(PENDING_COOKIE, &text, PENDING_TTL_SECS))
 }

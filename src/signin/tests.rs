@@ -483,7 +483,7 @@ fn a_sign_out_through_imis_continues_only_to_a_vouched_destination() {
         assert_eq!(r.status, 200, "{forged}");
         assert!(body(&r).contains("You are signed out"));
     }
-    p.advance_secs(super::CONTINUE_TTL_SECS + 1);
+    p.advance_secs(super::signout::CONTINUE_TTL_SECS + 1);
     assert_eq!(b.get(path).status, 200, "expired");
 }
 
