@@ -15,7 +15,8 @@ use edge_idp::saml::config::{Binding, LoadedApp, SamlApp};
 use edge_idp::saml::{authn_request, binding, dsig, logout, time, xml};
 use edge_idp::seal::{self, MasterKey, Purpose, SealKey};
 use edge_idp::signin::logout::LogoutState;
-use edge_idp::signin::{cookie, PendingList, Session};
+use edge_idp::signin::pending::PendingList;
+use edge_idp::signin::{cookie, Session};
 use edge_idp::tenant::{TenantConfig, TenantResolver};
 use edge_idp::{Ctx, Idp};
 
