@@ -206,9 +206,19 @@ class Stack:
     def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> tuple[subprocess.Popen, Path]:
         log = self.logs / f"{self.runtime}-{name}.log"
         fh = open(log, "w")
-        proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT,
-                                env={**os.environ, **(env or {})}, start_new_session=True)
-        self.procs.append(proc)
+        # Each child leads its own process group (so stop() can end its children too), which
+        # also means Ctrl-C never reaches it: only stop() does. A stop signal that arrives between
+        # starting it and recording it would leak it, so signals wait until it is recorded.
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        try:
+            # The child must not inherit the blocked mask, or it would ignore stop()'s SIGTERM.
+            proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT,
+                                    env={**os.environ, **(env or {})}, start_new_session=True,
+                                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals))
+            self.procs.append(proc)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
         return proc, log
 
     def start_emulator(self) -> None:
@@ -364,7 +374,14 @@ class Stack:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
+                print(f"killed {Path(str(proc.args[0])).name}: it did not stop on SIGTERM", file=sys.stderr)
                 os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            # The group's other members (workerd under wrangler) may outlive their leader.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         self.procs.clear()
 
     def runtime_output(self) -> str:
@@ -379,23 +396,43 @@ def main() -> int:
     parser.add_argument("--vendor-port", type=int, default=int(os.environ.get("VENDOR_PORT", "8791")))
     parser.add_argument("--sp-port", type=int, default=int(os.environ.get("SP_PORT", "8792")))
     parser.add_argument("--rp-port", type=int, default=int(os.environ.get("RP_PORT", "8793")))
+    parser.add_argument("--state", type=Path, default=Path(os.environ.get("EDGE_IDP_STATE", ROOT / ".state")),
+                        help="folder for local KV, keys and logs, kept between runs (EDGE_IDP_STATE)")
     args = parser.parse_args()
     default_port = 8787 if args.runtime == "workers" else 3000
     port = args.port or int(os.environ.get("EDGE_IDP_PORT", default_port))
-    # SIGTERM (kill, timeout, a closed terminal) stops everything like Ctrl-C does, so no
-    # emulator or runtime is left holding the ports for the next `scripts/dev`.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    stack = Stack(args.runtime, ROOT / ".state", port, args.imis_port, persist=True,
+    # SIGTERM (kill, timeout, a closed terminal) stops everything like Ctrl-C does, in every
+    # phase: while starting too, so no emulator, runtime or demo site is left holding its port
+    # for the next `scripts/dev`.
+    signal.signal(signal.SIGTERM, _interrupt)
+    stack = Stack(args.runtime, args.state, port, args.imis_port, persist=True,
                   vendor_port=args.vendor_port, sp_port=args.sp_port, rp_port=args.rp_port)
+    try:
+        return _run(stack, args.runtime)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        # A second Ctrl-C must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+        print("stopped", file=sys.stderr)
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(stack: Stack, runtime_kind: str) -> int:
+    """Starts everything, prints where to go, and waits until a process exits or the user stops."""
     try:
         stack.start()
         stack.start_demo_sp()
         stack.start_demo_rp()
-    except Exception as e:  # noqa: BLE001 — report and clean up
-        stack.stop()
+    except Exception as e:  # noqa: BLE001 — report; main() cleans up
         print(f"error: {e}", file=sys.stderr)
         return 1
-    runtime = "Cloudflare Workers (wrangler dev / workerd)" if args.runtime == "workers" else \
+    runtime = "Cloudflare Workers (wrangler dev / workerd)" if runtime_kind == "workers" else \
         "the Spin route (wasmtime serve + Spin component, behind a local TLS terminator)"
     print(f"""
 Edge IdP for iMIS is running on {runtime}.
@@ -414,17 +451,11 @@ Demo members (tenant, username, password):""")
     for tenant, user, password, what in DEMO_USERS:
         print(f"  {tenant:7} {user:9} {password}   {what}")
     print(f"\nLogs: {stack.logs}   Audit events appear in {stack.runtime_log.name}.\nCtrl-C stops everything.")
-    print("The local certificate is self-signed: accept it in the browser (or curl -k).")
-    try:
-        while all(p.poll() is None for p in stack.procs):
-            time.sleep(0.5)
-        print("a process exited; see the logs above", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        stack.stop()
-
+    print("The local certificate is self-signed: accept it in the browser (or curl -k).", flush=True)
+    while all(p.poll() is None for p in stack.procs):
+        time.sleep(0.5)
+    print("a process exited; see the logs above", file=sys.stderr)
+    return 1
 
 if __name__ == "__main__":
     sys.exit(main())
