@@ -89,17 +89,7 @@ pub fn compute(
     let Some(desired) = desired else {
         return Ok(deletion(deployed));
     };
-    let hosts: Vec<&str> = desired.hosts.iter().map(String::as_str).collect();
-    check_moves(&tenant, &hosts, moves)?;
-    let owners: Vec<(String, Option<String>)> = desired
-        .hosts
-        .iter()
-        .map(|h| (h.clone(), deployed.hosts.get(h).map(|d| d.owner.clone())))
-        .collect();
-    let moved = decide(&tenant, &owners, moves).map_err(|e| match e {
-        CliError::HostsRefused { tenant, reasons } => CliError::ApplyRefused { tenant, reasons },
-        other => other,
-    })?;
+    let moved = hosts_allowed(desired, deployed, moves)?;
 
     let mut plan = Plan {
         tenant: tenant.clone(),
@@ -125,23 +115,7 @@ pub fn compute(
             &mut plan.rotations,
         );
     }
-    let host_value = json!({"schema_version": 1, "tenant": tenant});
-    for host in &desired.hosts {
-        let key = format!("{HOST_PREFIX}{host}");
-        match moved.iter().find(|m| &m.host == host) {
-            Some(m) => plan.steps.push(Step {
-                key,
-                action: Action::Move {
-                    from: m.from.clone(),
-                },
-                value: Some(host_value.to_string()),
-            }),
-            None => {
-                let on_store = deployed.hosts.get(host).map(|h| &h.value);
-                plan.steps.extend(step(&key, on_store, &host_value, false));
-            }
-        }
-    }
+    plan.steps.extend(host_steps(desired, deployed, &moved));
     let wanted: BTreeSet<&str> = desired.docs.iter().map(|d| d.key.as_str()).collect();
     for key in deployed.tenant_values.keys() {
         if !wanted.contains(key.as_str()) {
@@ -161,6 +135,49 @@ pub fn compute(
             .extend(step(&tenant_key, on_store, &value, false));
     }
     Ok(plan)
+}
+
+/// Checks the file's hostnames against their deployed owners: another tenant's hostname needs
+/// a `--move-host` naming that owner. The moves that happen.
+fn hosts_allowed(
+    desired: &Desired,
+    deployed: &Deployed,
+    moves: &[HostMove],
+) -> Result<Vec<HostMove>, CliError> {
+    let hosts: Vec<&str> = desired.hosts.iter().map(String::as_str).collect();
+    check_moves(&desired.tenant, &hosts, moves)?;
+    let owners: Vec<(String, Option<String>)> = desired
+        .hosts
+        .iter()
+        .map(|h| (h.clone(), deployed.hosts.get(h).map(|d| d.owner.clone())))
+        .collect();
+    decide(&desired.tenant, &owners, moves).map_err(|e| match e {
+        CliError::HostsRefused { tenant, reasons } => CliError::ApplyRefused { tenant, reasons },
+        other => other,
+    })
+}
+
+/// The steps of the file's hostnames: added, moved from another tenant, or rewritten.
+fn host_steps(desired: &Desired, deployed: &Deployed, moved: &[HostMove]) -> Vec<Step> {
+    let value = json!({"schema_version": 1, "tenant": desired.tenant});
+    let mut steps = Vec::new();
+    for host in &desired.hosts {
+        let key = format!("{HOST_PREFIX}{host}");
+        match moved.iter().find(|m| &m.host == host) {
+            Some(m) => steps.push(Step {
+                key,
+                action: Action::Move {
+                    from: m.from.clone(),
+                },
+                value: Some(value.to_string()),
+            }),
+            None => {
+                let on_store = deployed.hosts.get(host).map(|h| &h.value);
+                steps.extend(step(&key, on_store, &value, false));
+            }
+        }
+    }
+    steps
 }
 
 /// Bumps the tenant's `config_version` when anything changes, so that `/healthz` and the

@@ -393,20 +393,6 @@ fn unhex(name: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// The message for `--spin --remote`, which is not implemented.
-pub fn spin_remote_unsupported() -> CliError {
-    CliError::SpinRemoteUnsupported(
-        "writing to a remote Spin app is not supported yet.\n\
-         Spin's own tooling can write the same keys: `spin up --key-value KEY=VALUE` (repeatable) \
-         sets pairs in the application's default store when it starts, and on Fermyon Cloud the \
-         cloud plugin has `spin cloud kv set` (check `spin cloud kv set --help` for its flags; \
-         not verified here).\n\
-         To see the exact keys, run `edge-idp push <tenant-dir> --spin --local --kv-dir <dir>`: it \
-         prints every key, and <dir>/default/<hex of the key> holds each value."
-            .to_owned(),
-    )
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::ArgGroup;
 
 use crate::error::CliError;
-use crate::store::{spin_remote_unsupported, Target};
+use crate::store::Target;
 
 /// Where to read and write: Workers KV (local or remote, through wrangler) or the local Spin
 /// store.
@@ -70,4 +70,18 @@ impl TargetArgs {
             }),
         }
     }
+}
+
+/// The message for `--spin --remote`, which is not implemented.
+fn spin_remote_unsupported() -> CliError {
+    CliError::SpinRemoteUnsupported(
+        "writing to a remote Spin app is not supported yet.\n\
+         Spin's own tooling can write the same keys: `spin up --key-value KEY=VALUE` (repeatable) \
+         sets pairs in the application's default store when it starts, and on Fermyon Cloud the \
+         cloud plugin has `spin cloud kv set` (check `spin cloud kv set --help` for its flags; \
+         not verified here).\n\
+         To see the exact keys, run `edge-idp push <tenant-dir> --spin --local --kv-dir <dir>`: it \
+         prints every key, and <dir>/default/<hex of the key> holds each value."
+            .to_owned(),
+    )
 }
