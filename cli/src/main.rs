@@ -243,13 +243,28 @@ enum TenantCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints clap's message. Its usage errors exit 2, except for `plan`, whose 2 means "changes
+/// to make": a script must never read a mistyped flag as a plan.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    let plan = std::env::args_os().nth(1).is_some_and(|a| a == "plan");
+    if plan && e.use_stderr() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
     }
 }
 

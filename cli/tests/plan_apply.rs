@@ -549,12 +549,22 @@ fn plan_help_gives_the_exit_codes_and_needs_a_master_key() {
         "acme",
         "--local",
     ]));
+    // A usage error of plan is 1, never 2 (which means "changes to make").
     assert_eq!(
         r.code,
-        2,
+        1,
         "a file and --delete-tenant conflict: {}",
         r.all()
     );
+    assert!(r.stderr.contains("cannot be used with"), "{}", r.stderr);
+    let r = run(cmd(&[
+        "apply",
+        "--delete-tenant",
+        "acme",
+        "--local",
+        "--bogus",
+    ]));
+    assert_eq!(r.code, 2, "{}", r.all());
 }
 
 #[test]
