@@ -423,6 +423,19 @@ fn check_names(doc: &Document, out: &mut Vec<Problem>) {
     }
 }
 
+/// The rules beyond the schema that apply to one value of `kind` wherever it comes from
+/// (`file` names it in problems).
+pub fn beyond_schema(kind: Kind, file: &Path, value: &Value) -> Vec<Problem> {
+    let doc = Document {
+        path: file.to_path_buf(),
+        placement: Placement::Loose { kind },
+        value: value.clone(),
+    };
+    let mut out = Vec::new();
+    check_session(&doc, &mut out);
+    out
+}
+
 /// A session's idle lifetime cannot exceed its absolute lifetime.
 fn check_session(doc: &Document, out: &mut Vec<Problem>) {
     if doc.kind() != Kind::Tenant {

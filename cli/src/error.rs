@@ -67,7 +67,7 @@ pub enum CliError {
     /// wrangler ran and failed.
     #[error(
         "`{command}` failed ({status}); see its output above. Some keys may have been written: fix \
-         the cause and push again (a push overwrites)"
+         the cause and run the command again (it writes the same keys again)"
     )]
     WranglerFailed {
         /// The command line, without any value.
@@ -96,6 +96,47 @@ pub enum CliError {
     )]
     HostsRefused {
         /// The tenant pushed.
+        tenant: String,
+        /// One line per hostname.
+        reasons: Vec<String>,
+    },
+    /// Reading the store failed for another reason than a missing key.
+    #[error(
+        "`{command}` failed ({status}); see its output above. Cannot read {what}, so nothing was \
+         written"
+    )]
+    StoreReadFailed {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The key or keys it read.
+        what: String,
+    },
+    /// A tenant file cannot be read as one.
+    #[error("{}: {message}", path.display())]
+    TenantFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (never a secret).
+        message: String,
+    },
+    /// A secret field of a tenant file cannot be used.
+    #[error("{at}: {message}")]
+    Secret {
+        /// The document and field (`[tenant] /imis/background_account/password`).
+        at: String,
+        /// What is wrong (never the value).
+        message: String,
+    },
+    /// Some of the tenant's hostnames belong to other tenants (and are not moved), or a
+    /// `--move-host` does not name the current owner: nothing is applied.
+    #[error(
+        "refusing to apply tenant {tenant}; nothing was written:\n  {}",
+        reasons.join("\n  ")
+    )]
+    ApplyRefused {
+        /// The tenant applied.
         tenant: String,
         /// One line per hostname.
         reasons: Vec<String>,

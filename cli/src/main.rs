@@ -3,24 +3,33 @@
 //! It starts a tenant folder (`tenant init`), seals its secrets with the master key (`seal`,
 //! `keygen-master`), validates folders and files against the JSON Schemas of `kv-schema/`
 //! (embedded in the binary) and pushes a valid folder to Workers KV through wrangler, or to the
-//! local Spin key-value store (`push`). Secrets are read from standard input or files, never from
+//! local Spin key-value store (`push`). `plan` and `apply` do the same from one declarative
+//! tenant file, deleting what the file no longer has. Secrets are read from standard input or files, never from
 //! the command line, and are never printed.
 
+mod apply;
 mod bridge;
 mod check;
+mod deployed;
+mod desired;
 mod error;
 mod init;
 mod kind;
 mod oidc;
+mod plan;
 mod push;
 mod saml;
+mod secret_ref;
 mod secrets;
+mod store;
+mod target_args;
+mod tenant_file;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{ArgGroup, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
 use crate::kind::Kind;
@@ -74,6 +83,25 @@ enum Command {
     /// one belongs to another tenant, unless it is moved with --move-host HOST=FROM_TENANT. A
     /// hostname the tenant already owns, or that nobody owns, needs nothing.
     Push(PushArgs),
+    /// Compare a tenant file with what is deployed and print the difference (writes nothing).
+    ///
+    /// Lists the keys to add, to change (with the top-level fields that differ; a sealed value
+    /// is never shown, only "(sealed value changed)"), and to remove (keys of the tenant and
+    /// host:<name> keys naming it that the file no longer has); hostnames moved from another
+    /// tenant; signing keys rotated. Workers KV is read through wrangler (kv key list --prefix,
+    /// kv key get), the local Spin store from its files. Needs the master key
+    /// (EDGE_IDP_MASTER_KEY or --master-key-file), except with --delete-tenant.
+    ///
+    /// Exit status: 0 when there is nothing to do, 2 when there are changes, 1 on error.
+    Plan(apply::PlanArgs),
+    /// Make what is deployed match a tenant file: print the plan, ask, write it.
+    ///
+    /// Asks for confirmation at the terminal unless --yes (and refuses to run without --yes
+    /// when standard input is not a terminal). Writes apps and keys, then the tenant, then its
+    /// hostnames; deletes the hostnames it no longer has first and its other removed keys last;
+    /// bumps config_version whenever anything changes. --delete-tenant removes every key of a
+    /// tenant and of its hostnames instead.
+    Apply(apply::ApplyArgs),
     /// Token-bridge apps of a tenant folder (bridge/{app}.json).
     Bridge {
         #[command(subcommand)]
@@ -102,45 +130,12 @@ enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(ArgGroup::new("where").required(true).args(["local", "remote"])))]
 struct PushArgs {
     /// The tenant folder.
     #[arg(value_name = "TENANT_DIR")]
     dir: PathBuf,
-    /// Write to the local development store.
-    #[arg(long)]
-    local: bool,
-    /// Write to the deployed store.
-    #[arg(long)]
-    remote: bool,
-    /// Push to Fermyon Spin instead of Cloudflare Workers.
-    #[arg(long)]
-    spin: bool,
-    /// Workers, local: wrangler's persistence folder (as given to `wrangler dev --persist-to`).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["spin", "remote"])]
-    persist_to: Option<PathBuf>,
-    /// Spin, local: the key-value folder the local runtime serves (values go to DIR/default/).
-    #[arg(long, value_name = "DIR", requires = "spin")]
-    kv_dir: Option<PathBuf>,
-    /// Workers: wrangler configuration file (default: the one wrangler finds).
-    #[arg(long, value_name = "PATH", conflicts_with = "spin")]
-    wrangler_config: Option<PathBuf>,
-    /// Workers: KV namespace binding holding tenant config.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "TENANTS",
-        conflicts_with = "spin"
-    )]
-    binding: String,
-    /// Workers: the wrangler program.
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "wrangler",
-        conflicts_with = "spin"
-    )]
-    wrangler_bin: PathBuf,
+    #[command(flatten)]
+    target: target_args::TargetArgs,
     /// File holding the base64 master key, to check that sealed values open.
     #[arg(long, value_name = "PATH")]
     master_key_file: Option<PathBuf>,
@@ -248,9 +243,12 @@ enum TenantCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -258,8 +256,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), CliError> {
-    match command {
+/// Prints clap's message. Its usage errors exit 2, except for `plan`, whose 2 means "changes
+/// to make": a script must never read a mistyped flag as a plan.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    let plan = std::env::args_os().nth(1).is_some_and(|a| a == "plan");
+    if plan && e.use_stderr() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+    }
+}
+
+fn run(command: Command) -> Result<ExitCode, CliError> {
+    let done = match command {
+        Command::Plan(args) => return apply::plan_command(&args),
+        Command::Apply(args) => apply::apply_command(&args),
         Command::Validate {
             paths,
             kind,
@@ -330,7 +342,8 @@ fn run(command: Command) -> Result<(), CliError> {
             imis_base_url,
             out,
         }),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 fn validate(
@@ -368,24 +381,7 @@ fn validate(
 }
 
 fn push(args: PushArgs) -> Result<(), CliError> {
-    let target = match (args.spin, args.local) {
-        (true, false) => return Err(push::spin_remote_unsupported()),
-        (true, true) => push::Target::SpinLocal {
-            kv_dir: args.kv_dir.ok_or_else(|| {
-                CliError::Usage(
-                    "--spin --local needs --kv-dir DIR (the folder the local Spin runtime's \
-                     key-value store reads)"
-                        .to_owned(),
-                )
-            })?,
-        },
-        (false, local) => push::Target::Workers {
-            wrangler: args.wrangler_bin,
-            binding: args.binding,
-            local: local.then_some(args.persist_to),
-            config: args.wrangler_config,
-        },
-    };
+    let target = args.target.target()?;
     let options = check::Options {
         master: secrets::master_key(args.master_key_file.as_deref())?,
         ..check::Options::default()

@@ -338,6 +338,39 @@ pub fn ec_entry(master: &MasterKey, tenant: &str) -> Result<Value, CliError> {
     }))
 }
 
+/// A keys.json value: a current and a next RSA key and an ES256 key, private parts sealed.
+pub fn new_keys(master: &MasterKey, tenant: &str, bits: usize) -> Result<Value, CliError> {
+    Ok(json!({
+        "schema_version": 1,
+        "current": rsa_entry(master, tenant, bits)?,
+        "next": rsa_entry(master, tenant, bits)?,
+        "ec": ec_entry(master, tenant)?,
+    }))
+}
+
+/// Rotates a keys.json value: next becomes current (it has been published since the last
+/// rotation), current becomes previous (public part only: published until its tokens expire),
+/// and a new next key is made.
+pub fn rotate_keys(
+    keys: &mut Value,
+    master: &MasterKey,
+    tenant: &str,
+    bits: usize,
+) -> Result<(), CliError> {
+    let Some(next) = keys.get("next").cloned().filter(Value::is_object) else {
+        return Err(CliError::Usage("no next key to promote".to_owned()));
+    };
+    if let Some(mut current) = keys.get("current").cloned().filter(Value::is_object) {
+        if let Some(o) = current.as_object_mut() {
+            o.remove("private_key");
+        }
+        keys["previous"] = current;
+    }
+    keys["current"] = next;
+    keys["next"] = rsa_entry(master, tenant, bits)?;
+    Ok(())
+}
+
 /// `edge-idp keys init`: keys.json with a current and a next RSA key and an ES256 key.
 pub fn keys_init(
     dir: &Path,
@@ -351,12 +384,7 @@ pub fn keys_init(
     }
     let tenant = tenant_id(dir)?;
     let master = master(master_file)?;
-    let keys = json!({
-        "schema_version": 1,
-        "current": rsa_entry(&master, &tenant, bits)?,
-        "next": rsa_entry(&master, &tenant, bits)?,
-        "ec": ec_entry(&master, &tenant)?,
-    });
+    let keys = new_keys(&master, &tenant, bits)?;
     write_json(&path, &keys)?;
     eprintln!(
         "wrote {}: current and next RSA-{bits} keys and an ES256 key",
@@ -365,28 +393,18 @@ pub fn keys_init(
     Ok(())
 }
 
-/// `edge-idp keys rotate`: next becomes current (it has been published since the last
-/// rotation), current becomes previous (public part only: published until its tokens expire),
-/// and a new next key is made.
+/// `edge-idp keys rotate`: `rotate_keys` on the tenant folder's keys.json.
 pub fn keys_rotate(dir: &Path, bits: usize, master_file: Option<&Path>) -> Result<(), CliError> {
     let path = dir.join("keys.json");
     let mut keys = read_json(&path)?;
     let tenant = tenant_id(dir)?;
     let master = master(master_file)?;
-    let Some(next) = keys.get("next").cloned().filter(Value::is_object) else {
-        return Err(CliError::Usage(format!(
-            "{}: no next key to promote (run `edge-idp keys init --force`)",
+    rotate_keys(&mut keys, &master, &tenant, bits).map_err(|e| {
+        CliError::Usage(format!(
+            "{}: {e} (run `edge-idp keys init --force`)",
             path.display()
-        )));
-    };
-    if let Some(mut current) = keys.get("current").cloned().filter(Value::is_object) {
-        if let Some(o) = current.as_object_mut() {
-            o.remove("private_key");
-        }
-        keys["previous"] = current;
-    }
-    keys["current"] = next;
-    keys["next"] = rsa_entry(&master, &tenant, bits)?;
+        ))
+    })?;
     write_json(&path, &keys)?;
     eprintln!(
         "wrote {}: the next key now signs, the old one stays published as previous",

@@ -7,10 +7,7 @@
 //! `--move-host HOST=FROM_TENANT` naming that current owner: one tenant's folder cannot silently take
 //! over another tenant's sign-in hostname.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::{json, Value};
 
@@ -18,39 +15,7 @@ use crate::check::{self, Document, Options};
 use crate::error::CliError;
 use crate::kind::Kind;
 use crate::secrets::is_tenant_id;
-
-/// One key and its value, as written to KV.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// The KV key.
-    pub key: String,
-    /// The value: compact JSON.
-    pub value: String,
-}
-
-/// Where to push.
-#[derive(Debug, Clone)]
-pub enum Target {
-    /// Workers KV through `wrangler kv bulk put`.
-    Workers {
-        /// The wrangler program.
-        wrangler: PathBuf,
-        /// KV namespace binding name in wrangler's configuration.
-        binding: String,
-        /// Local (`Some(persist_to)`, where `None` inside is wrangler's default folder) or remote.
-        local: Option<Option<PathBuf>>,
-        /// wrangler's configuration file, when not the one wrangler finds itself.
-        config: Option<PathBuf>,
-    },
-    /// The local Spin key-value store: `kv_dir/default/<hex of key>`.
-    SpinLocal {
-        /// The folder the key-value provider serves.
-        kv_dir: PathBuf,
-    },
-}
-
-/// The label of Spin's key-value store that holds tenant config (a folder under the KV dir).
-pub const SPIN_STORE: &str = "default";
+use crate::store::{Entry, Target};
 
 /// `--move-host HOST=FROM_TENANT`: the admin moves HOST, one of the pushed folder's hostnames, from
 /// FROM_TENANT (its current owner) to the tenant pushed.
@@ -125,21 +90,7 @@ pub fn push(
         owners.push(((*host).to_owned(), current_owner(target, host)?));
     }
     let moved = decide(tenant, &owners, moves)?;
-    match target {
-        Target::Workers {
-            wrangler,
-            binding,
-            local,
-            config,
-        } => push_workers(
-            &entries,
-            wrangler,
-            binding,
-            local.as_ref(),
-            config.as_deref(),
-        )?,
-        Target::SpinLocal { kv_dir } => push_spin_local(&entries, kv_dir)?,
-    }
+    target.put(&entries)?;
     for entry in &entries {
         println!("put {}", entry.key);
     }
@@ -153,7 +104,7 @@ pub fn push(
 }
 
 /// The prefix of the keys that map a hostname to its tenant.
-const HOST_PREFIX: &str = "host:";
+pub const HOST_PREFIX: &str = "host:";
 
 /// The id of the tenant of a tenant folder's documents.
 fn tenant_id(docs: &[Document]) -> Result<&str, CliError> {
@@ -166,12 +117,12 @@ fn tenant_id(docs: &[Document]) -> Result<&str, CliError> {
 
 /// Refuses moves that cannot apply to this push: a host that is not one of the folder's hostnames,
 /// or the same host moved twice. Checked before anything is read.
-fn check_moves(tenant: &str, hosts: &[&str], moves: &[HostMove]) -> Result<(), CliError> {
+pub fn check_moves(tenant: &str, hosts: &[&str], moves: &[HostMove]) -> Result<(), CliError> {
     for (i, m) in moves.iter().enumerate() {
         if !hosts.contains(&m.host.as_str()) {
             return Err(CliError::Usage(format!(
                 "--move-host {}={}: {} is not one of the hostnames of tenant {tenant} ({}); \
-                 nothing was pushed",
+                 nothing was written",
                 m.host,
                 m.from,
                 m.host,
@@ -180,7 +131,7 @@ fn check_moves(tenant: &str, hosts: &[&str], moves: &[HostMove]) -> Result<(), C
         }
         if moves[..i].iter().any(|earlier| earlier.host == m.host) {
             return Err(CliError::Usage(format!(
-                "--move-host names {} more than once; nothing was pushed",
+                "--move-host names {} more than once; nothing was written",
                 m.host
             )));
         }
@@ -205,9 +156,8 @@ pub fn decide(
             (None, None) => {}
             (Some(owner), None) if owner == tenant => {}
             (Some(owner), None) => reasons.push(format!(
-                "host {host} belongs to tenant {owner}; pushing tenant {tenant} would take it over. \
-                 If the hostname really moves to {tenant}, push again with \
-                 --move-host {host}={owner}"
+                "host {host} belongs to tenant {owner}; tenant {tenant} would take it over. If the \
+                 hostname really moves to {tenant}, run again with --move-host {host}={owner}"
             )),
             (Some(owner), Some(m)) if owner == tenant => reasons.push(format!(
                 "--move-host {host}={}: host {host} already belongs to tenant {tenant}; drop \
@@ -238,7 +188,7 @@ pub fn decide(
 
 /// The tenant a `host:` value names. Anything else than a host mapping is refused: its owner is
 /// unknown, so nothing may overwrite it.
-fn owner_of(key: &str, value: &[u8]) -> Result<String, CliError> {
+pub fn owner_of(key: &str, value: &[u8]) -> Result<String, CliError> {
     serde_json::from_slice::<Value>(value)
         .ok()
         .as_ref()
@@ -252,105 +202,21 @@ fn owner_of(key: &str, value: &[u8]) -> Result<String, CliError> {
 }
 
 /// The tenant that owns `host` now in the store `target` writes to (`None`: no tenant).
-fn current_owner(target: &Target, host: &str) -> Result<Option<String>, CliError> {
+pub fn current_owner(target: &Target, host: &str) -> Result<Option<String>, CliError> {
     let key = format!("{HOST_PREFIX}{host}");
-    let value = match target {
-        Target::Workers {
-            wrangler,
-            binding,
-            local,
-            config,
-        } => wrangler_get(&key, wrangler, binding, local.as_ref(), config.as_deref())?,
-        Target::SpinLocal { kv_dir } => spin_local_get(&key, kv_dir)?,
-    };
+    let value = target.get(&key).map_err(|e| match e {
+        CliError::StoreReadFailed {
+            command,
+            status,
+            what,
+        } => CliError::WranglerReadFailed {
+            command,
+            status,
+            key: what,
+        },
+        other => other,
+    })?;
     value.map(|v| owner_of(&key, &v)).transpose()
-}
-
-/// The value of `key` in the local Spin store, if any.
-fn spin_local_get(key: &str, kv_dir: &Path) -> Result<Option<Vec<u8>>, CliError> {
-    let path = kv_dir.join(SPIN_STORE).join(hex(key.as_bytes()));
-    match fs::read(&path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(CliError::io("cannot read", &path, e)),
-    }
-}
-
-/// wrangler's arguments that pick the namespace: binding, local (with its persistence folder) or
-/// remote, configuration file.
-fn namespace_args(
-    binding: &str,
-    local: Option<&Option<PathBuf>>,
-    config: Option<&Path>,
-) -> Vec<String> {
-    let mut args = vec![format!("--binding={binding}")];
-    match local {
-        Some(persist_to) => {
-            args.push("--local".into());
-            if let Some(dir) = persist_to {
-                args.push("--persist-to".into());
-                args.push(dir.display().to_string());
-            }
-        }
-        None => args.push("--remote".into()),
-    }
-    if let Some(config) = config {
-        args.push("--config".into());
-        args.push(config.display().to_string());
-    }
-    args
-}
-
-/// What `wrangler kv key get` said, as a value: `Ok(None)` when the key is missing (wrangler 4
-/// prints "Value not found" and succeeds for local storage, and fails with the API's
-/// "404: Not Found" for remote storage); `Err(())` for any other failure.
-fn interpret_get(success: bool, stdout: &[u8], stderr: &[u8]) -> Result<Option<Vec<u8>>, ()> {
-    if success {
-        if String::from_utf8_lossy(stdout).trim() == "Value not found" {
-            Ok(None)
-        } else {
-            Ok(Some(stdout.to_vec()))
-        }
-    } else if String::from_utf8_lossy(stderr).contains("404: Not Found") {
-        Ok(None)
-    } else {
-        Err(())
-    }
-}
-
-/// Reads `key` with `wrangler kv key get` from the namespace the push writes to.
-fn wrangler_get(
-    key: &str,
-    wrangler: &Path,
-    binding: &str,
-    local: Option<&Option<PathBuf>>,
-    config: Option<&Path>,
-) -> Result<Option<Vec<u8>>, CliError> {
-    let mut args: Vec<String> = vec!["kv".into(), "key".into(), "get".into(), key.to_owned()];
-    args.extend(namespace_args(binding, local, config));
-    let command = format!("{} {}", wrangler.display(), args.join(" "));
-    eprintln!("running {command}");
-    let out = Command::new(wrangler)
-        .args(&args)
-        .env("WRANGLER_SEND_METRICS", "false")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|source| CliError::WranglerStart {
-            program: wrangler.display().to_string(),
-            source,
-        })?;
-    match interpret_get(out.status.success(), &out.stdout, &out.stderr) {
-        Ok(value) => Ok(value),
-        Err(()) => {
-            // wrangler's own words on why it failed (it prints no value on failure).
-            let _ = std::io::stderr().write_all(&out.stderr);
-            Err(CliError::WranglerReadFailed {
-                command,
-                status: out.status,
-                key: key.to_owned(),
-            })
-        }
-    }
 }
 
 /// The KV entries of a valid tenant folder, in write order: apps and keys first, then the tenant,
@@ -390,129 +256,15 @@ pub fn entries(docs: &[Document]) -> Result<Vec<Entry>, CliError> {
     Ok(out)
 }
 
-/// A private temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<Self, CliError> {
-        let mut suffix = [0u8; 8];
-        getrandom::fill(&mut suffix).map_err(CliError::Random)?;
-        let name = format!("edge-idp-push-{}-{}", std::process::id(), hex(&suffix));
-        let path = std::env::temp_dir().join(name);
-        let mut builder = fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&path)
-            .map_err(|e| CliError::io("cannot create", &path, e))?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        // Best effort: the folder only holds the sealed config that was just pushed.
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Writes every entry with one `wrangler kv bulk put` (a JSON array of `{key, value}` in a file,
-/// so that no value is on a command line).
-fn push_workers(
-    entries: &[Entry],
-    wrangler: &Path,
-    binding: &str,
-    local: Option<&Option<PathBuf>>,
-    config: Option<&Path>,
-) -> Result<(), CliError> {
-    let tmp = TempDir::new()?;
-    let file = tmp.0.join("bulk.json");
-    let bulk: Vec<Value> = entries
-        .iter()
-        .map(|e| json!({ "key": e.key, "value": e.value }))
-        .collect();
-    fs::write(&file, Value::Array(bulk).to_string())
-        .map_err(|e| CliError::io("cannot write", &file, e))?;
-
-    let mut args: Vec<String> = vec![
-        "kv".into(),
-        "bulk".into(),
-        "put".into(),
-        file.display().to_string(),
-    ];
-    args.extend(namespace_args(binding, local, config));
-    let command = format!("{} {}", wrangler.display(), args.join(" "));
-    eprintln!("running {command}");
-    // wrangler's chatter goes to stderr, so that stdout holds only what was written.
-    let status = Command::new(wrangler)
-        .args(&args)
-        .env("WRANGLER_SEND_METRICS", "false")
-        .stdout(std::io::stderr())
-        .status()
-        .map_err(|source| CliError::WranglerStart {
-            program: wrangler.display().to_string(),
-            source,
-        })?;
-    if !status.success() {
-        return Err(CliError::WranglerFailed { command, status });
-    }
-    Ok(())
-}
-
-/// Writes every entry as `kv_dir/default/<lowercase hex of the key>` holding the value's bytes,
-/// each through a temporary file and a rename, so that a running server never reads half a value.
-fn push_spin_local(entries: &[Entry], kv_dir: &Path) -> Result<(), CliError> {
-    let store = kv_dir.join(SPIN_STORE);
-    fs::create_dir_all(&store).map_err(|e| CliError::io("cannot create", &store, e))?;
-    for entry in entries {
-        let name = hex(entry.key.as_bytes());
-        let path = store.join(&name);
-        // A dot name: the provider lists only hex names, and uses `.tmp-<hex>` itself.
-        let tmp = store.join(format!(".push-{}-{name}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(entry.value.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        };
-        if let Err(e) = write() {
-            let _ = fs::remove_file(&tmp);
-            return Err(CliError::io("cannot write", &path, e));
-        }
-    }
-    Ok(())
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
-/// The message for `--spin --remote`, which is not implemented.
-pub fn spin_remote_unsupported() -> CliError {
-    CliError::SpinRemoteUnsupported(
-        "pushing to a remote Spin app is not supported yet.\n\
-         Spin's own tooling can write the same keys: `spin up --key-value KEY=VALUE` (repeatable) \
-         sets pairs in the application's default store when it starts, and on Fermyon Cloud the \
-         cloud plugin has `spin cloud kv set` (check `spin cloud kv set --help` for its flags; \
-         not verified here).\n\
-         To see the exact keys, run `edge-idp push <tenant-dir> --spin --local --kv-dir <dir>`: it \
-         prints every key, and <dir>/default/<hex of the key> holds each value."
-            .to_owned(),
-    )
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
+    use std::fs;
+    use std::path::PathBuf;
+
     use super::*;
     use crate::kind::Placement;
+    use crate::store::{hex, SPIN_STORE};
 
     fn doc(kind: Kind, value: Value) -> Document {
         Document {
@@ -523,12 +275,6 @@ mod tests {
             },
             value,
         }
-    }
-
-    #[test]
-    fn hex_of_a_key() {
-        assert_eq!(hex(b"host:a"), "686f73743a61");
-        assert_eq!(hex(&[0x00, 0xff, 0x10]), "00ff10");
     }
 
     #[test]
@@ -719,25 +465,6 @@ mod tests {
     }
 
     #[test]
-    fn wrangler_get_tells_missing_keys_from_failures() {
-        let value = br#"{"schema_version":1,"tenant":"acme"}"#;
-        assert_eq!(interpret_get(true, value, b""), Ok(Some(value.to_vec())));
-        // wrangler 4, local storage: a missing key is a message on stdout and success.
-        assert_eq!(interpret_get(true, b"Value not found\n", b""), Ok(None));
-        // Remote storage: the API's 404.
-        let not_found =
-            b"X [ERROR] Failed to fetch https://api.cloudflare.com/client/v4/accounts/1/\
-            storage/kv/namespaces/2/values/host%3Aa - 404: Not Found";
-        assert_eq!(interpret_get(false, b"", not_found), Ok(None));
-        // Anything else fails closed.
-        assert_eq!(
-            interpret_get(false, b"", b"X [ERROR] Not logged in"),
-            Err(())
-        );
-        assert_eq!(interpret_get(false, b"", b""), Err(()));
-    }
-
-    #[test]
     fn spin_local_owner_is_read_from_the_store_files() {
         let dir = std::env::temp_dir().join(format!("edge-idp-push-unit-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -758,29 +485,5 @@ mod tests {
         );
         assert_eq!(current_owner(&target, "b.example").unwrap(), None);
         fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn namespace_args_pick_the_same_namespace_for_reads_and_writes() {
-        assert_eq!(
-            namespace_args("TENANTS", None, None),
-            ["--binding=TENANTS", "--remote"]
-        );
-        let persist = Some(PathBuf::from("state"));
-        assert_eq!(
-            namespace_args("T", Some(&persist), Some(Path::new("w.toml"))),
-            [
-                "--binding=T",
-                "--local",
-                "--persist-to",
-                "state",
-                "--config",
-                "w.toml"
-            ]
-        );
-        assert_eq!(
-            namespace_args("T", Some(&None), None),
-            ["--binding=T", "--local"]
-        );
     }
 }

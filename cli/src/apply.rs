@@ -1,0 +1,187 @@
+//! `edge-idp plan` and `edge-idp apply`: bring one tenant's keys in a store to what its tenant
+//! file says (or delete them all), showing the difference first.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::deployed;
+use crate::desired::{self, Inputs};
+use crate::error::CliError;
+use crate::plan::{self, Batch, Plan};
+use crate::push::HostMove;
+use crate::secret_ref;
+use crate::secrets::{is_tenant_id, master_key};
+use crate::store::Target;
+use crate::target_args::TargetArgs;
+use crate::tenant_file;
+
+/// The exit code of `plan` when there is something to do (0: nothing, 1: an error).
+const CHANGES_PENDING: u8 = 2;
+
+/// What `plan` takes (and `apply`, with `--yes`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    /// The tenant file (TOML; see docs/tenant-file.md).
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "delete_tenant",
+        conflicts_with = "delete_tenant"
+    )]
+    pub file: Option<PathBuf>,
+    /// Instead of a file: every key of this tenant and every hostname naming it, removed.
+    #[arg(long, value_name = "TENANT_ID", value_parser = tenant_id)]
+    pub delete_tenant: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Move HOST, one of the file's hostnames, from the tenant that owns it now (repeatable).
+    ///
+    /// Without it, a hostname that belongs to another tenant is refused and nothing is written.
+    /// FROM_TENANT must be its current owner.
+    #[arg(
+        long = "move-host",
+        value_name = "HOST=FROM_TENANT",
+        conflicts_with = "delete_tenant"
+    )]
+    pub move_hosts: Vec<HostMove>,
+    /// Rotate the tenant's signing keys: next signs, current stays published as previous, a new
+    /// next is made (only when the file has no [keys]).
+    #[arg(long, conflicts_with = "delete_tenant")]
+    pub rotate_keys: bool,
+    /// File holding the base64 master key (instead of EDGE_IDP_MASTER_KEY).
+    #[arg(long, value_name = "PATH")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// What `apply` takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Apply without asking (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+fn tenant_id(s: &str) -> Result<String, String> {
+    if is_tenant_id(s) {
+        Ok(s.to_owned())
+    } else {
+        Err("a tenant id: lowercase letters, digits and '-'".to_owned())
+    }
+}
+
+/// A plan, and what it was made from and for.
+struct Made {
+    plan: Plan,
+    source: String,
+    target: Target,
+}
+
+/// Reads what is deployed and what the file (or `--delete-tenant`) wants, and compares them.
+fn make(args: &PlanArgs) -> Result<Made, CliError> {
+    let target = args.target.target()?;
+    if let Some(tenant) = &args.delete_tenant {
+        let on_store = deployed::read(&target, tenant, &[], true)?;
+        return Ok(Made {
+            plan: plan::compute(None, &on_store, &[])?,
+            source: "--delete-tenant".to_owned(),
+            target,
+        });
+    }
+    let Some(path) = &args.file else {
+        return Err(CliError::Usage(
+            "give a tenant file, or --delete-tenant TENANT_ID".to_owned(),
+        ));
+    };
+    let file = tenant_file::load(path)?;
+    let master = master_key(args.master_key_file.as_deref())?.ok_or(CliError::NoMasterKey)?;
+    let on_store = deployed::read(&target, &file.tenant, &file.hostnames(), false)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let mut prompt = secret_ref::prompt_stdin;
+    let mut inputs = Inputs {
+        master: &master,
+        rotate_keys: args.rotate_keys,
+        env: &env,
+        prompt: &mut prompt,
+    };
+    let wanted = desired::build(&file, &on_store, &mut inputs)?;
+    Ok(Made {
+        plan: plan::compute(Some(&wanted), &on_store, &args.move_hosts)?,
+        source: path.display().to_string(),
+        target,
+    })
+}
+
+/// `edge-idp plan`: prints the plan; exit 0 when there is nothing to do, 2 when there is.
+pub fn plan_command(args: &PlanArgs) -> Result<ExitCode, CliError> {
+    let made = make(args)?;
+    print!(
+        "{}",
+        made.plan.render(&made.source, &made.target.describe())
+    );
+    Ok(if made.plan.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(CHANGES_PENDING)
+    })
+}
+
+/// `edge-idp apply`: prints the plan, asks (unless `--yes`), then writes it in order.
+pub fn apply_command(args: &ApplyArgs) -> Result<(), CliError> {
+    let made = make(&args.plan)?;
+    let target_name = made.target.describe();
+    print!("{}", made.plan.render(&made.source, &target_name));
+    if made.plan.is_empty() {
+        return Ok(());
+    }
+    confirm(args.yes, &target_name)?;
+    for batch in made.plan.batches() {
+        match batch {
+            Batch::Put(entries) => {
+                made.target.put(&entries)?;
+                for entry in &entries {
+                    println!("put {}", entry.key);
+                }
+            }
+            Batch::Delete(keys) => {
+                made.target.delete(&keys)?;
+                for key in &keys {
+                    println!("deleted {key}");
+                }
+            }
+        }
+    }
+    println!("Applied to {target_name}.");
+    Ok(())
+}
+
+/// Goes ahead with `--yes`, else asks at the terminal; never without a terminal to ask at.
+fn confirm(yes: bool, target: &str) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(CliError::Usage(
+            "standard input is not a terminal, so apply cannot ask: review the plan above and \
+             run again with --yes; nothing was written"
+                .to_owned(),
+        ));
+    }
+    eprint!("Apply this plan to {target}? Only 'yes' applies it: ");
+    // A failed prompt only loses the question; the answer is still read.
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::io("cannot read", "the terminal", e))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(CliError::Usage(
+            "not confirmed; nothing was written".to_owned(),
+        ))
+    }
+}
