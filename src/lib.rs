@@ -17,6 +17,7 @@ pub mod access;
 pub mod audit;
 pub mod bridge;
 pub mod cache;
+pub mod cookie;
 pub mod crypto;
 pub mod healthz;
 pub mod http;
@@ -68,6 +69,44 @@ pub struct Ctx<'a, P: Platform> {
     pub request_id: String,
     /// Fresh nonce for this response's Content-Security-Policy.
     pub nonce: String,
+    /// Cookies a handler set on the side (e.g. the remembered IQA answers), added to whatever
+    /// response the request ends with.
+    cookies: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'a, P: Platform> Ctx<'a, P> {
+    /// What one request's handlers need.
+    pub fn new(
+        platform: &'a P,
+        idp: &'a Idp,
+        req: &'a Request,
+        tenant: Arc<TenantConfig>,
+        request_id: String,
+        nonce: String,
+    ) -> Self {
+        Self {
+            platform,
+            idp,
+            req,
+            tenant,
+            request_id,
+            nonce,
+            cookies: std::cell::RefCell::default(),
+        }
+    }
+
+    /// Adds `Set-Cookie: cookie` to this request's response, whichever it turns out to be.
+    pub fn set_cookie(&self, cookie: String) {
+        self.cookies.borrow_mut().push(cookie);
+    }
+
+    /// `resp` with the cookies set on the side.
+    fn with_side_cookies(&self, mut resp: Response) -> Response {
+        for cookie in self.cookies.take() {
+            resp = resp.with_header("set-cookie", cookie);
+        }
+        resp
+    }
 }
 
 impl<P: Platform> Ctx<'_, P> {
@@ -215,14 +254,14 @@ impl Idp {
             Ok(tenant) => tenant,
             Err(err) => return tenant_failure(&err, req, platform, request_id, nonce),
         };
-        let ctx = Ctx {
+        let ctx = Ctx::new(
             platform,
-            idp: self,
+            self,
             req,
             tenant,
-            request_id: request_id.to_string(),
-            nonce: nonce.to_string(),
-        };
+            request_id.to_string(),
+            nonce.to_string(),
+        );
         if ctx.tenant.disabled {
             return disabled_tenant(&ctx);
         }
@@ -241,7 +280,8 @@ impl Idp {
             );
         }
         let reply = self.dispatch(&ctx).await;
-        journey::render(&ctx, reply).await
+        let resp = journey::render(&ctx, reply).await;
+        ctx.with_side_cookies(resp)
     }
 
     /// The handler of this request's method and path, and its decision.

@@ -13,7 +13,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use edge_idp::http::{percent_encode, Request, Response};
 use edge_idp::platform::{HttpMethod, PlatformError};
-use edge_idp::signin::{cookie, session, Participant, Session, SessionUser};
+use edge_idp::cookie;
+use edge_idp::signin::{session, Participant, Session, SessionUser};
 use edge_idp::Idp;
 
 use crate::platform::{block_on, FakePlatform, NOW_MS};

@@ -16,7 +16,8 @@ use edge_idp::saml::{authn_request, binding, dsig, logout, time, xml};
 use edge_idp::seal::{self, MasterKey, Purpose, SealKey};
 use edge_idp::signin::logout::LogoutState;
 use edge_idp::signin::pending::PendingList;
-use edge_idp::signin::{cookie, Session};
+use edge_idp::cookie;
+use edge_idp::signin::Session;
 use edge_idp::tenant::{TenantConfig, TenantResolver};
 use edge_idp::{Ctx, Idp};
 
@@ -113,14 +114,14 @@ fn with_ctx<R>(req: &Request, f: impl FnOnce(&Ctx<'_, crate::platform::FakePlatf
     let w = world();
     w.platform.reset();
     let idp = Idp::new();
-    let ctx = Ctx {
-        platform: &w.platform,
-        idp: &idp,
+    let ctx = Ctx::new(
+        &w.platform,
+        &idp,
         req,
-        tenant: tenant(w, "acme"),
-        request_id: "fuzz".into(),
-        nonce: "fuzz-nonce".into(),
-    };
+        tenant(w, "acme"),
+        "fuzz".into(),
+        "fuzz-nonce".into(),
+    );
     f(&ctx)
 }
 
@@ -409,7 +410,7 @@ fn open_as(key: &SealKey, which: u8, text: &str) {
     }
 }
 
-/// Sealed cookies (`signin::cookie::open` into the session, pending and logout types) and
+/// Sealed cookies (`cookie::open` into the session, pending and logout types) and
 /// sealed secrets (`seal::open_secret`, `MasterKey::from_base64`).
 pub fn seal_cookie(data: &[u8]) {
     // flags % 4: 0 a cookie value as a browser sends it, 1 a plaintext sealed with the right key

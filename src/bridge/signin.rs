@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::app::{BridgeApp, Delivery};
 use super::{app_failure, return_url, token, PendingSignin};
-use crate::access::TurnedAway;
+use crate::access::{self, Asking, Decision};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
@@ -132,32 +132,22 @@ pub async fn finish<P: Platform>(
         );
     };
     if app.profile_iqa.is_some() || app.no_access_mapping.is_some() {
-        match crate::access::evaluate(ctx, &session.user.username, app.access_settings()).await {
-            Ok(access) => {
-                let who = TurnedAway {
-                    event: "bridge.no_access",
-                    app_id: &app.id,
-                    app_name: &app.name,
-                    user: &session.user.username,
-                };
-                if let Err(answer) = crate::access::admit(ctx, access, who) {
-                    return answer;
-                }
-            }
-            Err(e) => {
-                ctx.audit(
-                    e.audit_event(),
-                    Outcome::Failure,
-                    Some(&app.id),
-                    Some(e.to_string()),
-                );
-                return ctx.error_page(
-                    502,
-                    "The membership system is unavailable",
-                    "The membership system did not answer as expected. Please try again in a moment.",
-                    None,
-                );
-            }
+        let asking = Asking {
+            event: "bridge.no_access",
+            app_id: &app.id,
+            app_name: &app.name,
+            user: &session.user.username,
+        };
+        let session = Some(signin::session_ref(session));
+        match access::check(ctx, app.access_settings(), asking, session).await {
+            Decision::Granted(_) => {}
+            Decision::TurnedAway(answer) => return answer,
+            Decision::Unavailable => return ctx.error_page(
+                502,
+                "The membership system is unavailable",
+                "The membership system did not answer as expected. Please try again in a moment.",
+                None,
+            ),
         }
     }
     // Where the browser lands: the ReturnURL, else the app's home URL.

@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use super::token;
-use crate::access::Access;
+use crate::access::{self, Asking, Decision};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
@@ -105,28 +105,23 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let user = grant.user;
     let mut iqa = Map::new();
     if app.profile_iqa.is_some() || app.no_access_mapping.is_some() {
-        match crate::access::evaluate(ctx, &user.username, app.access_settings()).await {
-            Ok(Access::Granted(profile)) => {
+        let asking = Asking {
+            event: "bridge.no_access",
+            app_id: &app.id,
+            app_name: &app.name,
+            user: &user.username,
+        };
+        // The vendor's server calls here, not the member's browser: nothing is remembered.
+        match access::check(ctx, app.access_settings(), asking, None).await {
+            Decision::Granted(profile) => {
                 for (name, value) in profile.columns {
                     iqa.insert(name, value);
                 }
             }
-            Ok(_) => {
-                ctx.audit(
-                    "bridge.no_access",
-                    Outcome::Refused,
-                    Some(&app.id),
-                    Some(format!("user {}", user.username)),
-                );
+            Decision::TurnedAway(_) => {
                 return json_error(403, "access_denied", "the member may not use this app");
             }
-            Err(e) => {
-                ctx.audit(
-                    e.audit_event(),
-                    Outcome::Failure,
-                    Some(&app.id),
-                    Some(e.to_string()),
-                );
+            Decision::Unavailable => {
                 return json_error(
                     502,
                     "temporarily_unavailable",

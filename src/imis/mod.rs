@@ -79,6 +79,15 @@ pub enum ImisError {
 }
 
 impl ImisError {
+    /// Whether iMIS is down or slow (as opposed to refusing or being set up wrong): then a
+    /// remembered answer may stand in for a fresh one.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout(_) | Self::Unreachable(_) | Self::Status(_) | Self::Unexpected(_)
+        )
+    }
+
     /// The audit event of a failure to read a member's data: a query set up wrong is told apart
     /// from iMIS being unavailable, so the admin knows what to fix.
     pub fn audit_event(&self) -> &'static str {

@@ -15,11 +15,11 @@ use super::claims;
 use super::client::{self, Client, ClientType};
 use super::error::{ErrorCode, OidcError};
 use super::{issuer, PendingAuthorize};
-use crate::access::{self, AccessSettings, TurnedAway};
+use crate::access::{self, AccessSettings, Asking, Decision};
 use crate::audit::Outcome;
 use crate::http::{encode_form, Response};
 use crate::platform::{HttpMethod, Platform};
-use crate::signin::{self, Family, Participant, Session, SignInOptions};
+use crate::signin::{self, session_ref, Family, Participant, Session, SignInOptions};
 use crate::Ctx;
 
 /// Longest `state` / `nonce` accepted (they travel in the pending cookie).
@@ -431,26 +431,16 @@ pub async fn finish<P: Platform>(
         role_iqa: client.role_iqa.as_deref(),
         no_access_mapping: client.no_access_mapping.as_deref(),
     };
-    let profile = match access::evaluate(ctx, &session.user.username, settings).await {
-        Ok(access) => {
-            let who = TurnedAway {
-                event: "oidc.no_access",
-                app_id: &client.id,
-                app_name: &client.name,
-                user: &session.user.username,
-            };
-            match access::admit(ctx, access, who) {
-                Ok(profile) => profile,
-                Err(answer) => return answer,
-            }
-        }
-        Err(e) => {
-            ctx.audit(
-                e.audit_event(),
-                Outcome::Failure,
-                Some(&client.id),
-                Some(e.to_string()),
-            );
+    let asking = Asking {
+        event: "oidc.no_access",
+        app_id: &client.id,
+        app_name: &client.name,
+        user: &session.user.username,
+    };
+    let profile = match access::check(ctx, settings, asking, Some(session_ref(session))).await {
+        Decision::Granted(profile) => profile,
+        Decision::TurnedAway(answer) => return answer,
+        Decision::Unavailable => {
             return error_to_client(
                 ctx,
                 &p,
@@ -458,7 +448,7 @@ pub async fn finish<P: Platform>(
                     ErrorCode::TemporarilyUnavailable,
                     "the membership system is unavailable",
                 ),
-            );
+            )
         }
     };
     let claims = claims::for_scopes(&p.scope, &session.user, &profile);

@@ -10,9 +10,10 @@ use super::client::{self, Client};
 use super::error::{ErrorCode, OidcError};
 use super::PendingAuthorize;
 use crate::audit::Outcome;
+use crate::cookie;
 use crate::http::{html_escape, Response};
 use crate::platform::Platform;
-use crate::signin::{self, cookie, Session, SessionUser};
+use crate::signin::{self, Session, SessionUser};
 use crate::Ctx;
 
 /// How long the consent form stays valid.

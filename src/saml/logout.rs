@@ -19,9 +19,10 @@ use super::time;
 use super::xml::{self, El, Element, NS_DS, NS_SAML, NS_SAMLP};
 use super::{app_or_page, new_id, urls, Saml};
 use crate::audit::Outcome;
+use crate::cookie;
 use crate::http::{percent_encode, Response};
 use crate::platform::Platform;
-use crate::signin::{self, cookie, Participant, Reply};
+use crate::signin::{self, Participant, Reply};
 use crate::Ctx;
 
 /// How long a sent LogoutRequest or LogoutResponse is valid.

@@ -256,3 +256,5 @@ async fn metadata_endpoint<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Respo
 mod tests;
 #[cfg(test)]
 mod tests_differential;
+#[cfg(test)]
+mod tests_remembered;

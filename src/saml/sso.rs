@@ -12,11 +12,11 @@ use super::config::{Acs, Binding, LoadedApp};
 use super::response::{self, Envelope, Status};
 use super::xml::El;
 use super::{app_or_page, new_id, urls};
-use crate::access::{self, AccessSettings, TurnedAway};
+use crate::access::{self, AccessSettings, Asking, Decision};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
-use crate::signin::{self, Family, Participant, Session, SignInOptions};
+use crate::signin::{self, session_ref, Family, Participant, Session, SignInOptions};
 use crate::Ctx;
 
 /// A SAML request waiting for the member to sign in (kept in the sealed pending cookie, so it
@@ -207,32 +207,22 @@ async fn answer<P: Platform>(
         role_iqa: cfg.role_iqa.as_deref(),
         no_access_mapping: cfg.no_access_mapping.as_deref(),
     };
-    let profile = match access::evaluate(ctx, &user, settings).await {
-        Ok(access) => {
-            let who = TurnedAway {
-                event: "saml.no_access",
-                app_id: &cfg.id,
-                app_name: &cfg.name,
-                user: &user,
-            };
-            match access::admit(ctx, access, who) {
-                Ok(profile) => profile,
-                Err(answer) => return answer,
-            }
-        }
-        Err(e) => {
-            ctx.audit(
-                e.audit_event(),
-                Outcome::Failure,
-                Some(&cfg.id),
-                Some(e.to_string()),
-            );
+    let asking = Asking {
+        event: "saml.no_access",
+        app_id: &cfg.id,
+        app_name: &cfg.name,
+        user: &user,
+    };
+    let profile = match access::check(ctx, settings, asking, Some(session_ref(session))).await {
+        Decision::Granted(profile) => profile,
+        Decision::TurnedAway(answer) => return answer,
+        Decision::Unavailable => {
             return ctx.error_page(
                 502,
                 "The membership system is unavailable",
                 "We could not read your membership details. Please try again in a moment.",
                 Some(&retry_url(pending)),
-            );
+            )
         }
     };
     let name_id = match assertion::name_id(ctx.platform, &session.user, cfg.name_id_format) {

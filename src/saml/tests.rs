@@ -30,7 +30,7 @@ fn sp_signer() -> rsa::pkcs1v15::SigningKey<sha2::Sha256> {
     rsa::pkcs1v15::SigningKey::new(rsa::RsaPrivateKey::from_pkcs8_der(&der).unwrap())
 }
 
-fn body(r: &Response) -> String {
+pub(super) fn body(r: &Response) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
 
@@ -43,7 +43,7 @@ fn recorded(name: &str) -> String {
 }
 
 /// The app's stored value; `f` adjusts it.
-fn app_json(f: impl FnOnce(&mut Value)) -> String {
+pub(super) fn app_json(f: impl FnOnce(&mut Value)) -> String {
     let mut v = json!({
         "schema_version": 1, "id": "demo-sp", "name": "Demo SP",
         "profile_iqa": "$/EdgeIdP/Profile", "role_iqa": "$/EdgeIdP/Roles",
@@ -61,7 +61,7 @@ fn app_json(f: impl FnOnce(&mut Value)) -> String {
 
 /// A tenant with a SAML Single Sign On page, a fake iMIS (refresh token `rt-<user>`; user `bwayne`
 /// has AccessRestrictionCode S) and the app.
-fn setup(app: &str) -> (Idp, FakePlatform) {
+pub(super) fn setup(app: &str) -> (Idp, FakePlatform) {
     let p = FakePlatform::default();
     let mut t = tenant_json("acme", HOST, IMIS);
     t["imis"]["sso"]["saml"] = json!({"page_url": format!("{IMIS}/sso/EdgeIdP-SAML"), "client_id": "EdgeIdP-SAML",
@@ -150,7 +150,7 @@ fn form_fields(r: &Response) -> HashMap<String, String> {
     out
 }
 
-fn saml_response(r: &Response) -> String {
+pub(super) fn saml_response(r: &Response) -> String {
     assert_eq!(r.status, 200, "{}", body(r));
     let f = form_fields(r);
     String::from_utf8(STANDARD.decode(&f["SAMLResponse"]).unwrap()).unwrap()
@@ -737,7 +737,7 @@ fn logout_query(p: &FakePlatform, id: &str, dest: Option<&str>, signed: bool) ->
     format!("{signed_part}&Signature={}", percent_encode(&sig))
 }
 
-fn signed_in_saml<'a>(idp: &'a Idp, p: &'a FakePlatform) -> Browser<'a> {
+pub(super) fn signed_in_saml<'a>(idp: &'a Idp, p: &'a FakePlatform) -> Browser<'a> {
     let mut b = Browser::new(idp, p, HOST);
     b.get("/saml/demo-sp/login");
     b.post("/saml/imis/callback", "refresh_token=rt-jsmith");

@@ -10,7 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{cookie, Participant};
+use super::Participant;
+use crate::cookie;
 use crate::http::{html_escape, Response};
 use crate::platform::Platform;
 use crate::Ctx;

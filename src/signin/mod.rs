@@ -14,7 +14,6 @@
 
 mod begin;
 mod callback;
-pub mod cookie;
 mod form;
 pub mod logout;
 pub mod pages;
@@ -36,7 +35,7 @@ pub use callback::callback;
 pub use form::{legacy_submit, signin_get, FAILED_SIGNIN_MIN_MS};
 pub use pending::{Continuation, Family, Resumable};
 pub use reply::{Ended, Reply, SignedIn, SignedOut};
-pub use session::{Participant, Session, SessionUser};
+pub use session::{session_ref, Participant, Session, SessionUser};
 pub use signout::{
     after_sign_out, after_sign_out_then, signed_out_continuation, signout, signout_confirmed,
     signout_token, this_origin,

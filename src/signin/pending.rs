@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cookie;
+use crate::cookie;
 use crate::platform::Platform;
 use crate::Ctx;
 

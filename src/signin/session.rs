@@ -111,6 +111,14 @@ pub struct Session {
     pub participants: Vec<Participant>,
 }
 
+/// The session as the remembered IQA answers are bound to it.
+pub fn session_ref(session: &Session) -> crate::access::SessionRef<'_> {
+    crate::access::SessionRef {
+        sid: &session.sid,
+        expires: session.expires,
+    }
+}
+
 impl Session {
     /// Whether the session is still valid at `now` with the given idle lifetime.
     pub fn is_valid(&self, now: u64, idle_secs: u64) -> bool {

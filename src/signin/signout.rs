@@ -5,8 +5,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use super::reply::Reply;
-use super::{cookie, current, end_session, pages, session, Session};
+use super::{current, end_session, pages, session, Session};
 use crate::audit::Outcome;
+use crate::cookie;
 use crate::http::Response;
 use crate::platform::Platform;
 use crate::Ctx;

@@ -1,8 +1,9 @@
 //! The IdP session in its cookie: read it (with the ended-session check), write it, end it.
 
 use super::reply::Ended;
-use super::{cookie, session, Session};
+use super::{session, Session};
 use crate::audit::Outcome;
+use crate::cookie;
 use crate::http::Response;
 use crate::platform::Platform;
 use crate::Ctx;
@@ -106,6 +107,8 @@ pub async fn end_session<P: Platform>(ctx: &Ctx<'_, P>, session: Session) -> End
         None,
         Some(format!("user {}", session.user.username)),
     );
+    // The remembered IQA answers are bound to this session and worthless now; drop them too.
+    ctx.set_cookie(cookie::clear(crate::access::remembered::ANSWERS_COOKIE));
     Ended {
         sid: session.sid,
         participants: session.participants,

@@ -454,14 +454,8 @@ fn a_sign_out_through_imis_continues_only_to_a_vouched_destination() {
     // What an RP-initiated logout builds (the route is exercised end to end in the OIDC tests).
     let req = crate::http::Request::new(HttpMethod::Get, "acme.localhost:8787", "/");
     let via_imis = futures_executor::block_on(async {
-        let ctx = crate::Ctx {
-            platform: &p,
-            idp: &idp,
-            req: &req,
-            tenant: idp.tenants.resolve(&req.host, &p).await.unwrap(),
-            request_id: "r".into(),
-            nonce: "n".into(),
-        };
+        let tenant = idp.tenants.resolve(&req.host, &p).await.unwrap();
+        let ctx = crate::Ctx::new(&p, &idp, &req, tenant, "r".into(), "n".into());
         super::after_sign_out_then(&ctx, ctx_target)
     });
     let prefix =

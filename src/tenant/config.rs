@@ -132,6 +132,8 @@ pub struct ImisSettings {
     pub links: ImisLinks,
     /// Whether signing out of the IdP also signs out of iMIS.
     pub sign_out_of_imis: Option<bool>,
+    /// How long a member's IQA answers are reused without asking iMIS again, in minutes.
+    pub profile_cache_minutes: Option<u32>,
 }
 
 impl ImisSettings {
@@ -146,6 +148,12 @@ impl ImisSettings {
     /// The timeout of each iMIS call.
     pub fn timeout_ms(&self) -> u32 {
         self.timeout_ms.unwrap_or(8000)
+    }
+
+    /// How long a member's IQA answers stay fresh (default 5 minutes; 0: ask iMIS every time,
+    /// keeping the last answer only for when iMIS is down).
+    pub fn profile_cache_secs(&self) -> u64 {
+        u64::from(self.profile_cache_minutes.unwrap_or(5)) * 60
     }
 }
 

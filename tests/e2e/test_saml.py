@@ -197,6 +197,32 @@ def test_sp_initiated_sso_then_silent(stack, apps):
     assert "status:RequestDenied" in xml3 and "<saml:Assertion" not in xml3
 
 
+def test_a_repeat_sso_asks_imis_nothing_and_outlives_an_imis_outage(stack, apps):
+    """The member's IQA answers are remembered with the session (a sealed cookie): within the
+    tenant's window (default 5 minutes) a repeat sign-in to the app makes no call to iMIS at all,
+    so it keeps working while every iMIS call fails; a member not yet signed in cannot get in."""
+    imis = stack.imis_origin
+    sp = sp_for(stack, "demo-sp")
+    s = browser()
+    sso(stack, s, sp)
+    assert "__Host-idp-iqa" in s.cookies
+    requests.delete(f"{imis}/__emulator/requests", timeout=10)
+    requests.post(f"{imis}/__emulator/faults", json={"path_contains": "", "status": 503}, timeout=10).raise_for_status()
+    try:
+        req_id, (_, url, _) = sp.login(relay_state="rs-outage")
+        xml, fields = acs_post(stack, go(s, "GET", url), sp)
+        resp = sp.accept(fields["SAMLResponse"], BINDING_HTTP_POST, {req_id: "/"})
+        assert resp.ava["FirstName"] == ["Jane"] and resp.ava["roles"] == ["Member", "RegisteredUser"]
+        assert requests.get(f"{imis}/__emulator/requests", timeout=10).json() == []
+        # Another browser, not signed in, reaches iMIS (and its outage).
+        other = browser()
+        _, (_, url, _) = sp.login(relay_state="rs-new")
+        r = go(other, "GET", url)
+        assert r.status_code == 303 and r.headers["location"].startswith(imis)
+    finally:
+        requests.delete(f"{imis}/__emulator/faults", timeout=10)
+
+
 def test_force_authn_asks_imis_again_and_is_passive_never_prompts(stack, apps):
     sp = sp_for(stack, "demo-sp")
     s = browser()

@@ -4,6 +4,8 @@
 //! the No Access Mapping applied to the profile's `AccessRestrictionCode` column. SAML apps, OIDC
 //! clients and bridge apps all use this one implementation.
 
+pub mod remembered;
+
 use futures_util::future::join;
 use serde_json::Value;
 
@@ -12,6 +14,7 @@ use crate::http::Response;
 use crate::imis::{wire, ImisError, Row};
 use crate::platform::Platform;
 use crate::Ctx;
+pub use remembered::{Remembered, SessionRef};
 
 /// The column the No Access Mapping looks at.
 pub const ACCESS_COLUMN: &str = "AccessRestrictionCode";
@@ -47,9 +50,9 @@ pub enum Access {
     Redirect(String),
 }
 
-/// The app a member is turned away from: what the audit line and the No Access page name.
+/// The member asking for an app: what the audit lines and the No Access page name.
 #[derive(Debug, Clone, Copy)]
-pub struct TurnedAway<'a> {
+pub struct Asking<'a> {
     /// Audit event (`saml.no_access`, `oidc.no_access`, `bridge.no_access`).
     pub event: &'static str,
     /// App or client id.
@@ -60,12 +63,55 @@ pub struct TurnedAway<'a> {
     pub user: &'a str,
 }
 
+/// What one member gets from one app, decided in one place for every protocol, which renders it
+/// its own way.
+#[derive(Debug)]
+pub enum Decision {
+    /// Send the app this profile.
+    Granted(Profile),
+    /// The No Access Mapping turned the member away: this answer (audited).
+    TurnedAway(Response),
+    /// iMIS could not say (audited): the protocol's "try again later".
+    Unavailable,
+}
+
+/// Runs the app's IQAs for `asking.user` (reusing the answers remembered with `session` while
+/// they are fresh, or while iMIS is down) and applies its No Access Mapping.
+pub async fn check<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    settings: AccessSettings<'_>,
+    asking: Asking<'_>,
+    session: Option<SessionRef<'_>>,
+) -> Decision {
+    let mut remembered = match session {
+        Some(session) => Remembered::load(ctx, session),
+        None => Remembered::none(),
+    };
+    let result = evaluate(ctx, asking.user, settings, &mut remembered).await;
+    remembered.save(ctx);
+    match result {
+        Ok(access) => match admit(ctx, access, asking) {
+            Ok(profile) => Decision::Granted(profile),
+            Err(answer) => Decision::TurnedAway(answer),
+        },
+        Err(e) => {
+            ctx.audit(
+                e.audit_event(),
+                Outcome::Failure,
+                Some(asking.app_id),
+                Some(e.to_string()),
+            );
+            Decision::Unavailable
+        }
+    }
+}
+
 /// The member's profile when access is granted; otherwise the answer to a member the No Access
 /// Mapping turns away — the tenant's No Access page, or the mapped redirect — audited.
-pub fn admit<P: Platform>(
+fn admit<P: Platform>(
     ctx: &Ctx<'_, P>,
     access: Access,
-    who: TurnedAway<'_>,
+    who: Asking<'_>,
 ) -> Result<Profile, Response> {
     let (detail, response) = match access {
         Access::Granted(profile) => return Ok(profile),
@@ -193,38 +239,88 @@ pub fn decide(rules: Result<Vec<NoAccessRule>, MappingError>, profile: Profile) 
     }
 }
 
-/// Runs the app's IQAs for `username` (concurrently) and applies its No Access Mapping.
-pub async fn evaluate<P: Platform>(
+/// Runs the app's IQAs for `username` (concurrently; those `remembered` has fresh are not asked
+/// again) and applies its No Access Mapping. When iMIS is down or slow, the last remembered
+/// answers stand in (audited); without them the failure is returned.
+async fn evaluate<P: Platform>(
     ctx: &Ctx<'_, P>,
     username: &str,
     settings: AccessSettings<'_>,
+    remembered: &mut Remembered,
 ) -> Result<Access, ImisError> {
-    let imis = ctx.imis();
-    let cache = ctx.imis_tokens();
-    // Fetch the background token first, so the two queries don't both fetch it.
-    if settings.profile_iqa.is_some() || settings.role_iqa.is_some() {
-        imis.background_token(cache).await?;
-    }
-    let profile = async {
-        match settings.profile_iqa.filter(|q| !q.is_empty()) {
-            Some(q) => imis.iqa(cache, q, &[username]).await.map(Some),
-            None => Ok(None),
+    let now = ctx.platform.now().secs();
+    let fresh_for = ctx.tenant.imis.profile_cache_secs();
+    let profile_iqa = settings.profile_iqa.filter(|q| !q.is_empty());
+    let role_iqa = settings.role_iqa.filter(|q| !q.is_empty());
+    let known = |q: Option<&str>| q.and_then(|q| remembered.fresh(q, username, now, fresh_for));
+    let (known_profile, known_roles) = (known(profile_iqa), known(role_iqa));
+    let ask_profile = profile_iqa.filter(|_| known_profile.is_none());
+    let ask_roles = role_iqa.filter(|_| known_roles.is_none());
+    let (profile, roles) = match ask(ctx, username, ask_profile, ask_roles).await {
+        Ok((profile, roles)) => {
+            for (iqa, rows) in [(ask_profile, &profile), (ask_roles, &roles)] {
+                if let (Some(iqa), Some(rows)) = (iqa, rows) {
+                    remembered.put(iqa, username, rows.clone(), now);
+                }
+            }
+            (known_profile.or(profile), known_roles.or(roles))
         }
-    };
-    let roles = async {
-        match settings.role_iqa.filter(|q| !q.is_empty()) {
-            Some(q) => imis.iqa(cache, q, &[username]).await.map(Some),
-            None => Ok(None),
+        Err(e) if e.is_outage() => {
+            let last = |q: Option<&str>| -> Result<Option<Vec<Row>>, ImisError> {
+                match q {
+                    Some(q) => match remembered.last(q, username, now) {
+                        Some((rows, _)) => Ok(Some(rows)),
+                        None => Err(e.clone()),
+                    },
+                    None => Ok(None),
+                }
+            };
+            let (profile, roles) = (last(ask_profile)?, last(ask_roles)?);
+            ctx.audit(
+                "imis.remembered_answer_used",
+                Outcome::Failure,
+                None,
+                Some(format!("{e} (user {username})")),
+            );
+            (known_profile.or(profile), known_roles.or(roles))
         }
+        Err(e) => return Err(e),
     };
-    let (profile, roles) = join(profile, roles).await;
-    let columns = profile?.map(profile_row).transpose()?.unwrap_or_default();
-    let roles = roles?.map(roles_of).transpose()?.unwrap_or_default();
+    let columns = profile.map(profile_row).transpose()?.unwrap_or_default();
+    let roles = roles.map(roles_of).transpose()?.unwrap_or_default();
     let mapping = settings
         .no_access_mapping
         .map(parse_mapping)
         .unwrap_or(Ok(Vec::new()));
     Ok(decide(mapping, Profile { columns, roles }))
+}
+
+/// The rows of the IQAs given (concurrently); `None` for those not asked.
+async fn ask<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    username: &str,
+    profile_iqa: Option<&str>,
+    role_iqa: Option<&str>,
+) -> Result<(Option<Vec<Row>>, Option<Vec<Row>>), ImisError> {
+    if profile_iqa.is_none() && role_iqa.is_none() {
+        return Ok((None, None));
+    }
+    let imis = ctx.imis();
+    let cache = ctx.imis_tokens();
+    // Fetch the background token first, so the two queries don't both fetch it.
+    imis.background_token(cache).await?;
+    let run = |q: Option<&str>| {
+        let imis = &imis;
+        let q = q.map(str::to_string);
+        async move {
+            match q {
+                Some(q) => imis.iqa(cache, &q, &[username]).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    };
+    let (profile, roles) = join(run(profile_iqa), run(role_iqa)).await;
+    Ok((profile?, roles?))
 }
 
 /// The member's row of a Profile IQA, which must return exactly one row of at least one column.
