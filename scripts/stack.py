@@ -405,6 +405,9 @@ def main() -> int:
     # phase: while starting too, so no emulator, runtime or demo site is left holding its port
     # for the next `scripts/dev`.
     signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C too, even when started with SIGINT ignored (as a shell does for a background job,
+    # e.g. under nohup or a CI runner): then Python would not turn it into KeyboardInterrupt.
+    signal.signal(signal.SIGINT, _interrupt)
     stack = Stack(args.runtime, args.state, port, args.imis_port, persist=True,
                   vendor_port=args.vendor_port, sp_port=args.sp_port, rp_port=args.rp_port)
     try:

@@ -9,6 +9,7 @@ route, with ports and a state folder of their own.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,6 +51,8 @@ def dev():
 
 
 def _start(env: dict) -> subprocess.Popen:
+    # Each phase is recognised by the log files of this start, not of an earlier one.
+    shutil.rmtree(Path(env["EDGE_IDP_STATE"]) / "logs", ignore_errors=True)
     return subprocess.Popen([str(ROOT / "scripts/dev")], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
