@@ -10,6 +10,7 @@ use edge_idp::seal::MasterKey;
 use crate::deployed;
 use crate::desired::{self, Inputs};
 use crate::error::CliError;
+use crate::limits;
 use crate::plan::{self, Batch, Plan};
 use crate::push::HostMove;
 use crate::secret_ref;
@@ -98,11 +99,26 @@ fn make(args: &PlanArgs) -> Result<Made, CliError> {
     };
     let master = master_key(args.master_key_file.as_deref())?.ok_or(CliError::NoMasterKey)?;
     let made = plan_file(path, &target, &master, &args.move_hosts, args.rotate_keys)?;
+    within_limits(&made.plan, &target)?;
     Ok(Made {
         plan: made.plan,
         source: path.display().to_string(),
         target,
     })
+}
+
+/// Refuses a plan whose keys or values the store would refuse (so `plan` shows what `apply`
+/// would refuse), and warns when the store would hold too many keys.
+fn within_limits(plan: &Plan, target: &Target) -> Result<(), CliError> {
+    let mut puts = Vec::new();
+    let mut deletes = Vec::new();
+    for batch in plan.batches() {
+        match batch {
+            Batch::Put(entries) => puts.extend(entries),
+            Batch::Delete(keys) => deletes.extend(keys),
+        }
+    }
+    limits::check(target, &puts, &deletes)
 }
 
 /// The plan of a tenant file, and what the file itself says.

@@ -17,6 +17,7 @@ mod error;
 mod health;
 mod init;
 mod kind;
+mod limits;
 mod oidc;
 mod plan;
 mod push;
