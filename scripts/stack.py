@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -82,6 +83,15 @@ def master_key(state: Path) -> str:
         path.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def healthz_admin_token(key: str, tenant: str) -> str:
+    """The bearer token that opens `/healthz?deep=1` of `tenant`, derived from the master key as the
+    runtime derives it (src/healthz.rs `admin_token`): base64url without padding of HMAC-SHA256,
+    under the raw 32-byte key, of `edge-idp/v1/healthz-admin/{tenant}`."""
+    raw = base64.urlsafe_b64decode(key.replace("+", "-").replace("/", "_") + "=" * (-len(key) % 4))
+    mac = hmac.new(raw, f"edge-idp/v1/healthz-admin/{tenant}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "https://acme.localhost:8791",
@@ -241,12 +251,15 @@ class Stack:
         for folder in folders:
             self.push(folder)
 
-    def push(self, folder: Path) -> None:
+    def store_args(self) -> list[str]:
+        """The admin CLI's flags that name this stack's configuration store."""
         if self.runtime == "workers":
-            args = ["--local", "--persist-to", str(self.state / "wrangler"),
+            return ["--local", "--persist-to", str(self.state / "wrangler"),
                     "--wrangler-config", str(ROOT / "wrangler.toml")]
-        else:
-            args = ["--spin", "--local", "--kv-dir", str(self.state / "spin-kv")]
+        return ["--spin", "--local", "--kv-dir", str(self.state / "spin-kv")]
+
+    def push(self, folder: Path) -> None:
+        args = self.store_args()
         done = subprocess.run([str(CLI), "push", str(folder), *args], cwd=ROOT,
                        env={**os.environ, "EDGE_IDP_MASTER_KEY": self.key,
                             "PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"},
@@ -442,7 +455,9 @@ Edge IdP for iMIS is running on {runtime}.
 
   Acme (iMIS EMS/Cloud mode):     {stack.url('acme.localhost')}
   Globex (iMIS 2017 legacy mode): {stack.url('globex.localhost')}
-  Health, with iMIS check:        {stack.url('acme.localhost', '/healthz?deep=1')}
+  Health, with iMIS check:        EDGE_IDP_MASTER_KEY=$(cat {stack.state / 'master.key'}) \\
+                                    scripts/edge-idp status acme.localhost {' '.join(stack.store_args())} \\
+                                    --url {stack.origin} --insecure
   iMIS emulator:                  {stack.imis_origin}/acme/sso/EdgeIdP-OIDC  (RiSE Single Sign On page)
   Token-bridge demo vendor:       {stack.vendor_origin}/  (app demo-vendor: POST, query and cookie delivery, ping)
   SAML demo SP (pysaml2):         {stack.sp_origin}/  (signs in through acme's SAML app demo-sp)

@@ -102,6 +102,21 @@ impl MasterKey {
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
         Self(bytes)
     }
+
+    /// HMAC-SHA256 of `message` under the raw master key. For values that the runtime and an
+    /// admin holding the master key both derive, so that nothing more needs storing; every
+    /// caller starts its message with its own label, so that no two uses can collide.
+    pub fn mac(&self, message: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        #[allow(
+            clippy::expect_used,
+            reason = "HMAC takes a key of any length; only fixed-size MACs refuse one"
+        )]
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC-SHA256 accepts a 32-byte key");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
 }
 
 impl fmt::Debug for MasterKey {

@@ -122,6 +122,26 @@ fn broken_tenant_values_give_503_and_an_audit_event() {
     assert_eq!(get(&Idp::new(), &p, "acme.localhost", "/").0, 503);
 }
 
+/// A GET with the tenant's admin token, as `edge-idp status` sends it.
+fn get_as_admin(
+    idp: &Idp,
+    p: &FakePlatform,
+    host: &str,
+    tenant: &str,
+    path: &str,
+) -> (u16, String) {
+    let master = crate::seal::MasterKey::from_base64(MASTER_KEY_B64).unwrap();
+    let token = crate::healthz::admin_token(&master, tenant);
+    let mut req = Request::new(HttpMethod::Get, host, path);
+    req.headers
+        .push(("authorization".into(), format!("Bearer {token}")));
+    let resp = block_on(idp.handle(req, p));
+    (
+        resp.status,
+        String::from_utf8_lossy(&resp.body).into_owned(),
+    )
+}
+
 #[test]
 fn deep_health_reports_imis_online_and_offline() {
     let p = FakePlatform::default();
@@ -137,11 +157,13 @@ fn deep_health_reports_imis_online_and_offline() {
         }
     });
     let idp = Idp::new();
-    let (status, body, _) = get(&idp, &p, "acme.localhost", "/healthz?deep=1");
+    let deep = |idp: &Idp| get_as_admin(idp, &p, "acme.localhost", "acme", "/healthz?deep=1");
+    let (status, body) = deep(&idp);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"imis\":\"online\""));
+    assert!(body.contains("\"imis_ms\":"), "{body}");
     assert_eq!(p.requests.borrow().len(), 2);
-    get(&idp, &p, "acme.localhost", "/healthz?deep=1");
+    deep(&idp);
     assert_eq!(
         p.requests.borrow().len(),
         3,
@@ -149,15 +171,81 @@ fn deep_health_reports_imis_online_and_offline() {
     );
 
     p.on_fetch(|_| Err(PlatformError::Timeout(2000)));
-    let (status, body, _) = get(&idp, &p, "acme.localhost", "/healthz?deep=1");
+    let (status, body) = deep(&idp);
     assert_eq!(status, 503);
     assert!(body.contains("\"imis\":\"offline\""), "{body}");
-    // Anyone can ask: the reason (iMIS error text, hosts, accounts) stays in the audit log.
+    // The reason (iMIS error text, hosts, accounts) stays in the audit log, even for an admin.
     assert!(
         !body.contains("2000 ms") && !body.contains("timed out"),
         "{body}"
     );
     assert!(p.events().contains(&"imis.unavailable".to_string()));
+}
+
+#[test]
+fn deep_health_without_the_admin_token_never_reaches_imis() {
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    add_tenant(
+        &p,
+        "globex",
+        "globex.localhost",
+        "http://127.0.0.1:1/globex",
+    );
+    p.on_fetch(|_| panic!("iMIS must not be called"));
+    let idp = Idp::new();
+
+    // No token: the plain answer, and a word on what the deep check needs; nothing audited.
+    let (status, body, _) = get(&idp, &p, "acme.localhost", "/healthz?deep=1");
+    assert_eq!(status, 200, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["config_version"], 3);
+    assert_eq!(json["deep"], "needs admin token");
+    assert!(json.get("imis").is_none(), "{body}");
+    assert!(p.events().is_empty(), "{:?}", p.events());
+
+    // Another tenant's token, a made-up one, another scheme: refused and audited.
+    let (status, body) = get_as_admin(&idp, &p, "acme.localhost", "globex", "/healthz?deep=1");
+    assert_eq!(status, 401, "{body}");
+    assert!(!body.contains("imis"), "{body}");
+    for header in ["Bearer nope", "Basic YWRtaW46YWRtaW4=", "Bearer", ""] {
+        let mut req = Request::new(HttpMethod::Get, "acme.localhost", "/healthz?deep=1");
+        req.headers.push(("Authorization".into(), header.into()));
+        let resp = block_on(idp.handle(req, &p));
+        assert_eq!(resp.status, 401, "{header}");
+        assert_eq!(resp.header("www-authenticate"), Some("Bearer"), "{header}");
+    }
+    assert_eq!(p.events(), vec!["healthz.admin_refused"; 5]);
+    let reasons: Vec<String> = p
+        .logs
+        .borrow()
+        .iter()
+        .filter_map(|e| e.reason.clone())
+        .collect();
+    assert!(reasons.iter().all(|r| !r.contains("nope")), "{reasons:?}");
+
+    // The token of the tenant, with the scheme in any case; without deep=1 it is not needed.
+    assert_eq!(get(&idp, &p, "acme.localhost", "/healthz").0, 200);
+    let master = crate::seal::MasterKey::from_base64(MASTER_KEY_B64).unwrap();
+    let token = crate::healthz::admin_token(&master, "acme");
+    assert_ne!(token, crate::healthz::admin_token(&master, "globex"));
+    assert_eq!(token.len(), 43, "base64url of 32 bytes, no padding");
+    p.on_fetch(|_| Err(PlatformError::Timeout(2000)));
+    let mut req = Request::new(HttpMethod::Get, "acme.localhost", "/healthz?deep=1");
+    req.headers
+        .push(("authorization".into(), format!("bearer {token}")));
+    assert_eq!(block_on(idp.handle(req, &p)).status, 503, "iMIS was asked");
+}
+
+#[test]
+fn the_admin_token_is_a_fixed_function_of_master_key_and_tenant() {
+    // The same value scripts/stack.py derives for the end-to-end tests: keep them in step.
+    let master = crate::seal::MasterKey::from_base64(MASTER_KEY_B64).unwrap();
+    assert_eq!(
+        crate::healthz::admin_token(&master, "acme"),
+        "MZ4jVlFabNUmahAds67RDkYf4aaEpLJ60WqC0UPn_Yk"
+    );
 }
 
 #[test]

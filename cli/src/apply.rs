@@ -2,12 +2,15 @@
 //! file says (or delete them all), showing the difference first.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use edge_idp::seal::MasterKey;
 
 use crate::deployed;
 use crate::desired::{self, Inputs};
 use crate::error::CliError;
+use crate::limits;
 use crate::plan::{self, Batch, Plan};
 use crate::push::HostMove;
 use crate::secret_ref;
@@ -94,22 +97,60 @@ fn make(args: &PlanArgs) -> Result<Made, CliError> {
             "give a tenant file, or --delete-tenant TENANT_ID".to_owned(),
         ));
     };
-    let file = tenant_file::load(path)?;
     let master = master_key(args.master_key_file.as_deref())?.ok_or(CliError::NoMasterKey)?;
-    let on_store = deployed::read(&target, &file.tenant, &file.hostnames(), false)?;
+    let made = plan_file(path, &target, &master, &args.move_hosts, args.rotate_keys)?;
+    within_limits(&made.plan, &target)?;
+    Ok(Made {
+        plan: made.plan,
+        source: path.display().to_string(),
+        target,
+    })
+}
+
+/// Refuses a plan whose keys or values the store would refuse (so `plan` shows what `apply`
+/// would refuse), and warns when the store would hold too many keys.
+fn within_limits(plan: &Plan, target: &Target) -> Result<(), CliError> {
+    let mut puts = Vec::new();
+    let mut deletes = Vec::new();
+    for batch in plan.batches() {
+        match batch {
+            Batch::Put(entries) => puts.extend(entries),
+            Batch::Delete(keys) => deletes.extend(keys),
+        }
+    }
+    limits::check(target, &puts, &deletes)
+}
+
+/// The plan of a tenant file, and what the file itself says.
+pub struct FilePlan {
+    /// What `apply` would do.
+    pub plan: Plan,
+    /// The file's own `config_version`, if it gives one.
+    pub file_config_version: Option<u64>,
+}
+
+/// The plan that brings the tenant's keys in `target` to what the file at `path` says.
+pub fn plan_file(
+    path: &Path,
+    target: &Target,
+    master: &MasterKey,
+    moves: &[HostMove],
+    rotate_keys: bool,
+) -> Result<FilePlan, CliError> {
+    let file = tenant_file::load(path)?;
+    let on_store = deployed::read(target, &file.tenant, &file.hostnames(), false)?;
     let env = |name: &str| std::env::var(name).ok();
     let mut prompt = secret_ref::prompt_stdin;
     let mut inputs = Inputs {
-        master: &master,
-        rotate_keys: args.rotate_keys,
+        master,
+        rotate_keys,
         env: &env,
         prompt: &mut prompt,
     };
     let wanted = desired::build(&file, &on_store, &mut inputs)?;
-    Ok(Made {
-        plan: plan::compute(Some(&wanted), &on_store, &args.move_hosts)?,
-        source: path.display().to_string(),
-        target,
+    Ok(FilePlan {
+        plan: plan::compute(Some(&wanted), &on_store, moves)?,
+        file_config_version: wanted.file_config_version,
     })
 }
 

@@ -151,6 +151,15 @@ pub enum CliError {
         /// The key.
         key: String,
     },
+    /// A key or value is larger than the store takes: nothing is written.
+    #[error(
+        "refusing to write; nothing was written:\n  {}",
+        reasons.join("\n  ")
+    )]
+    LimitsExceeded {
+        /// One line per key or value, naming the key and the limit.
+        reasons: Vec<String>,
+    },
     /// Pushing to a remote Spin app is not implemented.
     #[error("{0}")]
     SpinRemoteUnsupported(String),

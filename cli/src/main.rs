@@ -4,7 +4,8 @@
 //! `keygen-master`), validates folders and files against the JSON Schemas of `kv-schema/`
 //! (embedded in the binary) and pushes a valid folder to Workers KV through wrangler, or to the
 //! local Spin key-value store (`push`). `plan` and `apply` do the same from one declarative
-//! tenant file, deleting what the file no longer has. Secrets are read from standard input or files, never from
+//! tenant file, deleting what the file no longer has; `status` shows how a deployed hostname
+//! stands. Secrets are read from standard input or files, never from
 //! the command line, and are never printed.
 
 mod apply;
@@ -13,14 +14,18 @@ mod check;
 mod deployed;
 mod desired;
 mod error;
+mod health;
 mod init;
 mod kind;
+mod limits;
 mod oidc;
 mod plan;
 mod push;
 mod saml;
 mod secret_ref;
 mod secrets;
+mod status;
+mod status_report;
 mod store;
 mod target_args;
 mod tenant_file;
@@ -102,6 +107,17 @@ enum Command {
     /// bumps config_version whenever anything changes. --delete-tenant removes every key of a
     /// tenant and of its hostnames instead.
     Apply(apply::ApplyArgs),
+    /// Show how a deployed hostname stands: its tenant and config_version (and, with --file,
+    /// whether the file is applied), whether iMIS answers, and its signing keys.
+    ///
+    /// Reads host:HOST and the tenant's keys from the store (the same flags as plan), then asks
+    /// https://HOST/healthz?deep=1 with the tenant's admin token, derived from the master key
+    /// (EDGE_IDP_MASTER_KEY or --master-key-file); the token is never printed. Lists each SAML
+    /// app's certificate end (a warning under 30 days) and staged next key, and the OIDC keys.
+    ///
+    /// Exit status: 0 when healthy; 1 when iMIS is offline or cannot be checked, a SAML
+    /// certificate ends within 30 days, the file is not applied, or on error.
+    Status(Box<status::StatusArgs>),
     /// Token-bridge apps of a tenant folder (bridge/{app}.json).
     Bridge {
         #[command(subcommand)]
@@ -272,6 +288,7 @@ fn run(command: Command) -> Result<ExitCode, CliError> {
     let done = match command {
         Command::Plan(args) => return apply::plan_command(&args),
         Command::Apply(args) => apply::apply_command(&args),
+        Command::Status(args) => return status::status_command(&args),
         Command::Validate {
             paths,
             kind,

@@ -90,6 +90,7 @@ pub fn push(
         owners.push(((*host).to_owned(), current_owner(target, host)?));
     }
     let moved = decide(tenant, &owners, moves)?;
+    crate::limits::check(target, &entries, &[])?;
     target.put(&entries)?;
     for entry in &entries {
         println!("put {}", entry.key);

@@ -50,6 +50,15 @@ class Client:
         return self.session.get(self.stack.origin + path, headers=headers, allow_redirects=False,
                                 timeout=30, verify=False, **kw)
 
+    def admin_token(self, tenant: str) -> str:
+        """The token that opens `tenant`'s deep health check, derived from the stack's master key as
+        the runtime and `edge-idp status` derive it (scripts/stack.py `healthz_admin_token`)."""
+        return stack_mod.healthz_admin_token(self.stack.key, tenant)
+
+    def deep_health(self, host: str, tenant: str) -> requests.Response:
+        """`/healthz?deep=1` of `host` with `tenant`'s admin token."""
+        return self.get(host, "/healthz?deep=1", headers={"Authorization": f"Bearer {self.admin_token(tenant)}"})
+
     def head(self, host: str, path: str) -> requests.Response:
         return self.session.head(self.stack.origin + path, headers={"Host": host}, timeout=30, verify=False)
 

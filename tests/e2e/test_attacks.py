@@ -706,9 +706,9 @@ def test_refresh_token_presented_by_another_client_is_not_spent(stack, emulator)
     {"path_contains": "/api/User", "status": 400},
 ])
 def test_deep_health_shows_offline_without_imis_details(stack, client, emulator, fault):
-    assert client.get(HOST, "/healthz?deep=1").json()["imis"] == "online"
+    assert client.deep_health(HOST, "acme").json()["imis"] == "online"
     emulator.fault(**fault)
-    r = client.get(HOST, "/healthz?deep=1")
+    r = client.deep_health(HOST, "acme")
     body = r.json()
     assert body["imis"] == "offline" and body["tenant"] == "acme", body
     assert set(body) <= {"status", "tenant", "config_version", "imis", "imis_ms", "imis_error"}, body

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+from test_signin import emulator  # noqa: F401 — a fixture
+
 
 def audit_events(stack) -> list[dict]:
     events = []
@@ -84,28 +86,46 @@ def test_broken_tenant_value_gives_503_and_an_audit_event(stack, client):
 
 
 def test_deep_health_online_then_offline(stack, client):
-    r = client.get("acme.localhost", "/healthz?deep=1")
+    r = client.deep_health("acme.localhost", "acme")
     assert r.status_code == 200, r.text
     assert r.json()["imis"] == "online"
-    g = client.get("globex.localhost", "/healthz?deep=1")
+    g = client.deep_health("globex.localhost", "globex")
     assert g.json()["imis"] == "online", "the on-premises API path (Asi.Scheduler_iMIS) is used"
     stack.stop_emulator()
     try:
-        r = client.get("acme.localhost", "/healthz?deep=1")
+        r = client.deep_health("acme.localhost", "acme")
         assert r.status_code == 503
         body = r.json()
         assert body["imis"] == "offline" and body["tenant"] == "acme"
         assert wait_for_event(stack, "imis.unavailable")["tenant"] == "acme"
     finally:
         stack.start_emulator()
-    r = client.get("acme.localhost", "/healthz?deep=1")
+    r = client.deep_health("acme.localhost", "acme")
     assert r.json()["imis"] == "online", "a fresh emulator: the cached token is refused and renewed"
 
 
+def test_deep_health_needs_the_tenant_admin_token(stack, client, emulator):
+    emulator.clear_log()
+    r = client.get("acme.localhost", "/healthz?deep=1")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "ok" and body["tenant"] == "acme", body
+    assert body["deep"] == "needs admin token" and "imis" not in body, body
+    # Another tenant's token is as wrong as a made-up one.
+    for r in [client.deep_health("acme.localhost", "globex"),
+              client.get("acme.localhost", "/healthz?deep=1", headers={"Authorization": "Bearer not-the-token"})]:
+        assert r.status_code == 401, r.text
+        assert "imis" not in r.json(), r.text
+    assert emulator.log() == [], "iMIS is asked only with the admin token"
+    event = wait_for_event(stack, "healthz.admin_refused")
+    assert event["tenant"] == "acme" and event["outcome"] == "refused", event
+
+
 def test_no_secret_reaches_the_logs(stack, client):
-    client.get("acme.localhost", "/healthz?deep=1")
+    client.deep_health("acme.localhost", "acme")
     out = stack.runtime_output()
-    for secret in [stack.key, "Service-Passw0rd", "acme-saml-secret", "acme-oidc-secret"]:
+    admin_token = client.admin_token("acme")
+    for secret in [stack.key, "Service-Passw0rd", "acme-saml-secret", "acme-oidc-secret", admin_token]:
         assert secret not in out
     assert audit_events(stack), "audit lines are visible in the runtime output"
 
@@ -115,9 +135,9 @@ def test_deep_health_times_out_on_a_hanging_imis(stack, client):
     requests.post(f"{stack.imis_origin}/__emulator/faults", timeout=10,
                   json={"path_contains": "/api/User", "hang": True})
     try:
-        r = client.get("globex.localhost", "/healthz?deep=1")
+        r = client.deep_health("globex.localhost", "globex")
         assert r.status_code == 503
-        # The reason stays in the audit log: this page answers anyone.
+        # The reason stays in the audit log, even for an admin.
         assert r.json()["imis"] == "offline" and "imis_error" not in r.json()
     finally:
         requests.post(f"{stack.imis_origin}/__emulator/reset", timeout=10)

@@ -259,9 +259,9 @@ def test_sign_in_events_are_audited_without_secrets(stack, emulator):
 def test_the_background_token_outlives_a_request(stack, client, emulator):
     """One password grant serves many requests — on the Spin route too, where every request is a
     fresh instance (the token is sealed into the runtime's shared cache there)."""
-    assert client.get("acme.localhost", "/healthz?deep=1").json()["imis"] == "online"  # warm
+    assert client.deep_health("acme.localhost", "acme").json()["imis"] == "online"  # warm
     emulator.clear_log()
     for _ in range(3):
-        assert client.get("acme.localhost", "/healthz?deep=1").json()["imis"] == "online"
+        assert client.deep_health("acme.localhost", "acme").json()["imis"] == "online"
     paths = [e["path"] for e in emulator.log()]
     assert len(paths) == 3 and not any(p.endswith("/token") for p in paths), paths
