@@ -9,9 +9,11 @@
 
 use rsa::pkcs1v15;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::signature::{RandomizedSigner, SignatureEncoding, Verifier};
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::signature::Verifier;
+use rsa::RsaPublicKey;
 use sha2::{Sha256, Sha512};
+
+pub use edge_idp_rsa::RsaSigner;
 
 /// A signature algorithm the IdP signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,7 +59,7 @@ pub enum CryptoError {
 /// A parsed private key, ready to sign (parse once, keep it: parsing RSA costs milliseconds).
 pub enum SoftKey {
     /// RSA-2048/4096 PKCS#1 v1.5 SHA-256.
-    Rsa(Box<pkcs1v15::SigningKey<Sha256>>),
+    Rsa(Box<RsaSigner>),
     /// ECDSA P-256.
     Ec(Box<p256::ecdsa::SigningKey>),
 }
@@ -66,26 +68,20 @@ impl SoftKey {
     /// Parses PKCS#8 DER for `alg`.
     pub fn parse(alg: SignAlg, pkcs8_der: &[u8]) -> Result<Self, CryptoError> {
         match alg {
-            SignAlg::Rs256 => RsaPrivateKey::from_pkcs8_der(pkcs8_der)
-                .map(|k| Self::Rsa(Box::new(pkcs1v15::SigningKey::new(k))))
-                .map_err(|_| CryptoError::BadKey("RSA")),
+            SignAlg::Rs256 => RsaSigner::from_pkcs8(pkcs8_der)
+                .map(|k| Self::Rsa(Box::new(k)))
+                .ok_or(CryptoError::BadKey("RSA")),
             SignAlg::Es256 => p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8_der)
                 .map(|k| Self::Ec(Box::new(k)))
                 .map_err(|_| CryptoError::BadKey("P-256")),
         }
     }
 
-    /// Signs `msg`. RSA signing is blinded with randomness from `rng`.
-    pub fn sign(
-        &self,
-        msg: &[u8],
-        rng: &mut impl rand_core::CryptoRngCore,
-    ) -> Result<Vec<u8>, CryptoError> {
+    /// Signs `msg` (RS256 or ES256, both deterministic: RSA in constant time with a check of
+    /// the result, ECDSA with RFC 6979 nonces).
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
         match self {
-            Self::Rsa(k) => k
-                .try_sign_with_rng(rng, msg)
-                .map(|s| s.to_vec())
-                .map_err(|_| CryptoError::Sign),
+            Self::Rsa(k) => k.sign_sha256(msg).ok_or(CryptoError::Sign),
             Self::Ec(k) => {
                 let sig: p256::ecdsa::Signature = rsa::signature::Signer::try_sign(k.as_ref(), msg)
                     .map_err(|_| CryptoError::Sign)?;
@@ -155,17 +151,10 @@ mod tests {
 
     #[test]
     fn rsa_and_ec_sign_and_verify() {
-        let mut seed = 1u8;
-        let mut rng = FillRng(|b: &mut [u8]| {
-            for x in b.iter_mut() {
-                seed = seed.wrapping_mul(31).wrapping_add(7);
-                *x = seed;
-            }
-        });
         let der = include_bytes!("testdata/test-rsa2048.pk8.der");
         let spki = include_bytes!("testdata/test-rsa2048.spki.der");
         let soft = SoftKey::parse(SignAlg::Rs256, der).unwrap();
-        let sig = soft.sign(b"hello", &mut rng).unwrap();
+        let sig = soft.sign(b"hello").unwrap();
         assert_eq!(sig.len(), 256);
         assert!(rsa_verify(spki, RsaHash::Sha256, b"hello", &sig));
         assert!(!rsa_verify(spki, RsaHash::Sha256, b"hellO", &sig));
@@ -176,7 +165,7 @@ mod tests {
         let ec_der = secret.to_pkcs8_der().unwrap();
         let ec = p256::ecdsa::SigningKey::from(&secret);
         let soft = SoftKey::parse(SignAlg::Es256, ec_der.as_bytes()).unwrap();
-        let sig = soft.sign(b"msg", &mut rng).unwrap();
+        let sig = soft.sign(b"msg").unwrap();
         assert_eq!(sig.len(), 64);
         let vk = p256::ecdsa::VerifyingKey::from(&ec);
         let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();

@@ -162,8 +162,7 @@ impl Platform for FakePlatform {
         }
         let soft = crate::crypto::SoftKey::parse(key.alg, key.pkcs8_der)
             .map_err(|e| PlatformError::Crypto(e.to_string()))?;
-        let mut rng = crate::crypto::FillRng(|b: &mut [u8]| self.random(b));
-        soft.sign(msg, &mut rng)
+        soft.sign(msg)
             .map_err(|e| PlatformError::Crypto(e.to_string()))
     }
 

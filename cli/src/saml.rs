@@ -1009,7 +1009,7 @@ mod tests {
             .unwrap();
         let soft =
             edge_idp::crypto::SoftKey::parse(edge_idp::crypto::SignAlg::Rs256, &pkcs8).unwrap();
-        let sig = soft.sign(b"msg", &mut rng()).unwrap();
+        let sig = soft.sign(b"msg").unwrap();
         assert!(edge_idp::crypto::rsa_verify(
             &spki,
             edge_idp::crypto::RsaHash::Sha256,

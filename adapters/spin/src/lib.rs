@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::task::Poll;
 
 use edge_idp::audit::AuditEvent;
-use edge_idp::crypto::{FillRng, KeyRef, SoftKey};
+use edge_idp::crypto::{KeyRef, SoftKey};
 use edge_idp::http::{read_body_capped, split_authority, Request as CoreRequest};
 use edge_idp::platform::{
     HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
@@ -243,8 +243,7 @@ impl Platform for SpinPlatform {
 
     async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError> {
         let soft = soft_key(key)?;
-        let mut rng = FillRng(fill_random);
-        soft.sign(msg, &mut rng)
+        soft.sign(msg)
             .map_err(|e| PlatformError::Crypto(e.to_string()))
     }
 
