@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use edge_idp::audit::AuditEvent;
-use edge_idp::crypto::{FillRng, KeyRef, SoftKey};
+use edge_idp::crypto::{KeyRef, SoftKey};
 use edge_idp::platform::{
     OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime, MASTER_KEY_SECRET,
 };
@@ -279,9 +279,7 @@ impl Platform for FakePlatform {
                 k
             }
         };
-        let mut rng = FillRng(|b: &mut [u8]| self.random(b));
-        soft.sign(msg, &mut rng)
-            .map_err(|e| PlatformError::Crypto(e.to_string()))
+        soft.sign(msg).map_err(|e| PlatformError::Crypto(e.to_string()))
     }
 
     async fn sleep(&self, ms: u32) {
