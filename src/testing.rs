@@ -40,6 +40,8 @@ pub struct FakePlatform {
     /// Behave like a runtime without long-lived instances (Spin): keep a shared cache.
     pub shared_cache: Cell<bool>,
     pub shared: RefCell<HashMap<String, Vec<u8>>>,
+    /// Counter increments fail, as a full or unreachable store refuses writes.
+    pub counter_writes_fail: Cell<bool>,
 }
 
 impl Default for FakePlatform {
@@ -61,6 +63,7 @@ impl Default for FakePlatform {
             stub_sign: Cell::new(false),
             shared_cache: Cell::new(false),
             shared: RefCell::default(),
+            counter_writes_fail: Cell::new(false),
         }
     }
 }
@@ -140,6 +143,9 @@ impl Platform for FakePlatform {
     }
 
     async fn count(&self, key: &str, window_s: u32, delta: i64) -> Result<i64, PlatformError> {
+        if delta != 0 && self.counter_writes_fail.get() {
+            return Err(PlatformError::Store("the store refuses writes".into()));
+        }
         let now = self.now.get();
         let mut counters = self.counters.borrow_mut();
         let entry = counters

@@ -274,3 +274,59 @@ fn a_rotated_client_secret_keeps_working_until_its_overlap_ends() {
     assert_eq!(introspect(&rp_auth()), 401, "the overlap is over");
     assert_eq!(introspect(&new_auth), 200);
 }
+
+#[test]
+fn a_revocation_the_store_cannot_record_is_not_reported_as_done() {
+    let p = setup();
+    let idp = Idp::new();
+    let (at, rt) = tokens(&idp, &p, "c-rev-down");
+    p.counter_writes_fail.set(true);
+    let (status, body) = as_rp(&idp, &p, "/oidc/revoke", &[("token", &rt)]);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert!(p
+        .logs
+        .borrow()
+        .iter()
+        .any(|e| e.event == "oidc.token_revoked" && e.outcome == crate::audit::Outcome::Failure));
+    // Nothing was revoked, and the client was told so: once the store is back, it revokes.
+    p.counter_writes_fail.set(false);
+    assert_eq!(userinfo_status(&idp, &p, &at), 200);
+    assert_eq!(as_rp(&idp, &p, "/oidc/revoke", &[("token", &rt)]).0, 200);
+    assert_eq!(userinfo_status(&idp, &p, &at), 401);
+}
+
+#[test]
+fn a_reused_code_is_refused_and_the_audit_says_when_its_family_could_not_be_revoked() {
+    let p = setup();
+    let idp = Idp::new();
+    let redeem = || {
+        as_rp(
+            &idp,
+            &p,
+            "/oidc/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "c-reuse-down"),
+                ("redirect_uri", "https://rp.example/cb"),
+            ],
+        )
+    };
+    let (at, _) = tokens(&idp, &p, "c-reuse-down");
+    p.counter_writes_fail.set(true);
+    assert_eq!(redeem().1["error"], "invalid_grant");
+    let logs = p.logs.borrow();
+    let line = logs
+        .iter()
+        .rfind(|e| e.event == "oidc.code_reused")
+        .unwrap();
+    assert_eq!(line.outcome, crate::audit::Outcome::Failure);
+    assert!(line
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("could not be revoked"));
+    drop(logs);
+    p.counter_writes_fail.set(false);
+    assert_eq!(userinfo_status(&idp, &p, &at), 200, "nothing was revoked");
+}

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::audit::Outcome;
 use crate::http::{percent_decode, Response};
-use crate::platform::{Platform, MASTER_KEY_SECRET};
+use crate::platform::{Platform, PlatformError, MASTER_KEY_SECRET};
 use crate::seal::{MasterKey, Purpose, SealKey, SecretMatch};
 use crate::Ctx;
 
@@ -356,13 +356,15 @@ pub async fn redeem_single_use<P: Platform, R: serde::de::DeserializeOwned + ser
                 format!("the {} is not valid or has expired", c.name),
             ));
         }
-        revoke(ctx, c.family).await;
-        ctx.audit(
-            c.reuse_event,
-            Outcome::Refused,
-            Some(&client.id),
-            Some("token family revoked".into()),
-        );
+        // The reused token is refused either way; the audit line says whether its family ended.
+        let (outcome, detail) = match revoke(ctx, c.family).await {
+            Ok(()) => (Outcome::Refused, "token family revoked".to_string()),
+            Err(e) => (
+                Outcome::Failure,
+                format!("the token family could not be revoked: {e}"),
+            ),
+        };
+        ctx.audit(c.reuse_event, outcome, Some(&client.id), Some(detail));
         return Err(OidcError::new(
             ErrorCode::InvalidGrant,
             format!(
@@ -435,15 +437,15 @@ pub async fn is_revoked<P: Platform>(ctx: &Ctx<'_, P>, family: &str) -> Result<b
 }
 
 /// Revokes a token family (every token issued from one authorization).
-pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, family: &str) {
-    let _ = ctx
-        .platform
+pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, family: &str) -> Result<(), PlatformError> {
+    ctx.platform
         .count(
             &revocation_key(ctx.tenant.id.as_str(), family),
             REVOCATION_TTL_SECS,
             1,
         )
-        .await;
+        .await
+        .map(|_| ())
 }
 
 /// Audits a signing failure; the error the client gets.

@@ -157,7 +157,20 @@ pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     };
     match (presented.client_id(), presented.family()) {
         (Some(owner), Some(family)) if owner == client.id => {
-            token::revoke(ctx, family).await;
+            if let Err(e) = token::revoke(ctx, family).await {
+                // RFC 7009 §2.2.1: 503 says the token was not revoked; 200 would be a lie.
+                ctx.audit(
+                    "oidc.token_revoked",
+                    Outcome::Failure,
+                    Some(&client.id),
+                    Some(format!("the store did not record it: {e}")),
+                );
+                return OidcError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the token could not be revoked; try again",
+                )
+                .token_response(false);
+            }
             ctx.audit(
                 "oidc.token_revoked",
                 Outcome::Success,
