@@ -44,15 +44,7 @@ impl Deployed {
     pub fn tenant_hostnames(&self) -> Vec<String> {
         self.tenant_values
             .get(&format!("tenant:{}", self.tenant))
-            .and_then(|t| t.get("hostnames"))
-            .and_then(Value::as_array)
-            .map(|hosts| {
-                hosts
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(crate::tenant_file::hostnames_of)
             .unwrap_or_default()
     }
 

@@ -187,17 +187,7 @@ impl Target {
             "put".into(),
             file.display().to_string(),
         ])?;
-        // wrangler's chatter goes to stderr, so that stdout holds only what was written.
-        let _ = std::io::stderr().write_all(&out.stdout);
-        let _ = std::io::stderr().write_all(&out.stderr);
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(CliError::WranglerFailed {
-                command,
-                status: out.status,
-            })
-        }
+        relay(command, &out)
     }
 
     /// Deletes `key` with `wrangler kv key delete`.
@@ -208,16 +198,22 @@ impl Target {
             "delete".into(),
             key.to_owned(),
         ])?;
-        let _ = std::io::stderr().write_all(&out.stdout);
-        let _ = std::io::stderr().write_all(&out.stderr);
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(CliError::WranglerFailed {
-                command,
-                status: out.status,
-            })
-        }
+        relay(command, &out)
+    }
+}
+
+/// Passes a wrangler write's output on to stderr (so that stdout holds only what was written)
+/// and tells success from failure.
+fn relay(command: String, out: &std::process::Output) -> Result<(), CliError> {
+    let _ = std::io::stderr().write_all(&out.stdout);
+    let _ = std::io::stderr().write_all(&out.stderr);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(CliError::WranglerFailed {
+            command,
+            status: out.status,
+        })
     }
 }
 

@@ -69,15 +69,7 @@ impl TenantFile {
     /// The tenant's hostnames (`[tenant] hostnames`).
     pub fn hostnames(&self) -> Vec<String> {
         self.tenant_doc()
-            .and_then(|d| d.value.get("hostnames"))
-            .and_then(Value::as_array)
-            .map(|hosts| {
-                hosts
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(|d| hostnames_of(&d.value))
             .unwrap_or_default()
     }
 
@@ -225,6 +217,21 @@ fn to_json(value: &toml::Value, at: &str) -> Result<Value, String> {
                 .collect::<Result<Map<String, Value>, String>>()?,
         ),
     })
+}
+
+/// The `hostnames` of a tenant document (empty when it has none).
+pub fn hostnames_of(tenant: &Value) -> Vec<String> {
+    tenant
+        .get("hostnames")
+        .and_then(Value::as_array)
+        .map(|hosts| {
+            hosts
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
