@@ -127,3 +127,41 @@ fn the_remembered_answers_are_sealed() {
         assert!(!cookie.contains(plain), "{plain} readable in the cookie");
     }
 }
+
+#[test]
+fn a_forged_or_mangled_answers_cookie_is_ignored_and_imis_is_asked() {
+    let (idp, p) = setup(&app_json(|_| {}));
+    let mut b = signed_in_saml(&idp, &p);
+    let sealed = b.jar[ANSWERS].clone();
+    let flipped: String = sealed
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 20 {
+                if c == 'A' {
+                    'B'
+                } else {
+                    'A'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    for forged in [
+        flipped,
+        "not-base64-\u{0}".to_string(),
+        String::new(),
+        "A".repeat(5000),
+    ] {
+        b.jar.insert(ANSWERS.into(), forged);
+        let before = iqa_calls(&p);
+        let r = sso(&mut b);
+        assert!(has_roles(&r), "{}", body(&r));
+        assert_eq!(
+            iqa_calls(&p),
+            before + 2,
+            "a cookie that does not open is not used"
+        );
+    }
+}
