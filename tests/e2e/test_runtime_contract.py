@@ -35,6 +35,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from test_foundation import audit_events
 from test_oidc import HOST, token_request
 from test_oidc_private_key_jwt import ASSERTION_TYPE, PK, assertion
 from test_signin import PASSWORD, emulator, get, legacy_form, post  # noqa: F401
@@ -276,3 +277,40 @@ def test_several_set_cookie_headers_reach_the_browser_as_several_headers(stack):
     names = sorted(c.split("=", 1)[0] for c in cookies)
     assert names == ["__Host-idp-pending", "__Host-idp-session"], cookies
     assert all("Secure" in c and "HttpOnly" in c and "Path=/" in c for c in cookies), cookies
+
+
+def test_the_spin_store_sweeps_expired_entries(stack, client):
+    """Workers KV expires keys itself; on Spin, one request in 16 walks the store a few keys further
+    and deletes what has expired (adapters/spin/src/sweep.rs). Planted in the store's folder: an
+    expired take-once value, a counter more than an hour past its window, and their live twins."""
+    if stack.runtime != "spin":
+        pytest.skip("Workers KV expires keys by itself")
+    folder = stack.state / "spin-kv/default"
+    now_ms = int(time.time() * 1000)
+    tag = secrets.token_hex(4)
+
+    def counter(expires_s: int) -> bytes:
+        return bytes([0xC7, 0x01]) + expires_s.to_bytes(4, "big") + (1).to_bytes(2, "big")
+
+    planted = {
+        f"once:sweep-{tag}-dead": (now_ms - 1000).to_bytes(8, "big") + b"payload",
+        f"once:sweep-{tag}-live": (now_ms + 3_600_000).to_bytes(8, "big") + b"payload",
+        f"counter:sweep-{tag}-dead": counter(now_ms // 1000 - 7200),
+        f"counter:sweep-{tag}-live": counter(now_ms // 1000 + 600),
+    }
+    for key, value in planted.items():
+        (folder / key.encode().hex()).write_bytes(value)
+    dead = [k for k in planted if k.endswith("-dead")]
+
+    def present(key: str) -> bool:
+        return (folder / key.encode().hex()).exists()
+
+    for _ in range(2000):
+        if not any(present(k) for k in dead):
+            break
+        assert client.get("globex.localhost", "/healthz").status_code == 200
+    assert not any(present(k) for k in dead), "expired entries still in the store after 2000 requests"
+    assert all(present(k) for k in planted if k.endswith("-live")), "a live entry was swept"
+    assert (folder / f"once:sweep-{tag}-live".encode().hex()).read_bytes() == planted[f"once:sweep-{tag}-live"]
+    swept = [e for e in audit_events(stack) if e["event"] == "store.swept"]
+    assert swept and all(e["outcome"] == "success" for e in swept), swept

@@ -3,7 +3,10 @@
 //! outbound HTTP with a timeout, and the component's environment, and converts the response back.
 //! No protocol logic lives here.
 
+#[cfg(test)]
+mod mem_bucket;
 mod once_store;
+mod sweep;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,7 +14,7 @@ use std::pin::pin;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::task::Poll;
 
-use edge_idp::audit::AuditEvent;
+use edge_idp::audit::{AuditEvent, Outcome};
 use edge_idp::crypto::{KeyRef, SoftKey};
 use edge_idp::http::{read_body_capped, split_authority, Request as CoreRequest};
 use edge_idp::platform::{
@@ -48,7 +51,42 @@ mod entry {
             OutgoingResponse::new(Fields::from_list(&headers).unwrap_or_else(|_| Fields::new()));
         let _ = outgoing.set_status_code(resp.status);
         let _ = out.set_with_body(outgoing, resp.body).await;
+        // The response is complete: the client does not wait for this.
+        sweep_sometimes(&SpinPlatform);
     }
+}
+
+/// Runs a sweep step of the store on one request in [`sweep::ONE_IN`], and logs what it did.
+fn sweep_sometimes(platform: &SpinPlatform) {
+    let mut roll = [0u8; 1];
+    fill_random(&mut roll);
+    let [roll] = roll;
+    if roll % sweep::ONE_IN != 0 {
+        return;
+    }
+    let now = platform.now();
+    let (outcome, reason) = match SpinBucket::open().and_then(|b| sweep::step(&b, now)) {
+        Ok(swept) if swept.deleted == 0 => return,
+        Ok(swept) => (
+            Outcome::Success,
+            format!(
+                "deleted {} expired of {} entries read",
+                swept.deleted, swept.inspected
+            ),
+        ),
+        Err(e) => (Outcome::Failure, e.to_string()),
+    };
+    platform.log(&AuditEvent {
+        kind: "audit",
+        event: "store.swept",
+        outcome,
+        tenant: None,
+        app: None,
+        user: None,
+        request_id: String::from("sweep"),
+        reason: Some(reason),
+        ts: now.millis,
+    });
 }
 
 async fn to_core(req: spin_sdk::http::IncomingRequest) -> CoreRequest {

@@ -49,6 +49,8 @@ pub trait Bucket {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), PlatformError>;
     /// Removes `key`.
     fn delete(&self, key: &str) -> Result<(), PlatformError>;
+    /// Every key in the store.
+    fn list_keys(&self) -> Result<Vec<String>, PlatformError>;
     /// Atomically adds `delta` to the integer under `key` (an absent key counts as 0).
     fn increment(&self, key: &str, delta: i64) -> Result<i64, PlatformError>;
     /// Starts a compare-and-swap of `key`: its handle and the value stored now.
@@ -86,6 +88,24 @@ impl Bucket for SpinBucket {
 
     fn delete(&self, key: &str) -> Result<(), PlatformError> {
         self.0.delete(key).map_err(|e| err("delete", e))
+    }
+
+    fn list_keys(&self) -> Result<Vec<String>, PlatformError> {
+        // Spin's backends answer every key at once; follow a cursor anyway, for a backend that
+        // pages.
+        let mut keys = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .0
+                .list_keys(cursor.as_deref())
+                .map_err(|e| err("list keys", e))?;
+            keys.extend(page.keys);
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(keys),
+            }
+        }
     }
 
     fn increment(&self, key: &str, delta: i64) -> Result<i64, PlatformError> {
@@ -240,6 +260,33 @@ pub fn count(
     )))
 }
 
+/// How long after its end an expired counter is kept before the sweeper may delete it. A delete
+/// cannot be conditional, so a count that restarts the counter between the sweeper's read and
+/// its delete is lost; the grace makes that a count of a key nobody used for an hour after its
+/// window — a replay ID long past its message's freshness, a throttle long cooled down.
+const COUNTER_GRACE_S: u64 = 3600;
+
+/// Whether the volatile entry `key` holding `stored` is of no more use at `now`, so the sweeper
+/// may delete it: a take-once value past its expiry or left as a tombstone, a counter an hour
+/// past its end, or a counter key holding no counter record (a backend's own integer, which the
+/// next count overwrites anyway). Any other key is never dead.
+pub fn is_dead(key: &str, stored: &[u8], now: UnixTime) -> bool {
+    if key.starts_with("once:") {
+        if stored == TOMBSTONE {
+            return true;
+        }
+        return match stored.split_first_chunk::<8>() {
+            Some((expiry, _)) => now.millis >= u64::from_be_bytes(*expiry),
+            None => true,
+        };
+    }
+    if key.starts_with("counter:") {
+        let grace = UnixTime::from_millis(now.millis.saturating_sub(COUNTER_GRACE_S * 1000));
+        return Counter::live(stored, grace).is_none();
+    }
+    false
+}
+
 /// The cache shared between instances: the value under `cache:{key}`, if any.
 pub fn shared_get(key: &str) -> Option<Vec<u8>> {
     SpinBucket::open()
@@ -260,89 +307,8 @@ pub fn shared_put(key: &str, value: &[u8]) {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use crate::mem_bucket::MemBucket;
     use std::sync::{Arc, Mutex};
-
-    /// Another instance's work, run once at a chosen point.
-    type Hook = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
-
-    /// An in-memory bucket with the traps of Spin's SQLite store: a swap after a read that found
-    /// nothing upserts, and `increment` panics on a value that is not 8 bytes.
-    #[derive(Default, Clone)]
-    struct MemBucket {
-        map: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-        /// Runs (once) between a read and the following swap: another instance at work.
-        before_swap: Hook,
-        /// Runs (once) when a count found the counter absent, before it creates it.
-        before_increment: Hook,
-    }
-
-    struct MemCas {
-        key: String,
-        seen: Option<Vec<u8>>,
-    }
-
-    impl Bucket for MemBucket {
-        type Cas = MemCas;
-
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
-            Ok(self.map.lock().unwrap().get(key).cloned())
-        }
-
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), PlatformError> {
-            self.map
-                .lock()
-                .unwrap()
-                .insert(key.to_string(), value.to_vec());
-            Ok(())
-        }
-
-        fn delete(&self, key: &str) -> Result<(), PlatformError> {
-            self.map.lock().unwrap().remove(key);
-            Ok(())
-        }
-
-        fn increment(&self, key: &str, delta: i64) -> Result<i64, PlatformError> {
-            let hook = self.before_increment.lock().unwrap().take();
-            if let Some(hook) = hook {
-                hook();
-            }
-            let mut map = self.map.lock().unwrap();
-            let n = match map.get(key) {
-                Some(v) => i64::from_le_bytes(v.as_slice().try_into().expect("incorrect length")),
-                None => 0,
-            } + delta;
-            map.insert(key.to_string(), n.to_le_bytes().to_vec());
-            Ok(n)
-        }
-
-        fn cas_read(&self, key: &str) -> Result<(MemCas, Option<Vec<u8>>), PlatformError> {
-            let seen = self.get(key)?;
-            Ok((
-                MemCas {
-                    key: key.to_string(),
-                    seen: seen.clone(),
-                },
-                seen,
-            ))
-        }
-
-        fn cas_swap(&self, cas: MemCas, value: &[u8]) -> Result<bool, PlatformError> {
-            let hook = self.before_swap.lock().unwrap().take();
-            if let Some(hook) = hook {
-                hook();
-            }
-            let mut map = self.map.lock().unwrap();
-            match cas.seen {
-                // Spin 4.0.2's SQLite store: INSERT ... ON CONFLICT DO UPDATE.
-                None => {}
-                Some(seen) if map.get(&cas.key) == Some(&seen) => {}
-                Some(_) => return Ok(false),
-            }
-            map.insert(cas.key, value.to_vec());
-            Ok(true)
-        }
-    }
 
     fn at(secs: f64) -> UnixTime {
         UnixTime::from_millis((secs * 1000.0) as u64)
