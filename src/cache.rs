@@ -74,8 +74,8 @@ impl std::fmt::Debug for KvCache {
 
 impl KvCache {
     /// The value under `key`, parsed by `parse` (whose result, an error included, is kept for
-    /// `ttl_secs`); `Ok(None)` when the key does not exist (kept for `negative_ttl_secs`). A KV
-    /// failure is not cached.
+    /// `ttl_secs`); `Ok(None)` when the key does not exist or holds an empty value, a tombstone
+    /// (kept for `negative_ttl_secs`). A KV failure is not cached.
     pub async fn load<T, P, F>(
         &self,
         platform: &P,
@@ -101,7 +101,7 @@ impl KvCache {
             }
         }
         let loaded = platform
-            .kv_get(key)
+            .config_get(key)
             .await?
             .map(|bytes| Arc::new(parse(&bytes)));
         let (value, ttl): (Option<Arc<dyn Any + Send + Sync>>, u64) = match &loaded {

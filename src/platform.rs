@@ -134,8 +134,20 @@ pub enum PlatformError {
 /// the core never spawns tasks.
 #[allow(async_fn_in_trait)]
 pub trait Platform {
-    /// Reads a value from the tenant configuration store (eventually consistent, read-mostly).
+    /// Reads a value from the tenant configuration store (eventually consistent, read-mostly),
+    /// as stored. The core reads configuration through [`Platform::config_get`] instead.
     async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError>;
+
+    /// Reads a configuration value: [`Platform::kv_get`], with an empty value read as no value.
+    ///
+    /// An empty value is a tombstone. Fermyon Cloud's `spin cloud kv` can set a key but not
+    /// delete one, so the admin CLI "deletes" a key there by writing it empty; every
+    /// configuration value is a JSON document, so an empty one never means anything else.
+    /// Every configuration read of the core goes through here, so that the rule lives in one
+    /// place (a test in `src/tests.rs` keeps it so).
+    async fn config_get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+        Ok(self.kv_get(key).await?.filter(|value| !value.is_empty()))
+    }
 
     /// Sends an outbound HTTP request (a subrequest from the edge).
     async fn fetch(&self, req: OutboundRequest) -> Result<OutboundResponse, PlatformError>;

@@ -438,3 +438,93 @@ fn a_disabled_tenant_answers_every_page_with_not_available_and_does_nothing_else
     // Another tenant is not affected.
     assert_eq!(get(&idp, &p, "globex.localhost", "/healthz").0, 200);
 }
+
+#[test]
+fn an_empty_configuration_value_is_no_value() {
+    use crate::platform::Platform;
+    let p = FakePlatform::default();
+    add_tenant(&p, "acme", "acme.localhost", "http://127.0.0.1:1/acme");
+    // The admin CLI's tombstone on Fermyon Cloud, which cannot delete a key.
+    p.put_kv("tenant:acme:saml:gone", "");
+    p.put_kv("tenant:acme:oidc:gone", "");
+    p.put_kv("tenant:acme:bridge:gone", "");
+    assert_eq!(
+        p.kv.borrow().get("tenant:acme:saml:gone"),
+        Some(&Vec::new())
+    );
+    assert_eq!(
+        block_on(p.config_get("tenant:acme:saml:gone")).unwrap(),
+        None
+    );
+    assert_eq!(
+        block_on(p.config_get("tenant:acme:saml:never")).unwrap(),
+        None
+    );
+    assert!(block_on(p.config_get("tenant:acme")).unwrap().is_some());
+
+    // Each reader answers a tombstoned app exactly as a key that was never written.
+    let idp = Idp::new();
+    for (gone, never) in [
+        ("/saml/gone/metadata", "/saml/never/metadata"),
+        ("/bridge/gone/ping", "/bridge/never/ping"),
+        (
+            "/oidc/authorize?client_id=gone&redirect_uri=https%3A%2F%2Frp.example%2Fcb\
+             &response_type=code&scope=openid",
+            "/oidc/authorize?client_id=never&redirect_uri=https%3A%2F%2Frp.example%2Fcb\
+             &response_type=code&scope=openid",
+        ),
+    ] {
+        let (status, _, _) = get(&idp, &p, "acme.localhost", gone);
+        let gone_events = p.logs.take();
+        let (expected, _, _) = get(&idp, &p, "acme.localhost", never);
+        let never_events = p.logs.take();
+        assert_eq!(status, expected, "{gone}");
+        assert!((400..500).contains(&status), "{gone}: {status}");
+        let names = |events: &[crate::audit::AuditEvent]| -> Vec<String> {
+            events.iter().map(|e| e.event.to_string()).collect()
+        };
+        assert_eq!(names(&gone_events), names(&never_events), "{gone}");
+    }
+
+    // A tombstoned hostname is an unknown host; a tombstoned tenant value is a missing one.
+    p.put_kv("host:gone.localhost", "");
+    let (status, body, _) = get(&Idp::new(), &p, "gone.localhost", "/healthz");
+    assert_eq!(status, 404);
+    assert!(body.contains("Site not found"), "{body}");
+    p.put_kv("tenant:acme", "");
+    let (status, _, _) = get(&Idp::new(), &p, "acme.localhost", "/healthz");
+    assert_eq!(status, 503);
+    let reason = p.logs.borrow()[0].reason.clone().unwrap_or_default();
+    assert!(reason.contains("tenant value missing"), "{reason}");
+}
+
+/// The tombstone rule holds only if every configuration read goes through `config_get`.
+#[test]
+fn the_core_reads_configuration_only_through_config_get() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    assert!(files.len() > 20, "{files:?}");
+    // Split so that this file does not match itself.
+    let call = [".kv_", "get("].concat();
+    let callers: Vec<String> = files
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains(&call))
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        callers,
+        ["platform.rs"],
+        "read configuration with config_get"
+    );
+}

@@ -15,6 +15,7 @@ use crate::plan::{self, Batch, Plan};
 use crate::push::HostMove;
 use crate::secret_ref;
 use crate::secrets::{is_tenant_id, master_key};
+use crate::spin_cloud;
 use crate::store::Target;
 use crate::target_args::TargetArgs;
 use crate::tenant_file;
@@ -85,6 +86,7 @@ struct Made {
 fn make(args: &PlanArgs) -> Result<Made, CliError> {
     let target = args.target.target()?;
     if let Some(tenant) = &args.delete_tenant {
+        warn_empty_mirror(&target, tenant)?;
         let on_store = deployed::read(&target, tenant, &[], true)?;
         return Ok(Made {
             plan: plan::compute(None, &on_store, &[])?,
@@ -99,12 +101,21 @@ fn make(args: &PlanArgs) -> Result<Made, CliError> {
     };
     let master = master_key(args.master_key_file.as_deref())?.ok_or(CliError::NoMasterKey)?;
     let made = plan_file(path, &target, &master, &args.move_hosts, args.rotate_keys)?;
+    warn_empty_mirror(&target, &made.plan.tenant)?;
     within_limits(&made.plan, &target)?;
     Ok(Made {
         plan: made.plan,
         source: path.display().to_string(),
         target,
     })
+}
+
+/// Says on stderr when the plan is made from an empty Fermyon Cloud mirror.
+fn warn_empty_mirror(target: &Target, tenant: &str) -> Result<(), CliError> {
+    if let Some(warning) = spin_cloud::empty_mirror_warning(target, tenant)? {
+        eprintln!("warning: {warning}");
+    }
+    Ok(())
 }
 
 /// Refuses a plan whose keys or values the store would refuse (so `plan` shows what `apply`
@@ -117,6 +128,9 @@ fn within_limits(plan: &Plan, target: &Target) -> Result<(), CliError> {
             Batch::Put(entries) => puts.extend(entries),
             Batch::Delete(keys) => deletes.extend(keys),
         }
+    }
+    if !plan.is_empty() {
+        puts.extend(spin_cloud::manifest_to_check(target, &plan.tenant));
     }
     limits::check(target, &puts, &deletes)
 }
@@ -193,6 +207,8 @@ pub fn apply_command(args: &ApplyArgs) -> Result<(), CliError> {
             }
         }
     }
+    // Last, so that it records what the whole apply left.
+    spin_cloud::write_manifest(&made.target, &made.plan.tenant)?;
     println!("Applied to {target_name}.");
     Ok(())
 }

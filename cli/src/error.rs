@@ -144,8 +144,8 @@ pub enum CliError {
     /// A `host:` key holds something else than a host mapping: its owner is unknown.
     #[error(
         "{key} holds a value that is not a host mapping ({{\"schema_version\":1,\"tenant\":…}}), so \
-         its owner is unknown; look at it with `wrangler kv key get` (Workers) or in the Spin store, \
-         and delete it if it is stale; nothing was pushed"
+         its owner is unknown; look at it with `wrangler kv key get` (Workers) or in the Spin store \
+         (for Fermyon Cloud, its local mirror), and delete it if it is stale; nothing was pushed"
     )]
     HostUnreadable {
         /// The key.
@@ -160,9 +160,31 @@ pub enum CliError {
         /// One line per key or value, naming the key and the limit.
         reasons: Vec<String>,
     },
-    /// Pushing to a remote Spin app is not implemented.
-    #[error("{0}")]
-    SpinRemoteUnsupported(String),
+    /// `spin` could not be started.
+    #[error(
+        "cannot run {program}: {source} (install Spin and its cloud plugin, `spin plugins install \
+         cloud`, log in with `spin cloud login`, or pass --spin-bin)"
+    )]
+    SpinStart {
+        /// The program tried.
+        program: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// `spin cloud kv set` ran and failed.
+    #[error(
+        "`{command}` failed ({status}); see its output above. The keys of earlier calls were \
+         written, and only those are in the mirror {}; fix the cause and run the command again",
+        mirror.display()
+    )]
+    SpinFailed {
+        /// The command line, with each key and no value.
+        command: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The local mirror of the store.
+        mirror: PathBuf,
+    },
     /// `tenant init` would overwrite a file.
     #[error("{0} already exists; refusing to overwrite it")]
     Exists(PathBuf),

@@ -3,7 +3,8 @@
 //!
 //! Spin's default key-value store takes keys of at most 256 bytes, values of at most 1 MB and
 //! 1,024 keys per store; Workers KV keys of at most 512 bytes and values of at most 25 MiB, with no
-//! limit on their number. See docs/spin-limits.md for how many tenants that leaves.
+//! limit on their number. See docs/spin-limits.md for how many tenants that leaves. On Fermyon
+//! Cloud the pairs also travel as command-line arguments (`crate::spin_cloud`).
 
 use std::collections::BTreeSet;
 
@@ -21,6 +22,10 @@ pub struct Limits {
     pub max_value_bytes: usize,
     /// The most keys one store holds, if limited.
     pub max_keys: Option<usize>,
+    /// What the key count counts, for the warning.
+    pub counted: &'static str,
+    /// What to do when the store would hold too many keys.
+    pub advice: &'static str,
 }
 
 /// Spin's documented defaults. "1 megabyte" is read as 10^6 bytes, the smaller reading.
@@ -29,6 +34,19 @@ pub const SPIN: Limits = Limits {
     max_key_bytes: 256,
     max_value_bytes: 1_000_000,
     max_keys: Some(1024),
+    counted: "the IdP's own codes, tokens and counters included",
+    advice: "back it with a runtime-config store without that limit, or split tenants over \
+             several stores",
+};
+
+/// Spin's defaults, for a store on Fermyon Cloud: only the mirror can be counted.
+pub const SPIN_CLOUD: Limits = Limits {
+    store: "Spin's key-value store on Fermyon Cloud",
+    counted: "as the local mirror knows them; the IdP's own codes, tokens and counters and the \
+              tombstones of deleted keys take more",
+    // Fermyon Cloud picks the backend itself: no runtime configuration to change.
+    advice: "split tenants over several Spin apps, each with its own store",
+    ..SPIN
 };
 
 /// Workers KV.
@@ -37,6 +55,8 @@ pub const WORKERS: Limits = Limits {
     max_key_bytes: 512,
     max_value_bytes: 25 * 1024 * 1024,
     max_keys: None,
+    counted: "",
+    advice: "",
 };
 
 /// The limits of `target`.
@@ -44,6 +64,7 @@ pub fn of(target: &Target) -> Limits {
     match target {
         Target::Workers { .. } => WORKERS,
         Target::SpinLocal { .. } => SPIN,
+        Target::SpinCloud { .. } => SPIN_CLOUD,
     }
 }
 
@@ -90,11 +111,11 @@ pub fn count_warning(
     }
     (keys.len() > max).then(|| {
         format!(
-            "the store would hold {} keys (the IdP's own codes, tokens and counters included); {} \
-             holds at most {max}: back it with a runtime-config store without that limit, or \
-             split tenants over several stores (docs/spin-limits.md)",
+            "the store would hold {} keys ({}); {} holds at most {max}: {} (docs/spin-limits.md)",
             keys.len(),
-            limits.store
+            limits.counted,
+            limits.store,
+            limits.advice
         )
     })
 }
@@ -104,6 +125,12 @@ pub fn count_warning(
 pub fn check(target: &Target, puts: &[Entry], deletes: &[String]) -> Result<(), CliError> {
     let limits = of(target);
     check_sizes(&limits, puts)?;
+    if let Target::SpinCloud { .. } = target {
+        let reasons = crate::spin_cloud::argument_problems(puts, deletes);
+        if !reasons.is_empty() {
+            return Err(CliError::LimitsExceeded { reasons });
+        }
+    }
     if limits.max_keys.is_some() {
         let existing = target.list("")?;
         if let Some(warning) = count_warning(&limits, &existing, puts, deletes) {
@@ -205,5 +232,13 @@ mod tests {
         assert_eq!(count_warning(&SPIN, &existing, &puts, &deletes), None);
         // Workers KV has no such limit.
         assert_eq!(count_warning(&WORKERS, &existing, &puts, &[]), None);
+        // On Fermyon Cloud only the mirror is counted, and there is no backend to change.
+        let w = count_warning(&SPIN_CLOUD, &existing, &puts, &[]).unwrap();
+        assert!(
+            w.starts_with("the store would hold 1025 keys (as the local mirror knows them;"),
+            "{w}"
+        );
+        assert!(w.contains("split tenants over several Spin apps"), "{w}");
+        assert!(!w.contains("runtime-config"), "{w}");
     }
 }

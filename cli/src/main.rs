@@ -2,8 +2,9 @@
 //!
 //! It starts a tenant folder (`tenant init`), seals its secrets with the master key (`seal`,
 //! `keygen-master`), validates folders and files against the JSON Schemas of `kv-schema/`
-//! (embedded in the binary) and pushes a valid folder to Workers KV through wrangler, or to the
-//! local Spin key-value store (`push`). `plan` and `apply` do the same from one declarative
+//! (embedded in the binary) and pushes a valid folder to Workers KV through wrangler, to the
+//! local Spin key-value store, or to a Spin app's store on Fermyon Cloud through `spin cloud kv
+//! set` (`push`). `plan` and `apply` do the same from one declarative
 //! tenant file, deleting what the file no longer has; `status` shows how a deployed hostname
 //! stands. Secrets are read from standard input or files, never from
 //! the command line, and are never printed.
@@ -24,6 +25,7 @@ mod push;
 mod saml;
 mod secret_ref;
 mod secrets;
+mod spin_cloud;
 mod status;
 mod status_report;
 mod store;
@@ -80,11 +82,12 @@ enum Command {
     },
     /// Print a fresh random master key (base64 of 32 bytes).
     KeygenMaster,
-    /// Validate a tenant folder, then write its keys to Workers KV or the local Spin store.
+    /// Validate a tenant folder, then write its keys to Workers KV or a Spin store.
     ///
     /// Each hostname of tenant.json becomes a key host:<hostname> naming the tenant. Before writing
     /// anything, push reads the current owner of each of them from the store it writes to (wrangler
-    /// kv key get for Workers, the store's files for local Spin) and refuses the whole push when
+    /// kv key get for Workers, the store's files for local Spin, the local mirror for Fermyon
+    /// Cloud) and refuses the whole push when
     /// one belongs to another tenant, unless it is moved with --move-host HOST=FROM_TENANT. A
     /// hostname the tenant already owns, or that nobody owns, needs nothing.
     Push(PushArgs),
@@ -94,7 +97,9 @@ enum Command {
     /// is never shown, only "(sealed value changed)"), and to remove (keys of the tenant and
     /// host:<name> keys naming it that the file no longer has); hostnames moved from another
     /// tenant; signing keys rotated. Workers KV is read through wrangler (kv key list --prefix,
-    /// kv key get), the local Spin store from its files. Needs the master key
+    /// kv key get), the local Spin store from its files, a store on Fermyon Cloud (--spin
+    /// --remote) from the local mirror of what the CLI wrote there (--mirror). Needs the master
+    /// key
     /// (EDGE_IDP_MASTER_KEY or --master-key-file), except with --delete-tenant.
     ///
     /// Exit status: 0 when there is nothing to do, 2 when there are changes, 1 on error.

@@ -85,16 +85,22 @@ pub fn push(
         .filter_map(|e| e.key.strip_prefix(HOST_PREFIX))
         .collect();
     check_moves(tenant, &hosts, moves)?;
+    if let Some(warning) = crate::spin_cloud::empty_mirror_warning(target, tenant)? {
+        eprintln!("warning: {warning}");
+    }
     let mut owners = Vec::with_capacity(hosts.len());
     for host in &hosts {
         owners.push(((*host).to_owned(), current_owner(target, host)?));
     }
     let moved = decide(tenant, &owners, moves)?;
-    crate::limits::check(target, &entries, &[])?;
+    let mut checked = entries.clone();
+    checked.extend(crate::spin_cloud::manifest_to_check(target, tenant));
+    crate::limits::check(target, &checked, &[])?;
     target.put(&entries)?;
     for entry in &entries {
         println!("put {}", entry.key);
     }
+    crate::spin_cloud::write_manifest(target, tenant)?;
     for m in &moved {
         println!(
             "moved {HOST_PREFIX}{} from tenant {} to tenant {tenant}",

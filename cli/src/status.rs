@@ -100,6 +100,7 @@ fn report(args: &StatusArgs) -> Result<Report, CliError> {
         tenant,
         store: target.describe(),
         deployed_version: on_store.config_version(),
+        from_mirror: matches!(target, crate::store::Target::SpinCloud { .. }),
         disabled,
         file,
         health,

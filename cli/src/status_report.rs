@@ -60,6 +60,8 @@ pub struct Report {
     pub store: String,
     /// The deployed `config_version`.
     pub deployed_version: Option<u64>,
+    /// The store was read from a local mirror (Fermyon Cloud), not from the store itself.
+    pub from_mirror: bool,
     /// Whether the deployed tenant is disabled.
     pub disabled: bool,
     /// The tenant file, when given.
@@ -226,6 +228,9 @@ impl Report {
             .deployed_version
             .map_or_else(|| "none".to_owned(), |v| v.to_string());
         let mut text = format!("{deployed} deployed");
+        if self.from_mirror {
+            text.push_str(" (from the local mirror)");
+        }
         if self.disabled {
             text.push_str(" (tenant DISABLED)");
         }
@@ -236,10 +241,20 @@ impl Report {
             _ => None,
         };
         if let Some(served) = served.filter(|v| Some(*v) != self.deployed_version) {
-            let _ = write!(
-                text,
-                "; the runtime still serves {served} (its cache renews within a minute)"
-            );
+            let newer = self.deployed_version.is_none_or(|d| served > d);
+            if self.from_mirror && newer {
+                // Only another writer makes the runtime serve a version the mirror never had.
+                let _ = write!(
+                    text,
+                    "; the runtime serves {served}, newer than the mirror: it was applied from \
+                     another mirror, so bring this one up to date before applying"
+                );
+            } else {
+                let _ = write!(
+                    text,
+                    "; the runtime still serves {served} (its cache renews within a minute)"
+                );
+            }
         }
         if let Some(file) = &self.file {
             let version = file

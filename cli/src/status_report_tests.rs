@@ -13,6 +13,7 @@ fn report(health: Health) -> Report {
         host: "sso.acme.example".into(),
         tenant: "acme".into(),
         store: "local Spin store /tmp/kv".into(),
+        from_mirror: false,
         deployed_version: Some(4),
         disabled: false,
         file: None,
@@ -149,6 +150,40 @@ fn a_file_with_pending_changes_is_out_of_sync() {
         "{text}"
     );
     assert!(text.contains("the runtime still serves 3"), "{text}");
+}
+
+#[test]
+fn a_mirrored_store_says_so_and_names_a_newer_runtime_version() {
+    let mut r = report(online());
+    r.from_mirror = true;
+    let text = r.render();
+    assert!(
+        text.contains("config_version     4 deployed (from the local mirror)\n"),
+        "{text}"
+    );
+    // The runtime serves a version the mirror never had: another mirror applied it.
+    r.health = Health::Online {
+        ms: Some(12),
+        config_version: Some(5),
+    };
+    let text = r.render();
+    assert!(
+        text.contains("the runtime serves 5, newer than the mirror"),
+        "{text}"
+    );
+    assert!(!text.contains("still serves"), "{text}");
+    // An older one is the runtime's cache, as with any store.
+    r.health = Health::Online {
+        ms: Some(12),
+        config_version: Some(3),
+    };
+    assert!(r.render().contains("the runtime still serves 3"));
+    r.from_mirror = false;
+    r.health = Health::Online {
+        ms: Some(12),
+        config_version: Some(5),
+    };
+    assert!(r.render().contains("the runtime still serves 5"));
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! The tenant-config store the CLI reads and writes: Workers KV through wrangler (`kv key get`,
-//! `kv key list`, `kv bulk put`, `kv key delete`), or the local Spin key-value store (a folder of
-//! files named by the hex of their key).
+//! `kv key list`, `kv bulk put`, `kv key delete`), the local Spin key-value store (a folder of
+//! files named by the hex of their key), or a Spin app's store on Fermyon Cloud (written with
+//! `spin cloud kv set`, read from a local mirror: `crate::spin_cloud`).
 //!
-//! Values never go on a command line: wrangler gets them in a private temporary file.
+//! Values never go on wrangler's command line: it gets them in a private temporary file. `spin
+//! cloud kv set` takes nothing but arguments; the values it gets hold only sealed secrets.
 
 use std::fs;
 use std::io::Write;
@@ -12,6 +14,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{json, Value};
 
 use crate::error::CliError;
+use crate::spin_cloud::{self, CloudStore};
 
 /// One key and its value, as written to KV.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,18 +44,31 @@ pub enum Target {
         /// The folder the key-value provider serves.
         kv_dir: PathBuf,
     },
+    /// A Spin app's key-value store on Fermyon Cloud: written with `spin cloud kv set`, read
+    /// from `mirror`, a folder in the local store's layout holding what was written.
+    SpinCloud {
+        /// The `spin` program (with the cloud plugin).
+        spin: PathBuf,
+        /// Which store.
+        store: CloudStore,
+        /// The local mirror of what the CLI wrote there.
+        mirror: PathBuf,
+    },
 }
 
 /// The label of Spin's key-value store that holds tenant config (a folder under the KV dir).
 pub const SPIN_STORE: &str = "default";
 
 impl Target {
-    /// The value of `key`, if any.
+    /// The value of `key`, if any. An empty value is none, as the runtime reads it (a
+    /// tombstone: `Platform::config_get`).
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CliError> {
-        match self {
-            Target::Workers { .. } => self.wrangler_get(key),
-            Target::SpinLocal { kv_dir } => spin_local_get(key, kv_dir),
-        }
+        let value = match self {
+            Target::Workers { .. } => self.wrangler_get(key)?,
+            Target::SpinLocal { kv_dir } => spin_local_get(key, kv_dir)?,
+            Target::SpinCloud { mirror, .. } => spin_local_get(key, mirror)?,
+        };
+        Ok(value.filter(|v| !v.is_empty()))
     }
 
     /// Every key that starts with `prefix`, sorted.
@@ -60,13 +76,15 @@ impl Target {
         let mut keys = match self {
             Target::Workers { .. } => self.wrangler_list(prefix)?,
             Target::SpinLocal { kv_dir } => spin_local_list(prefix, kv_dir)?,
+            Target::SpinCloud { mirror, .. } => spin_local_list(prefix, mirror)?,
         };
         keys.sort();
         Ok(keys)
     }
 
-    /// Writes `entries`; on Workers with one `wrangler kv bulk put`, so their order inside one
-    /// call is not a promise: callers that need an order make several calls.
+    /// Writes `entries`; on Workers with one `wrangler kv bulk put` (on Fermyon Cloud with as
+    /// few `spin cloud kv set` as fit), so their order inside one call is not a promise:
+    /// callers that need an order make several calls.
     pub fn put(&self, entries: &[Entry]) -> Result<(), CliError> {
         if entries.is_empty() {
             return Ok(());
@@ -74,18 +92,38 @@ impl Target {
         match self {
             Target::Workers { .. } => self.wrangler_bulk_put(entries),
             Target::SpinLocal { kv_dir } => spin_local_put(entries, kv_dir),
+            Target::SpinCloud {
+                spin,
+                store,
+                mirror,
+            } => spin_cloud::set(spin, store, mirror, entries),
         }
     }
 
-    /// Deletes each of `keys`, in order; a key that is already gone is not an error.
+    /// Deletes each of `keys`, in order; a key that is already gone is not an error. On
+    /// Fermyon Cloud, which cannot delete one key, each is set to the empty value (a tombstone
+    /// the runtime reads as no key) and leaves the mirror.
     pub fn delete(&self, keys: &[String]) -> Result<(), CliError> {
-        for key in keys {
-            match self {
-                Target::Workers { .. } => self.wrangler_delete(key)?,
-                Target::SpinLocal { kv_dir } => spin_local_delete(key, kv_dir)?,
+        match self {
+            Target::Workers { .. } => keys.iter().try_for_each(|key| self.wrangler_delete(key)),
+            Target::SpinLocal { kv_dir } => keys
+                .iter()
+                .try_for_each(|key| spin_local_delete(key, kv_dir)),
+            Target::SpinCloud {
+                spin,
+                store,
+                mirror,
+            } => {
+                let tombstones: Vec<Entry> = keys
+                    .iter()
+                    .map(|key| Entry {
+                        key: key.clone(),
+                        value: String::new(),
+                    })
+                    .collect();
+                spin_cloud::set(spin, store, mirror, &tombstones)
             }
         }
-        Ok(())
     }
 
     /// A short description for messages and prompts.
@@ -98,6 +136,11 @@ impl Target {
             } => format!("Workers KV {binding} (remote)"),
             Target::Workers { binding, .. } => format!("Workers KV {binding} (local)"),
             Target::SpinLocal { kv_dir } => format!("local Spin store {}", kv_dir.display()),
+            Target::SpinCloud { store, mirror, .. } => format!(
+                "Fermyon Cloud {}, read from the local mirror {}",
+                store.describe(),
+                mirror.display()
+            ),
         }
     }
 
@@ -268,7 +311,7 @@ fn parse_list(stdout: &[u8]) -> Option<Vec<String>> {
 }
 
 /// The value of `key` in the local Spin store, if any.
-fn spin_local_get(key: &str, kv_dir: &Path) -> Result<Option<Vec<u8>>, CliError> {
+pub fn spin_local_get(key: &str, kv_dir: &Path) -> Result<Option<Vec<u8>>, CliError> {
     let path = kv_dir.join(SPIN_STORE).join(hex(key.as_bytes()));
     match fs::read(&path) {
         Ok(bytes) => Ok(Some(bytes)),
@@ -279,7 +322,7 @@ fn spin_local_get(key: &str, kv_dir: &Path) -> Result<Option<Vec<u8>>, CliError>
 
 /// The keys of the local Spin store that start with `prefix`. Names that are not lowercase hex
 /// (the provider's lock and temporary files start with a dot) are not keys.
-fn spin_local_list(prefix: &str, kv_dir: &Path) -> Result<Vec<String>, CliError> {
+pub fn spin_local_list(prefix: &str, kv_dir: &Path) -> Result<Vec<String>, CliError> {
     let store = kv_dir.join(SPIN_STORE);
     let entries = match fs::read_dir(&store) {
         Ok(entries) => entries,
@@ -302,7 +345,7 @@ fn spin_local_list(prefix: &str, kv_dir: &Path) -> Result<Vec<String>, CliError>
 
 /// Writes every entry as `kv_dir/default/<lowercase hex of the key>` holding the value's bytes,
 /// each through a temporary file and a rename, so that a running server never reads half a value.
-fn spin_local_put(entries: &[Entry], kv_dir: &Path) -> Result<(), CliError> {
+pub fn spin_local_put(entries: &[Entry], kv_dir: &Path) -> Result<(), CliError> {
     let store = kv_dir.join(SPIN_STORE);
     fs::create_dir_all(&store).map_err(|e| CliError::io("cannot create", &store, e))?;
     for entry in entries {
@@ -325,7 +368,7 @@ fn spin_local_put(entries: &[Entry], kv_dir: &Path) -> Result<(), CliError> {
 }
 
 /// Removes `key`'s file from the local Spin store.
-fn spin_local_delete(key: &str, kv_dir: &Path) -> Result<(), CliError> {
+pub fn spin_local_delete(key: &str, kv_dir: &Path) -> Result<(), CliError> {
     let path = kv_dir.join(SPIN_STORE).join(hex(key.as_bytes()));
     match fs::remove_file(&path) {
         Ok(()) => Ok(()),

@@ -5,12 +5,15 @@ use std::path::PathBuf;
 use clap::ArgGroup;
 
 use crate::error::CliError;
+use crate::spin_cloud::CloudStore;
 use crate::store::Target;
 
-/// Where to read and write: Workers KV (local or remote, through wrangler) or the local Spin
-/// store.
+/// Where to read and write: Workers KV (local or remote, through wrangler), the local Spin
+/// store, or a Spin app's store on Fermyon Cloud (written with `spin cloud kv set`, read from a
+/// local mirror).
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(ArgGroup::new("where").required(true).args(["local", "remote"])))]
+#[command(group(ArgGroup::new("cloud_store").args(["store", "app"])))]
 pub struct TargetArgs {
     /// Use the local development store.
     #[arg(long)]
@@ -25,8 +28,31 @@ pub struct TargetArgs {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["spin", "remote"])]
     pub persist_to: Option<PathBuf>,
     /// Spin, local: the key-value folder the local runtime serves (values go to DIR/default/).
-    #[arg(long, value_name = "DIR", requires = "spin")]
+    #[arg(long, value_name = "DIR", requires = "spin", conflicts_with = "remote")]
     pub kv_dir: Option<PathBuf>,
+    /// Spin, remote (Fermyon Cloud): the key-value store, by name.
+    #[arg(long, value_name = "NAME", requires = "spin", conflicts_with = "local")]
+    pub store: Option<String>,
+    /// Spin, remote (Fermyon Cloud): the app whose store to use, with --label.
+    #[arg(
+        long,
+        value_name = "APP",
+        requires_all = ["spin", "label"],
+        conflicts_with = "local"
+    )]
+    pub app: Option<String>,
+    /// Spin, remote (Fermyon Cloud): the store label the app links (this project's spin.toml
+    /// uses `default`), with --app.
+    #[arg(long, value_name = "LABEL", requires = "app")]
+    pub label: Option<String>,
+    /// Spin, remote (Fermyon Cloud): the local mirror of what was written there, which every
+    /// read uses (default: .edge-idp/spin-cloud/store/NAME or .edge-idp/spin-cloud/app/APP/LABEL
+    /// under the current folder). Keep it in version control or on shared storage.
+    #[arg(long, value_name = "DIR", requires = "spin", conflicts_with = "local")]
+    pub mirror: Option<PathBuf>,
+    /// Spin, remote (Fermyon Cloud): the spin program, with its cloud plugin (default: spin).
+    #[arg(long, value_name = "PATH", requires = "spin", conflicts_with = "local")]
+    pub spin_bin: Option<PathBuf>,
     /// Workers: wrangler configuration file (default: the one wrangler finds).
     #[arg(long, value_name = "PATH", conflicts_with = "spin")]
     pub wrangler_config: Option<PathBuf>,
@@ -52,7 +78,18 @@ impl TargetArgs {
     /// The store the flags name.
     pub fn target(&self) -> Result<Target, CliError> {
         match (self.spin, self.local) {
-            (true, false) => Err(spin_remote_unsupported()),
+            (true, false) => {
+                let store = self.cloud_store()?;
+                let mirror = match &self.mirror {
+                    Some(dir) => dir.clone(),
+                    None => store.default_mirror()?,
+                };
+                Ok(Target::SpinCloud {
+                    spin: self.spin_bin.clone().unwrap_or_else(|| "spin".into()),
+                    store,
+                    mirror,
+                })
+            }
             (true, true) => Ok(Target::SpinLocal {
                 kv_dir: self.kv_dir.clone().ok_or_else(|| {
                     CliError::Usage(
@@ -70,18 +107,22 @@ impl TargetArgs {
             }),
         }
     }
-}
 
-/// The message for `--spin --remote`, which is not implemented.
-fn spin_remote_unsupported() -> CliError {
-    CliError::SpinRemoteUnsupported(
-        "writing to a remote Spin app is not supported yet.\n\
-         Spin's own tooling can write the same keys: `spin up --key-value KEY=VALUE` (repeatable) \
-         sets pairs in the application's default store when it starts, and on Fermyon Cloud the \
-         cloud plugin has `spin cloud kv set` (check `spin cloud kv set --help` for its flags; \
-         not verified here).\n\
-         To see the exact keys, run `edge-idp push <tenant-dir> --spin --local --kv-dir <dir>`: it \
-         prints every key, and <dir>/default/<hex of the key> holds each value."
-            .to_owned(),
-    )
+    /// The Fermyon Cloud store of `--store`, or of `--app` and `--label`.
+    fn cloud_store(&self) -> Result<CloudStore, CliError> {
+        match (&self.store, &self.app, &self.label) {
+            (Some(name), None, None) => Ok(CloudStore::Named(name.clone())),
+            (None, Some(app), Some(label)) => Ok(CloudStore::Linked {
+                app: app.clone(),
+                label: label.clone(),
+            }),
+            _ => Err(CliError::Usage(
+                "--spin --remote writes to a key-value store on Fermyon Cloud: name it with \
+                 --store NAME, or with --app APP --label LABEL (see `spin cloud kv list`). Other \
+                 self-hosted Spin setups are not written by this CLI: `push --spin --local \
+                 --kv-dir DIR` shows the keys to write with their backend's own tools"
+                    .to_owned(),
+            )),
+        }
+    }
 }

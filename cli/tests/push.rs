@@ -291,10 +291,15 @@ fn push_options_are_checked() {
     let acme = acme_folder(&dir);
     let a = acme.to_str().unwrap();
 
+    // Fermyon Cloud needs its store named (tests/spin_cloud.rs drives it).
     let r = run(cmd(&["push", a, "--spin", "--remote"]));
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
-    assert!(r.stderr.contains("spin up --key-value"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--store NAME, or with --app APP --label LABEL"),
+        "{}",
+        r.stderr
+    );
 
     let r = run(cmd(&["push", a, "--spin", "--local"]));
     assert_eq!(r.code, 1);

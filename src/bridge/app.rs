@@ -220,7 +220,7 @@ pub async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Arc<BridgeA
     if let Some(hit) = cache.get(&key, now) {
         return hit;
     }
-    let result = match ctx.platform.kv_get(&key).await {
+    let result = match ctx.platform.config_get(&key).await {
         Ok(Some(bytes)) => match serde_json::from_slice::<BridgeApp>(&bytes) {
             Ok(app) if app.id != id => Err(AppError::Invalid("id differs from its key".into())),
             Ok(app) => app

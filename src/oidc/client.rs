@@ -383,7 +383,7 @@ pub async fn load<P: Platform>(
     if let Some(hit) = cache.get(&key, now) {
         return Ok(hit);
     }
-    let value = match ctx.platform.kv_get(&key).await {
+    let value = match ctx.platform.config_get(&key).await {
         Ok(Some(bytes)) => Some(Arc::new(parse(client_id, &bytes)?)),
         Ok(None) => None,
         Err(e) => return Err(ClientError::Unavailable(e)),

@@ -268,7 +268,7 @@ pub async fn load<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Arc<KeySet>, KeysErro
     if let Some(hit) = ctx.idp.oidc.keys.get(&key, now) {
         return Ok(hit);
     }
-    let bytes = match ctx.platform.kv_get(&key).await {
+    let bytes = match ctx.platform.config_get(&key).await {
         Ok(Some(b)) => b,
         Ok(None) => return Err(KeysError::Unavailable("no keys for this tenant".into())),
         Err(e) => return Err(KeysError::Unavailable(e.to_string())),

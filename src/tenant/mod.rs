@@ -69,7 +69,7 @@ async fn load(host: &str, platform: &impl Platform) -> Resolution {
     if host.is_empty() || host.len() > 253 || !host.bytes().all(hostname_char) {
         return Err(TenantError::UnknownHost);
     }
-    let record = match platform.kv_get(&format!("host:{host}")).await {
+    let record = match platform.config_get(&format!("host:{host}")).await {
         Ok(Some(bytes)) => {
             config::HostRecord::parse(&bytes).map_err(|error| TenantError::Invalid {
                 tenant: format!("host:{host}"),
@@ -84,7 +84,7 @@ async fn load(host: &str, platform: &impl Platform) -> Resolution {
         tenant: tenant.clone(),
         error,
     };
-    let bytes = match platform.kv_get(&format!("tenant:{tenant}")).await {
+    let bytes = match platform.config_get(&format!("tenant:{tenant}")).await {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Err(invalid(ConfigError::Shape("tenant value missing".into()))),
         Err(e) => return Err(TenantError::Unavailable(e)),
