@@ -249,153 +249,32 @@ async fn validate<P: Platform>(
     all: &[(String, String)],
     mut p: PendingAuthorize,
 ) -> Result<Response, Refusal> {
-    let fail = |p: &PendingAuthorize, code, msg: &str| {
-        Err(Box::new((p.clone(), OidcError::new(code, msg))))
-    };
-    for name in [
-        "response_type",
-        "scope",
-        "nonce",
-        "prompt",
-        "max_age",
-        "code_challenge",
-        "code_challenge_method",
-        "state",
-        "response_mode",
-        "login_hint",
-    ] {
-        if let Err(e) = param(all, name) {
-            return fail(&p, ErrorCode::InvalidRequest, &e);
-        }
-    }
-    let get = |name: &str| param(all, name).ok().flatten();
-    if get("request").is_some() {
-        return fail(
-            &p,
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported",
-        );
-    }
-    if get("request_uri").is_some() {
-        return fail(
-            &p,
-            ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
-        );
-    }
-    match get("response_type").as_deref() {
-        Some("code") => {}
-        None => return fail(&p, ErrorCode::InvalidRequest, "response_type is missing"),
-        Some(_) => {
-            return fail(
-                &p,
-                ErrorCode::UnsupportedResponseType,
-                "only response_type=code is supported",
-            )
-        }
-    }
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
-        return fail(
-            &p,
-            ErrorCode::UnauthorizedClient,
-            "the client may not use the authorization code flow",
-        );
-    }
-    let Some(scope) = get("scope").and_then(|s| claims::granted_scopes(&s)) else {
-        return fail(&p, ErrorCode::InvalidScope, "scope must include openid");
-    };
-    p.scope = scope;
-    let nonce = get("nonce");
-    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
-        return fail(&p, ErrorCode::InvalidRequest, "nonce is too long");
-    }
-    p.nonce = nonce;
-    match (
-        get("code_challenge"),
-        get("code_challenge_method").as_deref(),
-    ) {
-        (Some(c), Some("S256")) => {
-            let ok = c.len() == 43
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !ok {
-                return fail(
-                    &p,
-                    ErrorCode::InvalidRequest,
-                    "code_challenge must be a base64url SHA-256 (43 characters)",
-                );
-            }
-            p.code_challenge = Some(c);
-        }
-        (Some(_), _) => {
-            return fail(
-                &p,
-                ErrorCode::InvalidRequest,
-                "code_challenge_method must be S256",
-            )
-        }
-        (None, Some(_)) => return fail(&p, ErrorCode::InvalidRequest, "code_challenge is missing"),
-        (None, None) if client.client_type == ClientType::Public => {
-            return fail(
-                &p,
-                ErrorCode::InvalidRequest,
-                "public clients must use PKCE (code_challenge with S256)",
-            )
-        }
-        (None, None) => {}
-    }
-    let prompts: Vec<String> = get("prompt")
-        .map(|s| {
-            s.split(' ')
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if prompts
-        .iter()
-        .any(|x| !matches!(x.as_str(), "none" | "login" | "consent" | "select_account"))
-    {
-        return fail(&p, ErrorCode::InvalidRequest, "unknown prompt value");
-    }
-    let prompt_none = prompts.iter().any(|x| x == "none");
-    if prompt_none && prompts.len() > 1 {
-        return fail(
-            &p,
-            ErrorCode::InvalidRequest,
-            "prompt=none cannot be combined with other values",
-        );
-    }
-    let prompt_login = prompts.iter().any(|x| x == "login");
-    p.prompt_consent = prompts.iter().any(|x| x == "consent");
-    p.prompt_none = prompt_none;
-    let max_age = match get("max_age") {
-        None => None,
-        Some(m) => match m.parse::<u64>() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                return fail(
-                    &p,
-                    ErrorCode::InvalidRequest,
-                    "max_age must be a whole number of seconds",
-                )
-            }
-        },
+    // A refusal carries the pending request as far as it was read, as it goes back to the client.
+    let asked = match checked(client, all, &mut p) {
+        Ok(asked) => asked,
+        Err((code, msg)) => return Err(Box::new((p, OidcError::new(code, msg)))),
     };
     let now = ctx.platform.now().secs();
     let session = signin::current(ctx).await;
-    let too_old = |s: &Session| max_age.is_some_and(|m| now.saturating_sub(s.auth_time) > m);
+    let too_old = |s: &Session| {
+        asked
+            .max_age
+            .is_some_and(|m| now.saturating_sub(s.auth_time) > m)
+    };
     match session {
-        Some(mut s) if !prompt_login && !too_old(&s) => {
+        Some(mut s) if !asked.prompt_login && !too_old(&s) => {
             let resp = finish(ctx, p, &mut s).await;
             Ok(signin::with_session(ctx, &mut s, resp))
         }
-        _ if prompt_none => fail(&p, ErrorCode::LoginRequired, "the member is not signed in"),
+        _ if p.prompt_none => Err(Box::new((
+            p.clone(),
+            OidcError::new(ErrorCode::LoginRequired, "the member is not signed in"),
+        ))),
         _ => {
             // Active re-authentication when asked for: prompt=login, or a max_age that no
             // session of ours satisfies (iMIS's own session may be older, and its age is not
             // known). Otherwise an iMIS session may sign the member in without a prompt.
-            let force = prompt_login || max_age.is_some();
+            let force = asked.prompt_login || asked.max_age.is_some();
             Ok(signin::begin(
                 ctx,
                 Family::Oidc,
@@ -408,6 +287,145 @@ async fn validate<P: Platform>(
             .await)
         }
     }
+}
+
+/// What an authorization request asks of the member's session.
+struct Asked {
+    /// `prompt=login`: sign in again even with a session.
+    prompt_login: bool,
+    /// `max_age`: the oldest sign-in, in seconds, that may be used.
+    max_age: Option<u64>,
+}
+
+/// Reads and checks the request's parameters into `p`; the error code and message of the first
+/// one that is wrong.
+fn checked(
+    client: &Client,
+    all: &[(String, String)],
+    p: &mut PendingAuthorize,
+) -> Result<Asked, (ErrorCode, String)> {
+    let invalid = |msg: &str| (ErrorCode::InvalidRequest, msg.to_string());
+    for name in [
+        "response_type",
+        "scope",
+        "nonce",
+        "prompt",
+        "max_age",
+        "code_challenge",
+        "code_challenge_method",
+        "state",
+        "response_mode",
+        "login_hint",
+    ] {
+        param(all, name).map_err(|e| (ErrorCode::InvalidRequest, e))?;
+    }
+    let get = |name: &str| param(all, name).ok().flatten();
+    if get("request").is_some() {
+        return Err((
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported".into(),
+        ));
+    }
+    if get("request_uri").is_some() {
+        return Err((
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported".into(),
+        ));
+    }
+    match get("response_type").as_deref() {
+        Some("code") => {}
+        None => return Err(invalid("response_type is missing")),
+        Some(_) => {
+            return Err((
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported".into(),
+            ))
+        }
+    }
+    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err((
+            ErrorCode::UnauthorizedClient,
+            "the client may not use the authorization code flow".into(),
+        ));
+    }
+    let Some(scope) = get("scope").and_then(|s| claims::granted_scopes(&s)) else {
+        return Err((ErrorCode::InvalidScope, "scope must include openid".into()));
+    };
+    p.scope = scope;
+    let nonce = get("nonce");
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
+        return Err(invalid("nonce is too long"));
+    }
+    p.nonce = nonce;
+    let challenge = get("code_challenge");
+    if let Some(c) =
+        pkce(client, challenge, get("code_challenge_method").as_deref()).map_err(invalid)?
+    {
+        p.code_challenge = Some(c);
+    }
+    let prompts = prompts(get("prompt")).map_err(invalid)?;
+    let prompt_login = prompts.iter().any(|x| x == "login");
+    p.prompt_consent = prompts.iter().any(|x| x == "consent");
+    p.prompt_none = prompts.iter().any(|x| x == "none");
+    let max_age = match get("max_age") {
+        None => None,
+        Some(m) => match m.parse::<u64>() {
+            Ok(v) => Some(v),
+            Err(_) => return Err(invalid("max_age must be a whole number of seconds")),
+        },
+    };
+    Ok(Asked {
+        prompt_login,
+        max_age,
+    })
+}
+
+/// The PKCE challenge of a request (S256 only; public clients must use it), or why it is
+/// refused.
+fn pkce(
+    client: &Client,
+    challenge: Option<String>,
+    method: Option<&str>,
+) -> Result<Option<String>, &'static str> {
+    match (challenge, method) {
+        (Some(c), Some("S256")) => {
+            let ok = c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err("code_challenge must be a base64url SHA-256 (43 characters)");
+            }
+            Ok(Some(c))
+        }
+        (Some(_), _) => Err("code_challenge_method must be S256"),
+        (None, Some(_)) => Err("code_challenge is missing"),
+        (None, None) if client.client_type == ClientType::Public => {
+            Err("public clients must use PKCE (code_challenge with S256)")
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The values of `prompt`, or why they are refused.
+fn prompts(prompt: Option<String>) -> Result<Vec<String>, &'static str> {
+    let prompts: Vec<String> = prompt
+        .map(|s| {
+            s.split(' ')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if prompts
+        .iter()
+        .any(|x| !matches!(x.as_str(), "none" | "login" | "consent" | "select_account"))
+    {
+        return Err("unknown prompt value");
+    }
+    if prompts.iter().any(|x| x == "none") && prompts.len() > 1 {
+        return Err("prompt=none cannot be combined with other values");
+    }
+    Ok(prompts)
 }
 
 /// Issues the code for a signed-in member (after the No Access Mapping) and sends it back.
@@ -469,56 +487,10 @@ pub async fn finish<P: Platform>(
         }
         return super::consent::page(ctx, &client, &p, session, &claims);
     }
-    let now = ctx.platform.now().secs();
-    let record = CodeRecord {
-        client_id: client.id.clone(),
-        redirect_uri: p.redirect_uri.clone(),
-        code_challenge: p.code_challenge.clone(),
-        grant: Grant {
-            sub: claims::subject(&client, &session.user),
-            auth_time: session.auth_time,
-            sid: session.sid.clone(),
-            nonce: p.nonce.clone(),
-            amr: Some(match session.via.as_str() {
-                "imis_legacy" => "pwd".into(),
-                _ => "ext".into(),
-            }),
-            claims,
-            scope: p.scope.clone(),
-        },
-        exp: now + u64::from(client.lifetimes.code),
+    let code = match store_code(ctx, &client, &p, session, claims).await {
+        Ok(code) => code,
+        Err(resp) => return resp,
     };
-    let mut raw = [0u8; 32];
-    ctx.platform.random(&mut raw);
-    let code = URL_SAFE_NO_PAD.encode(raw);
-    let Ok(value) = serde_json::to_vec(&record) else {
-        return error_to_client(
-            ctx,
-            &p,
-            OidcError::new(ErrorCode::ServerError, "the code could not be stored"),
-        );
-    };
-    let key = store_key(ctx.tenant.id.as_str(), "code", &code);
-    if let Err(e) = ctx
-        .platform
-        .put_once(&key, &value, client.lifetimes.code)
-        .await
-    {
-        ctx.audit(
-            "oidc.store_failed",
-            Outcome::Failure,
-            Some(&client.id),
-            Some(e.to_string()),
-        );
-        return error_to_client(
-            ctx,
-            &p,
-            OidcError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "the code could not be stored",
-            ),
-        );
-    }
     session.add_participant(Participant::Oidc {
         client: client.id.clone(),
     });
@@ -535,4 +507,66 @@ pub async fn finish<P: Platform>(
         p.state.as_deref(),
         vec![("code", code)],
     )
+}
+
+/// Stores a new authorization code for `p`, signed-in `session` and the `claims` it releases;
+/// the code, or the answer to the client when it cannot be stored.
+async fn store_code<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: &Client,
+    p: &PendingAuthorize,
+    session: &Session,
+    claims: Map<String, Value>,
+) -> Result<String, Response> {
+    let now = ctx.platform.now().secs();
+    let record = CodeRecord {
+        client_id: client.id.clone(),
+        redirect_uri: p.redirect_uri.clone(),
+        code_challenge: p.code_challenge.clone(),
+        grant: Grant {
+            sub: claims::subject(client, &session.user),
+            auth_time: session.auth_time,
+            sid: session.sid.clone(),
+            nonce: p.nonce.clone(),
+            amr: Some(match session.via.as_str() {
+                "imis_legacy" => "pwd".into(),
+                _ => "ext".into(),
+            }),
+            claims,
+            scope: p.scope.clone(),
+        },
+        exp: now + u64::from(client.lifetimes.code),
+    };
+    let mut raw = [0u8; 32];
+    ctx.platform.random(&mut raw);
+    let code = URL_SAFE_NO_PAD.encode(raw);
+    let Ok(value) = serde_json::to_vec(&record) else {
+        return Err(error_to_client(
+            ctx,
+            p,
+            OidcError::new(ErrorCode::ServerError, "the code could not be stored"),
+        ));
+    };
+    let key = store_key(ctx.tenant.id.as_str(), "code", &code);
+    if let Err(e) = ctx
+        .platform
+        .put_once(&key, &value, client.lifetimes.code)
+        .await
+    {
+        ctx.audit(
+            "oidc.store_failed",
+            Outcome::Failure,
+            Some(&client.id),
+            Some(e.to_string()),
+        );
+        return Err(error_to_client(
+            ctx,
+            p,
+            OidcError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the code could not be stored",
+            ),
+        ));
+    }
+    Ok(code)
 }
