@@ -8,16 +8,23 @@
 //! - **IdP-initiated** (`/signout`, or another SP's logout): [`logout_step`] sends a signed
 //!   LogoutRequest to an SP with Single Logout; its LogoutResponse comes back to
 //!   `/saml/{app}/slo` and the chain continues.
+//!
+//! Reading and checking incoming messages is `message.rs`, sending signed ones `send.rs`; this
+//! file holds the `/saml/{app}/slo` endpoints.
+
+mod message;
+mod send;
 
 use serde::{Deserialize, Serialize};
 
-use super::binding::{self, Incoming, Outgoing};
-use super::config::{Binding, LoadedApp};
-use super::dsig;
-use super::response::{status_el, Status};
-use super::time;
-use super::xml::{self, El, Element, NS_DS, NS_SAML, NS_SAMLP};
-use super::{app_or_page, new_id, urls, Saml};
+use self::message::verify_signature;
+pub use self::message::{parse, LogoutError, LogoutMessage};
+use self::send::answer;
+pub use self::send::logout_step;
+use super::binding::{self, Incoming};
+use super::config::LoadedApp;
+use super::response::Status;
+use super::{app_or_page, urls};
 use crate::audit::Outcome;
 use crate::cookie;
 use crate::http::{percent_encode, Response};
@@ -25,113 +32,8 @@ use crate::platform::Platform;
 use crate::signin::{self, Participant, Reply};
 use crate::Ctx;
 
-/// How long a sent LogoutRequest or LogoutResponse is valid.
-const MESSAGE_LIFETIME_SECS: u64 = 300;
 /// The sealed value in `/saml/{app}/slo/done?t=…` (AAD: this name).
 const DONE_TOKEN: &str = "saml-slo-done";
-
-/// A LogoutRequest or LogoutResponse as read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogoutMessage {
-    /// From an SP that wants the session ended.
-    Request {
-        /// ID.
-        id: String,
-        /// Issuer.
-        issuer: Option<String>,
-        /// IssueInstant, seconds.
-        issue_instant: u64,
-        /// NameID value.
-        name_id: Option<String>,
-        /// `Destination`, when given.
-        destination: Option<String>,
-        /// Whether the XML is signed.
-        xml_signed: bool,
-    },
-    /// An SP's answer to our LogoutRequest.
-    Response {
-        /// Issuer.
-        issuer: Option<String>,
-        /// Top-level status code.
-        status: Option<String>,
-        /// Whether the XML is signed.
-        xml_signed: bool,
-    },
-}
-
-/// Why a logout message was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LogoutError {
-    /// Not XML we accept.
-    #[error("{0}")]
-    Xml(#[from] xml::XmlError),
-    /// Not a logout message.
-    #[error("not a SAML 2.0 logout message: {0}")]
-    Shape(&'static str),
-}
-
-/// Reads a LogoutRequest or LogoutResponse.
-pub fn parse(xml_text: &str) -> Result<LogoutMessage, LogoutError> {
-    let root: Element = xml::parse(xml_text.as_bytes())?;
-    if root.attr("Version") != Some("2.0") {
-        return Err(LogoutError::Shape("Version must be 2.0"));
-    }
-    let issuer = root.child_text(NS_SAML, "Issuer").map(str::to_string);
-    let xml_signed = root.child(NS_DS, "Signature").is_some();
-    if root.is(NS_SAMLP, "LogoutRequest") {
-        Ok(LogoutMessage::Request {
-            id: root
-                .attr("ID")
-                .filter(|id| super::authn_request::is_ncname(id))
-                .ok_or(LogoutError::Shape("ID"))?
-                .to_string(),
-            issuer,
-            issue_instant: root
-                .attr("IssueInstant")
-                .and_then(time::parse)
-                .ok_or(LogoutError::Shape("IssueInstant"))?,
-            name_id: root.child_text(NS_SAML, "NameID").map(str::to_string),
-            destination: root.attr("Destination").map(str::to_string),
-            xml_signed,
-        })
-    } else if root.is(NS_SAMLP, "LogoutResponse") {
-        Ok(LogoutMessage::Response {
-            issuer,
-            status: root
-                .child(NS_SAMLP, "Status")
-                .and_then(|s| s.child(NS_SAMLP, "StatusCode"))
-                .and_then(|c| c.attr("Value"))
-                .map(str::to_string),
-            xml_signed,
-        })
-    } else {
-        Err(LogoutError::Shape(
-            "the root is neither LogoutRequest nor LogoutResponse",
-        ))
-    }
-}
-
-/// Verifies a logout message's signature (Redirect: the query; POST: the XML) with the SP's
-/// registered certificates. A LogoutRequest ends the member's session, so it must be signed by
-/// an SP with a registered certificate; a LogoutResponse only continues our own chain, so an
-/// SP without certificates may send it unsigned.
-fn verify_signature(app: &LoadedApp, incoming: &Incoming, xml_signed: bool) -> Result<(), String> {
-    let is_request = incoming.kind == "SAMLRequest";
-    match (incoming.binding, &incoming.query_signature) {
-        (Binding::Redirect, Some(sig)) => dsig::verify_redirect(sig, &app.sp_keys),
-        (Binding::Post, _) if xml_signed => dsig::verify_post(&incoming.xml, &app.sp_keys),
-        _ if is_request => {
-            return Err(if app.sp_keys.is_empty() {
-                "unsigned, and the SP has no registered signing certificate".into()
-            } else {
-                "unsigned".into()
-            })
-        }
-        _ if app.sp_keys.is_empty() => Ok(()),
-        _ => return Err("unsigned, but the SP has registered signing certificates".into()),
-    }
-    .map_err(|e| e.to_string())
-}
 
 /// What `/saml/{app}/slo/done` needs to answer the initiating SP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -347,14 +249,14 @@ async fn check_request<P: Platform>(
         ));
     }
     let now = ctx.platform.now().secs();
-    if request.issue_instant.abs_diff(now) > super::authn_request::MAX_SKEW_SECS {
+    if request.issue_instant.abs_diff(now) > crate::saml::authn_request::MAX_SKEW_SECS {
         return Err(refuse(
             ctx,
             app_id,
             "IssueInstant is too far from the current time".into(),
         ));
     }
-    match super::first_sighting(ctx, "saml-logout-req", app_id, &request.id).await {
+    match crate::saml::first_sighting(ctx, "saml-logout-req", app_id, &request.id).await {
         Ok(true) => {}
         Ok(false) => {
             return Err(refuse(
@@ -404,138 +306,4 @@ pub async fn done<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         Err(resp) => return resp,
     };
     answer(ctx, &app, &done.irt, done.relay.as_deref(), Status::SUCCESS).await
-}
-
-/// Sends a signed LogoutResponse to the SP.
-async fn answer<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    app: &LoadedApp,
-    in_response_to: &str,
-    relay_state: Option<&str>,
-    status: Status,
-) -> Response {
-    let Some(slo) = &app.cfg.sp.slo else {
-        return Response::redirect("/signed-out");
-    };
-    let Ok(signing) = &app.signing else {
-        return super::unavailable(ctx, app);
-    };
-    let signer = signing.signer();
-    let destination = slo.response_url.as_deref().unwrap_or(&slo.url);
-    let id = new_id(ctx.platform);
-    let now = ctx.platform.now().secs();
-    let Saml { entity_id, .. } = urls(ctx, app);
-    let mut msg = El::new("samlp:LogoutResponse")
-        .attr("ID", id.as_str())
-        .attr("Version", "2.0")
-        .attr("IssueInstant", time::format(now))
-        .attr("Destination", destination)
-        .attr("InResponseTo", in_response_to)
-        .child(El::new("saml:Issuer").text(entity_id.as_str()))
-        .child(status_el(status, None));
-    send_signed(
-        ctx,
-        &mut msg,
-        &id,
-        &signer,
-        "SAMLResponse",
-        destination,
-        slo.binding,
-        relay_state,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn send_signed<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    msg: &mut El,
-    id: &str,
-    signer: &dsig::Signer<'_>,
-    kind: &'static str,
-    url: &str,
-    binding: Binding,
-    relay_state: Option<&str>,
-) -> Response {
-    if binding == Binding::Post {
-        if let Err(e) = dsig::sign_enveloped(ctx.platform, signer, msg, id).await {
-            return super::sign_failed(ctx, &e);
-        }
-    }
-    let out = Outgoing {
-        kind,
-        xml: msg.to_c14n(),
-        relay_state,
-        url,
-        binding,
-        query_signer: (binding == Binding::Redirect).then(|| signer.clone()),
-    };
-    match binding::send(ctx, out).await {
-        Ok(r) => r,
-        Err(e) => super::sign_failed(ctx, &e),
-    }
-}
-
-/// Sends a LogoutRequest to a SAML participant during single logout; `None` when its app has
-/// no Single Logout (the chain then skips it).
-pub async fn logout_step<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    participant: &Participant,
-    continue_to: &str,
-) -> Option<Response> {
-    let Participant::Saml {
-        app,
-        name_id,
-        name_id_format,
-        session_index,
-    } = participant
-    else {
-        return None;
-    };
-    let loaded = super::config::load(ctx, app).await.ok()??;
-    let app_cfg: &LoadedApp = loaded.as_ref().as_ref().ok()?;
-    let slo = app_cfg
-        .cfg
-        .sp
-        .slo
-        .as_ref()
-        .filter(|_| app_cfg.cfg.slo_enabled)?;
-    let signing = app_cfg.signing.as_ref().ok()?;
-    let signer = signing.signer();
-    let id = new_id(ctx.platform);
-    let now = ctx.platform.now().secs();
-    let Saml { entity_id, .. } = urls(ctx, app_cfg);
-    let qualified =
-        name_id_format.ends_with(":persistent") || name_id_format.ends_with(":transient");
-    let mut msg = El::new("samlp:LogoutRequest")
-        .attr("ID", id.as_str())
-        .attr("Version", "2.0")
-        .attr("IssueInstant", time::format(now))
-        .attr("Destination", slo.url.as_str())
-        .attr("NotOnOrAfter", time::format(now + MESSAGE_LIFETIME_SECS))
-        .child(El::new("saml:Issuer").text(entity_id.as_str()))
-        .child(
-            El::new("saml:NameID")
-                .attr("Format", name_id_format.as_str())
-                .attr_opt(
-                    "SPNameQualifier",
-                    qualified.then_some(app_cfg.cfg.sp.entity_id.as_str()),
-                )
-                .text(name_id.as_str()),
-        )
-        .child(El::new("samlp:SessionIndex").text(session_index.as_str()));
-    ctx.audit("saml.slo_request_sent", Outcome::Success, Some(app), None);
-    Some(
-        send_signed(
-            ctx,
-            &mut msg,
-            &id,
-            &signer,
-            "SAMLRequest",
-            &slo.url,
-            slo.binding,
-            Some(continue_to),
-        )
-        .await,
-    )
 }
