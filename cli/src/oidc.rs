@@ -114,6 +114,53 @@ fn read_json(path: &Path) -> Result<Value, CliError> {
 /// `edge-idp oidc add`: writes `oidc/<id>.json`, prints the client secret (and the JWT signing
 /// key of an HS256/HS512 client) once.
 pub fn add(args: &AddArgs) -> Result<(), CliError> {
+    let jwks = checked_jwks(args)?;
+    let tenant = tenant_id(&args.dir)?;
+    let path = args.dir.join("oidc").join(format!("{}.json", args.id));
+    if path.exists() {
+        return Err(CliError::Exists(path));
+    }
+    let hs = args.alg.starts_with("HS");
+    let master = if hs {
+        Some(master(args.master_key_file.as_deref())?)
+    } else {
+        None
+    };
+    let key_jwt = !args.public && args.auth_method == "private_key_jwt";
+    let secret = if args.public || key_jwt {
+        None
+    } else {
+        Some(random_secret()?)
+    };
+    let signing_key = if hs { Some(random_secret()?) } else { None };
+    let sealed_key = match (&signing_key, &master) {
+        (Some(k), Some(m)) => Some(seal(m, &tenant, k)?),
+        _ => None,
+    };
+    let client = client_document(args, secret.as_deref(), jwks, sealed_key);
+    // The provider's own parser checks the keys, so a JWKS it would refuse is never written.
+    edge_idp::oidc::client::parse(&args.id, client.to_string().as_bytes())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    write_json(&path, &client)?;
+    eprintln!(
+        "wrote {} (push the tenant folder to publish it)",
+        path.display()
+    );
+    println!("client_id={}", args.id);
+    if let Some(s) = secret {
+        println!("client_secret={s}");
+    }
+    if let Some(k) = signing_key {
+        println!("jwt_signing_key={k}");
+    }
+    eprintln!("The secrets above are shown once; only a hash (client secret) or a sealed copy (JWT signing key) is stored.");
+    Ok(())
+}
+
+/// Checks what `oidc add` was given that the client document's parser does not see (the id,
+/// the URIs' schemes, which grant needs what); the client's JWKS when it authenticates with
+/// `private_key_jwt`.
+fn checked_jwks(args: &AddArgs) -> Result<Option<Value>, CliError> {
     if !valid_id(&args.id) {
         return Err(CliError::Usage(format!(
             "--id {:?}: letters, digits, '.', '_' and '-', at most 128",
@@ -139,32 +186,25 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
         ));
     }
     let key_jwt = !args.public && args.auth_method == "private_key_jwt";
-    let jwks = match (&args.jwks, key_jwt) {
-        (Some(file), true) => Some(read_json(file)?),
-        (None, true) => {
-            return Err(CliError::Usage(
-                "--auth-method private_key_jwt needs --jwks <file> (the client's public keys)"
-                    .into(),
-            ))
-        }
-        (Some(_), false) => {
-            return Err(CliError::Usage(
-                "--jwks is only used with --auth-method private_key_jwt".into(),
-            ))
-        }
-        (None, false) => None,
-    };
-    let tenant = tenant_id(&args.dir)?;
-    let path = args.dir.join("oidc").join(format!("{}.json", args.id));
-    if path.exists() {
-        return Err(CliError::Exists(path));
+    match (&args.jwks, key_jwt) {
+        (Some(file), true) => Ok(Some(read_json(file)?)),
+        (None, true) => Err(CliError::Usage(
+            "--auth-method private_key_jwt needs --jwks <file> (the client's public keys)".into(),
+        )),
+        (Some(_), false) => Err(CliError::Usage(
+            "--jwks is only used with --auth-method private_key_jwt".into(),
+        )),
+        (None, false) => Ok(None),
     }
-    let hs = args.alg.starts_with("HS");
-    let master = if hs {
-        Some(master(args.master_key_file.as_deref())?)
-    } else {
-        None
-    };
+}
+
+/// The client document of `oidc add`: its `secret` stored as a hash, its JWT signing key sealed.
+fn client_document(
+    args: &AddArgs,
+    secret: Option<&str>,
+    jwks: Option<Value>,
+    sealed_signing_key: Option<String>,
+) -> Value {
     let mut client = Map::new();
     client.insert("schema_version".into(), json!(1));
     client.insert("id".into(), json!(args.id));
@@ -185,12 +225,7 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
             args.auth_method.as_str()
         }),
     );
-    let secret = if args.public || key_jwt {
-        None
-    } else {
-        Some(random_secret()?)
-    };
-    if let Some(s) = &secret {
+    if let Some(s) = secret {
         client.insert("client_secret_hash".into(), json!(secret_hash(s)));
     }
     if let Some(jwks) = jwks {
@@ -202,9 +237,8 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
         json!(args.post_logout_redirect_uris),
     );
     client.insert("id_token_signed_response_alg".into(), json!(args.alg));
-    let signing_key = if hs { Some(random_secret()?) } else { None };
-    if let (Some(k), Some(m)) = (&signing_key, &master) {
-        client.insert("jwt_signing_key".into(), json!(seal(m, &tenant, k)?));
+    if let Some(k) = sealed_signing_key {
+        client.insert("jwt_signing_key".into(), json!(k));
     }
     let mut grants = Vec::new();
     if !args.redirect_uris.is_empty() {
@@ -224,24 +258,7 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
     if let Some(q) = &args.role_iqa {
         client.insert("role_iqa".into(), json!(q));
     }
-    let client = Value::Object(client);
-    // The provider's own parser checks the keys, so a JWKS it would refuse is never written.
-    edge_idp::oidc::client::parse(&args.id, client.to_string().as_bytes())
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    write_json(&path, &client)?;
-    eprintln!(
-        "wrote {} (push the tenant folder to publish it)",
-        path.display()
-    );
-    println!("client_id={}", args.id);
-    if let Some(s) = secret {
-        println!("client_secret={s}");
-    }
-    if let Some(k) = signing_key {
-        println!("jwt_signing_key={k}");
-    }
-    eprintln!("The secrets above are shown once; only a hash (client secret) or a sealed copy (JWT signing key) is stored.");
-    Ok(())
+    Value::Object(client)
 }
 
 /// `edge-idp oidc rotate-secret`: a new client secret, printed once; the old one stops working

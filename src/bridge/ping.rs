@@ -13,13 +13,14 @@
 //! including page is the `Referer` it sends, so without an allowed `Referer` there is no token.
 //! A CORS answer is readable only by the origin it names, so there `Origin` decides.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::app::BridgeApp;
 use super::{app_failure_json, token};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::{HttpMethod, Platform};
-use crate::signin::{self, Participant};
+use crate::signin::{self, Participant, Session};
 use crate::Ctx;
 
 /// Whether `name` is an acceptable JSONP callback: `ident(.ident){0,3}`, identifiers of ASCII
@@ -97,7 +98,26 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         None => origin_allowed,
     };
     let mut session = signin::current(ctx).await;
-    let body = match session.as_mut() {
+    let body = match ping_body(ctx, &app, session.as_mut(), asker_allowed).await {
+        Ok(body) => body,
+        Err(resp) => return resp,
+    };
+    let resp = answer(callback.as_deref(), origin.as_deref(), &body);
+    match session.as_mut() {
+        Some(s) => signin::with_session(ctx, s, resp),
+        None => resp,
+    }
+}
+
+/// What the answer says: whether the member is signed in, and a fresh token for an asking page
+/// of an allowed origin; or the error to answer when no token can be made.
+async fn ping_body<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &BridgeApp,
+    session: Option<&mut Session>,
+    asker_allowed: bool,
+) -> Result<Value, Response> {
+    Ok(match session {
         None => json!({"signed_in": false}),
         Some(_) if !asker_allowed => {
             ctx.audit(
@@ -108,7 +128,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             );
             json!({"signed_in": true})
         }
-        Some(session) => match token::mint(ctx, &app, &session.user).await {
+        Some(session) => match token::mint(ctx, app, &session.user).await {
             Ok(t) => {
                 session.add_participant(Participant::Bridge {
                     app: app.id.clone(),
@@ -122,15 +142,19 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
                     Some(&app.id),
                     Some(e.to_string()),
                 );
-                return super::user::json_error(
+                return Err(super::user::json_error(
                     503,
                     "temporarily_unavailable",
                     "try again in a moment",
-                );
+                ));
             }
         },
-    };
-    let resp = match callback {
+    })
+}
+
+/// `body` as JSONP for `callback`, else as JSON readable by `origin`.
+fn answer(callback: Option<&str>, origin: Option<&str>, body: &Value) -> Response {
+    match callback {
         Some(name) => Response {
             status: 200,
             headers: vec![(
@@ -140,19 +164,15 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             body: format!("/**/{name}({body});").into_bytes(),
         },
         None => {
-            let resp = Response::json(200, &body);
-            match origin.as_deref() {
+            let resp = Response::json(200, body);
+            match origin {
                 Some(o) => cors(resp, o),
                 None => resp,
             }
         }
     }
     .with_header("x-content-type-options", "nosniff")
-    .with_header("cache-control", "no-store");
-    match session.as_mut() {
-        Some(s) => signin::with_session(ctx, s, resp),
-        None => resp,
-    }
+    .with_header("cache-control", "no-store")
 }
 
 #[cfg(test)]

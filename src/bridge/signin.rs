@@ -131,24 +131,8 @@ pub async fn finish<P: Platform>(
             None,
         );
     };
-    if app.profile_iqa.is_some() || app.no_access_mapping.is_some() {
-        let asking = Asking {
-            event: "bridge.no_access",
-            app_id: &app.id,
-            app_name: &app.name,
-            user: &session.user.username,
-        };
-        let session = Some(signin::session_ref(session));
-        match access::check(ctx, app.access_settings(), asking, session).await {
-            Decision::Granted(_) => {}
-            Decision::TurnedAway(answer) => return answer,
-            Decision::Unavailable => return ctx.error_page(
-                502,
-                "The membership system is unavailable",
-                "The membership system did not answer as expected. Please try again in a moment.",
-                None,
-            ),
-        }
+    if let Some(refusal) = access_refusal(ctx, app, session).await {
+        return refusal;
     }
     // Where the browser lands: the ReturnURL, else the app's home URL.
     let landing = return_url.clone().or_else(|| {
@@ -190,6 +174,48 @@ pub async fn finish<P: Platform>(
         Some(&app.id),
         Some(format!("user {} via {delivery:?}", session.user.username)),
     );
+    deliver(ctx, app, delivery, landing, return_url.as_deref(), &token)
+}
+
+/// The page that turns the member away under the app's No Access Mapping (or when iMIS cannot
+/// tell); `None` when they may go on.
+async fn access_refusal<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &BridgeApp,
+    session: &Session,
+) -> Option<Response> {
+    if app.profile_iqa.is_none() && app.no_access_mapping.is_none() {
+        return None;
+    }
+    let asking = Asking {
+        event: "bridge.no_access",
+        app_id: &app.id,
+        app_name: &app.name,
+        user: &session.user.username,
+    };
+    let session = Some(signin::session_ref(session));
+    match access::check(ctx, app.access_settings(), asking, session).await {
+        Decision::Granted(_) => None,
+        Decision::TurnedAway(answer) => Some(answer),
+        Decision::Unavailable => Some(ctx.error_page(
+            502,
+            "The membership system is unavailable",
+            "The membership system did not answer as expected. Please try again in a moment.",
+            None,
+        )),
+    }
+}
+
+/// Hands `token` to the site the way `delivery` says: posted to its callback, in the landing
+/// URL's query, or in a cookie on its domain.
+fn deliver<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &BridgeApp,
+    delivery: Delivery,
+    landing: Option<String>,
+    return_url: Option<&str>,
+    token: &str,
+) -> Response {
     match (delivery, landing) {
         (Delivery::Post, _) => {
             let Some(callback) = app.callback_url.as_deref() else {
@@ -200,8 +226,8 @@ pub async fn finish<P: Platform>(
                     None,
                 );
             };
-            let mut fields = vec![("token", token.as_str())];
-            if let Some(url) = return_url.as_deref() {
+            let mut fields = vec![("token", token)];
+            if let Some(url) = return_url {
                 fields.push(("ReturnURL", url));
             }
             crate::pages::auto_post(ctx.brand(), callback, &fields, &ctx.nonce)

@@ -4,14 +4,18 @@
 //! type, plus the columns of the app's Profile IQA. Every failure is a JSON
 //! error that says nothing about the member.
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
+use super::app::BridgeApp;
 use super::token;
 use crate::access::{self, Asking, Decision};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
 use crate::seal::SecretMatch;
+use crate::signin::SessionUser;
 use crate::Ctx;
 
 /// A JSON error response.
@@ -41,41 +45,10 @@ fn presented_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
 
 /// `GET /bridge/{app}/user`.
 pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
-    let app = match super::app::load(ctx, app_id).await {
+    let app = match vendor_app(ctx, app_id).await {
         Ok(app) => app,
-        Err(super::app::AppError::Unavailable(e)) => {
-            ctx.audit(
-                "bridge.config_unavailable",
-                Outcome::Failure,
-                Some(app_id),
-                Some(e),
-            );
-            return json_error(503, "temporarily_unavailable", "try again in a moment");
-        }
-        // An unknown app answers like a wrong secret: no way to probe which apps exist.
-        Err(_) => return json_error(401, "invalid_client", "the app or its secret is not valid"),
+        Err(refusal) => return refusal,
     };
-    let secret = presented_secret(ctx).map_or(SecretMatch::No, |s| {
-        app.secret_match(&s, ctx.platform.now())
-    });
-    if secret == SecretMatch::Previous {
-        ctx.audit(
-            "bridge.previous_secret_used",
-            Outcome::Success,
-            Some(&app.id),
-            Some("the vendor still uses the secret being replaced".into()),
-        );
-    }
-    let secret_ok = secret.accepted();
-    if !secret_ok {
-        ctx.audit(
-            "bridge.user_refused",
-            Outcome::Refused,
-            Some(&app.id),
-            Some("wrong or missing vendor secret".into()),
-        );
-        return json_error(401, "invalid_client", "the app or its secret is not valid");
-    }
     let token = ctx.req.query_param("token").unwrap_or_default();
     let grant = match token::redeem(ctx, &app, &token).await {
         Ok(Some(grant)) => grant,
@@ -103,33 +76,10 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         }
     };
     let user = grant.user;
-    let mut iqa = Map::new();
-    if app.profile_iqa.is_some() || app.no_access_mapping.is_some() {
-        let asking = Asking {
-            event: "bridge.no_access",
-            app_id: &app.id,
-            app_name: &app.name,
-            user: &user.username,
-        };
-        // The vendor's server calls here, not the member's browser: nothing is remembered.
-        match access::check(ctx, app.access_settings(), asking, None).await {
-            Decision::Granted(profile) => {
-                for (name, value) in profile.columns {
-                    iqa.insert(name, value);
-                }
-            }
-            Decision::TurnedAway(_) => {
-                return json_error(403, "access_denied", "the member may not use this app");
-            }
-            Decision::Unavailable => {
-                return json_error(
-                    502,
-                    "temporarily_unavailable",
-                    "the membership system did not answer",
-                );
-            }
-        }
-    }
+    let iqa = match iqa_columns(ctx, &app, &user).await {
+        Ok(iqa) => iqa,
+        Err(refusal) => return refusal,
+    };
     ctx.audit(
         "bridge.user_served",
         Outcome::Success,
@@ -150,4 +100,98 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         }),
     )
     .with_header("cache-control", "no-store")
+}
+
+/// The app whose vendor presented its secret, or the JSON error to answer.
+async fn vendor_app<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app_id: &str,
+) -> Result<Arc<BridgeApp>, Response> {
+    let app = match super::app::load(ctx, app_id).await {
+        Ok(app) => app,
+        Err(super::app::AppError::Unavailable(e)) => {
+            ctx.audit(
+                "bridge.config_unavailable",
+                Outcome::Failure,
+                Some(app_id),
+                Some(e),
+            );
+            return Err(json_error(
+                503,
+                "temporarily_unavailable",
+                "try again in a moment",
+            ));
+        }
+        // An unknown app answers like a wrong secret: no way to probe which apps exist.
+        Err(_) => {
+            return Err(json_error(
+                401,
+                "invalid_client",
+                "the app or its secret is not valid",
+            ))
+        }
+    };
+    let secret = presented_secret(ctx).map_or(SecretMatch::No, |s| {
+        app.secret_match(&s, ctx.platform.now())
+    });
+    if secret == SecretMatch::Previous {
+        ctx.audit(
+            "bridge.previous_secret_used",
+            Outcome::Success,
+            Some(&app.id),
+            Some("the vendor still uses the secret being replaced".into()),
+        );
+    }
+    if !secret.accepted() {
+        ctx.audit(
+            "bridge.user_refused",
+            Outcome::Refused,
+            Some(&app.id),
+            Some("wrong or missing vendor secret".into()),
+        );
+        return Err(json_error(
+            401,
+            "invalid_client",
+            "the app or its secret is not valid",
+        ));
+    }
+    Ok(app)
+}
+
+/// The columns of the app's Profile IQA for `user` (none without one), after the No Access
+/// Mapping; or the JSON error to answer.
+async fn iqa_columns<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &BridgeApp,
+    user: &SessionUser,
+) -> Result<Map<String, Value>, Response> {
+    let mut iqa = Map::new();
+    if app.profile_iqa.is_none() && app.no_access_mapping.is_none() {
+        return Ok(iqa);
+    }
+    let asking = Asking {
+        event: "bridge.no_access",
+        app_id: &app.id,
+        app_name: &app.name,
+        user: &user.username,
+    };
+    // The vendor's server calls here, not the member's browser: nothing is remembered.
+    match access::check(ctx, app.access_settings(), asking, None).await {
+        Decision::Granted(profile) => {
+            for (name, value) in profile.columns {
+                iqa.insert(name, value);
+            }
+            Ok(iqa)
+        }
+        Decision::TurnedAway(_) => Err(json_error(
+            403,
+            "access_denied",
+            "the member may not use this app",
+        )),
+        Decision::Unavailable => Err(json_error(
+            502,
+            "temporarily_unavailable",
+            "the membership system did not answer",
+        )),
+    }
 }

@@ -6,7 +6,8 @@
 
 use serde_json::Value;
 
-use super::{client, issuer, jwt, keys, token};
+use super::client::{self, Client};
+use super::{issuer, jwt, keys, token};
 use crate::audit::Outcome;
 use crate::http::{encode_form, html_escape, Response};
 use crate::platform::{HttpMethod, Platform};
@@ -100,31 +101,14 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
         None => None,
     };
     let state = get("state").filter(|s| s.len() <= 512);
-    let done = match get("post_logout_redirect_uri") {
-        Some(uri) => {
-            let Some(c) = &client else {
-                return refuse(
-                    ctx,
-                    "post_logout_redirect_uri needs id_token_hint or client_id",
-                );
-            };
-            if !c.post_logout_redirect_uris.contains(&uri) {
-                return refuse(
-                    ctx,
-                    "the post_logout_redirect_uri is not registered for this client",
-                );
-            }
-            let back = match &state {
-                Some(s) => {
-                    let sep = if uri.contains('?') { '&' } else { '?' };
-                    format!("{uri}{sep}{}", encode_form(&[("state", s)]))
-                }
-                None => uri,
-            };
-            // Through iMIS's logout first (per tenant setting), then back to the client.
-            signin::after_sign_out_then(ctx, &back)
-        }
-        None => signin::after_sign_out(ctx),
+    let done = match done_url(
+        ctx,
+        client.as_deref(),
+        get("post_logout_redirect_uri"),
+        state,
+    ) {
+        Ok(done) => done,
+        Err(reason) => return refuse(ctx, reason),
     };
     let Some(session) = signin::current(ctx).await else {
         return Response::redirect(&done).into();
@@ -154,6 +138,34 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
     }
     ctx.audit("oidc.logout", Outcome::Success, client_id.as_deref(), None);
     ended.then(done)
+}
+
+/// Where the member goes once signed out: the client's registered `post_logout_redirect_uri`
+/// (with `state`), else our own page; through iMIS's logout first when the tenant says so. Or
+/// why the request is refused.
+fn done_url<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    client: Option<&Client>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+) -> Result<String, &'static str> {
+    let Some(uri) = post_logout_redirect_uri else {
+        return Ok(signin::after_sign_out(ctx));
+    };
+    let Some(c) = client else {
+        return Err("post_logout_redirect_uri needs id_token_hint or client_id");
+    };
+    if !c.post_logout_redirect_uris.contains(&uri) {
+        return Err("the post_logout_redirect_uri is not registered for this client");
+    }
+    let back = match &state {
+        Some(s) => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            format!("{uri}{sep}{}", encode_form(&[("state", s)]))
+        }
+        None => uri,
+    };
+    Ok(signin::after_sign_out_then(ctx, &back))
 }
 
 fn confirm_page<P: Platform>(

@@ -112,30 +112,7 @@ fn flag(e: &Element, name: &str) -> bool {
 
 /// Reads SP metadata: an `EntityDescriptor`, or an `EntitiesDescriptor` holding exactly one SP.
 pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
-    let root = xml::parse(bytes)?;
-    let entity = if root.is(NS_MD, "EntityDescriptor") {
-        root
-    } else if root.is(NS_MD, "EntitiesDescriptor") {
-        let mut sps: Vec<Element> = root
-            .children
-            .into_iter()
-            .filter(|e| {
-                e.is(NS_MD, "EntityDescriptor") && e.child(NS_MD, "SPSSODescriptor").is_some()
-            })
-            .collect();
-        if sps.len() != 1 {
-            return invalid(format!(
-                "the EntitiesDescriptor holds {} service providers; import a file with exactly one",
-                sps.len()
-            ));
-        }
-        sps.remove(0)
-    } else {
-        return invalid(format!(
-            "the document element is {{{}}}{}, not md:EntityDescriptor (namespace {NS_MD})",
-            root.ns, root.local
-        ));
-    };
+    let entity = sp_entity(xml::parse(bytes)?)?;
     let entity_id = match entity.attr("entityID").map(str::trim) {
         Some(id) if !id.is_empty() && id.len() <= 1024 => id.to_string(),
         _ => return invalid("the EntityDescriptor has no entityID"),
@@ -154,6 +131,56 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
         );
     }
     let mut notes = Vec::new();
+    let acs = sp_acs(sp, &mut notes)?;
+    let slo = sp_slo(sp, &mut notes)?;
+    let certificates = sp_certificates(sp, &mut notes)?;
+    let authn_requests_signed = flag(sp, "AuthnRequestsSigned");
+    if authn_requests_signed && certificates.is_empty() {
+        return invalid("AuthnRequestsSigned is true but there is no signing certificate");
+    }
+    Ok(SpMetadata {
+        entity_id,
+        acs,
+        slo,
+        certificates,
+        authn_requests_signed,
+        want_assertions_signed: flag(sp, "WantAssertionsSigned"),
+        name_id_formats: sp
+            .children_named(NS_MD, "NameIDFormat")
+            .map(|f| f.text.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect(),
+        notes,
+    })
+}
+
+/// The one SP's `EntityDescriptor` of a metadata document.
+fn sp_entity(root: Element) -> Result<Element, MetadataError> {
+    if root.is(NS_MD, "EntityDescriptor") {
+        return Ok(root);
+    }
+    if !root.is(NS_MD, "EntitiesDescriptor") {
+        return invalid(format!(
+            "the document element is {{{}}}{}, not md:EntityDescriptor (namespace {NS_MD})",
+            root.ns, root.local
+        ));
+    }
+    let mut sps: Vec<Element> = root
+        .children
+        .into_iter()
+        .filter(|e| e.is(NS_MD, "EntityDescriptor") && e.child(NS_MD, "SPSSODescriptor").is_some())
+        .collect();
+    if sps.len() != 1 {
+        return invalid(format!(
+            "the EntitiesDescriptor holds {} service providers; import a file with exactly one",
+            sps.len()
+        ));
+    }
+    Ok(sps.remove(0))
+}
+
+/// The ACS endpoints with a binding we answer with, the default first.
+fn sp_acs(sp: &Element, notes: &mut Vec<String>) -> Result<Vec<Acs>, MetadataError> {
     let mut acs: Vec<(bool, Acs)> = Vec::new();
     for e in sp.children_named(NS_MD, "AssertionConsumerService") {
         let location = e.attr("Location").unwrap_or_default().trim().to_string();
@@ -205,8 +232,11 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
         })
         .unwrap_or(0);
     let first = acs.remove(default);
-    let acs: Vec<Acs> = std::iter::once(first).chain(acs).map(|(_, a)| a).collect();
+    Ok(std::iter::once(first).chain(acs).map(|(_, a)| a).collect())
+}
 
+/// The first Single Logout service with a binding we use.
+fn sp_slo(sp: &Element, notes: &mut Vec<String>) -> Result<Option<Slo>, MetadataError> {
     let mut slo = None;
     for e in sp.children_named(NS_MD, "SingleLogoutService") {
         let location = e.attr("Location").unwrap_or_default().trim().to_string();
@@ -239,7 +269,11 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
             None => notes.push(format!("skipped SLO {location} with binding {binding_uri}")),
         }
     }
+    Ok(slo)
+}
 
+/// The SP's signing certificates (base64 DER, each once); encryption keys are skipped.
+fn sp_certificates(sp: &Element, notes: &mut Vec<String>) -> Result<Vec<String>, MetadataError> {
     let mut certificates = Vec::new();
     for (n, kd) in sp.children_named(NS_MD, "KeyDescriptor").enumerate() {
         let usage = kd.attr("use").unwrap_or("signing");
@@ -275,22 +309,5 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
             }
         }
     }
-    let authn_requests_signed = flag(sp, "AuthnRequestsSigned");
-    if authn_requests_signed && certificates.is_empty() {
-        return invalid("AuthnRequestsSigned is true but there is no signing certificate");
-    }
-    Ok(SpMetadata {
-        entity_id,
-        acs,
-        slo,
-        certificates,
-        authn_requests_signed,
-        want_assertions_signed: flag(sp, "WantAssertionsSigned"),
-        name_id_formats: sp
-            .children_named(NS_MD, "NameIDFormat")
-            .map(|f| f.text.trim().to_string())
-            .filter(|f| !f.is_empty())
-            .collect(),
-        notes,
-    })
+    Ok(certificates)
 }

@@ -5,14 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::assertion::{self, AssertionContent};
+use super::assertion::{self, AssertionContent, NameId};
 use super::authn_request::{self, Refusal, RequestError};
 use super::binding::{self, Outgoing, MAX_RELAY_STATE};
 use super::config::{Acs, Binding, LoadedApp};
 use super::response::{self, Envelope, Status};
 use super::xml::El;
 use super::{app_or_page, new_id, urls};
-use crate::access::{self, AccessSettings, Asking, Decision};
+use crate::access::{self, AccessSettings, Asking, Decision, Profile};
 use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
@@ -202,28 +202,9 @@ async fn answer<P: Platform>(
 ) -> Response {
     let cfg = &app.cfg;
     let user = session.user.username.clone();
-    let settings = AccessSettings {
-        profile_iqa: cfg.profile_iqa.as_deref(),
-        role_iqa: cfg.role_iqa.as_deref(),
-        no_access_mapping: cfg.no_access_mapping.as_deref(),
-    };
-    let asking = Asking {
-        event: "saml.no_access",
-        app_id: &cfg.id,
-        app_name: &cfg.name,
-        user: &user,
-    };
-    let profile = match access::check(ctx, settings, asking, Some(session_ref(session))).await {
-        Decision::Granted(profile) => profile,
-        Decision::TurnedAway(answer) => return answer,
-        Decision::Unavailable => {
-            return ctx.error_page(
-                502,
-                "The membership system is unavailable",
-                "We could not read your membership details. Please try again in a moment.",
-                Some(&retry_url(pending)),
-            )
-        }
+    let profile = match access_profile(ctx, app, pending, session).await {
+        Ok(profile) => profile,
+        Err(refusal) => return refusal,
     };
     let name_id = match assertion::name_id(ctx.platform, &session.user, cfg.name_id_format) {
         Ok(n) => n,
@@ -271,16 +252,7 @@ async fn answer<P: Platform>(
         Ok(r) => r,
         Err(page) => return page,
     };
-    // One participant entry per app: the latest NameID and SessionIndex are what SLO needs.
-    session
-        .participants
-        .retain(|p| !matches!(p, Participant::Saml { app, .. } if app == &cfg.id));
-    session.add_participant(Participant::Saml {
-        app: cfg.id.clone(),
-        name_id: name_id.value,
-        name_id_format: name_id.format.to_string(),
-        session_index,
-    });
+    set_participant(session, &cfg.id, name_id, session_index);
     ctx.audit(
         "saml.sso",
         Outcome::Success,
@@ -295,6 +267,52 @@ async fn answer<P: Platform>(
         )),
     );
     sent
+}
+
+/// Records the app as a participant of the session with the NameID and SessionIndex just sent:
+/// one entry per app, as the latest ones are what Single Logout needs.
+fn set_participant(session: &mut Session, app_id: &str, name_id: NameId, session_index: String) {
+    session
+        .participants
+        .retain(|p| !matches!(p, Participant::Saml { app, .. } if app == app_id));
+    session.add_participant(Participant::Saml {
+        app: app_id.to_string(),
+        name_id: name_id.value,
+        name_id_format: name_id.format.to_string(),
+        session_index,
+    });
+}
+
+/// The member's profile for the app's attributes, after the No Access Mapping; or the page that
+/// turns them away.
+async fn access_profile<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &LoadedApp,
+    pending: &PendingSso,
+    session: &Session,
+) -> Result<Profile, Response> {
+    let cfg = &app.cfg;
+    let settings = AccessSettings {
+        profile_iqa: cfg.profile_iqa.as_deref(),
+        role_iqa: cfg.role_iqa.as_deref(),
+        no_access_mapping: cfg.no_access_mapping.as_deref(),
+    };
+    let asking = Asking {
+        event: "saml.no_access",
+        app_id: &cfg.id,
+        app_name: &cfg.name,
+        user: &session.user.username,
+    };
+    match access::check(ctx, settings, asking, Some(session_ref(session))).await {
+        Decision::Granted(profile) => Ok(profile),
+        Decision::TurnedAway(answer) => Err(answer),
+        Decision::Unavailable => Err(ctx.error_page(
+            502,
+            "The membership system is unavailable",
+            "We could not read your membership details. Please try again in a moment.",
+            Some(&retry_url(pending)),
+        )),
+    }
 }
 
 /// Where "Try again" leads after iMIS failed: IdP-initiated logins can start over; an SP's

@@ -194,6 +194,20 @@ async fn identify_callback<P: Platform>(
             Some("/signin"),
         ));
     };
+    let username = imis_username(ctx, family, &refresh_token).await?;
+    match identify(ctx, &username).await {
+        Ok(member) => Ok((member, pending, list)),
+        Err(f) => Err(failure_page(ctx, &f, &username, "/signin")),
+    }
+}
+
+/// The username iMIS gives for `refresh_token`, redeemed with the tenant's SSO client of
+/// `family`; or the page that says why not.
+async fn imis_username<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    family: Family,
+    refresh_token: &str,
+) -> Result<String, Response> {
     let sso = super::begin::sso_page(ctx, family);
     let Some(sso) = sso else {
         return Err(ctx.error_page(
@@ -206,7 +220,7 @@ async fn identify_callback<P: Platform>(
     let imis = ctx.imis();
     let grant = match imis.open_secret(&sso.client_secret) {
         Ok(secret) => {
-            imis.refresh_grant(&sso.client_id, &secret, &refresh_token)
+            imis.refresh_grant(&sso.client_id, &secret, refresh_token)
                 .await
         }
         Err(e) => Err(e),
@@ -225,10 +239,7 @@ async fn identify_callback<P: Platform>(
         },
         Err(e) => return Err(failure_page(ctx, &SignInFailure::Imis(e), "?", "/signin")),
     };
-    match identify(ctx, &username).await {
-        Ok(member) => Ok((member, pending, list)),
-        Err(f) => Err(failure_page(ctx, &f, &username, "/signin")),
-    }
+    Ok(username)
 }
 
 impl SignedIn {

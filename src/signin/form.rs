@@ -8,7 +8,7 @@ use super::{begin, current, pages, throttle, SignInOptions};
 use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
 use crate::imis::{ImisError, Member};
-use crate::platform::Platform;
+use crate::platform::{Platform, UnixTime};
 use crate::tenant::IdentityMode;
 use crate::Ctx;
 
@@ -72,14 +72,7 @@ async fn check_password<P: Platform>(
         ));
     }
     let started = ctx.platform.now();
-    let form = ctx.req.form();
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (id, username, password) = (field("p"), field("username"), field("password"));
+    let (id, username, password) = credentials(&ctx.req.form());
     let mut list = pending::read(ctx);
     let Some(pending) = list.take_id(&id) else {
         // The form's anti-forgery token is the pending id held in this browser's sealed cookie.
@@ -130,26 +123,7 @@ async fn check_password<P: Platform>(
             }
         }
         Err(ImisError::InvalidGrant) => {
-            ctx.audit(
-                "signin.failure",
-                Outcome::Refused,
-                None,
-                Some(format!("user {username}")),
-            );
-            let elapsed = ctx.platform.now().millis.saturating_sub(started.millis);
-            if elapsed < FAILED_SIGNIN_MIN_MS {
-                ctx.platform
-                    .sleep((FAILED_SIGNIN_MIN_MS - elapsed) as u32)
-                    .await;
-            }
-            Err(pages::signin_form(
-                ctx,
-                &pending.id,
-                app_name.as_deref(),
-                &username,
-                Some("The username or password is not correct."),
-                401,
-            ))
+            Err(wrong_password(ctx, started, &pending.id, app_name.as_deref(), &username).await)
         }
         Err(e) => {
             // iMIS failed, not the member: keep the form's pending request for the retry.
@@ -162,4 +136,46 @@ async fn check_password<P: Platform>(
             })
         }
     }
+}
+
+/// The form's pending id, username and password, trimmed.
+fn credentials(form: &[(String, String)]) -> (String, String, String) {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    (field("p"), field("username"), field("password"))
+}
+
+/// The form again after iMIS refused the password, no sooner than [`FAILED_SIGNIN_MIN_MS`] after
+/// the attempt `started`.
+async fn wrong_password<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    started: UnixTime,
+    pending_id: &str,
+    app_name: Option<&str>,
+    username: &str,
+) -> Response {
+    ctx.audit(
+        "signin.failure",
+        Outcome::Refused,
+        None,
+        Some(format!("user {username}")),
+    );
+    let elapsed = ctx.platform.now().millis.saturating_sub(started.millis);
+    if elapsed < FAILED_SIGNIN_MIN_MS {
+        ctx.platform
+            .sleep((FAILED_SIGNIN_MIN_MS - elapsed) as u32)
+            .await;
+    }
+    pages::signin_form(
+        ctx,
+        pending_id,
+        app_name,
+        username,
+        Some("The username or password is not correct."),
+        401,
+    )
 }

@@ -1,7 +1,7 @@
 """`edge-idp saml import <https URL>`: SP metadata fetched from a live https server (a local one with
-a self-signed certificate the CLI's curl is told to trust through CURL_CA_BUNDLE). Redirects may
-only stay on https; plain http is refused before anything is fetched; a server error is a clear
-message and writes nothing."""
+a certificate from a private CA the CLI is told to trust through CURL_CA_BUNDLE, which its HTTPS
+client reads as curl does). Redirects may only stay on https; plain http is refused before anything
+is fetched; a server error is a clear message and writes nothing."""
 from __future__ import annotations
 
 import json
@@ -45,10 +45,19 @@ def server(tmp_path_factory):
     if not CLI.exists():
         pytest.skip("the release CLI is built by scripts/test before pytest")
     d = tmp_path_factory.mktemp("tls")
-    cert, key = d / "cert.pem", d / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
-                    "-out", str(cert), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    # A CA and a server certificate it issued: the CLI's TLS stack (webpki) refuses a CA
+    # certificate as a server's own, as browsers do, so one self-signed certificate cannot be both.
+    ca, ca_key = d / "ca.pem", d / "ca-key.pem"
+    cert, key, csr, ext = d / "cert.pem", d / "key.pem", d / "cert.csr", d / "ext.cnf"
+    ext.write_text("basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\n")
+    for cmd in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(ca_key), "-out", str(ca),
+         "-subj", "/CN=edge-idp test CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-set_serial", "1", "-days", "1",
+         "-extfile", str(ext), "-out", str(cert)],
+    ):
+        subprocess.run(["openssl", *cmd], check=True, capture_output=True)
     plain = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.plain_port = plain.server_address[1]
@@ -57,7 +66,7 @@ def server(tmp_path_factory):
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     for srv in (httpd, plain):
         threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{httpd.server_address[1]}", f"http://127.0.0.1:{plain.server_address[1]}", cert
+    yield f"https://127.0.0.1:{httpd.server_address[1]}", f"http://127.0.0.1:{plain.server_address[1]}", ca
     httpd.shutdown()
     plain.shutdown()
 

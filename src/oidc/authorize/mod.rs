@@ -4,6 +4,15 @@
 //!
 //! An unknown client or an unregistered redirect URI gets an error page, never a redirect; every
 //! other error goes back to the verified redirect URI in the specification's vocabulary.
+//!
+//! The request's parameters are checked in `request.rs`; the code a signed-in member's request
+//! ends with is issued in `code.rs`.
+
+mod code;
+mod request;
+
+pub use self::code::finish;
+use self::request::checked;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -11,15 +20,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::claims;
-use super::client::{self, Client, ClientType};
+use super::client::{self, Client};
 use super::error::{ErrorCode, OidcError};
 use super::{issuer, PendingAuthorize};
-use crate::access::{self, AccessSettings, Asking, Decision};
 use crate::audit::Outcome;
 use crate::http::{encode_form, Response};
 use crate::platform::{HttpMethod, Platform};
-use crate::signin::{self, session_ref, Family, Participant, Session, SignInOptions};
+use crate::signin::{self, Family, Session, SignInOptions};
 use crate::Ctx;
 
 /// Longest `state` / `nonce` accepted (they travel in the pending cookie).
@@ -249,153 +256,32 @@ async fn validate<P: Platform>(
     all: &[(String, String)],
     mut p: PendingAuthorize,
 ) -> Result<Response, Refusal> {
-    let fail = |p: &PendingAuthorize, code, msg: &str| {
-        Err(Box::new((p.clone(), OidcError::new(code, msg))))
-    };
-    for name in [
-        "response_type",
-        "scope",
-        "nonce",
-        "prompt",
-        "max_age",
-        "code_challenge",
-        "code_challenge_method",
-        "state",
-        "response_mode",
-        "login_hint",
-    ] {
-        if let Err(e) = param(all, name) {
-            return fail(&p, ErrorCode::InvalidRequest, &e);
-        }
-    }
-    let get = |name: &str| param(all, name).ok().flatten();
-    if get("request").is_some() {
-        return fail(
-            &p,
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported",
-        );
-    }
-    if get("request_uri").is_some() {
-        return fail(
-            &p,
-            ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
-        );
-    }
-    match get("response_type").as_deref() {
-        Some("code") => {}
-        None => return fail(&p, ErrorCode::InvalidRequest, "response_type is missing"),
-        Some(_) => {
-            return fail(
-                &p,
-                ErrorCode::UnsupportedResponseType,
-                "only response_type=code is supported",
-            )
-        }
-    }
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
-        return fail(
-            &p,
-            ErrorCode::UnauthorizedClient,
-            "the client may not use the authorization code flow",
-        );
-    }
-    let Some(scope) = get("scope").and_then(|s| claims::granted_scopes(&s)) else {
-        return fail(&p, ErrorCode::InvalidScope, "scope must include openid");
-    };
-    p.scope = scope;
-    let nonce = get("nonce");
-    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
-        return fail(&p, ErrorCode::InvalidRequest, "nonce is too long");
-    }
-    p.nonce = nonce;
-    match (
-        get("code_challenge"),
-        get("code_challenge_method").as_deref(),
-    ) {
-        (Some(c), Some("S256")) => {
-            let ok = c.len() == 43
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !ok {
-                return fail(
-                    &p,
-                    ErrorCode::InvalidRequest,
-                    "code_challenge must be a base64url SHA-256 (43 characters)",
-                );
-            }
-            p.code_challenge = Some(c);
-        }
-        (Some(_), _) => {
-            return fail(
-                &p,
-                ErrorCode::InvalidRequest,
-                "code_challenge_method must be S256",
-            )
-        }
-        (None, Some(_)) => return fail(&p, ErrorCode::InvalidRequest, "code_challenge is missing"),
-        (None, None) if client.client_type == ClientType::Public => {
-            return fail(
-                &p,
-                ErrorCode::InvalidRequest,
-                "public clients must use PKCE (code_challenge with S256)",
-            )
-        }
-        (None, None) => {}
-    }
-    let prompts: Vec<String> = get("prompt")
-        .map(|s| {
-            s.split(' ')
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if prompts
-        .iter()
-        .any(|x| !matches!(x.as_str(), "none" | "login" | "consent" | "select_account"))
-    {
-        return fail(&p, ErrorCode::InvalidRequest, "unknown prompt value");
-    }
-    let prompt_none = prompts.iter().any(|x| x == "none");
-    if prompt_none && prompts.len() > 1 {
-        return fail(
-            &p,
-            ErrorCode::InvalidRequest,
-            "prompt=none cannot be combined with other values",
-        );
-    }
-    let prompt_login = prompts.iter().any(|x| x == "login");
-    p.prompt_consent = prompts.iter().any(|x| x == "consent");
-    p.prompt_none = prompt_none;
-    let max_age = match get("max_age") {
-        None => None,
-        Some(m) => match m.parse::<u64>() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                return fail(
-                    &p,
-                    ErrorCode::InvalidRequest,
-                    "max_age must be a whole number of seconds",
-                )
-            }
-        },
+    // A refusal carries the pending request as far as it was read, as it goes back to the client.
+    let asked = match checked(client, all, &mut p) {
+        Ok(asked) => asked,
+        Err((code, msg)) => return Err(Box::new((p, OidcError::new(code, msg)))),
     };
     let now = ctx.platform.now().secs();
     let session = signin::current(ctx).await;
-    let too_old = |s: &Session| max_age.is_some_and(|m| now.saturating_sub(s.auth_time) > m);
+    let too_old = |s: &Session| {
+        asked
+            .max_age
+            .is_some_and(|m| now.saturating_sub(s.auth_time) > m)
+    };
     match session {
-        Some(mut s) if !prompt_login && !too_old(&s) => {
+        Some(mut s) if !asked.prompt_login && !too_old(&s) => {
             let resp = finish(ctx, p, &mut s).await;
             Ok(signin::with_session(ctx, &mut s, resp))
         }
-        _ if prompt_none => fail(&p, ErrorCode::LoginRequired, "the member is not signed in"),
+        _ if p.prompt_none => Err(Box::new((
+            p.clone(),
+            OidcError::new(ErrorCode::LoginRequired, "the member is not signed in"),
+        ))),
         _ => {
             // Active re-authentication when asked for: prompt=login, or a max_age that no
             // session of ours satisfies (iMIS's own session may be older, and its age is not
             // known). Otherwise an iMIS session may sign the member in without a prompt.
-            let force = prompt_login || max_age.is_some();
+            let force = asked.prompt_login || asked.max_age.is_some();
             Ok(signin::begin(
                 ctx,
                 Family::Oidc,
@@ -408,131 +294,4 @@ async fn validate<P: Platform>(
             .await)
         }
     }
-}
-
-/// Issues the code for a signed-in member (after the No Access Mapping) and sends it back.
-pub async fn finish<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    p: PendingAuthorize,
-    session: &mut Session,
-) -> Response {
-    let client = match client::load(ctx, &p.client_id).await {
-        Ok(Some(c)) if c.has_redirect_uri(&p.redirect_uri) => c,
-        _ => {
-            return error_page(
-                ctx,
-                Some(&p.client_id),
-                "the client is no longer registered",
-            )
-        }
-    };
-    let settings = AccessSettings {
-        profile_iqa: client.profile_iqa.as_deref(),
-        role_iqa: client.role_iqa.as_deref(),
-        no_access_mapping: client.no_access_mapping.as_deref(),
-    };
-    let asking = Asking {
-        event: "oidc.no_access",
-        app_id: &client.id,
-        app_name: &client.name,
-        user: &session.user.username,
-    };
-    let profile = match access::check(ctx, settings, asking, Some(session_ref(session))).await {
-        Decision::Granted(profile) => profile,
-        Decision::TurnedAway(answer) => return answer,
-        Decision::Unavailable => {
-            return error_to_client(
-                ctx,
-                &p,
-                OidcError::new(
-                    ErrorCode::TemporarilyUnavailable,
-                    "the membership system is unavailable",
-                ),
-            )
-        }
-    };
-    let claims = claims::for_scopes(&p.scope, &session.user, &profile);
-    if !p.consented
-        && (p.prompt_consent
-            || (client.consent.required
-                && !super::consent::remembered(ctx, &client, &session.user).await))
-    {
-        if p.prompt_none {
-            return error_to_client(
-                ctx,
-                &p,
-                OidcError::new(
-                    ErrorCode::ConsentRequired,
-                    "the member has not consented yet",
-                ),
-            );
-        }
-        return super::consent::page(ctx, &client, &p, session, &claims);
-    }
-    let now = ctx.platform.now().secs();
-    let record = CodeRecord {
-        client_id: client.id.clone(),
-        redirect_uri: p.redirect_uri.clone(),
-        code_challenge: p.code_challenge.clone(),
-        grant: Grant {
-            sub: claims::subject(&client, &session.user),
-            auth_time: session.auth_time,
-            sid: session.sid.clone(),
-            nonce: p.nonce.clone(),
-            amr: Some(match session.via.as_str() {
-                "imis_legacy" => "pwd".into(),
-                _ => "ext".into(),
-            }),
-            claims,
-            scope: p.scope.clone(),
-        },
-        exp: now + u64::from(client.lifetimes.code),
-    };
-    let mut raw = [0u8; 32];
-    ctx.platform.random(&mut raw);
-    let code = URL_SAFE_NO_PAD.encode(raw);
-    let Ok(value) = serde_json::to_vec(&record) else {
-        return error_to_client(
-            ctx,
-            &p,
-            OidcError::new(ErrorCode::ServerError, "the code could not be stored"),
-        );
-    };
-    let key = store_key(ctx.tenant.id.as_str(), "code", &code);
-    if let Err(e) = ctx
-        .platform
-        .put_once(&key, &value, client.lifetimes.code)
-        .await
-    {
-        ctx.audit(
-            "oidc.store_failed",
-            Outcome::Failure,
-            Some(&client.id),
-            Some(e.to_string()),
-        );
-        return error_to_client(
-            ctx,
-            &p,
-            OidcError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "the code could not be stored",
-            ),
-        );
-    }
-    session.add_participant(Participant::Oidc {
-        client: client.id.clone(),
-    });
-    ctx.audit(
-        "oidc.code_issued",
-        Outcome::Success,
-        Some(&client.id),
-        Some(format!("user {}", session.user.username)),
-    );
-    to_client(
-        ctx,
-        &p.redirect_uri,
-        p.form_post,
-        p.state.as_deref(),
-        vec![("code", code)],
-    )
 }
