@@ -1,6 +1,8 @@
 //! `edge-idp plan` and `edge-idp apply`: bring one tenant's keys in a store to what its tenant
-//! file says (or delete them all), showing the difference first.
+//! file says (or delete them all), showing the difference first. Given several files, the
+//! store is read once for all of them and each phase of the writes is one call for all tenants.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,10 +17,11 @@ use crate::plan::{self, Batch, Plan};
 use crate::push::HostMove;
 use crate::secret_ref;
 use crate::secrets::{is_tenant_id, master_key};
+use crate::snapshot::{Snapshot, Source};
 use crate::spin_cloud;
 use crate::store::Target;
 use crate::target_args::TargetArgs;
-use crate::tenant_file;
+use crate::tenant_file::{self, TenantFile};
 
 /// The exit code of `plan` when there is something to do (0: nothing, 1: an error).
 const CHANGES_PENDING: u8 = 2;
@@ -26,13 +29,14 @@ const CHANGES_PENDING: u8 = 2;
 /// What `plan` takes (and `apply`, with `--yes`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct PlanArgs {
-    /// The tenant file (TOML; see docs/tenant-file.md).
+    /// The tenant file (TOML; see docs/tenant-file.md); several files plan or apply several
+    /// tenants at once.
     #[arg(
         value_name = "FILE",
         required_unless_present = "delete_tenant",
         conflicts_with = "delete_tenant"
     )]
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
     /// Instead of a file: every key of this tenant and every hostname naming it, removed.
     #[arg(long, value_name = "TENANT_ID", value_parser = tenant_id)]
     pub delete_tenant: Option<String>,
@@ -75,39 +79,78 @@ fn tenant_id(s: &str) -> Result<String, String> {
     }
 }
 
-/// A plan, and what it was made from and for.
+/// The plans, each with what it was made from, and the store they are for.
 struct Made {
-    plan: Plan,
-    source: String,
+    plans: Vec<(String, Plan)>,
     target: Target,
 }
 
-/// Reads what is deployed and what the file (or `--delete-tenant`) wants, and compares them.
+/// Reads what is deployed and what the files (or `--delete-tenant`) want, and compares them.
 fn make(args: &PlanArgs) -> Result<Made, CliError> {
     let target = args.target.target()?;
     if let Some(tenant) = &args.delete_tenant {
         warn_empty_mirror(&target, tenant)?;
         let on_store = deployed::read(&target, tenant, &[], true)?;
         return Ok(Made {
-            plan: plan::compute(None, &on_store, &[])?,
-            source: "--delete-tenant".to_owned(),
+            plans: vec![(
+                "--delete-tenant".to_owned(),
+                plan::compute(None, &on_store, &[])?,
+            )],
             target,
         });
     }
-    let Some(path) = &args.file else {
-        return Err(CliError::Usage(
-            "give a tenant file, or --delete-tenant TENANT_ID".to_owned(),
-        ));
-    };
     let master = master_key(args.master_key_file.as_deref())?.ok_or(CliError::NoMasterKey)?;
-    let made = plan_file(path, &target, &master, &args.move_hosts, args.rotate_keys)?;
-    warn_empty_mirror(&target, &made.plan.tenant)?;
-    within_limits(&made.plan, &target)?;
-    Ok(Made {
-        plan: made.plan,
-        source: path.display().to_string(),
-        target,
-    })
+    let files = load_all(&args.files)?;
+    let plans = if let [(path, file)] = files.as_slice() {
+        // One tenant: a few reads of the store itself.
+        let made = plan_loaded(file, &target, &master, &args.move_hosts, args.rotate_keys)?;
+        vec![(path.display().to_string(), made.plan)]
+    } else {
+        let tenants = files.iter().map(|(_, f)| f.tenant.clone()).collect();
+        let snapshot = Snapshot::read(&target, &tenants)?;
+        let mut plans = Vec::with_capacity(files.len());
+        for (path, file) in &files {
+            let hosts = file.hostnames();
+            let moves: Vec<HostMove> = (args.move_hosts.iter())
+                .filter(|m| hosts.contains(&m.host))
+                .cloned()
+                .collect();
+            let made = plan_loaded(file, &snapshot, &master, &moves, args.rotate_keys)?;
+            plans.push((path.display().to_string(), made.plan));
+        }
+        plans
+    };
+    for (_, plan) in &plans {
+        warn_empty_mirror(&target, &plan.tenant)?;
+    }
+    within_limits(plans.iter().map(|(_, p)| p), &target)?;
+    Ok(Made { plans, target })
+}
+
+/// Loads every file; refuses two files for one tenant or one hostname in two files.
+fn load_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, TenantFile)>, CliError> {
+    let mut tenants = BTreeMap::new();
+    let mut hosts = BTreeMap::new();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let file = tenant_file::load(path)?;
+        let shown = path.display().to_string();
+        if let Some(other) = tenants.insert(file.tenant.clone(), shown.clone()) {
+            return Err(CliError::Usage(format!(
+                "{other} and {shown} both describe tenant {}; nothing was read or written",
+                file.tenant
+            )));
+        }
+        for host in file.hostnames() {
+            if let Some(other) = hosts.insert(host.clone(), shown.clone()) {
+                return Err(CliError::Usage(format!(
+                    "{other} and {shown} both list the hostname {host}; nothing was read or written"
+                )));
+            }
+        }
+        files.push((path.clone(), file));
+    }
+    Ok(files)
 }
 
 /// Says on stderr when the plan is made from an empty Fermyon Cloud mirror.
@@ -120,17 +163,22 @@ fn warn_empty_mirror(target: &Target, tenant: &str) -> Result<(), CliError> {
 
 /// Refuses a plan whose keys or values the store would refuse (so `plan` shows what `apply`
 /// would refuse), and warns when the store would hold too many keys.
-fn within_limits(plan: &Plan, target: &Target) -> Result<(), CliError> {
+fn within_limits<'a>(
+    plans: impl Iterator<Item = &'a Plan>,
+    target: &Target,
+) -> Result<(), CliError> {
     let mut puts = Vec::new();
     let mut deletes = Vec::new();
-    for batch in plan.batches() {
-        match batch {
-            Batch::Put(entries) => puts.extend(entries),
-            Batch::Delete(keys) => deletes.extend(keys),
+    for plan in plans {
+        for batch in plan.batches() {
+            match batch {
+                Batch::Put(entries) => puts.extend(entries),
+                Batch::Delete(keys) => deletes.extend(keys),
+            }
         }
-    }
-    if !plan.is_empty() {
-        puts.extend(spin_cloud::manifest_to_check(target, &plan.tenant));
+        if !plan.is_empty() {
+            puts.extend(spin_cloud::manifest_to_check(target, &plan.tenant));
+        }
     }
     limits::check(target, &puts, &deletes)
 }
@@ -152,7 +200,18 @@ pub fn plan_file(
     rotate_keys: bool,
 ) -> Result<FilePlan, CliError> {
     let file = tenant_file::load(path)?;
-    let on_store = deployed::read(target, &file.tenant, &file.hostnames(), false)?;
+    plan_loaded(&file, target, master, moves, rotate_keys)
+}
+
+/// The plan that brings the tenant's keys, as `source` has them, to what `file` says.
+fn plan_loaded(
+    file: &TenantFile,
+    source: &impl Source,
+    master: &MasterKey,
+    moves: &[HostMove],
+    rotate_keys: bool,
+) -> Result<FilePlan, CliError> {
+    let on_store = deployed::read(source, &file.tenant, &file.hostnames(), false)?;
     let env = |name: &str| std::env::var(name).ok();
     let mut prompt = secret_ref::prompt_stdin;
     let mut inputs = Inputs {
@@ -161,55 +220,87 @@ pub fn plan_file(
         env: &env,
         prompt: &mut prompt,
     };
-    let wanted = desired::build(&file, &on_store, &mut inputs)?;
+    let wanted = desired::build(file, &on_store, &mut inputs)?;
     Ok(FilePlan {
         plan: plan::compute(Some(&wanted), &on_store, moves)?,
         file_config_version: wanted.file_config_version,
     })
 }
 
-/// `edge-idp plan`: prints the plan; exit 0 when there is nothing to do, 2 when there is.
+/// `edge-idp plan`: prints the plans; exit 0 when there is nothing to do, 2 when there is.
 pub fn plan_command(args: &PlanArgs) -> Result<ExitCode, CliError> {
     let made = make(args)?;
-    print!(
-        "{}",
-        made.plan.render(&made.source, &made.target.describe())
-    );
-    Ok(if made.plan.is_empty() {
+    print_plans(&made);
+    Ok(if made.plans.iter().all(|(_, plan)| plan.is_empty()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(CHANGES_PENDING)
     })
 }
 
-/// `edge-idp apply`: prints the plan, asks (unless `--yes`), then writes it in order.
+fn print_plans(made: &Made) {
+    let target_name = made.target.describe();
+    for (source, plan) in &made.plans {
+        print!("{}", plan.render(source, &target_name));
+    }
+    if made.plans.len() > 1 {
+        let pending = made.plans.iter().filter(|(_, p)| !p.is_empty()).count();
+        println!(
+            "{pending} of {} tenants have changes to apply.",
+            made.plans.len()
+        );
+    }
+}
+
+/// `edge-idp apply`: prints the plans, asks (unless `--yes`), then writes them phase by phase:
+/// each phase of every plan together, so that each tenant's writes keep their order.
 pub fn apply_command(args: &ApplyArgs) -> Result<(), CliError> {
     let made = make(&args.plan)?;
     let target_name = made.target.describe();
-    print!("{}", made.plan.render(&made.source, &target_name));
-    if made.plan.is_empty() {
+    print_plans(&made);
+    if made.plans.iter().all(|(_, plan)| plan.is_empty()) {
         return Ok(());
     }
     confirm(args.yes, &target_name)?;
-    for batch in made.plan.batches() {
-        match batch {
-            Batch::Put(entries) => {
-                made.target.put(&entries)?;
-                for entry in &entries {
-                    println!("put {}", entry.key);
-                }
-            }
-            Batch::Delete(keys) => {
-                made.target.delete(&keys)?;
-                for key in &keys {
-                    println!("deleted {key}");
-                }
-            }
+    let mut phases: [Vec<Batch>; 6] = Default::default();
+    for (_, plan) in &made.plans {
+        for (phase, batch) in phases.iter_mut().zip(plan.phases()) {
+            phase.push(batch);
         }
     }
-    // Last, so that it records what the whole apply left.
-    spin_cloud::write_manifest(&made.target, &made.plan.tenant)?;
+    for phase in phases {
+        write_phase(&made.target, phase)?;
+    }
+    // Last, so that each records what the whole apply left.
+    for (_, plan) in made.plans.iter().filter(|(_, p)| !p.is_empty()) {
+        spin_cloud::write_manifest(&made.target, &plan.tenant)?;
+    }
     println!("Applied to {target_name}.");
+    Ok(())
+}
+
+/// Writes one phase's batches (all puts or all deletes) in one call to the store.
+fn write_phase(target: &Target, batches: Vec<Batch>) -> Result<(), CliError> {
+    let mut entries = Vec::new();
+    let mut keys = Vec::new();
+    for batch in batches {
+        match batch {
+            Batch::Put(e) => entries.extend(e),
+            Batch::Delete(k) => keys.extend(k),
+        }
+    }
+    if !entries.is_empty() {
+        target.put(&entries)?;
+        for entry in &entries {
+            println!("put {}", entry.key);
+        }
+    }
+    if !keys.is_empty() {
+        target.delete(&keys)?;
+        for key in &keys {
+            println!("deleted {key}");
+        }
+    }
     Ok(())
 }
 

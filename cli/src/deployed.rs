@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::error::CliError;
 use crate::push::{owner_of, HOST_PREFIX};
-use crate::store::Target;
+use crate::snapshot::Source;
 
 /// The deployed values that concern one tenant, by key.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,7 +61,7 @@ impl Deployed {
 /// `hosts`, of the hostnames its deployed tenant value lists, and, with `every_host`, of every
 /// hostname in the store.
 pub fn read(
-    target: &Target,
+    target: &impl Source,
     tenant: &str,
     hosts: &[String],
     every_host: bool,
@@ -104,7 +104,7 @@ pub fn read(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::store::Entry;
+    use crate::store::{Entry, Target};
     use serde_json::json;
 
     fn put(target: &Target, key: &str, value: &Value) {

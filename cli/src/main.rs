@@ -25,6 +25,7 @@ mod push;
 mod saml;
 mod secret_ref;
 mod secrets;
+mod snapshot;
 mod spin_cloud;
 mod status;
 mod status_report;

@@ -336,11 +336,12 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// The writes, in an order that never leaves a hostname pointing at a tenant without its
+    /// The writes in six phases (some may be empty), in an order that never leaves a hostname
+    /// pointing at a tenant without its
     /// tenant value, even when a run stops half-way: hostnames that go away first, then apps
     /// and keys, the tenant value, the hostnames it gains, and the other removals last (the
     /// tenant value after its apps).
-    pub fn batches(&self) -> Vec<Batch> {
+    pub fn phases(&self) -> [Batch; 6] {
         let is_host = |s: &&Step| s.key.starts_with(HOST_PREFIX);
         let is_tenant = |s: &&Step| s.key == Kind::Tenant.kv_key(&self.tenant, "");
         let removed = |s: &&Step| s.action == Action::Remove;
@@ -361,14 +362,19 @@ impl Plan {
             |steps: Vec<&Step>| Batch::Delete(steps.into_iter().map(|s| s.key.clone()).collect());
         let steps = &self.steps;
         let select = |f: &dyn Fn(&&Step) -> bool| steps.iter().filter(|s| f(s)).collect::<Vec<_>>();
-        let batches = [
+        [
             delete(select(&|s| is_host(s) && removed(s))),
             put(select(&|s| !is_host(s) && !is_tenant(s) && !removed(s))),
             put(select(&|s| is_tenant(s) && !removed(s))),
             put(select(&|s| is_host(s) && !removed(s))),
             delete(select(&|s| !is_host(s) && !is_tenant(s) && removed(s))),
             delete(select(&|s| is_tenant(s) && removed(s))),
-        ];
+        ]
+    }
+
+    /// The non-empty batches of [`Plan::phases`], in order.
+    pub fn batches(&self) -> Vec<Batch> {
+        let batches = self.phases();
         batches
             .into_iter()
             .filter(|b| match b {

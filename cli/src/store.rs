@@ -145,7 +145,7 @@ impl Target {
     }
 
     /// Runs wrangler with `args` followed by the namespace arguments; `None` for non-Workers.
-    fn wrangler(&self, mut args: Vec<String>) -> Result<(String, Output), CliError> {
+    pub(crate) fn wrangler(&self, mut args: Vec<String>) -> Result<(String, Output), CliError> {
         let Target::Workers {
             wrangler,
             binding,
@@ -378,10 +378,16 @@ pub fn spin_local_delete(key: &str, kv_dir: &Path) -> Result<(), CliError> {
 }
 
 /// A private temporary folder, removed when dropped.
-struct TempDir(PathBuf);
+/// A private temporary folder, removed when dropped.
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> Result<Self, CliError> {
+    /// The folder.
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub(crate) fn new() -> Result<Self, CliError> {
         let mut suffix = [0u8; 8];
         getrandom::fill(&mut suffix).map_err(CliError::Random)?;
         let name = format!("edge-idp-push-{}-{}", std::process::id(), hex(&suffix));

@@ -637,7 +637,15 @@ fn the_example_file_mirrors_the_demo_tenant() {
 
 /// A stand-in wrangler over `dir/store/` (one file per key, named by the key). `kv key get` and
 /// `kv key list --prefix` read it as wrangler 4 answers (a missing key: "Value not found");
-/// `kv key delete` removes the file; `kv bulk put FILE` copies FILE to `dir/bulk-<n>.json`, which
+/// What the fake wrangler prints for `kv bulk get FILE`: wrangler's JSON object of values.
+#[cfg(unix)]
+const BULK_GET: &str = "import json, os, sys; store = sys.argv[1]; \
+    path = lambda k: os.path.join(store, k); \
+    print(json.dumps({k: {\"value\": open(path(k)).read() if os.path.isfile(path(k)) else None} \
+    for k in json.load(open(sys.argv[2]))}, indent=2))";
+
+/// `kv key delete` removes the file; `kv bulk get FILE` prints the values of FILE's keys;
+/// `kv bulk put FILE` copies FILE to `dir/bulk-<n>.json`, which
 /// `flush` writes into the store after the run (a run reads before it writes and never puts and
 /// deletes one key, so the end state is the same). Every call is appended to `dir/calls`.
 #[cfg(unix)]
@@ -649,6 +657,7 @@ fn fake_wrangler(dir: &Path) -> PathBuf {
         format!(
             "#!/bin/sh\n\
              d=\"{dir}\"\n\
+             BULK_GET='{BULK_GET}'\n\
              echo \"$*\" >> \"$d/calls\"\n\
              case \"$1 $2 $3\" in\n\
              'kv key get') if [ -f \"$d/store/$4\" ]; then cat \"$d/store/$4\"; else echo 'Value not found'; fi; exit 0;;\n\
@@ -656,6 +665,7 @@ fn fake_wrangler(dir: &Path) -> PathBuf {
                printf '%s{{\"name\":\"%s\"}}' \"$sep\" \"$(basename \"$f\")\"; sep=','; done; echo ']'; exit 0;;\n\
              'kv key delete') rm -f \"$d/store/$4\"; exit 0;;\n\
              'kv bulk put') n=$(ls \"$d\" | grep -c '^bulk-'); cp \"$4\" \"$d/bulk-$n.json\"; exit 0;;\n\
+             'kv bulk get') exec python3 -c \"$BULK_GET\" \"$d/store\" \"$4\";;\n\
              esac\n\
              echo \"fake wrangler: unexpected call $*\" >&2; exit 99\n",
             dir = dir.display()
@@ -807,4 +817,126 @@ fn workers_onboarding_then_removals_in_order() {
     );
     let tenant: Value = read_json(&dir.join("store/tenant:acme"));
     assert_eq!(tenant["config_version"], 2);
+}
+
+#[test]
+fn several_files_are_planned_and_applied_together() {
+    let dir = scratch("pa-many");
+    let kv = dir.join("kv");
+    let files: Vec<PathBuf> = ["t1", "t2", "t3"]
+        .iter()
+        .map(|id| {
+            let host = format!("{id}.example");
+            write_file(&dir, id, &tenant_file(id, &[&host], &["portal"], ""))
+        })
+        .collect();
+    let paths: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+
+    let r = spin("plan", &paths, &kv, &[]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stdout.contains("3 of 3 tenants have changes"),
+        "{}",
+        r.stdout
+    );
+    let r = spin("apply", &paths, &kv, &["--yes"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let store = spin_store(&kv);
+    for id in ["t1", "t2", "t3"] {
+        assert_eq!(
+            value_of(&store, &format!("host:{id}.example"))["tenant"],
+            id
+        );
+        assert!(keys_of(&store).contains(&format!("tenant:{id}:oidc:portal").as_str()));
+    }
+    let r = spin("plan", &paths, &kv, &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("0 of 3 tenants have changes"),
+        "{}",
+        r.stdout
+    );
+
+    // One file changes: only its tenant has a plan, and only its key goes.
+    let host = "t2.example";
+    std::fs::write(&files[1], tenant_file("t2", &[host], &[], "")).unwrap();
+    let r = spin("apply", &paths, &kv, &["--yes"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("deleted tenant:t2:oidc:portal"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("tenant:t1:oidc"), "{}", r.stdout);
+    let after = spin_store(&kv);
+    assert!(!keys_of(&after).contains(&"tenant:t2:oidc:portal"));
+    assert!(keys_of(&after).contains(&"tenant:t3:oidc:portal"));
+}
+
+#[test]
+fn several_files_may_not_share_a_tenant_or_a_hostname() {
+    let dir = scratch("pa-many-clash");
+    let kv = dir.join("kv");
+    let a = write_file(&dir, "a", &tenant_file("a", &["a.example"], &[], ""));
+    let again = write_file(&dir, "a-again", &tenant_file("a", &["z.example"], &[], ""));
+    let b = write_file(&dir, "b", &tenant_file("b", &["a.example"], &[], ""));
+    for (other, what) in [
+        (&again, "both describe tenant a"),
+        (&b, "both list the hostname a.example"),
+    ] {
+        let r = spin(
+            "apply",
+            &[a.to_str().unwrap(), other.to_str().unwrap()],
+            &kv,
+            &["--yes"],
+        );
+        assert_eq!(r.code, 1, "{}", r.all());
+        assert!(r.stderr.contains(what), "{}", r.stderr);
+        assert!(spin_store(&kv).is_empty(), "nothing written");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn several_files_on_workers_read_in_bulk_and_write_each_phase_once() {
+    let dir = scratch("pa-workers-many");
+    let wrangler = fake_wrangler(&dir);
+    let files: Vec<PathBuf> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|id| {
+            let host = format!("{id}.example");
+            write_file(&dir, id, &tenant_file(id, &[&host], &["events"], ""))
+        })
+        .collect();
+    let mut args: Vec<&str> = vec!["apply"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    args.extend([
+        "--remote",
+        "--wrangler-bin",
+        wrangler.to_str().unwrap(),
+        "--yes",
+    ]);
+    let r = run_env(&args, "");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let calls = take_calls(&dir);
+    assert_eq!(
+        calls[..2],
+        ["kv key list --prefix host:", "kv key list --prefix tenant:"]
+    );
+    // An empty store: nothing to fetch. Apps, tenants, hostnames: three puts for the three
+    // tenants together.
+    assert_eq!(
+        calls[2..],
+        ["kv bulk put", "kv bulk put", "kv bulk put"],
+        "{calls:?}"
+    );
+    flush(&dir);
+
+    args[0] = "plan";
+    args.pop();
+    let r = run_env(&args, "");
+    assert_eq!(r.code, 0, "a second plan finds nothing to do: {}", r.all());
+    let calls = take_calls(&dir);
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(calls[2].starts_with("kv bulk get "), "{calls:?}");
 }
