@@ -24,6 +24,9 @@ folder before the push; its id_token and access token are both ES256, no RSA). C
 minted first; CPU is read only around the token POSTs. Token-endpoint throughput (sequential and
 with BENCH_CONCURRENCY connections) for our IdP on each runtime and for the `oidc-provider` npm
 package (scripts/bench-node/oidc-provider.mjs) on this machine, through the same load driver.
+Scale (scripts/bench_tenants.py): BENCH_TENANTS (default 10,000) generated tenant files applied
+to each runtime's local store in one `edge-idp apply`, and host lookups and runtime memory at 2
+and at that many tenants.
 A summary table (runtime, measurement, figure, goal, met) closes the run.
 """
 from __future__ import annotations
@@ -50,11 +53,14 @@ import requests
 import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_tenants  # noqa: E402
 import stack as stack_mod  # noqa: E402
 
 ROOT = stack_mod.ROOT
 N = int(os.environ.get("BENCH_N", "500"))
 SAML_N = int(os.environ.get("BENCH_SAML_N", "200"))
+# Tenants generated for the scale figures (scripts/bench_tenants.py); 0 skips them.
+TENANTS = int(os.environ.get("BENCH_TENANTS", "10000"))
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 
@@ -710,6 +716,10 @@ def main() -> int:
             tputs[runtime] = bench_oidc(stack, OidcBrowser(stack), units, sig, OIDC_N, marginal_rsa)
         finally:
             stack.stop()
+    if TENANTS:
+        for runtime in ("workers", "spin"):
+            for rt, what, figure, unit in bench_tenants.run(runtime, TENANTS, min(N, 300)):
+                summarize(rt, what, figure, unit, None, "- (bounded; ratios near 1)")
     node = bench_oidc_provider(OIDC_N)
     print(f"\ntoken endpoint throughput, code->token exchanges/s (same driver, same machine, one run):")
     print(f"  {'server':34} {'sequential':>10} {f'{CONCURRENCY} connections':>15}")

@@ -112,7 +112,6 @@ pub fn keys_of(deployed: &Deployed) -> (Vec<SamlKeys>, Option<OidcKeys>) {
 
 /// The `notAfter` of a base64 DER certificate, in seconds since the epoch.
 pub fn not_after(b64: &str) -> Option<i64> {
-    use x509_cert::der::Decode;
     let der = STANDARD
         .decode(
             b64.bytes()
@@ -120,14 +119,7 @@ pub fn not_after(b64: &str) -> Option<i64> {
                 .collect::<Vec<_>>(),
         )
         .ok()?;
-    let cert = x509_cert::Certificate::from_der(&der).ok()?;
-    let secs = cert
-        .tbs_certificate
-        .validity
-        .not_after
-        .to_unix_duration()
-        .as_secs();
-    i64::try_from(secs).ok()
+    i64::try_from(crate::saml::x509::not_after_secs(&der)?).ok()
 }
 
 /// Whole days from `now` to `then` (negative once passed).

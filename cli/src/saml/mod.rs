@@ -24,7 +24,7 @@ mod keys;
 mod preview;
 mod settings;
 mod show;
-mod x509;
+pub(crate) mod x509;
 
 use std::path::{Path, PathBuf};
 

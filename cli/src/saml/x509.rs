@@ -131,16 +131,22 @@ pub(super) fn fingerprint(der: &[u8]) -> String {
         .join(":")
 }
 
-/// The `notAfter` date of a certificate, `YYYY-MM-DD`.
-pub(super) fn expiry(der: &[u8]) -> Option<String> {
+/// The `notAfter` of a DER certificate, in seconds since the epoch.
+pub(crate) fn not_after_secs(der: &[u8]) -> Option<u64> {
     use x509_cert::der::Decode;
     let cert = x509_cert::Certificate::from_der(der).ok()?;
-    let secs = cert
-        .tbs_certificate
-        .validity
-        .not_after
-        .to_unix_duration()
-        .as_secs();
+    Some(
+        cert.tbs_certificate
+            .validity
+            .not_after
+            .to_unix_duration()
+            .as_secs(),
+    )
+}
+
+/// The `notAfter` date of a certificate, `YYYY-MM-DD`.
+pub(super) fn expiry(der: &[u8]) -> Option<String> {
+    let secs = not_after_secs(der)?;
     edge_idp::saml::time::format(secs)
         .split('T')
         .next()
