@@ -306,28 +306,11 @@ class OidcBrowser:
         return out
 
 
-def descendants(pid: int) -> list[int]:
-    """`pid` and every process below it."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
 def cpu_seconds(root: int, name: str) -> float:
     """User + system CPU time of the processes called `name` under `root`."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for p in descendants(root):
+    for p in stack_mod.descendants(root):
         try:
             text = Path(f"/proc/{p}/stat").read_text()
         except OSError:

@@ -148,6 +148,23 @@ def saml_keys(app: Path, tenant: str, key: str, state: Path | None) -> None:
         kept.write_text(json.dumps(json.loads(app.read_text())["idp"], indent=2) + "\n")
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
 def local_certificate(state: Path) -> tuple[Path, Path]:
     """A self-signed certificate for the demo hostnames (made once per state folder)."""
     cert, key = state / "tls-cert.pem", state / "tls-key.pem"
