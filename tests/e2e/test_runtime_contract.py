@@ -280,7 +280,7 @@ def test_several_set_cookie_headers_reach_the_browser_as_several_headers(stack):
 
 
 def test_the_spin_store_sweeps_expired_entries(stack, client):
-    """Workers KV expires keys itself; on Spin, one request in 16 walks the store a few keys further
+    """Workers KV expires keys itself; on Spin, one request in 64 walks the store a few keys further
     and deletes what has expired (adapters/spin/src/sweep.rs). Planted in the store's folder: an
     expired take-once value, a counter more than an hour past its window, and their live twins."""
     if stack.runtime != "spin":

@@ -14,7 +14,7 @@ use edge_idp::platform::{PlatformError, UnixTime};
 use crate::once_store::{self, Bucket};
 
 /// One request in this many runs a sweep step.
-pub const ONE_IN: u8 = 16;
+pub const ONE_IN: u8 = 64;
 
 /// How many volatile keys one sweep step reads at most.
 const BUDGET: usize = 64;
