@@ -41,7 +41,11 @@ mod entry {
 
     #[http_component]
     async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-        let resp = IDP.handle(to_core(req).await, &SpinPlatform).await;
+        let core = to_core(req).await;
+        // Only after a request without a body: one whose body was refused unread (413) must
+        // end at once, or the client may see its connection closed before the answer.
+        let may_sweep = matches!(core.method, HttpMethod::Get | HttpMethod::Head);
+        let resp = IDP.handle(core, &SpinPlatform).await;
         let headers: Vec<(String, Vec<u8>)> = resp
             .headers
             .iter()
@@ -52,7 +56,9 @@ mod entry {
         let _ = outgoing.set_status_code(resp.status);
         let _ = out.set_with_body(outgoing, resp.body).await;
         // The response is complete: the client does not wait for this.
-        sweep_sometimes(&SpinPlatform);
+        if may_sweep {
+            sweep_sometimes(&SpinPlatform);
+        }
     }
 }
 
