@@ -307,7 +307,8 @@ class Stack:
             ], env={"PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"})
         else:
             kv = self.state / "spin-kv"
-            (kv / "default").mkdir(parents=True, exist_ok=True)
+            for label in ("default", "volatile"):  # the provider grants a label whose folder exists
+                (kv / label).mkdir(parents=True, exist_ok=True)
             backend = free_port()
             proc, log = self._spawn("wasmtime", [
                 str(WASMTIME), "serve", "-Scli", "-Shttp", "--dir", f"{kv}::/kv",

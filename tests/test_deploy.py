@@ -37,7 +37,8 @@ def test_spin_manifest_lint():
     for trigger in triggers:
         assert trigger["route"].startswith("/")
         component = manifest["component"][trigger["component"]]
-        assert isinstance(component["key_value_stores"], list) and "default" in component["key_value_stores"]
+        assert isinstance(component["key_value_stores"], list)
+        assert {"default", "volatile"} <= set(component["key_value_stores"])
         hosts = component["allowed_outbound_hosts"]
         assert isinstance(hosts, list)
         assert all(re.match(r"^(https?|\*)://", h) for h in hosts), hosts
@@ -51,7 +52,8 @@ def test_binding_names_match_the_core():
     kv = re.search(r'TENANTS_KV: &str = "(\w+)"', platform).group(1)
     once = re.search(r'ONCE_STORE: &str = "(\w+)"', platform).group(1)
     store = re.search(r'SPIN_STORE: &str = "(\w+)"', platform).group(1)
+    volatile = re.search(r'SPIN_VOLATILE_STORE: &str = "(\w+)"', platform).group(1)
     assert [n["binding"] for n in wrangler["kv_namespaces"]] == [kv]
     assert [d["name"] for d in wrangler["durable_objects"]["bindings"]] == [once]
     spin = tomllib.loads((ROOT / "spin.toml").read_text())
-    assert all(store in c["key_value_stores"] for c in spin["component"].values())
+    assert all({store, volatile} <= set(c["key_value_stores"]) for c in spin["component"].values())

@@ -1,5 +1,6 @@
-//! The strongly consistent store on Spin — take-once values and counters — over the default
-//! key-value store with `wasi:keyvalue/atomics` compare-and-swap.
+//! The strongly consistent store on Spin — take-once values and counters — over the `volatile`
+//! key-value store with `wasi:keyvalue/atomics` compare-and-swap. The configuration lives in the
+//! `default` store, which the IdP only reads.
 //!
 //! Spin's plain `Store` API has no atomic operation, but every Spin 3.x/4.x key-value backend
 //! implements the atomics interface atomically. Two traps of Spin's SQLite store
@@ -20,8 +21,9 @@
 //! got in between, so concurrent increments are never lost. A counter that does not exist yet is
 //! created with `increment(key, 0)` — atomic create-if-absent on every backend — and then swapped
 //! like any other; the counter record is exactly 8 bytes, so a racing creator's `increment(key, 0)`
-//! that meets an already written record leaves it unchanged. Counter keys are never deleted
-//! (a delete cannot be conditional; an expired record is simply overwritten on the next count).
+//! that meets an already written record leaves it unchanged. A counter's own operations never
+//! delete it (a delete cannot be conditional; an expired record is simply overwritten on the next
+//! count); the sweeper (`sweep.rs`) deletes one an hour past its window.
 //!
 //! The same store holds the cache shared between instances (`cache:` keys): `wasmtime serve`
 //! gives each request a fresh instance, so what the core caches in memory would not outlive it.
@@ -63,13 +65,13 @@ fn err(what: &str, e: impl std::fmt::Debug) -> PlatformError {
     PlatformError::Store(format!("{what}: {e:?}"))
 }
 
-/// The default key-value store through `wasi:keyvalue/{store,atomics}`.
+/// The volatile key-value store through `wasi:keyvalue/{store,atomics}`.
 pub struct SpinBucket(store::Bucket);
 
 impl SpinBucket {
-    /// Opens the default store.
+    /// Opens the volatile store (never the configuration store).
     pub fn open() -> Result<Self, PlatformError> {
-        store::open(bindings::SPIN_STORE)
+        store::open(bindings::SPIN_VOLATILE_STORE)
             .map(Self)
             .map_err(|e| err("open", e))
     }

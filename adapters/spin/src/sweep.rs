@@ -8,6 +8,9 @@
 //! response has gone out, one request in [`ONE_IN`] inspects the next [`BUDGET`] volatile keys in
 //! key order and deletes the dead ones ([`once_store::is_dead`]). Where it stopped is kept under
 //! [`CURSOR_KEY`], so successive sweeps, on any instance, walk the whole store and start again.
+//!
+//! `wasi:keyvalue` lists a whole store or nothing, so a step costs what the volatile store holds:
+//! that is why the configuration, which grows with the tenant count, lives in another store.
 
 use edge_idp::platform::{PlatformError, UnixTime};
 
