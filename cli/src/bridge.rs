@@ -72,6 +72,12 @@ pub struct Add {
     /// Profile IQA whose columns extend the user data.
     #[arg(long, value_name = "IQA")]
     pub profile_iqa: Option<String>,
+    /// Role IQA (one column) whose rows go to the vendor as `roles`.
+    #[arg(long, value_name = "IQA")]
+    pub role_iqa: Option<String>,
+    /// An IQA whose every row goes to the vendor under `data.NAME` (repeatable, at most 4).
+    #[arg(long = "data-iqa", value_name = "NAME=IQA")]
+    pub data_iqas: Vec<String>,
     /// No Access Mapping (lines `CODE` or `CODE|https://…`).
     #[arg(long, value_name = "TEXT")]
     pub no_access_mapping: Option<String>,
@@ -133,6 +139,20 @@ fn announce(path: &Path, secret: &str, what: &str) {
     println!("{secret}");
 }
 
+/// `--data-iqa NAME=IQA` values as the app's `data_iqas` list.
+fn data_iqas(args: &[String]) -> Result<Value, CliError> {
+    let mut list = Vec::new();
+    for arg in args {
+        let Some((name, path)) = arg.split_once('=') else {
+            return Err(CliError::Usage(format!(
+                "--data-iqa {arg:?} is not NAME=IQA (for example committees=$/Acme/Committees)"
+            )));
+        };
+        list.push(json!({"name": name.trim(), "path": path.trim()}));
+    }
+    Ok(Value::Array(list))
+}
+
 /// `edge-idp bridge add`.
 pub fn add(a: &Add) -> Result<(), CliError> {
     let path = app_path(&a.dir, &a.id)?;
@@ -156,12 +176,16 @@ pub fn add(a: &Add) -> Result<(), CliError> {
         ("home_url", &a.home_url),
         ("cookie_domain", &a.cookie_domain),
         ("profile_iqa", &a.profile_iqa),
+        ("role_iqa", &a.role_iqa),
         ("no_access_mapping", &a.no_access_mapping),
     ];
     for (k, v) in optional {
         if let Some(v) = v {
             app.insert(k.into(), json!(v));
         }
+    }
+    if !a.data_iqas.is_empty() {
+        app.insert("data_iqas".into(), data_iqas(&a.data_iqas)?);
     }
     app.insert("return_domains".into(), json!(a.return_domains));
     if a.allow_subdomains {

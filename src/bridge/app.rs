@@ -83,6 +83,12 @@ pub struct BridgeApp {
     /// Profile IQA whose columns extend the user data (one parameter: the username).
     #[serde(default)]
     pub profile_iqa: Option<String>,
+    /// Role IQA (one parameter: the username; one column), whose rows go to the vendor as `roles`.
+    #[serde(default)]
+    pub role_iqa: Option<String>,
+    /// IQAs whose every row goes to the vendor under `data.{name}` (committees, registrations…).
+    #[serde(default)]
+    pub data_iqas: Vec<DataIqa>,
     /// No Access Mapping, applied to the profile's `AccessRestrictionCode`.
     #[serde(default)]
     pub no_access_mapping: Option<String>,
@@ -93,6 +99,27 @@ pub struct BridgeApp {
 
 fn default_cookie_name() -> String {
     "bridge_token".into()
+}
+
+/// How many data IQAs an app may have: each costs at least one iMIS call per redemption.
+pub const MAX_DATA_IQAS: usize = 4;
+
+/// An IQA whose rows, all of them, are part of the user data.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataIqa {
+    /// The key of its rows in the answer's `data` object (`^[a-z][a-z0-9_]{0,39}$`).
+    pub name: String,
+    /// IQA path (`$/…`); one parameter, the username.
+    pub path: String,
+}
+
+fn is_data_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (1..=40).contains(&b.len())
+        && b.first().is_some_and(u8::is_ascii_lowercase)
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
 }
 
 /// A vendor API secret that is being replaced, and until when it still works.
@@ -117,7 +144,7 @@ impl BridgeApp {
     pub fn access_settings(&self) -> crate::access::AccessSettings<'_> {
         crate::access::AccessSettings {
             profile_iqa: self.profile_iqa.as_deref().filter(|q| !q.is_empty()),
-            role_iqa: None,
+            role_iqa: self.role_iqa.as_deref().filter(|q| !q.is_empty()),
             no_access_mapping: self.no_access_mapping.as_deref(),
         }
     }
@@ -168,9 +195,41 @@ impl BridgeApp {
         if !is_cookie_name(&self.cookie_name) {
             return Err("cookie_name is not a valid cookie name".into());
         }
+        self.check_data_iqas()?;
         self.access_settings()
             .check()
             .map_err(|e| format!("no_access_mapping: {e}"))
+    }
+}
+
+impl BridgeApp {
+    fn check_data_iqas(&self) -> Result<(), String> {
+        if self.data_iqas.len() > MAX_DATA_IQAS {
+            return Err(format!("data_iqas has more than {MAX_DATA_IQAS} queries"));
+        }
+        for (i, iqa) in self.data_iqas.iter().enumerate() {
+            if !is_data_name(&iqa.name) {
+                return Err(format!(
+                    "data_iqas: {:?} is not a name (a-z, 0-9 and _, from a letter)",
+                    iqa.name
+                ));
+            }
+            if self
+                .data_iqas
+                .iter()
+                .take(i)
+                .any(|other| other.name == iqa.name)
+            {
+                return Err(format!("data_iqas: {:?} is named twice", iqa.name));
+            }
+            if !iqa.path.starts_with("$/") || iqa.path.len() > 400 {
+                return Err(format!(
+                    "data_iqas: {:?} is not an IQA path ($/…)",
+                    iqa.path
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

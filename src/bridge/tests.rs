@@ -47,9 +47,44 @@ fn setup(extra: Value) -> (Idp, FakePlatform) {
         if req.url.contains("/api/User?UserName=") {
             return json_response(200, &json!({"Items": {"$values": [{"UserId": "101", "UserName": "jsmith", "IsDisable": false}]}}).to_string());
         }
+        if let Some(answer) = iqa_answer(&req.url) {
+            return answer;
+        }
         json_response(200, r#"{"PersonName":{"FirstName":"Jane","LastName":"Smith"},"UniformId":"87EAD15E-B188-42E8-AE48-E9B8C2B24C94"}"#)
     });
     (Idp::new(), p)
+}
+
+fn recorded(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tools/imis-emulator/recorded/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The fake iMIS's IQAs: Roles (3 rows), AllContacts (620 rows over two pages), Broken (refused).
+fn iqa_answer(
+    url: &str,
+) -> Option<Result<crate::platform::OutboundResponse, crate::platform::PlatformError>> {
+    if url.contains("QueryName=%24%2FEdgeIdP%2FRoles") {
+        return Some(json_response(200, &recorded("iqa_roles.json")));
+    }
+    if url.contains("QueryName=%24%2FEdgeIdP%2FAllContacts") {
+        let page = if url.ends_with("Offset=0") {
+            "iqa_allcontacts_page1.json"
+        } else {
+            "iqa_allcontacts_page2.json"
+        };
+        return Some(json_response(200, &recorded(page)));
+    }
+    if url.contains("QueryName=%24%2FEdgeIdP%2FBroken") {
+        return Some(json_response(
+            500,
+            r#"{"Message":"An error has occurred."}"#,
+        ));
+    }
+    None
 }
 
 fn signed_in<'a>(idp: &'a Idp, p: &'a FakePlatform) -> Browser<'a> {
@@ -404,4 +439,90 @@ fn a_rotated_vendor_secret_keeps_working_until_its_overlap_ends() {
         200,
         "a refused secret spends nothing"
     );
+}
+
+/// A token redeemed by the vendor for an app with `extra` settings: the answer's status and body.
+fn redeemed_user(extra: Value) -> (u16, Value, FakePlatform) {
+    let (idp, p) = setup(extra);
+    let mut b = signed_in(&idp, &p);
+    let r = b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+    assert_eq!(r.status, 303, "{}", body(&r));
+    let r = redeem(&mut b, &token_of(&location(&r)), SECRET);
+    let status = r.status;
+    let user = serde_json::from_slice(&r.body).unwrap();
+    drop(b);
+    (status, user, p)
+}
+
+#[test]
+fn the_user_service_returns_roles_and_every_row_of_each_data_iqa() {
+    let (status, user, p) = redeemed_user(json!({
+        "role_iqa": "$/EdgeIdP/Roles",
+        "data_iqas": [{"name": "contacts", "path": "$/EdgeIdP/AllContacts"}]
+    }));
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["roles"], json!(["Member", "RegisteredUser", "Board"]));
+    let contacts = user["data"]["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 620, "both pages, every row");
+    assert_eq!(contacts[0]["FullName"], "Contact 1");
+    assert_eq!(contacts[619]["FullName"], "Contact 620");
+    assert!(contacts[0].get("ResultRow").is_none(), "{}", contacts[0]);
+    let pages: Vec<String> = p
+        .requests
+        .borrow()
+        .iter()
+        .filter(|r| r.url.contains("AllContacts"))
+        .map(|r| r.url.clone())
+        .collect();
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert!(
+        pages.iter().all(|u| u.contains("&Parameter=jsmith&")),
+        "{pages:?}"
+    );
+}
+
+#[test]
+fn an_app_without_data_iqas_answers_empty_roles_and_data() {
+    let (status, user, _) = redeemed_user(json!({}));
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["roles"], json!([]));
+    assert_eq!(user["data"], json!({}));
+}
+
+#[test]
+fn a_failing_data_iqa_gives_the_vendor_no_member_data() {
+    let (status, user, p) = redeemed_user(json!({
+        "role_iqa": "$/EdgeIdP/Roles",
+        "data_iqas": [{"name": "contacts", "path": "$/EdgeIdP/AllContacts"},
+                      {"name": "broken", "path": "$/EdgeIdP/Broken"}]
+    }));
+    assert_eq!(status, 502, "{user}");
+    assert_eq!(user["error"], "temporarily_unavailable");
+    assert!(!user.to_string().contains("Jane"), "{user}");
+    let failed: Vec<_> = p
+        .logs
+        .borrow()
+        .iter()
+        .filter(|e| e.event.starts_with("imis.") && e.app.as_deref() == Some("vendor"))
+        .map(|e| e.reason.clone().unwrap_or_default())
+        .collect();
+    assert!(failed.iter().any(|r| r.contains("Broken")), "{failed:?}");
+}
+
+#[test]
+fn data_iqas_are_checked_when_the_app_is_loaded() {
+    for bad in [
+        json!([{"name": "Committees", "path": "$/Q"}]),
+        json!([{"name": "c", "path": "$/Q"}, {"name": "c", "path": "$/R"}]),
+        json!([{"name": "c", "path": "Q"}]),
+        json!([{"name": "a", "path": "$/A"}, {"name": "b", "path": "$/B"}, {"name": "c", "path": "$/C"},
+               {"name": "d", "path": "$/D"}, {"name": "e", "path": "$/E"}]),
+        json!([{"name": "c", "path": "$/Q", "parameters": ["x"]}]),
+    ] {
+        let (idp, p) = setup(json!({ "data_iqas": bad }));
+        let mut b = signed_in(&idp, &p);
+        let r = b.get("/bridge/vendor/signin?ReturnURL=https://vendor.example/&delivery=query");
+        assert_ne!(r.status, 303, "{bad} was accepted");
+        assert!(!location(&r).contains("token="), "{bad}");
+    }
 }

@@ -1,18 +1,21 @@
 //! `GET /bridge/{app}/user?token=…`: the user service (server to server). The vendor proves itself
 //! with its API secret (`Authorization: Bearer <secret>` or `X-Bridge-Secret: <secret>`) and
 //! redeems a one-time token for the member's data: iMIS ID, first and last name, email and member
-//! type, plus the columns of the app's Profile IQA. Every failure is a JSON
-//! error that says nothing about the member.
+//! type, plus the columns of the app's Profile IQA (`iqa`), the roles of its Role IQA (`roles`) and
+//! every row of each of its data IQAs (`data.{name}`). Every failure is a JSON error that says
+//! nothing about the member.
 
 use std::sync::Arc;
 
+use futures_util::future::{join, join_all};
 use serde_json::{json, Map, Value};
 
 use super::app::BridgeApp;
 use super::token;
-use crate::access::{self, Asking, Decision};
+use crate::access::{self, Asking, Decision, Profile};
 use crate::audit::Outcome;
 use crate::http::Response;
+use crate::imis::ImisError;
 use crate::platform::Platform;
 use crate::seal::SecretMatch;
 use crate::signin::SessionUser;
@@ -76,8 +79,8 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         }
     };
     let user = grant.user;
-    let iqa = match iqa_columns(ctx, &app, &user).await {
-        Ok(iqa) => iqa,
+    let member = match member_data(ctx, &app, &user).await {
+        Ok(member) => member,
         Err(refusal) => return refusal,
     };
     ctx.audit(
@@ -96,7 +99,9 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             "last_name": text(&user.last_name),
             "email": text(&user.email),
             "member_type": text(&user.member_type),
-            "iqa": Value::Object(iqa),
+            "iqa": Value::Object(member.profile.columns.into_iter().collect()),
+            "roles": member.profile.roles,
+            "data": Value::Object(member.data),
         }),
     )
     .with_header("cache-control", "no-store")
@@ -158,16 +163,34 @@ async fn vendor_app<P: Platform>(
     Ok(app)
 }
 
-/// The columns of the app's Profile IQA for `user` (none without one), after the No Access
-/// Mapping; or the JSON error to answer.
-async fn iqa_columns<P: Platform>(
+/// What the app's IQAs say about the member, beyond the sign-in's own fields.
+#[derive(Default)]
+struct MemberData {
+    /// Profile IQA columns and Role IQA roles (empty without those IQAs).
+    profile: Profile,
+    /// Each data IQA's rows, by its name.
+    data: Map<String, Value>,
+}
+
+/// Runs the app's IQAs for `user` (all at once) and applies its No Access Mapping; or the JSON
+/// error to answer.
+async fn member_data<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &BridgeApp,
     user: &SessionUser,
-) -> Result<Map<String, Value>, Response> {
-    let mut iqa = Map::new();
-    if app.profile_iqa.is_none() && app.no_access_mapping.is_none() {
-        return Ok(iqa);
+) -> Result<MemberData, Response> {
+    let settings = app.access_settings();
+    let asks_access = settings.profile_iqa.is_some()
+        || settings.role_iqa.is_some()
+        || settings.no_access_mapping.is_some();
+    if !asks_access && app.data_iqas.is_empty() {
+        return Ok(MemberData::default());
+    }
+    if !app.data_iqas.is_empty() {
+        // One background token for every query below, before they run side by side.
+        if let Err(e) = ctx.imis().background_token(ctx.imis_tokens()).await {
+            return Err(imis_failed(ctx, app, &e, e.to_string()));
+        }
     }
     let asking = Asking {
         event: "bridge.no_access",
@@ -176,22 +199,79 @@ async fn iqa_columns<P: Platform>(
         user: &user.username,
     };
     // The vendor's server calls here, not the member's browser: nothing is remembered.
-    match access::check(ctx, app.access_settings(), asking, None).await {
-        Decision::Granted(profile) => {
-            for (name, value) in profile.columns {
-                iqa.insert(name, value);
-            }
-            Ok(iqa)
+    let access = async {
+        if asks_access {
+            access::check(ctx, settings, asking, None).await
+        } else {
+            Decision::Granted(Profile::default())
         }
-        Decision::TurnedAway(_) => Err(json_error(
-            403,
-            "access_denied",
-            "the member may not use this app",
-        )),
-        Decision::Unavailable => Err(json_error(
-            502,
-            "temporarily_unavailable",
-            "the membership system did not answer",
-        )),
+    };
+    let (decision, data) = join(access, data_rows(ctx, app, &user.username)).await;
+    let profile = match decision {
+        Decision::Granted(profile) => profile,
+        Decision::TurnedAway(_) => {
+            return Err(json_error(
+                403,
+                "access_denied",
+                "the member may not use this app",
+            ))
+        }
+        Decision::Unavailable => return Err(unavailable()),
+    };
+    match data {
+        Ok(data) => Ok(MemberData { profile, data }),
+        Err((iqa, e)) => Err(imis_failed(ctx, app, &e, format!("data IQA {iqa}: {e}"))),
     }
+}
+
+/// Every row of each data IQA of the app for `username`, as a list of objects under its name; or
+/// the path of a query that failed, and why.
+async fn data_rows<'a, P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &'a BridgeApp,
+    username: &str,
+) -> Result<Map<String, Value>, (&'a str, ImisError)> {
+    let imis = ctx.imis();
+    let cache = ctx.imis_tokens();
+    let parameters = [username];
+    let answers = join_all(
+        app.data_iqas
+            .iter()
+            .map(|iqa| imis.iqa(cache, &iqa.path, &parameters)),
+    )
+    .await;
+    let mut data = Map::new();
+    for (iqa, rows) in app.data_iqas.iter().zip(answers) {
+        let rows = rows
+            .map_err(|e| (iqa.path.as_str(), e))?
+            .into_iter()
+            .map(|row| Value::Object(row.into_iter().collect()))
+            .collect();
+        data.insert(iqa.name.clone(), Value::Array(rows));
+    }
+    Ok(data)
+}
+
+/// The answer when iMIS failed a query of this app's own (audited as `e` says, with `detail`).
+fn imis_failed<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app: &BridgeApp,
+    e: &ImisError,
+    detail: String,
+) -> Response {
+    ctx.audit(
+        e.audit_event(),
+        Outcome::Failure,
+        Some(&app.id),
+        Some(detail),
+    );
+    unavailable()
+}
+
+fn unavailable() -> Response {
+    json_error(
+        502,
+        "temporarily_unavailable",
+        "the membership system did not answer",
+    )
 }

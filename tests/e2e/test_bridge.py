@@ -121,6 +121,53 @@ def test_each_delivery_signs_in_and_fetches_the_member(stack, emulator, mode):
     assert (user["imis_id"], user["first_name"], user["last_name"]) == ("101", "Jane", "Smith")
     assert user["email"] == "jane.smith@acme-members.example" and user["member_type"] == "M"
     assert user["iqa"]["Chapter"] == "NORTH" and user["iqa"]["AccessRestrictionCode"] == "A"
+    assert user["roles"] == ["Member", "RegisteredUser"]
+    assert [c["CommitteeCode"] for c in user["data"]["committees"]] == ["EDU", "FIN", "AWD"]
+
+
+def redeemed_member(stack, user: str) -> requests.Response:
+    """A token for `user` (signed in at iMIS on the way) redeemed at the user service."""
+    s = browser()
+    r = follow_to_idp_answer(stack, s, bridge(stack, "signin", ReturnURL=f"{stack.vendor_origin}/welcome",
+                                              delivery="query"), user=user)
+    assert r.status_code == 303, r.text
+    token = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["location"]).query))["token"]
+    return redeem(stack, token)
+
+
+def test_the_user_service_sends_every_row_of_each_data_iqa(stack, emulator):
+    """The app's data IQA (committee participation) arrives whole: each row an object keyed by the
+    query's columns, in iMIS's order, for the member asked for; a member with none gets []."""
+    r = redeemed_member(stack, "jsmith")
+    assert r.status_code == 200, r.text
+    committees = r.json()["data"]["committees"]
+    assert committees == [
+        {"CommitteeCode": "EDU", "CommitteeName": "Education Committee", "Position": "Chair",
+         "StartDate": "2023-01-01T00:00:00"},
+        {"CommitteeCode": "FIN", "CommitteeName": "Finance Committee", "Position": "Member",
+         "StartDate": "2024-07-01T00:00:00"},
+        {"CommitteeCode": "AWD", "CommitteeName": "Awards Task Force", "Position": "Member",
+         "StartDate": "2025-02-15T00:00:00"},
+    ]
+    asked = [e for e in emulator.log() if e.get("query_name") == "$/EdgeIdP/Committees"]
+    assert asked and all(e["status"] == 200 for e in asked), emulator.log()[-5:]
+    r = redeemed_member(stack, "tstark")
+    assert r.status_code == 200, r.text
+    assert r.json()["data"] == {"committees": []} and r.json()["username"] == "tstark"
+
+
+def test_a_failing_data_iqa_gives_the_vendor_no_member_data(stack, emulator):
+    """iMIS failing one of the app's queries fails the whole answer: the vendor never gets a
+    partial member, and learns only that iMIS did not answer."""
+    s = browser()
+    r = follow_to_idp_answer(stack, s, bridge(stack, "signin", ReturnURL=f"{stack.vendor_origin}/welcome",
+                                              delivery="query"))
+    assert r.status_code == 303, r.text
+    token = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["location"]).query))["token"]
+    emulator.fault(path_contains="EdgeIdP/Committees", status=500)
+    r = redeem(stack, token)
+    assert r.status_code == 502, r.text
+    assert r.json()["error"] == "temporarily_unavailable" and "Jane" not in r.text
 
 
 def test_silent_reauth_after_the_vendor_loses_its_session(stack, emulator):
