@@ -13,6 +13,13 @@ checked against the published JWKS, userinfo, refresh, and RP-initiated logout.
     /logout      RP-initiated logout (id_token_hint, post_logout_redirect_uri, state)
     /signed-out  where the IdP sends the browser after logout
     /frontchannel-logout  the IdP's front-channel logout call (ends the local session)
+
+and, on a second, plain-HTTP listener on 127.0.0.1 (the edge runtimes would not trust this demo's
+self-signed certificate for a server-to-server call):
+
+    POST /backchannel-logout  the IdP's back-channel logout: checks the logout token (signature
+                              against the JWKS, iss, aud, iat/exp, the event, no nonce, each jti
+                              once) and ends the local sessions of its sid
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ import json
 import secrets
 import ssl
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -35,6 +43,9 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 COOKIE = "demo_rp"
 SESSIONS: dict[str, dict] = {}   # session id → {"tokens", "claims", "userinfo", "sid"}
 PENDING: dict[str, dict] = {}    # state → {"nonce", "verifier", "created"}
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_JTIS: set[str] = set()    # logout tokens already used
+LAST_LOGOUT: dict = {}           # the last back-channel logout: {"sid", "ended", "at"}
 
 
 def page(title: str, body: str) -> bytes:
@@ -88,6 +99,28 @@ class Handler(BaseHTTPRequestHandler):
         claims.validate(leeway=60)
         return dict(claims)
 
+    @classmethod
+    def check_logout_token(cls, token: str) -> dict:
+        """A logout token as Back-Channel Logout 1.0 §2.6 says an RP must check it."""
+        keys = JsonWebKey.import_key_set(requests.get(cls.meta()["jwks_uri"], verify=False, timeout=10).json())
+        claims = jwt.decode(token, keys, claims_options={
+            "iss": {"essential": True, "value": cls.meta()["issuer"]},
+            "aud": {"essential": True, "value": cls.client_id},
+            "iat": {"essential": True}, "exp": {"essential": True}, "jti": {"essential": True}})
+        claims.validate(leeway=60)
+        if claims.header.get("typ") != "logout+jwt":
+            raise ValueError(f"typ is {claims.header.get('typ')!r}, not logout+jwt")
+        if BACKCHANNEL_EVENT not in (claims.get("events") or {}):
+            raise ValueError("no back-channel logout event")
+        if "nonce" in claims:
+            raise ValueError("a logout token carries no nonce")
+        if not claims.get("sid") and not claims.get("sub"):
+            raise ValueError("neither sid nor sub")
+        if claims["jti"] in LOGOUT_JTIS:
+            raise ValueError("this logout token was used already")
+        LOGOUT_JTIS.add(claims["jti"])
+        return dict(claims)
+
     # -- plumbing ----------------------------------------------------------------------------
     def send(self, status: int, body: bytes = b"", headers: dict | None = None):
         self.send_response(status)
@@ -132,7 +165,11 @@ class Handler(BaseHTTPRequestHandler):
     def home(self, _q):
         sid = self.session_id()
         if sid is None:
-            body = ("<p>Not signed in.</p><p><a href='/login'>Sign in with Acme</a> · "
+            last = (f"<p id='backchannel'>The IdP's back channel last ended IdP session "
+                    f"<code>{html.escape(LAST_LOGOUT['sid'])}</code> ({LAST_LOGOUT['ended']} local session(s) "
+                    f"ended, {time.strftime('%H:%M:%S', time.localtime(LAST_LOGOUT['at']))}).</p>"
+                    if LAST_LOGOUT else "")
+            body = (f"{last}<p>Not signed in.</p><p><a href='/login'>Sign in with Acme</a> · "
                     "<a href='/login?prompt=login'>… asking for a fresh sign-in</a> · "
                     "<a href='/login?prompt=none'>… silently (prompt=none)</a></p>")
             return self.send(200, page("Demo relying party", body))
@@ -212,6 +249,39 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200, b"", {"content-type": "text/plain"})
 
 
+class BackChannel(BaseHTTPRequestHandler):
+    """The back-channel logout endpoint, server to server (plain HTTP on loopback)."""
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("demo-rp back channel: " + (fmt % args) + "\n")
+
+    def answer(self, status: int, body: dict | None = None):
+        data = json.dumps(body).encode() if body else b""
+        self.send_response(status)
+        self.send_header("cache-control", "no-store")
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):  # noqa: N802 — http.server's naming
+        if urlsplit(self.path).path != "/backchannel-logout":
+            return self.answer(404)
+        length = int(self.headers.get("content-length") or 0)
+        form = parse_qs(self.rfile.read(min(length, 65536)).decode("utf-8", "replace"))
+        try:
+            claims = Handler.check_logout_token(form.get("logout_token", [""])[0])
+        except Exception as e:  # noqa: BLE001 — answered, and logged here
+            reason = f"{type(e).__name__}: {e}"
+            sys.stderr.write(f"demo-rp back channel: logout token refused: {reason}\n")
+            return self.answer(400, {"error": "invalid_request", "error_description": reason})
+        ended = [k for k, v in SESSIONS.items() if v["claims"].get("sid") == claims.get("sid")]
+        for sid in ended:
+            SESSIONS.pop(sid, None)
+        LAST_LOGOUT.update(sid=claims.get("sid", ""), ended=len(ended), at=time.time())
+        return self.answer(200)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=8793)
@@ -220,6 +290,8 @@ def main() -> int:
     ap.add_argument("--client-secret", default="demo-rp-secret")
     ap.add_argument("--tls-cert", required=True)
     ap.add_argument("--tls-key", required=True)
+    ap.add_argument("--backchannel-port", type=int, default=8794,
+                    help="plain-HTTP loopback port of the back-channel logout endpoint")
     args = ap.parse_args()
     requests.packages.urllib3.disable_warnings()
     Handler.issuer = args.issuer.rstrip("/")
@@ -229,6 +301,8 @@ def main() -> int:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.tls_cert, args.tls_key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    back = ThreadingHTTPServer(("127.0.0.1", args.backchannel_port), BackChannel)
+    threading.Thread(target=back.serve_forever, daemon=True).start()
     server.serve_forever()
     return 0
 

@@ -96,9 +96,10 @@ def healthz_admin_token(key: str, tenant: str) -> str:
 
 def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "https://acme.localhost:8791",
                    sp_origin: str = "https://127.0.0.1:8792", state: Path | None = None,
-                   rp_origin: str = "https://127.0.0.1:8793") -> list[Path]:
+                   rp_origin: str = "https://127.0.0.1:8793",
+                   rp_backchannel_origin: str = "http://127.0.0.1:8794") -> list[Path]:
     """Renders demo/tenants/* into `out`: ${IMIS_ORIGIN}, ${VENDOR_ORIGIN} (the demo vendor site of the
-    token bridge), ${SHA256:${DEMO_VENDOR_SECRET}}, ${SP_ORIGIN} and ${SP_CERT} (the demo SAML SP), ${RP_ORIGIN} (the demo OIDC RP),
+    token bridge), ${SHA256:${DEMO_VENDOR_SECRET}}, ${SP_ORIGIN} and ${SP_CERT} (the demo SAML SP), ${RP_ORIGIN} and ${RP_BACKCHANNEL_ORIGIN} (the demo OIDC RP),
     and ${SEAL:...} values sealed with the admin CLI; each SAML app without keys gets one
     (`edge-idp saml keygen`, kept in `state` so that an SP that loaded the IdP metadata once keeps
     working across restarts)."""
@@ -116,6 +117,7 @@ def render_tenants(out: Path, imis_origin: str, key: str, vendor_origin: str = "
                                 hashlib.sha256(DEMO_VENDOR_SECRET.encode()).hexdigest())
             text = text.replace("${SP_ORIGIN}", sp_origin).replace("${SP_CERT}", sp_cert)
             text = text.replace("${RP_ORIGIN}", rp_origin)
+            text = text.replace("${RP_BACKCHANNEL_ORIGIN}", rp_backchannel_origin)
 
             def seal(m: re.Match) -> str:
                 return subprocess.run(
@@ -193,6 +195,8 @@ class Stack:
         self.sp_port = sp_port or free_port()
         # The demo OIDC relying party (scripts/demo_rp.py) that the acme client demo-rp also names.
         self.rp_port = rp_port or free_port()
+        # Its back-channel logout endpoint: plain HTTP on loopback, the next port by default.
+        self.rp_backchannel_port = self.rp_port + 1 if rp_port else free_port()
         self.procs: list[subprocess.Popen] = []
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -224,6 +228,10 @@ class Stack:
     @property
     def rp_origin(self) -> str:
         return f"https://127.0.0.1:{self.rp_port}"
+
+    @property
+    def rp_backchannel_origin(self) -> str:
+        return f"http://127.0.0.1:{self.rp_backchannel_port}"
 
     def tenant_folder(self, tenant: str) -> Path:
         """The rendered tenant folder that was pushed (tests add apps to it and push again)."""
@@ -264,7 +272,8 @@ class Stack:
     def seed(self) -> None:
         """Renders and pushes the demo tenants through the admin CLI."""
         folders = render_tenants(self.state / f"tenants-{self.runtime}", self.imis_origin, self.key,
-                                 self.vendor_origin, self.sp_origin, self.state, self.rp_origin)
+                                 self.vendor_origin, self.sp_origin, self.state, self.rp_origin,
+                                 self.rp_backchannel_origin)
         for folder in folders:
             self.push(folder)
 
@@ -379,6 +388,7 @@ class Stack:
         cert, key = local_certificate(self.state)
         proc, log = self._spawn("demo-rp", [
             sys.executable, str(ROOT / "scripts/demo_rp.py"), "--port", str(self.rp_port),
+            "--backchannel-port", str(self.rp_backchannel_port),
             "--issuer", self.url("acme.localhost", ""), "--tls-cert", str(cert), "--tls-key", str(key),
         ])
         wait_http(f"{self.rp_origin}/health", 30, proc, log)

@@ -4,9 +4,10 @@
 //!
 //! - after sign-in, the request that waited (a SAML AuthnRequest, an OIDC authorization request,
 //!   a token-bridge sign-in, or a plain `/signin`) is resumed for the new session;
-//! - after sign-out, every participant of the ended session is visited in turn (SAML Single
-//!   Logout on the front channel, OIDC and bridge front-channel logout frames), then the browser
-//!   goes where the handler decided.
+//! - after sign-out, OIDC clients with a back-channel logout URI are told server to server at
+//!   once, then every participant of the ended session is visited in turn (SAML Single Logout on
+//!   the front channel, OIDC and bridge front-channel logout frames), and the browser goes where
+//!   the handler decided.
 
 use serde::Deserialize;
 
@@ -67,6 +68,16 @@ async fn resume<P: Platform>(
 
 async fn start_logout<P: Platform>(ctx: &Ctx<'_, P>, signed_out: SignedOut) -> Response {
     let SignedOut { ended, done } = signed_out;
+    // The back channel first and at once: it needs no browser, so it cannot be cut short.
+    let oidc_clients: Vec<String> = ended
+        .participants
+        .iter()
+        .filter_map(|p| match p {
+            Participant::Oidc { client } => Some(client.clone()),
+            _ => None,
+        })
+        .collect();
+    oidc::backchannel::notify(ctx, &ended.sid, &oidc_clients).await;
     let state = LogoutState {
         sid: ended.sid,
         remaining: ended.participants,

@@ -34,6 +34,9 @@ pub struct AddArgs {
     /// Post-logout redirect URI (repeatable; matched exactly).
     #[arg(long = "post-logout-redirect-uri")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Back-channel logout URI: told server to server when the member's session ends.
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
     /// A public client (browser or native app): no secret, PKCE required.
     #[arg(long)]
     pub public: bool,
@@ -236,6 +239,9 @@ fn client_document(
         "post_logout_redirect_uris".into(),
         json!(args.post_logout_redirect_uris),
     );
+    if let Some(uri) = &args.backchannel_logout_uri {
+        client.insert("backchannel_logout_uri".into(), json!(uri));
+    }
     client.insert("id_token_signed_response_alg".into(), json!(args.alg));
     if let Some(k) = sealed_signing_key {
         client.insert("jwt_signing_key".into(), json!(k));

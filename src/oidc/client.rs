@@ -67,6 +67,11 @@ pub enum IdTokenAlg {
 }
 
 impl IdTokenAlg {
+    /// Whether it signs with the client's own key rather than a tenant key.
+    pub fn is_hmac(self) -> bool {
+        matches!(self, Self::HS256 | Self::HS512)
+    }
+
     /// The JWS `alg` name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -175,6 +180,12 @@ pub struct Client {
     /// Front-channel logout URI.
     #[serde(default)]
     pub frontchannel_logout_uri: Option<String>,
+    /// Back-channel logout URI: a logout token is POSTed here when the member's session ends.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in logout tokens (it is always sent).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     /// id_token algorithm.
     #[serde(default)]
     pub id_token_signed_response_alg: IdTokenAlg,

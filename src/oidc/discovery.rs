@@ -49,6 +49,8 @@ pub fn metadata(iss: &str) -> serde_json::Value {
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": true,
         "frontchannel_logout_session_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }
 

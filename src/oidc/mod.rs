@@ -8,6 +8,7 @@
 //! [`Platform::sign`] (WebCrypto on Workers); HS256/HS512 are computed here.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod claims;
 pub mod client;
 pub mod client_assertion;
@@ -27,6 +28,8 @@ pub mod userinfo;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_backchannel;
 #[cfg(test)]
 mod tests_client_credentials;
 #[cfg(test)]

@@ -94,7 +94,7 @@ def tenants(stack):
     if not kids_collide(stack):
         out = Path(tempfile.mkdtemp(prefix="edge-idp-isolation-"))
         stack_mod.render_tenants(out, stack.imis_origin, stack.key, stack.vendor_origin, stack.sp_origin,
-                                 stack.state, stack.rp_origin)
+                                 stack.state, stack.rp_origin, stack.rp_backchannel_origin)
         stack.push(out / "globex")
         deadline = time.time() + 90
         while not kids_collide(stack):

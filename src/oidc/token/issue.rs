@@ -18,7 +18,8 @@ use crate::platform::{Platform, MASTER_KEY_SECRET};
 use crate::seal::{MasterKey, Purpose, SealKey};
 use crate::Ctx;
 
-fn random_token<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+/// 256 random bits, base64url: token ids (`jti`) and refresh tokens.
+pub fn random_token<P: Platform>(ctx: &Ctx<'_, P>) -> String {
     let mut raw = [0u8; 32];
     ctx.platform.random(&mut raw);
     URL_SAFE_NO_PAD.encode(raw)
@@ -193,6 +194,29 @@ pub async fn issue<P: Platform>(
     Ok(Value::Object(body))
 }
 
+/// The signer of `client`'s id_tokens (and logout tokens), by its `id_token_signed_response_alg`:
+/// a tenant key, or for HS256/HS512 `hmac_key`, the client's own key (`Some(None)`: it did not open).
+pub fn id_token_signer<'a>(
+    client: &Client,
+    keyset: &'a KeySet,
+    hmac_key: Option<Option<&'a [u8]>>,
+) -> Result<Signer<'a>, String> {
+    let tenant_key = |key: Option<&'a keys::Key>, missing: &str| {
+        key.map(Signer::Key).ok_or_else(|| missing.to_string())
+    };
+    let client_key = || {
+        hmac_key
+            .flatten()
+            .ok_or_else(|| "the client's JWT signing key does not open".to_string())
+    };
+    match client.id_token_signed_response_alg {
+        IdTokenAlg::RS256 => tenant_key(keyset.current.as_ref(), "no current key"),
+        IdTokenAlg::ES256 => tenant_key(keyset.ec.as_ref(), "no ES256 key"),
+        IdTokenAlg::HS256 => client_key().map(Signer::Hs256),
+        IdTokenAlg::HS512 => client_key().map(Signer::Hs512),
+    }
+}
+
 /// Signs the id_token that comes with `access_token`, with the client's chosen algorithm.
 async fn sign_id_token<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -204,30 +228,12 @@ async fn sign_id_token<P: Platform>(
     access_token: &str,
 ) -> Result<String, OidcError> {
     let unavailable = |msg: String| signing_unavailable(ctx, client, msg);
-    let hmac_key;
-    let signer = match client.id_token_signed_response_alg {
-        IdTokenAlg::RS256 => Signer::Key(
-            keyset
-                .current
-                .as_ref()
-                .ok_or_else(|| unavailable("no current key".into()))?,
-        ),
-        IdTokenAlg::ES256 => Signer::Key(
-            keyset
-                .ec
-                .as_ref()
-                .ok_or_else(|| unavailable("no ES256 key".into()))?,
-        ),
-        alg @ (IdTokenAlg::HS256 | IdTokenAlg::HS512) => {
-            hmac_key = client_hmac_key(ctx, client)
-                .ok_or_else(|| unavailable("the client's JWT signing key does not open".into()))?;
-            if alg == IdTokenAlg::HS256 {
-                Signer::Hs256(&hmac_key)
-            } else {
-                Signer::Hs512(&hmac_key)
-            }
-        }
-    };
+    let hmac_key = client
+        .id_token_signed_response_alg
+        .is_hmac()
+        .then(|| client_hmac_key(ctx, client));
+    let signer = id_token_signer(client, keyset, hmac_key.as_ref().map(Option::as_deref))
+        .map_err(unavailable)?;
     let mut claims = grant.claims.clone();
     claims.insert("iss".into(), json!(iss));
     claims.insert("sub".into(), json!(grant.sub));

@@ -10,7 +10,10 @@ mod issue;
 mod single_use;
 
 pub use self::client_auth::{authenticate, Authenticated};
-pub use self::issue::{client_hmac_key, issue, issue_client_token, open_claims, CLAIMS_AAD};
+pub use self::issue::{
+    client_hmac_key, id_token_signer, issue, issue_client_token, open_claims, random_token,
+    CLAIMS_AAD,
+};
 pub(crate) use self::single_use::put_back;
 pub use self::single_use::{
     is_revoked, redeem_single_use, revocation_key, revoke, SingleUse, REVOCATION_TTL_SECS,
