@@ -248,6 +248,15 @@ impl Platform for SpinPlatform {
         for (name, value) in &req.headers {
             builder.header(name.as_str(), value.as_str());
         }
+        // Without a length the body goes chunked, which some servers (the back-channel logout
+        // endpoints of small RPs among them) read as empty.
+        let has_length = req
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-length"));
+        if !req.body.is_empty() && !has_length {
+            builder.header("content-length", req.body.len().to_string());
+        }
         let outbound = builder.body(req.body).build();
         let send = pin!(spin_sdk::http::send::<_, Response>(outbound));
         match select(send, pin!(sleep(req.timeout_ms))).await {
