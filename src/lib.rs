@@ -115,6 +115,7 @@ impl<P: Platform> Ctx<'_, P> {
         Brand {
             name: &self.tenant.name,
             branding: Some(&self.tenant.branding),
+            links: Some(&self.tenant.imis.links),
         }
     }
 

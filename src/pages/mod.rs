@@ -3,15 +3,18 @@
 //! response; `frame-ancestors 'none'` keeps pages out of frames.
 
 use crate::http::{html_escape, Response};
-use crate::tenant::config::Branding;
+use crate::tenant::config::{Branding, ImisLinks};
 
-/// What a page is branded with: the tenant's name and branding, or nothing (unknown host).
+/// What a page is branded with: the tenant's name, branding and account links, or nothing
+/// (unknown host).
 #[derive(Debug, Clone, Copy)]
 pub struct Brand<'a> {
     /// Organisation name.
     pub name: &'a str,
     /// Branding settings.
     pub branding: Option<&'a Branding>,
+    /// The tenant's iMIS account pages, linked from every page with sign-out.
+    pub links: Option<&'a ImisLinks>,
 }
 
 impl Brand<'static> {
@@ -19,7 +22,30 @@ impl Brand<'static> {
     pub const NEUTRAL: Brand<'static> = Brand {
         name: "Sign-in service",
         branding: None,
+        links: None,
     };
+}
+
+/// The member's account links, the same on every page of a tenant so that creating an account,
+/// recovering a password or username and signing out are always one click away: the tenant's
+/// own iMIS pages (those it configured) and our sign-out, which asks before it acts.
+fn account_links(links: &ImisLinks) -> String {
+    fn web(href: &Option<String>) -> Option<&str> {
+        href.as_deref()
+            .filter(|h| h.starts_with("https://") || h.starts_with("http://"))
+    }
+    let items: String = [
+        (web(&links.create_account_url), "Create an account"),
+        (web(&links.forgot_password_url), "Forgot your password?"),
+        (web(&links.forgot_username_url), "Forgot your username?"),
+        (Some("/signout"), "Sign out"),
+    ]
+    .into_iter()
+    .filter_map(|(href, text)| {
+        href.map(|h| format!("<li><a href=\"{}\">{text}</a></li>", html_escape(h)))
+    })
+    .collect();
+    format!("<nav class=\"account\" aria-label=\"Your account\"><ul>{items}</ul></nav>")
 }
 
 fn colour(value: Option<&String>, fallback: &'static str) -> String {
@@ -67,6 +93,7 @@ pub fn render(brand: Brand<'_>, title: &str, body_html: &str, nonce: &str) -> St
             )
         })
         .unwrap_or_default();
+    let account = brand.links.map(account_links).unwrap_or_default();
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -77,9 +104,11 @@ header .org{{font-size:1.25rem;font-weight:600}}.logo{{max-height:48px}}\
 main{{max-width:32rem;margin:2rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15)}}\
 h1{{font-size:1.5rem;margin-top:0}}a{{color:{primary}}}\
 .button,button{{display:inline-block;background:{primary};color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;text-decoration:none;cursor:pointer}}\
-.muted{{color:#555;font-size:.9rem}}.error{{color:#b00020}}code{{background:#f3f3f3;padding:0 .2rem}}\
+.muted{{color:#555;font-size:.9rem}}\
+.account ul{{list-style:none;padding:0;margin:1.5rem 0 0;display:flex;flex-wrap:wrap;gap:.75rem 1.25rem;font-size:.95rem}}\
+.account a{{display:inline-block;padding:.25rem 0}}.error{{color:#b00020}}code{{background:#f3f3f3;padding:0 .2rem}}\
 </style></head><body><header>{logo}<span class=\"org\">{name}</span></header>\
-<main id=\"main\">{body_html}{support}</main></body></html>\n",
+<main id=\"main\">{body_html}{account}{support}</main></body></html>\n",
         title = html_escape(title),
         name = html_escape(brand.name),
     )
@@ -222,11 +251,22 @@ mod tests {
             accent_color: Some("red;}</style><script>".into()),
             support_email: None,
         };
+        let links = ImisLinks {
+            create_account_url: Some("javascript:alert(2)".into()),
+            forgot_password_url: Some("https://imis.example/Forgot?a=1&b=\"2".into()),
+            forgot_username_url: None,
+        };
         let brand = Brand {
             name: "A <b>&",
             branding: Some(&branding),
+            links: Some(&links),
         };
         let html = render(brand, "T", "<p>x</p>", "n0nce");
+        assert!(html.contains(
+            "<li><a href=\"https://imis.example/Forgot?a=1&amp;b=&quot;2\">Forgot your password?</a></li>"
+        ));
+        assert!(html.contains("<li><a href=\"/signout\">Sign out</a></li>"));
+        assert!(!html.contains("Create an account") && !html.contains("Forgot your username"));
         assert!(html.contains("A &lt;b&gt;&amp;"));
         assert!(html.contains("#123456"));
         assert!(!html.contains("javascript:"));

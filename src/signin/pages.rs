@@ -5,12 +5,6 @@ use crate::http::{html_escape, Response};
 use crate::platform::Platform;
 use crate::Ctx;
 
-fn link(href: Option<&String>, text: &str) -> String {
-    href.filter(|h| h.starts_with("https://") || h.starts_with("http://"))
-        .map(|h| format!("<li><a href=\"{}\">{text}</a></li>", html_escape(h)))
-        .unwrap_or_default()
-}
-
 /// The iMIS 2017 legacy sign-in form ("Sign in to continue to: {App Name}" when there is an app).
 pub fn signin_form<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -39,13 +33,6 @@ pub fn signin_form<P: Platform>(
             )
         })
         .unwrap_or_default();
-    let links = &ctx.tenant.imis.links;
-    let links = [
-        link(links.forgot_password_url.as_ref(), "Forgot your password?"),
-        link(links.forgot_username_url.as_ref(), "Forgot your username?"),
-        link(links.create_account_url.as_ref(), "Create an account"),
-    ]
-    .concat();
     let body = format!(
         "<h1>{heading}</h1>{message}{error}\
 <form method=\"post\" action=\"/signin\" id=\"signin-form\">\
@@ -53,7 +40,7 @@ pub fn signin_form<P: Platform>(
 <p><label for=\"username\">Username</label><br><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required autofocus></p>\
 <p><label for=\"password\">Password</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
 <p><button type=\"submit\">Sign in</button></p></form>\
-<p class=\"muted\">Use your {} member username and password.</p><ul>{links}</ul>",
+<p class=\"muted\">Use your {} member username and password.</p>",
         html_escape(pending_id),
         html_escape(username),
         html_escape(&ctx.tenant.name),

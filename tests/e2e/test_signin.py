@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import urllib.parse
 
 import pytest
 import requests
@@ -265,3 +266,46 @@ def test_the_background_token_outlives_a_request(stack, client, emulator):
         assert client.deep_health("acme.localhost", "acme").json()["imis"] == "online"
     paths = [e["path"] for e in emulator.log()]
     assert len(paths) == 3 and not any(p.endswith("/token") for p in paths), paths
+
+
+GLOBEX_LINKS = {"Create an account": "/globex/CreateAccount", "Forgot your password?": "/globex/ForgotPassword",
+                "Forgot your username?": "/globex/ForgotUsername"}
+
+
+def account_links(stack, page: str) -> dict[str, str]:
+    """The account links of a page: text → href, from its account navigation only."""
+    nav = re.search(r'<nav class="account" aria-label="Your account"><ul>(.*?)</ul></nav>', page, re.S)
+    assert nav, page[:3000]
+    return {html.unescape(text): html.unescape(href)
+            for href, text in re.findall(r'<li><a href="([^"]+)">([^<]+)</a></li>', nav.group(1))}
+
+
+def test_every_member_page_of_a_tenant_has_its_account_links(stack, emulator):
+    """Create account, forgot password, forgot username and sign out are on each page a member
+    of globex can meet: home, sign-in form, a failed sign-in, No Access, an error, signed out."""
+    expected = {text: f"{stack.imis_origin}{path}" for text, path in GLOBEX_LINKS.items()}
+    expected["Sign out"] = "/signout"
+    s = browser()
+    host = "globex.localhost"
+    pages = {"home": get(s, stack.url(host, "/"))}
+    p = legacy_form(stack, s)
+    pages["sign-in form"] = get(s, stack.url(host, f"/signin?p={p}"))
+    pages["wrong password"] = post(s, stack.url(host, "/signin"), data={"p": p, "username": "hsimpson",
+                                                                        "password": "nope"})
+    pages["unknown app"] = get(s, stack.url(host, "/saml/no-such-app/sso"))
+    pages["signed out"] = get(s, stack.url(host, "/signed-out"))
+    # No Access: bwayne (AccessRestrictionCode S) asks for the demo RP, whose mapping refuses S.
+    q = {"response_type": "code", "client_id": "demo-rp", "redirect_uri": f"{stack.rp_origin}/callback",
+         "scope": "openid", "state": "st", "nonce": "n"}
+    r = get(s, stack.url(host, "/oidc/authorize?" + urllib.parse.urlencode(q)))
+    assert r.status_code == 303 and r.headers["location"].startswith("/signin?p="), r.headers
+    p = re.search(r'name="p" value="([^"]+)"', get(s, stack.url(host, r.headers["location"])).text).group(1)
+    pages["no access"] = post(s, stack.url(host, "/signin"), data={"p": p, "username": "bwayne",
+                                                                   "password": PASSWORD})
+    assert pages["no access"].status_code == 403, pages["no access"].text[:500]
+    for name, page in pages.items():
+        assert page.headers["content-type"].startswith("text/html"), name
+        assert account_links(stack, page.text) == expected, name
+    # acme configures no iMIS account pages: only sign-out is offered, never an empty link.
+    assert account_links(stack, get(browser(), stack.url("acme.localhost", "/signed-out")).text) == {
+        "Sign out": "/signout"}
