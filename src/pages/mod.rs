@@ -105,6 +105,9 @@ main{{max-width:32rem;margin:2rem auto;background:#fff;padding:2rem;border-radiu
 h1{{font-size:1.5rem;margin-top:0}}a{{color:{primary}}}\
 .button,button{{display:inline-block;background:{primary};color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;text-decoration:none;cursor:pointer}}\
 .muted{{color:#555;font-size:.9rem}}\
+input:not([type=hidden]){{box-sizing:border-box;width:100%;min-height:2.75rem;padding:.5rem .6rem;font-size:1rem;border:1px solid #767676;border-radius:4px}}\
+.button,button{{min-height:2.75rem}}:focus-visible{{outline:3px solid {primary};outline-offset:2px}}\
+@media (max-width:40rem){{main{{margin:0;border-radius:0;box-shadow:none;padding:1.25rem}}}}\
 .account ul{{list-style:none;padding:0;margin:1.5rem 0 0;display:flex;flex-wrap:wrap;gap:.75rem 1.25rem;font-size:.95rem}}\
 .account a{{display:inline-block;padding:.25rem 0}}.error{{color:#b00020}}code{{background:#f3f3f3;padding:0 .2rem}}\
 </style></head><body><header>{logo}<span class=\"org\">{name}</span></header>\
