@@ -73,7 +73,15 @@ fn import_previews_writes_and_refuses_bad_metadata_clearly() {
     assert_eq!(
         app["sp"]["certificates"].as_array().unwrap().len(),
         1,
-        "the encryption key is skipped"
+        "the encryption key is not a signing key"
+    );
+    assert!(
+        app["sp"]["encryption_certificate"].as_str().is_some(),
+        "the encryption key is kept apart: {app}"
+    );
+    assert!(
+        app.get("encrypt_assertion").is_none(),
+        "encryption stays off until asked for"
     );
     assert_eq!(app["name_id_format"], "email");
     assert!(app["idp"]["current"]["private_key"]

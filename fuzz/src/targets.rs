@@ -100,6 +100,7 @@ fn saml_app(w: &World, id: &str) -> LoadedApp {
         cfg,
         sp_keys,
         published: Vec::new(),
+        encrypt_to: None,
         signing: Err("not used".into()),
     }
 }

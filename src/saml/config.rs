@@ -134,6 +134,9 @@ pub struct SpSettings {
     /// The SP's signing certificates, base64 DER.
     #[serde(default)]
     pub certificates: Vec<String>,
+    /// The SP's encryption certificate, base64 DER (its metadata's `KeyDescriptor use="encryption"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_certificate: Option<String>,
     /// Whether AuthnRequests must be signed.
     #[serde(default)]
     pub authn_requests_signed: bool,
@@ -209,6 +212,9 @@ pub struct SamlApp {
     /// Sign the Assertion.
     #[serde(default = "yes")]
     pub sign_assertion: bool,
+    /// Encrypt the assertion to the SP's encryption certificate (AES-256-GCM, RSA-OAEP).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypt_assertion: bool,
     /// Enable the Single Logout endpoint (and advertise it in metadata).
     #[serde(default)]
     pub slo_enabled: bool,
@@ -303,6 +309,21 @@ impl SamlApp {
             if decode_certificate(cert).is_none() {
                 return field("sp.certificates", "must be base64 DER X.509 certificates");
             }
+        }
+        if let Some(cert) = &self.sp.encryption_certificate {
+            let key = decode_certificate(cert).map(|(_, spki)| super::encrypt::sp_key(&spki));
+            if !matches!(key, Some(Ok(_))) {
+                return field(
+                    "sp.encryption_certificate",
+                    "must be a base64 DER X.509 certificate with an RSA key",
+                );
+            }
+        }
+        if self.encrypt_assertion && self.sp.encryption_certificate.is_none() {
+            return field(
+                "encrypt_assertion",
+                "needs the SP's encryption certificate (sp.encryption_certificate)",
+            );
         }
         if self.sp.authn_requests_signed && self.sp.certificates.is_empty() {
             return field(
@@ -406,6 +427,8 @@ pub struct LoadedApp {
     pub sp_keys: Vec<Vec<u8>>,
     /// Certificates published in metadata (current, then next), DER.
     pub published: Vec<Vec<u8>>,
+    /// The key assertions are encrypted to, when the app encrypts them.
+    pub encrypt_to: Option<rsa::RsaPublicKey>,
     /// The key that signs, or why it cannot be opened.
     pub signing: Result<SigningKey, String>,
 }
@@ -437,10 +460,19 @@ fn derive(tenant: &str, cfg: SamlApp, master: Option<&MasterKey>) -> LoadedApp {
         );
         Ok::<_, String>(SigningKey { id, pkcs8, cert })
     })();
+    // `check` made sure the certificate holds an RSA key whenever the app encrypts.
+    let encrypt_to = cfg
+        .sp
+        .encryption_certificate
+        .as_deref()
+        .filter(|_| cfg.encrypt_assertion)
+        .and_then(decode_certificate)
+        .and_then(|(_, spki)| super::encrypt::sp_key(&spki).ok());
     LoadedApp {
         cfg,
         sp_keys,
         published,
+        encrypt_to,
         signing,
     }
 }

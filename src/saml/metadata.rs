@@ -81,13 +81,15 @@ pub struct SpMetadata {
     pub slo: Option<Slo>,
     /// Signing certificates, base64 DER.
     pub certificates: Vec<String>,
+    /// The first encryption certificate (`KeyDescriptor use="encryption"`), base64 DER.
+    pub encryption_certificate: Option<String>,
     /// `AuthnRequestsSigned`.
     pub authn_requests_signed: bool,
     /// `WantAssertionsSigned`.
     pub want_assertions_signed: bool,
     /// NameID formats listed.
     pub name_id_formats: Vec<String>,
-    /// Things skipped (SOAP/Artifact endpoints, encryption keys).
+    /// Things skipped (SOAP/Artifact endpoints, further encryption keys) or to know.
     pub notes: Vec<String>,
 }
 
@@ -133,7 +135,7 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
     let mut notes = Vec::new();
     let acs = sp_acs(sp, &mut notes)?;
     let slo = sp_slo(sp, &mut notes)?;
-    let certificates = sp_certificates(sp, &mut notes)?;
+    let certificates = sp_certificates(sp)?;
     let authn_requests_signed = flag(sp, "AuthnRequestsSigned");
     if authn_requests_signed && certificates.is_empty() {
         return invalid("AuthnRequestsSigned is true but there is no signing certificate");
@@ -143,6 +145,7 @@ pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
         acs,
         slo,
         certificates,
+        encryption_certificate: sp_encryption_certificate(sp, &mut notes),
         authn_requests_signed,
         want_assertions_signed: flag(sp, "WantAssertionsSigned"),
         name_id_formats: sp
@@ -272,13 +275,38 @@ fn sp_slo(sp: &Element, notes: &mut Vec<String>) -> Result<Option<Slo>, Metadata
     Ok(slo)
 }
 
-/// The SP's signing certificates (base64 DER, each once); encryption keys are skipped.
-fn sp_certificates(sp: &Element, notes: &mut Vec<String>) -> Result<Vec<String>, MetadataError> {
+/// The SP's first encryption certificate, if it lists one.
+fn sp_encryption_certificate(sp: &Element, notes: &mut Vec<String>) -> Option<String> {
+    let certs: Vec<String> = sp
+        .children_named(NS_MD, "KeyDescriptor")
+        .filter(|kd| kd.attr("use") == Some("encryption"))
+        .filter_map(|kd| kd.child(NS_DS, "KeyInfo"))
+        .flat_map(|ki| ki.children_named(NS_DS, "X509Data"))
+        .flat_map(|d| d.children_named(NS_DS, "X509Certificate"))
+        .map(|c| c.text.chars().filter(|c| !c.is_whitespace()).collect())
+        .filter(|b64: &String| super::config::decode_certificate(b64).is_some())
+        .collect();
+    if certs.len() > 1 {
+        notes.push(format!(
+            "kept the first of {} encryption certificates",
+            certs.len()
+        ));
+    }
+    let first = certs.into_iter().next();
+    if first.is_some() {
+        notes.push(
+            "kept the encryption certificate: set encrypt_assertion to encrypt assertions".into(),
+        );
+    }
+    first
+}
+
+/// The SP's signing certificates (base64 DER, each once); encryption keys are kept apart.
+fn sp_certificates(sp: &Element) -> Result<Vec<String>, MetadataError> {
     let mut certificates = Vec::new();
     for (n, kd) in sp.children_named(NS_MD, "KeyDescriptor").enumerate() {
         let usage = kd.attr("use").unwrap_or("signing");
         if usage == "encryption" {
-            notes.push("skipped an encryption key (assertions are not encrypted)".into());
             continue;
         }
         let certs: Vec<&str> = kd

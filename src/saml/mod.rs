@@ -19,6 +19,7 @@ pub mod authn_request;
 pub mod binding;
 pub mod config;
 pub mod dsig;
+pub mod encrypt;
 pub mod logout;
 pub mod metadata;
 pub mod response;

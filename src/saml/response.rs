@@ -2,6 +2,8 @@
 //! as the app asks — the Assertion first, then the Response around it (enveloped, exclusive c14n,
 //! RSA-SHA256), each Signature right after its Issuer.
 
+use rsa::RsaPublicKey;
+
 use super::config::Binding;
 use super::dsig::{self, Signer};
 use super::time;
@@ -94,8 +96,9 @@ pub struct Envelope<'a> {
 }
 
 /// Builds the Response around `assertion` (`None`: an error Response) and signs what the app asks:
-/// the assertion (`sign_assertion`, its ID `assertion_id`), then the Response (`sign_response`,
-/// POST binding only — the Redirect binding signs its query instead).
+/// the assertion (`sign_assertion`, its ID `assertion_id`), which is then encrypted to
+/// `encrypt_to` when given, then the Response (`sign_response`, POST binding only — the Redirect
+/// binding signs its query instead).
 #[allow(clippy::too_many_arguments)]
 pub async fn build<P: Platform>(
     platform: &P,
@@ -107,13 +110,17 @@ pub async fn build<P: Platform>(
     sign_assertion: bool,
     sign_response: bool,
     binding: Binding,
+    encrypt_to: Option<&RsaPublicKey>,
 ) -> Result<El, PlatformError> {
     let assertion = match assertion {
         Some((mut a, id)) => {
             if sign_assertion {
                 dsig::sign_enveloped(platform, signer, &mut a, id).await?;
             }
-            Some(a)
+            match encrypt_to {
+                Some(sp) => Some(super::encrypt::encrypted_assertion(platform, &a, sp)?),
+                None => Some(a),
+            }
         }
         None => None,
     };

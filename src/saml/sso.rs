@@ -407,6 +407,7 @@ async fn send_to_acs<P: Platform>(
         content.sign_assertion,
         content.sign_response,
         acs.binding,
+        app.encrypt_to.as_ref(),
     )
     .await
     .map_err(|e| super::sign_failed(ctx, &e))?;

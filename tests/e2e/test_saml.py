@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,8 @@ APPS = {
     "t-transient": ({"name_id_format": "transient", "no_access_mapping": "S|https://acme.example/renew"}, "sp"),
     "t-resp-only": ({"sign_assertion": False}, "sp"),
     "t-assert-only": ({"sign_response": False}, "sp"),
+    "t-encrypted": ({"encrypt_assertion": True,
+                     "sp.encryption_certificate": (ROOT / "tests/saml/keys/sp.crt.b64").read_text().strip()}, "sp"),
 }
 
 
@@ -275,6 +278,30 @@ def test_every_name_id_format(stack, apps, app, user, expected):
     assert resp.name_id.text == expected
     if app == "t-email":
         assert resp.ava["roles"] == ["Member,RegisteredUser"], "comma-separated roles"
+
+
+def test_an_encrypted_assertion_is_opened_by_pysaml2_and_by_xmlsec1(stack, apps, tmp_path):
+    """Only the SP's private key reads the assertion: pysaml2 decrypts it (through xmlsec1) and
+    checks its signature; `xmlsec1 --decrypt` with the SP key opens it too, and with another key
+    does not. Nothing about the member is readable in the Response as sent."""
+    sp = sp_for(stack, "t-encrypted")
+    resp, xml, _ = sso(stack, browser(), sp)
+    assert resp.name_id.text == "jsmith" and resp.ava["FirstName"] == ["Jane"], resp.ava
+    assert "<saml:EncryptedAssertion" in xml and "<saml:Assertion" not in xml
+    assert "http://www.w3.org/2009/xmlenc11#aes256-gcm" in xml
+    assert "jsmith" not in xml and "Jane" not in xml
+    assert xmlsec1_verify(xml, sp.idp_certificates[0], "Response"), "the Response signature covers it"
+    sent = tmp_path / "response.xml"
+    sent.write_text(xml)
+
+    def decrypt(key: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["xmlsec1", "--decrypt", "--privkey-pem", str(ROOT / f"tests/saml/keys/{key}.key"),
+                               str(sent)], capture_output=True, text=True, timeout=30)
+
+    opened = decrypt("sp")
+    assert opened.returncode == 0, opened.stderr
+    assert "<saml:Assertion" in opened.stdout and ">jsmith</saml:NameID>" in opened.stdout, opened.stdout[:2000]
+    assert decrypt("sp2").returncode != 0, "another key opens nothing"
 
 
 def test_transient_name_ids_are_fresh(stack, apps):

@@ -23,6 +23,8 @@ PASSWORD = "Member-Passw0rd"
 APPS = {
     "ol-both": {"name_id_format": "email", "sp.authn_requests_signed": True},
     "ol-resp": {"sign_assertion": False, "sp.authn_requests_signed": True},
+    "ol-encrypted": {"sp.authn_requests_signed": True, "encrypt_assertion": True,
+                     "sp.encryption_certificate": (ROOT / "tests/saml/keys/sp2.crt.b64").read_text().strip()},
 }
 
 
@@ -89,6 +91,25 @@ def test_onelogin_sp_initiated_signed_requests_and_email_name_id(stack, apps):
     xml = base64.b64decode(fields["SAMLResponse"]).decode()
     cert = sp.settings["idp"]["x509cert"]
     assert xmlsec1_verify(xml, cert, "Response") and xmlsec1_verify(xml, cert, "Assertion")
+
+
+def test_onelogin_decrypts_an_encrypted_assertion(stack, apps):
+    """python3-saml in strict mode with wantAssertionsEncrypted: it refuses a plain assertion, so
+    accepting this one means it decrypted it (AES-256-GCM, RSA-OAEP) and checked its signature."""
+    sp = OneLoginSP(origin(stack, "ol-encrypted"), metadata(stack, "ol-encrypted"), want_assertions_encrypted=True)
+    s = browser()
+    req_id, url = sp.login()
+    fields = acs_fields(through_imis(stack, s, get(s, url)), sp)
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert "<saml:EncryptedAssertion" in xml and "<saml:Assertion" not in xml and "Jane" not in xml
+    auth = sp.accept(fields, req_id)
+    assert auth.get_nameid() == "jsmith"
+    assert auth.get_attributes()["FirstName"] == ["Jane"]
+    plain = OneLoginSP(origin(stack, "ol-both"), metadata(stack, "ol-both"), want_assertions_encrypted=True)
+    req_id, url = plain.login()
+    fields = acs_fields(through_imis(stack, s, get(s, url)), plain)
+    with pytest.raises(ValueError, match="encrypted"):
+        plain.accept(fields, req_id)
 
 
 def test_onelogin_response_only_signed(stack, apps):

@@ -22,7 +22,7 @@ class OneLoginSP:
 
     def __init__(self, origin: str, idp_metadata: str, key: str = "sp2", sign_requests: bool = True,
                  want_response_signed: bool = False, want_assertions_signed: bool = True,
-                 name_id_format: str = C.NAMEID_UNSPECIFIED):
+                 name_id_format: str = C.NAMEID_UNSPECIFIED, want_assertions_encrypted: bool = False):
         self.origin = origin
         parts = urlsplit(origin)
         self.host, self.base = parts.netloc, parts.path.rstrip("/")
@@ -45,6 +45,7 @@ class OneLoginSP:
                 "logoutResponseSigned": True,
                 "wantMessagesSigned": want_response_signed,
                 "wantAssertionsSigned": want_assertions_signed,
+                "wantAssertionsEncrypted": want_assertions_encrypted,
                 "wantNameId": True,
                 "requestedAuthnContext": False,
                 "signatureAlgorithm": C.RSA_SHA256,

@@ -52,6 +52,8 @@ class TestSP:
             "entityid": self.entity_id,
             "key_file": str(KEYS / f"{key}.key"),
             "cert_file": str(KEYS / f"{key}.crt"),
+            # Decrypts EncryptedAssertions (the same key pair; pysaml2 tries it through xmlsec1).
+            "encryption_keypairs": [{"key_file": str(KEYS / f"{key}.key"), "cert_file": str(KEYS / f"{key}.crt")}],
             "xmlsec_binary": "/usr/bin/xmlsec1",
             "metadata": {"inline": [idp_metadata]},
             "allow_unknown_attributes": True,

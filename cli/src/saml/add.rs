@@ -58,6 +58,7 @@ pub(super) fn add(args: AddArgs) -> Result<(), CliError> {
             }],
             slo: None,
             certificates: Vec::new(),
+            encryption_certificate: None,
             authn_requests_signed: false,
             name_id_formats: Vec::new(),
         },
@@ -65,6 +66,7 @@ pub(super) fn add(args: AddArgs) -> Result<(), CliError> {
         audience: None,
         sign_response: true,
         sign_assertion: true,
+        encrypt_assertion: false,
         slo_enabled: false,
         idp: IdpSettings {
             entity_id: None,

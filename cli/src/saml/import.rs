@@ -137,6 +137,7 @@ fn sp_settings(md: &SpMetadata) -> SpSettings {
         acs: md.acs.clone(),
         slo: md.slo.clone(),
         certificates: md.certificates.clone(),
+        encryption_certificate: md.encryption_certificate.clone(),
         authn_requests_signed: md.authn_requests_signed,
         name_id_formats: md.name_id_formats.clone(),
     }
@@ -158,6 +159,7 @@ fn new_app(md: &SpMetadata, id: String, name: String, key: IdpKey) -> SamlApp {
         audience: None,
         sign_response: true,
         sign_assertion: true,
+        encrypt_assertion: false,
         idp: IdpSettings {
             entity_id: None,
             current: key,

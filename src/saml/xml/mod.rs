@@ -33,6 +33,8 @@ pub const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const NS_XS: &str = "http://www.w3.org/2001/XMLSchema";
 /// XML Schema instance namespace (`xsi:type`).
 pub const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+/// XML Encryption namespace (`EncryptedAssertion` content).
+pub const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 /// Exclusive c14n namespace (`ec:InclusiveNamespaces`).
 pub const NS_EC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
@@ -49,6 +51,7 @@ pub(crate) fn ns_of(prefix: &str) -> &'static str {
         "xs" => NS_XS,
         "xsi" => NS_XSI,
         "ec" => NS_EC,
+        "xenc" => NS_XENC,
         _ => "",
     }
 }

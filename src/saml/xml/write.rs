@@ -7,7 +7,7 @@ use super::ns_of;
 pub const INCLUSIVE_PREFIXES: &str = "xs";
 
 /// An element to write. `name` is a QName with one of the known prefixes (`samlp`, `saml`, `md`,
-/// `ds`, `xs`, `xsi`, `ec`); attribute names are unqualified or use a known prefix.
+/// `ds`, `xs`, `xsi`, `ec`, `xenc`); attribute names are unqualified or use a known prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct El {
     name: &'static str,

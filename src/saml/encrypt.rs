@@ -1,0 +1,165 @@
+//! XML Encryption of the assertion (SAML 2.0 `EncryptedAssertion`, XML Encryption 1.1), for SPs
+//! that ask for it: the signed assertion, in its exclusive canonical form (a document of its own,
+//! declaring every namespace it uses), is encrypted with a fresh AES-256-GCM key, and that key
+//! with RSA-OAEP (MGF1 and digest SHA-1, `rsa-oaep-mgf1p`, what every SAML SP library decrypts)
+//! to the public key of the SP's encryption certificate.
+//!
+//! Sign, then encrypt: the SP decrypts and then checks the assertion's signature as usual; a
+//! Response signature, made after this, covers the encrypted form.
+
+use aes_gcm::aead::Aead;
+use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rsa::pkcs8::DecodePublicKey;
+use rsa::{Oaep, RsaPublicKey};
+
+use super::xml::El;
+use crate::platform::{Platform, PlatformError};
+
+/// `EncryptedData` algorithm.
+pub const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+/// `EncryptedKey` algorithm.
+pub const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+const ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
+const GCM_NONCE_LEN: usize = 12;
+
+/// The SP's encryption key, from its certificate's SubjectPublicKeyInfo (DER): RSA only.
+pub fn sp_key(spki: &[u8]) -> Result<RsaPublicKey, String> {
+    RsaPublicKey::from_public_key_der(spki)
+        .map_err(|e| format!("the encryption certificate has no usable RSA key: {e}"))
+}
+
+/// `saml:EncryptedAssertion` holding `assertion`, readable only with the private key of `sp`.
+pub fn encrypted_assertion<P: Platform>(
+    platform: &P,
+    assertion: &El,
+    sp: &RsaPublicKey,
+) -> Result<El, PlatformError> {
+    let fail = |what: &str| PlatformError::Crypto(format!("assertion encryption: {what}"));
+    let mut key = [0u8; 32];
+    platform.random(&mut key);
+    let mut nonce = [0u8; GCM_NONCE_LEN];
+    platform.random(&mut nonce);
+    let cipher = Aes256Gcm::new_from_slice(&key).map_err(|_| fail("AES key"))?;
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&nonce), assertion.to_c14n().as_bytes())
+        .map_err(|_| fail("AES-GCM"))?;
+    // XML Encryption 1.1 §5.2.4: the IV, then the ciphertext and its tag.
+    let mut data = nonce.to_vec();
+    data.extend_from_slice(&sealed);
+    let wrapped = sp
+        .encrypt(&mut PlatformRng(platform), Oaep::new::<sha1::Sha1>(), &key)
+        .map_err(|e| fail(&format!("RSA-OAEP: {e}")))?;
+    let cipher_data = |bytes: &[u8]| {
+        El::new("xenc:CipherData").child(El::new("xenc:CipherValue").text(STANDARD.encode(bytes)))
+    };
+    let encrypted_key = El::new("xenc:EncryptedKey")
+        .child(
+            El::new("xenc:EncryptionMethod")
+                .attr("Algorithm", RSA_OAEP_MGF1P)
+                .child(El::new("ds:DigestMethod").attr("Algorithm", SHA1)),
+        )
+        .child(cipher_data(&wrapped));
+    Ok(El::new("saml:EncryptedAssertion").child(
+        El::new("xenc:EncryptedData")
+            .attr("Type", ELEMENT)
+            .child(El::new("xenc:EncryptionMethod").attr("Algorithm", AES256_GCM))
+            .child(El::new("ds:KeyInfo").child(encrypted_key))
+            .child(cipher_data(&data)),
+    ))
+}
+
+/// The platform's random generator, for RSA-OAEP's seed.
+struct PlatformRng<'a, P>(&'a P);
+
+impl<P: Platform> rand_core::RngCore for PlatformRng<'_, P> {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.0.random(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.random(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.random(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.0.random(dest);
+        Ok(())
+    }
+}
+
+impl<P: Platform> rand_core::CryptoRng for PlatformRng<'_, P> {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::RsaPrivateKey;
+
+    use super::*;
+    use crate::saml::config::decode_certificate;
+    use crate::testing::FakePlatform;
+
+    fn test_key(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/saml/keys/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// The text of each `xenc:CipherValue`, decoded: the wrapped key, then the data.
+    fn cipher_values(xml: &str) -> Vec<Vec<u8>> {
+        xml.split("<xenc:CipherValue>")
+            .skip(1)
+            .map(|part| STANDARD.decode(part.split('<').next().unwrap()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_sp_private_key_opens_the_assertion_and_nothing_else_shows_it() {
+        let (_, spki) = decode_certificate(test_key("sp.crt.b64").trim()).unwrap();
+        let sp = sp_key(&spki).unwrap();
+        let assertion = El::new("saml:Assertion")
+            .attr("ID", "_a1")
+            .child(El::new("saml:Subject").text("jane@example.org"));
+        let xml = encrypted_assertion(&FakePlatform::default(), &assertion, &sp)
+            .unwrap()
+            .to_c14n();
+        assert!(!xml.contains("jane@example.org"), "{xml}");
+        assert!(xml.contains(AES256_GCM) && xml.contains(RSA_OAEP_MGF1P));
+        assert!(xml.starts_with("<saml:EncryptedAssertion xmlns:saml="));
+
+        let [wrapped, data] = <[Vec<u8>; 2]>::try_from(cipher_values(&xml)).unwrap();
+        let private = STANDARD.decode(test_key("sp.pk8.b64").trim()).unwrap();
+        let private = RsaPrivateKey::from_pkcs8_der(&private).unwrap();
+        let key = private
+            .decrypt(Oaep::new::<sha1::Sha1>(), &wrapped)
+            .unwrap();
+        assert_eq!(key.len(), 32);
+        let (nonce, sealed) = data.split_at(GCM_NONCE_LEN);
+        let plain = Aes256Gcm::new_from_slice(&key)
+            .unwrap()
+            .decrypt(Nonce::from_slice(nonce), sealed)
+            .unwrap();
+        assert_eq!(String::from_utf8(plain).unwrap(), assertion.to_c14n());
+
+        let other = STANDARD.decode(test_key("sp2.pk8.b64").trim()).unwrap();
+        let other = RsaPrivateKey::from_pkcs8_der(&other).unwrap();
+        assert!(other.decrypt(Oaep::new::<sha1::Sha1>(), &wrapped).is_err());
+    }
+
+    #[test]
+    fn only_rsa_certificates_can_be_encrypted_to() {
+        assert!(sp_key(b"not a key").is_err());
+    }
+}
