@@ -145,6 +145,24 @@ pub struct SpSettings {
     pub name_id_formats: Vec<String>,
 }
 
+/// How an encrypted assertion's content is encrypted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EncryptionMethod {
+    /// AES-256-GCM: confidentiality and integrity.
+    #[default]
+    #[serde(rename = "aes256-gcm")]
+    Aes256Gcm,
+    /// AES-128-CBC, for SPs that cannot decrypt GCM.
+    #[serde(rename = "aes128-cbc")]
+    Aes128Cbc,
+}
+
+impl EncryptionMethod {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// One signing key of the app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -212,9 +230,12 @@ pub struct SamlApp {
     /// Sign the Assertion.
     #[serde(default = "yes")]
     pub sign_assertion: bool,
-    /// Encrypt the assertion to the SP's encryption certificate (AES-256-GCM, RSA-OAEP).
+    /// Encrypt the assertion to the SP's encryption certificate (RSA-OAEP key transport).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub encrypt_assertion: bool,
+    /// The data algorithm of encrypted assertions.
+    #[serde(default, skip_serializing_if = "EncryptionMethod::is_default")]
+    pub encryption_method: EncryptionMethod,
     /// Enable the Single Logout endpoint (and advertise it in metadata).
     #[serde(default)]
     pub slo_enabled: bool,
@@ -427,8 +448,8 @@ pub struct LoadedApp {
     pub sp_keys: Vec<Vec<u8>>,
     /// Certificates published in metadata (current, then next), DER.
     pub published: Vec<Vec<u8>>,
-    /// The key assertions are encrypted to, when the app encrypts them.
-    pub encrypt_to: Option<rsa::RsaPublicKey>,
+    /// Where and how assertions are encrypted, when the app encrypts them.
+    pub encrypt_to: Option<super::encrypt::Encryption>,
     /// The key that signs, or why it cannot be opened.
     pub signing: Result<SigningKey, String>,
 }
@@ -467,7 +488,11 @@ fn derive(tenant: &str, cfg: SamlApp, master: Option<&MasterKey>) -> LoadedApp {
         .as_deref()
         .filter(|_| cfg.encrypt_assertion)
         .and_then(decode_certificate)
-        .and_then(|(_, spki)| super::encrypt::sp_key(&spki).ok());
+        .and_then(|(_, spki)| super::encrypt::sp_key(&spki).ok())
+        .map(|sp| super::encrypt::Encryption {
+            sp,
+            method: cfg.encryption_method,
+        });
     LoadedApp {
         cfg,
         sp_keys,

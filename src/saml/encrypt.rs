@@ -1,8 +1,9 @@
 //! XML Encryption of the assertion (SAML 2.0 `EncryptedAssertion`, XML Encryption 1.1), for SPs
 //! that ask for it: the signed assertion, in its exclusive canonical form (a document of its own,
-//! declaring every namespace it uses), is encrypted with a fresh AES-256-GCM key, and that key
-//! with RSA-OAEP (MGF1 and digest SHA-1, `rsa-oaep-mgf1p`, what every SAML SP library decrypts)
-//! to the public key of the SP's encryption certificate.
+//! declaring every namespace it uses), is encrypted with a fresh AES-256-GCM key (AES-128-CBC for
+//! SPs too old for GCM, when the app says so), and that key with RSA-OAEP (MGF1 and digest SHA-1,
+//! `rsa-oaep-mgf1p`, what every SAML SP library decrypts) to the public key of the SP's
+//! encryption certificate.
 //!
 //! Sign, then encrypt: the SP decrypts and then checks the assertion's signature as usual; a
 //! Response signature, made after this, covers the encrypted form.
@@ -11,14 +12,19 @@ use aes_gcm::aead::Aead;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use cbc::cipher::{BlockEncryptMut, KeyIvInit};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::{Oaep, RsaPublicKey};
 
+use super::config::EncryptionMethod;
 use super::xml::El;
 use crate::platform::{Platform, PlatformError};
 
-/// `EncryptedData` algorithm.
+/// `EncryptedData` algorithm, the default.
 pub const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+/// `EncryptedData` algorithm for SPs that cannot decrypt GCM (no integrity of its own: the
+/// assertion's signature is what protects it).
+pub const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
 /// `EncryptedKey` algorithm.
 pub const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
@@ -31,25 +37,52 @@ pub fn sp_key(spki: &[u8]) -> Result<RsaPublicKey, String> {
         .map_err(|e| format!("the encryption certificate has no usable RSA key: {e}"))
 }
 
-/// `saml:EncryptedAssertion` holding `assertion`, readable only with the private key of `sp`.
+/// Where an app's assertions are encrypted to, and how.
+#[derive(Debug, Clone)]
+pub struct Encryption {
+    /// The SP's key.
+    pub sp: RsaPublicKey,
+    /// The data algorithm.
+    pub method: EncryptionMethod,
+}
+
+/// `saml:EncryptedAssertion` holding `assertion`, readable only with the private key of the SP.
 pub fn encrypted_assertion<P: Platform>(
     platform: &P,
     assertion: &El,
-    sp: &RsaPublicKey,
+    to: &Encryption,
 ) -> Result<El, PlatformError> {
     let fail = |what: &str| PlatformError::Crypto(format!("assertion encryption: {what}"));
-    let mut key = [0u8; 32];
-    platform.random(&mut key);
-    let mut nonce = [0u8; GCM_NONCE_LEN];
-    platform.random(&mut nonce);
-    let cipher = Aes256Gcm::new_from_slice(&key).map_err(|_| fail("AES key"))?;
-    let sealed = cipher
-        .encrypt(Nonce::from_slice(&nonce), assertion.to_c14n().as_bytes())
-        .map_err(|_| fail("AES-GCM"))?;
-    // XML Encryption 1.1 §5.2.4: the IV, then the ciphertext and its tag.
-    let mut data = nonce.to_vec();
-    data.extend_from_slice(&sealed);
-    let wrapped = sp
+    let plaintext = assertion.to_c14n();
+    let (algorithm, key, data) = match to.method {
+        EncryptionMethod::Aes256Gcm => {
+            let mut key = [0u8; 32];
+            platform.random(&mut key);
+            let mut nonce = [0u8; GCM_NONCE_LEN];
+            platform.random(&mut nonce);
+            let cipher = Aes256Gcm::new_from_slice(&key).map_err(|_| fail("AES key"))?;
+            let sealed = cipher
+                .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
+                .map_err(|_| fail("AES-GCM"))?;
+            // XML Encryption 1.1 §5.2.4: the IV, then the ciphertext and its tag.
+            (AES256_GCM, key.to_vec(), [&nonce[..], &sealed].concat())
+        }
+        EncryptionMethod::Aes128Cbc => {
+            let mut key = [0u8; 16];
+            platform.random(&mut key);
+            let mut iv = [0u8; 16];
+            platform.random(&mut iv);
+            // PKCS#7 padding is one of the paddings XML Encryption's (only the last byte
+            // counts) allows, and the one decryptors check most strictly.
+            let sealed = cbc::Encryptor::<aes::Aes128>::new(&key.into(), &iv.into())
+                .encrypt_padded_vec_mut::<cbc::cipher::block_padding::Pkcs7>(
+                plaintext.as_bytes(),
+            );
+            (AES128_CBC, key.to_vec(), [&iv[..], &sealed].concat())
+        }
+    };
+    let wrapped = to
+        .sp
         .encrypt(&mut PlatformRng(platform), Oaep::new::<sha1::Sha1>(), &key)
         .map_err(|e| fail(&format!("RSA-OAEP: {e}")))?;
     let cipher_data = |bytes: &[u8]| {
@@ -65,7 +98,7 @@ pub fn encrypted_assertion<P: Platform>(
     Ok(El::new("saml:EncryptedAssertion").child(
         El::new("xenc:EncryptedData")
             .attr("Type", ELEMENT)
-            .child(El::new("xenc:EncryptionMethod").attr("Algorithm", AES256_GCM))
+            .child(El::new("xenc:EncryptionMethod").attr("Algorithm", algorithm))
             .child(El::new("ds:KeyInfo").child(encrypted_key))
             .child(cipher_data(&data)),
     ))
@@ -125,37 +158,65 @@ mod tests {
             .collect()
     }
 
+    fn private_key(name: &str) -> RsaPrivateKey {
+        let der = STANDARD.decode(test_key(name).trim()).unwrap();
+        RsaPrivateKey::from_pkcs8_der(&der).unwrap()
+    }
+
+    /// The assertion encrypted with `method` to the test SP as sent, the SP's reading of it, and
+    /// the wrapped key.
+    fn round_trip(method: EncryptionMethod, assertion: &El) -> (String, String, Vec<u8>) {
+        let (_, spki) = decode_certificate(test_key("sp.crt.b64").trim()).unwrap();
+        let to = Encryption {
+            sp: sp_key(&spki).unwrap(),
+            method,
+        };
+        let xml = encrypted_assertion(&FakePlatform::default(), assertion, &to)
+            .unwrap()
+            .to_c14n();
+        let [wrapped, data] = <[Vec<u8>; 2]>::try_from(cipher_values(&xml)).unwrap();
+        let key = private_key("sp.pk8.b64")
+            .decrypt(Oaep::new::<sha1::Sha1>(), &wrapped)
+            .unwrap();
+        let plain = match method {
+            EncryptionMethod::Aes256Gcm => {
+                assert_eq!(key.len(), 32);
+                let (nonce, sealed) = data.split_at(GCM_NONCE_LEN);
+                Aes256Gcm::new_from_slice(&key)
+                    .unwrap()
+                    .decrypt(Nonce::from_slice(nonce), sealed)
+                    .unwrap()
+            }
+            EncryptionMethod::Aes128Cbc => {
+                use cbc::cipher::BlockDecryptMut;
+                assert_eq!(key.len(), 16);
+                let (iv, sealed) = data.split_at(16);
+                cbc::Decryptor::<aes::Aes128>::new_from_slices(&key, iv)
+                    .unwrap()
+                    .decrypt_padded_vec_mut::<cbc::cipher::block_padding::Pkcs7>(sealed)
+                    .unwrap()
+            }
+        };
+        (xml, String::from_utf8(plain).unwrap(), wrapped)
+    }
+
     #[test]
     fn the_sp_private_key_opens_the_assertion_and_nothing_else_shows_it() {
-        let (_, spki) = decode_certificate(test_key("sp.crt.b64").trim()).unwrap();
-        let sp = sp_key(&spki).unwrap();
         let assertion = El::new("saml:Assertion")
             .attr("ID", "_a1")
             .child(El::new("saml:Subject").text("jane@example.org"));
-        let xml = encrypted_assertion(&FakePlatform::default(), &assertion, &sp)
-            .unwrap()
-            .to_c14n();
-        assert!(!xml.contains("jane@example.org"), "{xml}");
-        assert!(xml.contains(AES256_GCM) && xml.contains(RSA_OAEP_MGF1P));
-        assert!(xml.starts_with("<saml:EncryptedAssertion xmlns:saml="));
-
-        let [wrapped, data] = <[Vec<u8>; 2]>::try_from(cipher_values(&xml)).unwrap();
-        let private = STANDARD.decode(test_key("sp.pk8.b64").trim()).unwrap();
-        let private = RsaPrivateKey::from_pkcs8_der(&private).unwrap();
-        let key = private
-            .decrypt(Oaep::new::<sha1::Sha1>(), &wrapped)
-            .unwrap();
-        assert_eq!(key.len(), 32);
-        let (nonce, sealed) = data.split_at(GCM_NONCE_LEN);
-        let plain = Aes256Gcm::new_from_slice(&key)
-            .unwrap()
-            .decrypt(Nonce::from_slice(nonce), sealed)
-            .unwrap();
-        assert_eq!(String::from_utf8(plain).unwrap(), assertion.to_c14n());
-
-        let other = STANDARD.decode(test_key("sp2.pk8.b64").trim()).unwrap();
-        let other = RsaPrivateKey::from_pkcs8_der(&other).unwrap();
-        assert!(other.decrypt(Oaep::new::<sha1::Sha1>(), &wrapped).is_err());
+        for (method, uri) in [
+            (EncryptionMethod::Aes256Gcm, AES256_GCM),
+            (EncryptionMethod::Aes128Cbc, AES128_CBC),
+        ] {
+            let (xml, plain, wrapped) = round_trip(method, &assertion);
+            assert!(!xml.contains("jane@example.org"), "{xml}");
+            assert!(xml.contains(uri) && xml.contains(RSA_OAEP_MGF1P), "{xml}");
+            assert!(xml.starts_with("<saml:EncryptedAssertion xmlns:saml="));
+            assert_eq!(plain, assertion.to_c14n());
+            let other = private_key("sp2.pk8.b64");
+            assert!(other.decrypt(Oaep::new::<sha1::Sha1>(), &wrapped).is_err());
+        }
     }
 
     #[test]

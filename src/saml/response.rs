@@ -2,10 +2,9 @@
 //! as the app asks — the Assertion first, then the Response around it (enveloped, exclusive c14n,
 //! RSA-SHA256), each Signature right after its Issuer.
 
-use rsa::RsaPublicKey;
-
 use super::config::Binding;
 use super::dsig::{self, Signer};
+use super::encrypt::Encryption;
 use super::time;
 use super::xml::El;
 use crate::platform::{Platform, PlatformError};
@@ -110,7 +109,7 @@ pub async fn build<P: Platform>(
     sign_assertion: bool,
     sign_response: bool,
     binding: Binding,
-    encrypt_to: Option<&RsaPublicKey>,
+    encrypt_to: Option<&Encryption>,
 ) -> Result<El, PlatformError> {
     let assertion = match assertion {
         Some((mut a, id)) => {

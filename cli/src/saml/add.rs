@@ -1,8 +1,8 @@
 //! `saml add`: a new app from settings on the command line, with a fresh key.
 
 use edge_idp::saml::config::{
-    is_app_id, is_https_url, Acs, Binding, IdpSettings, NameIdFormat, RoleFormat, SamlApp,
-    SpSettings,
+    is_app_id, is_https_url, Acs, Binding, EncryptionMethod, IdpSettings, NameIdFormat, RoleFormat,
+    SamlApp, SpSettings,
 };
 
 use super::folder::{tenant_of_dir, write_app};
@@ -67,6 +67,7 @@ pub(super) fn add(args: AddArgs) -> Result<(), CliError> {
         sign_response: true,
         sign_assertion: true,
         encrypt_assertion: false,
+        encryption_method: EncryptionMethod::default(),
         slo_enabled: false,
         idp: IdpSettings {
             entity_id: None,

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use edge_idp::saml::config::{
-    is_app_id, IdpKey, IdpSettings, NameIdFormat, RoleFormat, SamlApp, SpSettings,
+    is_app_id, EncryptionMethod, IdpKey, IdpSettings, NameIdFormat, RoleFormat, SamlApp, SpSettings,
 };
 use edge_idp::saml::metadata::{parse_sp_metadata, SpMetadata};
 
@@ -160,6 +160,7 @@ fn new_app(md: &SpMetadata, id: String, name: String, key: IdpKey) -> SamlApp {
         sign_response: true,
         sign_assertion: true,
         encrypt_assertion: false,
+        encryption_method: EncryptionMethod::default(),
         idp: IdpSettings {
             entity_id: None,
             current: key,
