@@ -69,6 +69,8 @@ pub struct Ctx<'a, P: Platform> {
     pub request_id: String,
     /// Fresh nonce for this response's Content-Security-Policy.
     pub nonce: String,
+    /// The language of this response's pages: the member's choice, else the tenant's.
+    pub lang: pages::text::Lang,
     /// Cookies a handler set on the side (e.g. the remembered IQA answers), added to whatever
     /// response the request ends with.
     cookies: std::cell::RefCell<Vec<String>>,
@@ -84,6 +86,8 @@ impl<'a, P: Platform> Ctx<'a, P> {
         request_id: String,
         nonce: String,
     ) -> Self {
+        let lang =
+            pages::text::Lang::negotiate(req.header("accept-language"), tenant.pages.language);
         Self {
             platform,
             idp,
@@ -91,6 +95,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
             tenant,
             request_id,
             nonce,
+            lang,
             cookies: std::cell::RefCell::default(),
         }
     }
@@ -116,7 +121,14 @@ impl<P: Platform> Ctx<'_, P> {
             name: &self.tenant.name,
             branding: Some(&self.tenant.branding),
             links: Some(&self.tenant.imis.links),
+            lang: self.lang,
+            texts: Some(&self.tenant.pages.texts),
         }
+    }
+
+    /// A text of this response's pages, in its language.
+    pub fn t(&self, text: pages::text::Text) -> &str {
+        text.in_lang(self.lang, Some(&self.tenant.pages.texts))
     }
 
     /// An iMIS client for this tenant.

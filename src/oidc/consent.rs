@@ -12,6 +12,8 @@ use super::PendingAuthorize;
 use crate::audit::Outcome;
 use crate::cookie;
 use crate::http::{html_escape, Response};
+use crate::pages::fill;
+use crate::pages::text::Text;
 use crate::platform::Platform;
 use crate::signin::{self, Session, SessionUser};
 use crate::Ctx;
@@ -50,14 +52,16 @@ pub async fn remembered<P: Platform>(
         .is_ok_and(|n| n > 0)
 }
 
-fn describe(name: &str) -> String {
-    match name {
-        "name" | "given_name" | "family_name" => "Your name".into(),
-        "preferred_username" => "Your username".into(),
-        "email" => "Your email address".into(),
-        "roles" => "Your roles".into(),
-        other => format!("Your {other}"),
-    }
+/// What the member is told a claim is, as HTML.
+fn describe<P: Platform>(ctx: &Ctx<'_, P>, name: &str) -> String {
+    let known = match name {
+        "name" | "given_name" | "family_name" => Text::ConsentName,
+        "preferred_username" => Text::ConsentUsername,
+        "email" => Text::ConsentEmail,
+        "roles" => Text::ConsentRoles,
+        other => return fill(ctx.t(Text::ConsentOther), &[("claim", &html_escape(other))]),
+    };
+    html_escape(ctx.t(known))
 }
 
 /// The consent page for a pending request.
@@ -83,26 +87,32 @@ pub fn page<P: Platform>(
             None,
         );
     };
-    let mut items: Vec<String> = vec!["Your member identifier".into()];
+    let mut items: Vec<String> = vec![html_escape(ctx.t(Text::ConsentSub))];
     for name in claims.keys() {
-        let d = describe(name);
+        let d = describe(ctx, name);
         if !items.contains(&d) {
             items.push(d);
         }
     }
-    let list: String = items
-        .iter()
-        .map(|i| format!("<li>{}</li>", html_escape(i)))
-        .collect();
+    let list: String = items.iter().map(|i| format!("<li>{i}</li>")).collect();
+    let app = html_escape(&client.name);
+    let title = fill(ctx.t(Text::ConsentTitle), &[("app", &app)]);
     let body = format!(
-        "<h1>Allow {app}?</h1><p><strong>{app}</strong> asks to sign you in and to receive:</p><ul id=\"consent-claims\">{list}</ul>\
+        "<h1>{title}</h1><p>{}</p><ul id=\"consent-claims\">{list}</ul>\
 <form id=\"consent\" method=\"post\" action=\"/oidc/consent\"><input type=\"hidden\" name=\"c\" value=\"{token}\">\
-<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button> \
-<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
-        app = html_escape(&client.name),
+<button type=\"submit\" name=\"decision\" value=\"allow\">{}</button> \
+<button type=\"submit\" name=\"decision\" value=\"deny\">{}</button></form>",
+        fill(
+            ctx.t(Text::ConsentText),
+            &[("app", &format!("<strong>{app}</strong>"))]
+        ),
+        html_escape(ctx.t(Text::Allow)),
+        html_escape(ctx.t(Text::Deny)),
         token = html_escape(&token),
     );
-    ctx.page(200, "Allow access", &body)
+    // The page title is text, escaped by the page: fill it in unescaped.
+    let page_title = ctx.t(Text::ConsentTitle).replace("{app}", &client.name);
+    ctx.page(200, &page_title, &body)
 }
 
 /// `POST /oidc/consent`.

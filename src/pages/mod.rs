@@ -2,8 +2,11 @@
 //! JavaScript, and is served with a strict Content-Security-Policy whose style nonce is fresh per
 //! response; `frame-ancestors 'none'` keeps pages out of frames.
 
+pub mod text;
+
 use crate::http::{html_escape, Response};
 use crate::tenant::config::{Branding, ImisLinks};
+use text::{Lang, Overrides, Text};
 
 /// What a page is branded with: the tenant's name, branding and account links, or nothing
 /// (unknown host).
@@ -15,6 +18,10 @@ pub struct Brand<'a> {
     pub branding: Option<&'a Branding>,
     /// The tenant's iMIS account pages, linked from every page with sign-out.
     pub links: Option<&'a ImisLinks>,
+    /// The language of the page.
+    pub lang: Lang,
+    /// The tenant's replacements of the built-in texts.
+    pub texts: Option<&'a Overrides>,
 }
 
 impl Brand<'static> {
@@ -23,29 +30,54 @@ impl Brand<'static> {
         name: "Sign-in service",
         branding: None,
         links: None,
+        lang: Lang::En,
+        texts: None,
     };
+}
+
+impl Brand<'_> {
+    /// A text of the page in its language.
+    pub fn t(&self, text: Text) -> &str {
+        text.in_lang(self.lang, self.texts)
+    }
+}
+
+/// `text` HTML-escaped, with each `{name}` replaced by its value, which is already HTML.
+pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(html_escape(text), |out, (name, value)| {
+        out.replace(&format!("{{{name}}}"), value)
+    })
 }
 
 /// The member's account links, the same on every page of a tenant so that creating an account,
 /// recovering a password or username and signing out are always one click away: the tenant's
 /// own iMIS pages (those it configured) and our sign-out, which asks before it acts.
-fn account_links(links: &ImisLinks) -> String {
+fn account_links(brand: &Brand<'_>, links: &ImisLinks) -> String {
     fn web(href: &Option<String>) -> Option<&str> {
         href.as_deref()
             .filter(|h| h.starts_with("https://") || h.starts_with("http://"))
     }
     let items: String = [
-        (web(&links.create_account_url), "Create an account"),
-        (web(&links.forgot_password_url), "Forgot your password?"),
-        (web(&links.forgot_username_url), "Forgot your username?"),
-        (Some("/signout"), "Sign out"),
+        (web(&links.create_account_url), Text::CreateAccount),
+        (web(&links.forgot_password_url), Text::ForgotPassword),
+        (web(&links.forgot_username_url), Text::ForgotUsername),
+        (Some("/signout"), Text::SignOut),
     ]
     .into_iter()
     .filter_map(|(href, text)| {
-        href.map(|h| format!("<li><a href=\"{}\">{text}</a></li>", html_escape(h)))
+        href.map(|h| {
+            format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                html_escape(h),
+                html_escape(brand.t(text))
+            )
+        })
     })
     .collect();
-    format!("<nav class=\"account\" aria-label=\"Your account\"><ul>{items}</ul></nav>")
+    format!(
+        "<nav class=\"account\" aria-label=\"{}\"><ul>{items}</ul></nav>",
+        html_escape(brand.t(Text::AccountNav))
+    )
 }
 
 fn colour(value: Option<&String>, fallback: &'static str) -> String {
@@ -88,14 +120,18 @@ pub fn render(brand: Brand<'_>, title: &str, body_html: &str, nonce: &str) -> St
         .and_then(|b| b.support_email.as_deref())
         .map(|e| {
             format!(
-                "<p class=\"support\">Need help? <a href=\"mailto:{0}\">{0}</a></p>",
+                "<p class=\"support\">{} <a href=\"mailto:{1}\">{1}</a></p>",
+                html_escape(brand.t(Text::NeedHelp)),
                 html_escape(e)
             )
         })
         .unwrap_or_default();
-    let account = brand.links.map(account_links).unwrap_or_default();
+    let account = brand
+        .links
+        .map(|links| account_links(&brand, links))
+        .unwrap_or_default();
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title} · {name}</title><style nonce=\"{nonce}\">\
 body{{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;margin:0;background:{accent};color:#1a1a1a}}\
@@ -114,6 +150,7 @@ input:not([type=hidden]){{box-sizing:border-box;width:100%;min-height:2.75rem;pa
 <main id=\"main\">{body_html}{account}{support}</main></body></html>\n",
         title = html_escape(title),
         name = html_escape(brand.name),
+        lang = brand.lang.code(),
     )
 }
 
@@ -175,15 +212,17 @@ pub fn error_page(
         .filter(|href| crate::http::is_local_path(href))
         .map(|href| {
             format!(
-                "<p><a class=\"button\" href=\"{}\">Try again</a></p>",
-                html_escape(href)
+                "<p><a class=\"button\" href=\"{}\">{}</a></p>",
+                html_escape(href),
+                html_escape(brand.t(Text::TryAgain))
             )
         })
         .unwrap_or_default();
     let body = format!(
-        "<h1>{}</h1><p>{}</p>{retry}<p class=\"muted\">Reference: <code>{}</code></p>",
+        "<h1>{}</h1><p>{}</p>{retry}<p class=\"muted\">{} <code>{}</code></p>",
         html_escape(title),
         html_escape(message),
+        html_escape(brand.t(Text::Reference)),
         html_escape(request_id),
     );
     page_response(status, brand, title, &body, nonce)
@@ -197,17 +236,22 @@ pub fn no_access(
     app_name: Option<&str>,
     nonce: &str,
 ) -> Response {
-    let title = title.unwrap_or("No access");
-    let message = message.unwrap_or(
-        "Your membership does not include access to this service. Please contact the association.",
-    );
+    let title = title.unwrap_or(brand.t(Text::NoAccessTitle));
+    let message = message.unwrap_or(brand.t(Text::NoAccessText));
     let app = app_name
-        .map(|a| format!("<p class=\"muted\">Service: {}</p>", html_escape(a)))
+        .map(|a| {
+            format!(
+                "<p class=\"muted\">{} {}</p>",
+                html_escape(brand.t(Text::Service)),
+                html_escape(a)
+            )
+        })
         .unwrap_or_default();
     let body = format!(
-        "<h1>{}</h1><p>{}</p>{app}<p><a href=\"/\">Home</a></p>",
+        "<h1>{}</h1><p>{}</p>{app}<p><a href=\"/\">{}</a></p>",
         html_escape(title),
-        html_escape(message)
+        html_escape(message),
+        html_escape(brand.t(Text::Home))
     );
     page_response(403, brand, title, &body, nonce)
 }
@@ -226,10 +270,13 @@ pub fn auto_post(brand: Brand<'_>, action: &str, fields: &[(&str, &str)], nonce:
         })
         .collect();
     let body = format!(
-        "<h1>Signing you in…</h1><form id=\"auto-post\" method=\"post\" action=\"{}\">{inputs}\
-<noscript><p>Press Continue to go on.</p></noscript><button type=\"submit\">Continue</button></form>\
+        "<h1>{}</h1><form id=\"auto-post\" method=\"post\" action=\"{}\">{inputs}\
+<noscript><p>{}</p></noscript><button type=\"submit\">{}</button></form>\
 <script nonce=\"{nonce}\">document.getElementById('auto-post').submit();</script>",
+        html_escape(brand.t(Text::SigningIn)),
         html_escape(action),
+        html_escape(brand.t(Text::PressContinue)),
+        html_escape(brand.t(Text::Continue)),
     );
     // The form posts to another site: allow exactly that target in form-action.
     let origin = action.split('/').take(3).collect::<Vec<_>>().join("/");
@@ -237,7 +284,8 @@ pub fn auto_post(brand: Brand<'_>, action: &str, fields: &[(&str, &str)], nonce:
         "form-action 'self' https:",
         &format!("form-action {origin}"),
     );
-    Response::html(200, render(brand, "Signing you in", &body, nonce))
+    let title = brand.t(Text::SigningIn).trim_end_matches('…');
+    Response::html(200, render(brand, title, &body, nonce))
         .with_header("content-security-policy", csp)
         .with_header("cache-control", "no-store")
 }
@@ -263,6 +311,8 @@ mod tests {
             name: "A <b>&",
             branding: Some(&branding),
             links: Some(&links),
+            lang: Lang::En,
+            texts: None,
         };
         let html = render(brand, "T", "<p>x</p>", "n0nce");
         assert!(html.contains(

@@ -8,6 +8,7 @@ use super::{begin, current, pages, throttle, SignInOptions};
 use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
 use crate::imis::{ImisError, Member};
+use crate::pages::text::Text;
 use crate::platform::{Platform, UnixTime};
 use crate::tenant::IdentityMode;
 use crate::Ctx;
@@ -92,7 +93,7 @@ async fn check_password<P: Platform>(
             &pending.id,
             app_name.as_deref(),
             &username,
-            Some("Enter your username and password."),
+            Some(Text::SignInMissing),
             400,
         ));
     }
@@ -109,7 +110,7 @@ async fn check_password<P: Platform>(
             &pending.id,
             app_name.as_deref(),
             &username,
-            Some("Too many unsuccessful attempts. Please wait 15 minutes, or reset your password."),
+            Some(Text::SignInThrottled),
             429,
         ));
     }
@@ -175,7 +176,7 @@ async fn wrong_password<P: Platform>(
         pending_id,
         app_name,
         username,
-        Some("The username or password is not correct."),
+        Some(Text::SignInWrong),
         401,
     )
 }

@@ -2,21 +2,28 @@
 //! signed-out page and the home page.
 
 use crate::http::{html_escape, Response};
+use crate::pages::fill;
+use crate::pages::text::Text;
 use crate::platform::Platform;
 use crate::Ctx;
 
-/// The iMIS 2017 legacy sign-in form ("Sign in to continue to: {App Name}" when there is an app).
+/// The iMIS 2017 legacy sign-in form ("Sign in to continue to: {App Name}" when there is an app),
+/// with `error` above it after a failed attempt.
 pub fn signin_form<P: Platform>(
     ctx: &Ctx<'_, P>,
     pending_id: &str,
     app_name: Option<&str>,
     username: &str,
-    error: Option<&str>,
+    error: Option<Text>,
     status: u16,
 ) -> Response {
     let heading = match app_name {
-        Some(app) => format!("Sign in to continue to: {}", html_escape(app)),
-        None => "Sign in".to_string(),
+        Some(app) => format!(
+            "{} {}",
+            html_escape(ctx.t(Text::SignInToContinue)),
+            html_escape(app)
+        ),
+        None => html_escape(ctx.t(Text::SignInTitle)),
     };
     let message = ctx
         .tenant
@@ -29,7 +36,7 @@ pub fn signin_form<P: Platform>(
         .map(|e| {
             format!(
                 "<p class=\"error\" role=\"alert\" id=\"signin-error\"><strong>{}</strong></p>",
-                html_escape(e)
+                html_escape(ctx.t(e))
             )
         })
         .unwrap_or_default();
@@ -37,15 +44,21 @@ pub fn signin_form<P: Platform>(
         "<h1>{heading}</h1>{message}{error}\
 <form method=\"post\" action=\"/signin\" id=\"signin-form\">\
 <input type=\"hidden\" name=\"p\" value=\"{}\">\
-<p><label for=\"username\">Username</label><br><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required autofocus></p>\
-<p><label for=\"password\">Password</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
-<p><button type=\"submit\">Sign in</button></p></form>\
-<p class=\"muted\">Use your {} member username and password.</p>",
+<p><label for=\"username\">{}</label><br><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required autofocus></p>\
+<p><label for=\"password\">{}</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
+<p><button type=\"submit\">{}</button></p></form>\
+<p class=\"muted\">{}</p>",
         html_escape(pending_id),
+        html_escape(ctx.t(Text::Username)),
         html_escape(username),
-        html_escape(&ctx.tenant.name),
+        html_escape(ctx.t(Text::Password)),
+        html_escape(ctx.t(Text::SignInButton)),
+        fill(
+            ctx.t(Text::SignInHint),
+            &[("org", &html_escape(&ctx.tenant.name))]
+        ),
     );
-    ctx.page(status, "Sign in", &body)
+    ctx.page(status, ctx.t(Text::SignInTitle), &body)
 }
 
 /// "Sign out?" with a button that POSTs the anti-forgery token.
@@ -58,25 +71,37 @@ pub fn signout_confirm<P: Platform>(
     app_name: Option<&str>,
 ) -> Response {
     let asked_by = app_name
-        .map(|n| format!("<p>{} asked to sign you out.</p>", html_escape(n)))
+        .map(|n| {
+            format!(
+                "<p>{}</p>",
+                fill(ctx.t(Text::SignOutAskedBy), &[("app", &html_escape(n))])
+            )
+        })
         .unwrap_or_default();
+    let sign_out = html_escape(ctx.t(Text::SignOut));
     let body = format!(
-        "<h1>Sign out</h1>{asked_by}<p>Sign out of {}?</p>\
+        "<h1>{sign_out}</h1>{asked_by}<p>{}</p>\
 <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
-<button type=\"submit\">Sign out</button></form>",
-        html_escape(&ctx.tenant.name),
+<button type=\"submit\">{sign_out}</button></form>",
+        fill(
+            ctx.t(Text::SignOutQuestion),
+            &[("org", &html_escape(&ctx.tenant.name))]
+        ),
         html_escape(action),
         html_escape(token),
     );
-    ctx.page(200, "Sign out", &body)
+    ctx.page(200, ctx.t(Text::SignOut), &body)
 }
 
 /// The page members land on after signing out.
 pub fn signed_out<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
-    let body =
-        "<h1>You are signed out</h1><p>You have been signed out. You can close this window.</p>\
-<p><a class=\"button\" href=\"/signin\">Sign in again</a></p>";
-    ctx.page(200, "Signed out", body)
+    let body = format!(
+        "<h1>{}</h1><p>{}</p><p><a class=\"button\" href=\"/signin\">{}</a></p>",
+        html_escape(ctx.t(Text::SignedOutTitle)),
+        html_escape(ctx.t(Text::SignedOutText)),
+        html_escape(ctx.t(Text::SignInAgain)),
+    );
+    ctx.page(200, ctx.t(Text::SignedOutTitle), &body)
 }
 
 /// `/`: who is signed in, with a sign-out button; or a sign-in button.
@@ -84,18 +109,27 @@ pub fn home<P: Platform>(ctx: &Ctx<'_, P>, session: Option<(&super::Session, Str
     let name = html_escape(&ctx.tenant.name);
     let body = match session {
         Some((s, token)) => format!(
-            "<h1>{name}</h1><p id=\"signed-in\">Signed in as <strong>{}</strong> ({}, iMIS ID {}).</p>\
+            "<h1>{name}</h1><p id=\"signed-in\">{} ({}, iMIS ID {}).</p>\
 <form method=\"post\" action=\"/signout\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
-<button type=\"submit\">Sign out</button></form>",
-            html_escape(&s.user.display_name()),
+<button type=\"submit\">{}</button></form>",
+            fill(
+                ctx.t(Text::SignedInAs),
+                &[(
+                    "name",
+                    &format!("<strong>{}</strong>", html_escape(&s.user.display_name()))
+                )]
+            ),
             html_escape(&s.user.username),
             html_escape(&s.user.imis_id),
             html_escape(&token),
+            html_escape(ctx.t(Text::SignOut)),
         ),
         None => format!(
-            "<h1>{name}</h1><p>This is the single sign-on service of {name}. Members sign in to connected sites here.</p>\
-<p><a class=\"button\" id=\"signin-link\" href=\"/signin\">Sign in</a></p>"
+            "<h1>{name}</h1><p>{}</p>\
+<p><a class=\"button\" id=\"signin-link\" href=\"/signin\">{}</a></p>",
+            fill(ctx.t(Text::HomeIntro), &[("org", &name)]),
+            html_escape(ctx.t(Text::SignInLink)),
         ),
     };
-    ctx.page(200, "Single sign-on", &body)
+    ctx.page(200, ctx.t(Text::HomeTitle), &body)
 }

@@ -186,6 +186,12 @@ pub struct PageTexts {
     pub no_access_message: Option<String>,
     /// Text above the legacy sign-in form.
     pub signin_message: Option<String>,
+    /// Language of the pages when the member's browser asks for none of ours.
+    #[serde(default)]
+    pub language: crate::pages::text::Lang,
+    /// Replacements of the built-in texts: language → text key → text.
+    #[serde(default)]
+    pub texts: crate::pages::text::Overrides,
 }
 
 /// `tenant:{id}` — one organisation's settings.

@@ -309,3 +309,34 @@ def test_every_member_page_of_a_tenant_has_its_account_links(stack, emulator):
     # acme configures no iMIS account pages: only sign-out is offered, never an empty link.
     assert account_links(stack, get(browser(), stack.url("acme.localhost", "/signed-out")).text) == {
         "Sign out": "/signout"}
+
+
+@pytest.mark.parametrize("accept, lang, words", [
+    (None, "en", ["Username", "Password", "Create an account", "Use your Globex Engineers Society member"]),
+    ("fr-CA,fr;q=0.9,en;q=0.8", "fr", ["Nom d’utilisateur", "Mot de passe", "Créer un compte",
+                                       "Espace membres Globex"]),
+    ("de-DE,es;q=0.7,en;q=0.3", "es", ["Nombre de usuario", "Contraseña", "Crear una cuenta", "Iniciar sesión"]),
+])
+def test_pages_speak_the_member_s_language(stack, emulator, accept, lang, words):
+    """Accept-Language picks English, French or Spanish (the member's first choice among them);
+    globex replaces the French sign-in title with its own. A failed sign-in answers in the same
+    language, and so do the signed-out page and the account links."""
+    s = browser()
+    if accept:
+        s.headers["Accept-Language"] = accept
+    p = legacy_form(stack, s) if lang == "en" else None
+    if p is None:
+        r = get(s, stack.url("globex.localhost", "/signin?return=/"))
+        p = re.search(r"p=([^&]+)", r.headers["location"]).group(1)
+    form = get(s, stack.url("globex.localhost", f"/signin?p={p}"))
+    assert f'<html lang="{lang}">' in form.text
+    for word in words:
+        assert html.escape(word, quote=False) in form.text or word in form.text, (word, form.text[:3000])
+    wrong = post(s, stack.url("globex.localhost", "/signin"), data={"p": p, "username": f"visitor-{lang}", "password": "x"})
+    expected = {"en": "The username or password is not correct.",
+                "fr": "Le nom d’utilisateur ou le mot de passe est incorrect.",
+                "es": "El nombre de usuario o la contraseña no son correctos."}[lang]
+    assert wrong.status_code == 401 and expected in wrong.text, wrong.text[:2000]
+    out = get(s, stack.url("globex.localhost", "/signed-out"))
+    title = {"en": "You are signed out", "fr": "Vous êtes déconnecté", "es": "Ha cerrado sesión"}[lang]
+    assert f"<h1>{title}</h1>" in out.text and f'<html lang="{lang}">' in out.text
