@@ -30,6 +30,7 @@ pub mod saml;
 pub mod seal;
 pub mod signin;
 pub mod tenant;
+pub mod text;
 
 #[cfg(test)]
 mod testing;
@@ -70,7 +71,7 @@ pub struct Ctx<'a, P: Platform> {
     /// Fresh nonce for this response's Content-Security-Policy.
     pub nonce: String,
     /// The language of this response's pages: the member's choice, else the tenant's.
-    pub lang: pages::text::Lang,
+    pub lang: text::Lang,
     /// Cookies a handler set on the side (e.g. the remembered IQA answers), added to whatever
     /// response the request ends with.
     cookies: std::cell::RefCell<Vec<String>>,
@@ -86,8 +87,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
         request_id: String,
         nonce: String,
     ) -> Self {
-        let lang =
-            pages::text::Lang::negotiate(req.header("accept-language"), tenant.pages.language);
+        let lang = text::Lang::negotiate(req.header("accept-language"), tenant.pages.language);
         Self {
             platform,
             idp,
@@ -127,7 +127,7 @@ impl<P: Platform> Ctx<'_, P> {
     }
 
     /// A text of this response's pages, in its language.
-    pub fn t(&self, text: pages::text::Text) -> &str {
+    pub fn t(&self, text: text::Text) -> &str {
         text.in_lang(self.lang, Some(&self.tenant.pages.texts))
     }
 

@@ -245,14 +245,7 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Whether `id` has the shape of an app id (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`).
-pub fn is_app_id(id: &str) -> bool {
-    let b = id.as_bytes();
-    (1..=128).contains(&b.len())
-        && b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
-}
+pub use crate::tenant::is_app_id;
 
 /// Why an app cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]

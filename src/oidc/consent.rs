@@ -13,9 +13,9 @@ use crate::audit::Outcome;
 use crate::cookie;
 use crate::http::{html_escape, Response};
 use crate::pages::fill;
-use crate::pages::text::Text;
 use crate::platform::Platform;
 use crate::signin::{self, Session, SessionUser};
+use crate::text::Text;
 use crate::Ctx;
 
 /// How long the consent form stays valid.

@@ -2,11 +2,9 @@
 //! JavaScript, and is served with a strict Content-Security-Policy whose style nonce is fresh per
 //! response; `frame-ancestors 'none'` keeps pages out of frames.
 
-pub mod text;
-
 use crate::http::{html_escape, Response};
 use crate::tenant::config::{Branding, ImisLinks};
-use text::{Lang, Overrides, Text};
+use crate::text::{Lang, Overrides, Text};
 
 /// What a page is branded with: the tenant's name, branding and account links, or nothing
 /// (unknown host).

@@ -8,9 +8,9 @@ use super::{begin, current, pages, throttle, SignInOptions};
 use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
 use crate::imis::{ImisError, Member};
-use crate::pages::text::Text;
 use crate::platform::{Platform, UnixTime};
 use crate::tenant::IdentityMode;
+use crate::text::Text;
 use crate::Ctx;
 
 /// `GET /signin`: start a sign-in with no protocol behind it, or (legacy mode, `?p=`) show the

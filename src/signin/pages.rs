@@ -3,8 +3,8 @@
 
 use crate::http::{html_escape, Response};
 use crate::pages::fill;
-use crate::pages::text::Text;
 use crate::platform::Platform;
+use crate::text::Text;
 use crate::Ctx;
 
 /// The iMIS 2017 legacy sign-in form ("Sign in to continue to: {App Name}" when there is an app),

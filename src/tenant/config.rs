@@ -11,6 +11,16 @@ use crate::seal;
 /// The schema version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Whether `id` has the shape of the id of a tenant's SAML app or bridge app, which names its
+/// key and its URLs (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`).
+pub fn is_app_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    (1..=128).contains(&b.len())
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
 /// A tenant id: lowercase letters, digits and dashes, at most 63 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(transparent)]
@@ -188,10 +198,10 @@ pub struct PageTexts {
     pub signin_message: Option<String>,
     /// Language of the pages when the member's browser asks for none of ours.
     #[serde(default)]
-    pub language: crate::pages::text::Lang,
+    pub language: crate::text::Lang,
     /// Replacements of the built-in texts: language → text key → text.
     #[serde(default)]
-    pub texts: crate::pages::text::Overrides,
+    pub texts: crate::text::Overrides,
 }
 
 /// `tenant:{id}` — one organisation's settings.

@@ -7,7 +7,7 @@ pub mod config;
 
 use std::sync::Arc;
 
-pub use config::{ConfigError, IdentityMode, TenantConfig, TenantId};
+pub use config::{is_app_id, ConfigError, IdentityMode, TenantConfig, TenantId};
 
 use crate::cache::TtlCache;
 use crate::platform::{Platform, PlatformError};

@@ -99,13 +99,13 @@ def test_member_pages_pass_axe_on_a_phone_and_a_desktop(stack, browser):  # noqa
     b.wait_page("the unknown-host page", f"127.0.0.1:{stack.idp_port}", "/", "h1")
     problems += check(b, "unknown-host")
 
-    # No Access: bwayne (AccessRestrictionCode S) asks for the demo RP, whose mapping refuses S.
+    # No Access: ckent (AccessRestrictionCode S) asks for the demo RP, whose mapping refuses S.
     d.get(b.idp("globex.localhost", "/signed-out"))
     d.delete_all_cookies()  # those of the page's host: hsimpson's session ends
     q = {"response_type": "code", "client_id": "demo-rp", "redirect_uri": f"{stack.rp_origin}/callback",
          "scope": "openid", "state": "st", "nonce": "n"}
     d.get(b.idp("globex.localhost", "/oidc/authorize?" + urlencode(q)))
-    legacy_sign_in(b, "bwayne", PASSWORD)
+    legacy_sign_in(b, "ckent", PASSWORD)
     b.wait_page("the No Access page", globex, "/signin", "h1")
     assert "Demo" in b.page_text() or "access" in b.page_text().lower(), b.page_text()[:500]
     problems += check(b, "no-access")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import random
 import re
 import secrets
 import sys
@@ -34,10 +33,9 @@ from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_signin import (PASSWORD, browser, cloud_sign_in, emulator, from_imis, get, imis_hand_off, tampered,  # noqa: E402,F401
+from test_signin import (PASSWORD, browser, browser_at, loopback_address, cloud_sign_in, emulator, from_imis, get, imis_hand_off, tampered,  # noqa: E402,F401
                          post, signed_in_as, start_cloud_sign_in)
 from test_bridge import bridge, bridge_signout_form, redeem  # noqa: E402
 from test_oidc import HS, RP, SPA, code_for, pkce, redeem as redeem_code, token_request  # noqa: E402
@@ -92,30 +90,6 @@ def still_answers(stack):
         r = requests.get(stack.url(HOST, "/healthz"), verify=False, timeout=30)
         assert r.status_code == 200 and r.json()["tenant"] == "acme", r.text[:300]
     assert "entityID=" in metadata(stack, "demo-sp")
-
-
-class SourceAddress(HTTPAdapter):
-    """Connects from a given loopback address (127.x.y.z), so the IdP sees another client."""
-
-    def __init__(self, address: str, **kw):
-        self.address = address
-        super().__init__(**kw)
-
-    def init_poolmanager(self, *args, **kw):
-        kw["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kw)
-
-
-def fresh_address() -> str:
-    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-
-
-def browser_from(address: str) -> requests.Session:
-    s = browser()
-    adapter = SourceAddress(address)
-    s.mount("https://", adapter)
-    s.mount("http://", adapter)
-    return s
 
 
 # -- SAML messages made here (the test SP's key signs the Redirect query) -----------------------
@@ -451,7 +425,7 @@ def test_parallel_password_guessing_is_throttled_before_imis(stack, emulator):
     user = "bwayne"  # globex's; no other test signs in with it
     attempts = []
     for _ in range(50):
-        s = browser_from(fresh_address())
+        s = browser_at(loopback_address())
         attempts.append((s, legacy_pending(stack, s)))
     emulator.clear_log()
     answers = parallel([lambda s=s, p=p: legacy_attempt(stack, s, p, user, "wrong-" + secrets.token_hex(3))
@@ -463,7 +437,7 @@ def test_parallel_password_guessing_is_throttled_before_imis(stack, emulator):
     assert len(calls) <= 4, f"{len(calls)} password attempts reached iMIS"
     assert all("Too many unsuccessful attempts" in r.text for r in answers if r.status_code == 429)
     # The right password is refused now too (from yet another address).
-    s = browser_from(fresh_address())
+    s = browser_at(loopback_address())
     r = legacy_attempt(stack, s, legacy_pending(stack, s), user, PASSWORD)
     assert r.status_code == 429 and "__Host-idp-session=" not in r.headers.get("set-cookie", "")
     # iMIS never saw five bad passwords: the account is not locked there.
@@ -475,10 +449,10 @@ def test_parallel_password_guessing_is_throttled_before_imis(stack, emulator):
 def test_one_address_is_throttled_across_usernames(stack, emulator):
     """More than 20 attempts from one client address (different usernames, in parallel) are
     refused before iMIS; another address is not affected."""
-    address = fresh_address()
+    address = loopback_address()
     attempts = []
     for i in range(30):
-        s = browser_from(address)
+        s = browser_at(address)
         attempts.append((s, legacy_pending(stack, s), f"ghost-{secrets.token_hex(4)}-{i}"))
     emulator.clear_log()
     answers = parallel([lambda s=s, p=p, u=u: legacy_attempt(stack, s, p, u, "wrong")
@@ -487,10 +461,10 @@ def test_one_address_is_throttled_across_usernames(stack, emulator):
     assert set(statuses) <= {401, 429}, statuses
     assert statuses.count(401) <= 20 and statuses.count(429) >= 10, statuses
     assert len(globex_token_calls(emulator)) <= 20
-    s = browser_from(address)
+    s = browser_at(address)
     r = legacy_attempt(stack, s, legacy_pending(stack, s), f"ghost-{secrets.token_hex(4)}", "wrong")
     assert r.status_code == 429, "the address stays throttled"
-    other = browser_from(fresh_address())
+    other = browser_at(loopback_address())
     r = legacy_attempt(stack, other, legacy_pending(stack, other), f"ghost-{secrets.token_hex(4)}", "wrong")
     assert r.status_code == 401, "another address is not throttled"
 

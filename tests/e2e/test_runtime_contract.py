@@ -33,12 +33,11 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from test_foundation import audit_events
 from test_oidc import HOST, token_request
 from test_oidc_private_key_jwt import ASSERTION_TYPE, PK, assertion
-from test_signin import PASSWORD, emulator, get, legacy_form, post  # noqa: F401
+from test_signin import PASSWORD, browser_at, emulator, get, legacy_form, loopback_address, post  # noqa: F401
 
 # src/oidc/client_assertion.rs: an assertion is accepted until SKEW_SECS after its exp, and its jti
 # counter lives (exp - now + SKEW_SECS) seconds.
@@ -97,39 +96,13 @@ def test_concurrent_uses_of_one_assertion_id_count_every_one(stack):
     assert all(accepted(r) or replay_refused(r) for r in answers), [r.text for r in answers]
 
 
-class FromAddress(HTTPAdapter):
-    """Connects from a given local address."""
-
-    def __init__(self, address: str):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
-def loopback_address() -> str:
-    return f"127.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
-
-
-def browser_at(stack, address: str) -> requests.Session:
-    """A browser whose requests come from `address`: both runtimes take the address from the
-    connection (wrangler dev sets cf-connecting-ip from the peer, as Cloudflare's edge does; the
-    Spin route's TLS terminator sets spin-client-addr), so it connects from there."""
-    s = requests.Session()
-    s.verify = False
-    s.mount("https://", FromAddress(address))
-    return s
-
-
 def test_password_attempts_are_throttled_per_client_address(stack, emulator):
     """Legacy mode: 20 bad passwords from one address, each for another username (so no username
     is throttled), and that address is refused before iMIS is asked; another address is not. On
     the Spin route no address header a client sends changes its address."""
     url = stack.url("globex.localhost", "/signin")
     attacker_ip, other_ip = loopback_address(), loopback_address()
-    attacker = browser_at(stack, attacker_ip)
+    attacker = browser_at(attacker_ip)
     p = legacy_form(stack, attacker)
     run = secrets.token_hex(4)
     for i in range(MAX_IP_ATTEMPTS):
@@ -145,7 +118,7 @@ def test_password_attempts_are_throttled_per_client_address(stack, emulator):
     assert not any(e["path"].endswith("/token") for e in emulator.log()), "nothing reaches iMIS"
 
     # Another address signs in (on the Spin route even when it claims to be the throttled one).
-    other = browser_at(stack, other_ip)
+    other = browser_at(other_ip)
     p = legacy_form(stack, other, "/healthz")
     claim = {"spin-client-addr": f"{attacker_ip}:4242"} if spin else {}
     r = post(other, url, data={"p": p, "username": f"guess-{run}-other", "password": "wrong"}, headers=claim)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 import urllib.parse
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 PASSWORD = "Member-Passw0rd"
 
@@ -200,6 +202,34 @@ def test_sign_out_also_signs_out_of_imis(stack, emulator):
     assert 'name="password"' in s.get(f"{stack.imis_origin}/acme/sso/EdgeIdP-OIDC", timeout=30).text
 
 
+class FromAddress(HTTPAdapter):
+    """Connects from a given local address."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def loopback_address() -> str:
+    """A random 127.x.y.z: another client to the IdP, with throttle counts of its own."""
+    return f"127.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
+
+
+def browser_at(address: str) -> requests.Session:
+    """A browser whose requests come from `address`: both runtimes take the address from the
+    connection (wrangler dev sets cf-connecting-ip from the peer, as Cloudflare's edge does; the
+    Spin route's TLS terminator sets spin-client-addr), so it connects from there."""
+    s = browser()
+    adapter = FromAddress(address)
+    s.mount("https://", adapter)
+    s.mount("http://", adapter)
+    return s
+
+
 def legacy_form(stack, s, return_to="/") -> str:
     r = get(s, stack.url("globex.localhost", f"/signin?return={return_to}"))
     assert r.status_code == 303 and r.headers["location"].startswith("/signin?p=")
@@ -285,7 +315,7 @@ def test_every_member_page_of_a_tenant_has_its_account_links(stack, emulator):
     of globex can meet: home, sign-in form, a failed sign-in, No Access, an error, signed out."""
     expected = {text: f"{stack.imis_origin}{path}" for text, path in GLOBEX_LINKS.items()}
     expected["Sign out"] = "/signout"
-    s = browser()
+    s = browser_at(loopback_address())  # its failed sign-in counts against its own address
     host = "globex.localhost"
     pages = {"home": get(s, stack.url(host, "/"))}
     p = legacy_form(stack, s)
@@ -294,13 +324,13 @@ def test_every_member_page_of_a_tenant_has_its_account_links(stack, emulator):
                                                                         "password": "nope"})
     pages["unknown app"] = get(s, stack.url(host, "/saml/no-such-app/sso"))
     pages["signed out"] = get(s, stack.url(host, "/signed-out"))
-    # No Access: bwayne (AccessRestrictionCode S) asks for the demo RP, whose mapping refuses S.
+    # No Access: ckent (AccessRestrictionCode S) asks for the demo RP, whose mapping refuses S.
     q = {"response_type": "code", "client_id": "demo-rp", "redirect_uri": f"{stack.rp_origin}/callback",
          "scope": "openid", "state": "st", "nonce": "n"}
     r = get(s, stack.url(host, "/oidc/authorize?" + urllib.parse.urlencode(q)))
     assert r.status_code == 303 and r.headers["location"].startswith("/signin?p="), r.headers
     p = re.search(r'name="p" value="([^"]+)"', get(s, stack.url(host, r.headers["location"])).text).group(1)
-    pages["no access"] = post(s, stack.url(host, "/signin"), data={"p": p, "username": "bwayne",
+    pages["no access"] = post(s, stack.url(host, "/signin"), data={"p": p, "username": "ckent",
                                                                    "password": PASSWORD})
     assert pages["no access"].status_code == 403, pages["no access"].text[:500]
     for name, page in pages.items():
@@ -321,7 +351,7 @@ def test_pages_speak_the_member_s_language(stack, emulator, accept, lang, words)
     """Accept-Language picks English, French or Spanish (the member's first choice among them);
     globex replaces the French sign-in title with its own. A failed sign-in answers in the same
     language, and so do the signed-out page and the account links."""
-    s = browser()
+    s = browser_at(loopback_address())  # its failed sign-in counts against its own address
     if accept:
         s.headers["Accept-Language"] = accept
     p = legacy_form(stack, s) if lang == "en" else None
