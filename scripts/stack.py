@@ -47,6 +47,7 @@ DEMO_USERS = [
     ("acme", "disabled", "Member-Passw0rd", "disabled login"),
     ("globex", "hsimpson", "Member-Passw0rd", "active member"),
     ("globex", "jsmith", "Member-Passw0rd", "active member"),
+    ("globex", "ckent", "Member-Passw0rd", "suspended non-member (No Access)"),
 ]
 
 
