@@ -102,11 +102,8 @@ async fn logout_token<P: Platform>(
     client: &Client,
     sid: &str,
 ) -> Result<String, String> {
-    let hmac_key = client
-        .id_token_signed_response_alg
-        .is_hmac()
-        .then(|| client_hmac_key(ctx, client));
-    let signer = id_token_signer(client, keyset, hmac_key.as_ref().map(Option::as_deref))?;
+    let client_key = client_hmac_key(ctx, client);
+    let signer = id_token_signer(client, keyset, client_key.as_deref())?;
     let now = ctx.platform.now().secs();
     // No `nonce`, by the specification: a logout token must not pass for an id_token.
     let claims = json!({

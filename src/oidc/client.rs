@@ -67,11 +67,6 @@ pub enum IdTokenAlg {
 }
 
 impl IdTokenAlg {
-    /// Whether it signs with the client's own key rather than a tenant key.
-    pub fn is_hmac(self) -> bool {
-        matches!(self, Self::HS256 | Self::HS512)
-    }
-
     /// The JWS `alg` name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -195,20 +195,18 @@ pub async fn issue<P: Platform>(
 }
 
 /// The signer of `client`'s id_tokens (and logout tokens), by its `id_token_signed_response_alg`:
-/// a tenant key, or for HS256/HS512 `hmac_key`, the client's own key (`Some(None)`: it did not open).
+/// a tenant key, or for HS256/HS512 `client_key`, the client's own key as [`client_hmac_key`]
+/// opened it (`None`: it has none, or it did not open).
 pub fn id_token_signer<'a>(
     client: &Client,
     keyset: &'a KeySet,
-    hmac_key: Option<Option<&'a [u8]>>,
+    client_key: Option<&'a [u8]>,
 ) -> Result<Signer<'a>, String> {
     let tenant_key = |key: Option<&'a keys::Key>, missing: &str| {
         key.map(Signer::Key).ok_or_else(|| missing.to_string())
     };
-    let client_key = || {
-        hmac_key
-            .flatten()
-            .ok_or_else(|| "the client's JWT signing key does not open".to_string())
-    };
+    let client_key =
+        || client_key.ok_or_else(|| "the client's JWT signing key does not open".to_string());
     match client.id_token_signed_response_alg {
         IdTokenAlg::RS256 => tenant_key(keyset.current.as_ref(), "no current key"),
         IdTokenAlg::ES256 => tenant_key(keyset.ec.as_ref(), "no ES256 key"),
@@ -228,12 +226,8 @@ async fn sign_id_token<P: Platform>(
     access_token: &str,
 ) -> Result<String, OidcError> {
     let unavailable = |msg: String| signing_unavailable(ctx, client, msg);
-    let hmac_key = client
-        .id_token_signed_response_alg
-        .is_hmac()
-        .then(|| client_hmac_key(ctx, client));
-    let signer = id_token_signer(client, keyset, hmac_key.as_ref().map(Option::as_deref))
-        .map_err(unavailable)?;
+    let client_key = client_hmac_key(ctx, client);
+    let signer = id_token_signer(client, keyset, client_key.as_deref()).map_err(unavailable)?;
     let mut claims = grant.claims.clone();
     claims.insert("iss".into(), json!(iss));
     claims.insert("sub".into(), json!(grant.sub));
