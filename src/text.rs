@@ -65,14 +65,16 @@ impl Lang {
     }
 }
 
-/// A `q` value in thousandths (`0.8` → 800); malformed counts as 0.
+/// A `q` value in thousandths (`0.8` → 800): `0` to `0.999` or `1` to `1.000` (RFC 9110
+/// §12.4.2); anything else counts as 0.
 fn quality(text: &str) -> u16 {
     let (whole, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
-    let digits: String = frac.chars().take(3).collect();
-    let frac = format!("{digits:0<3}");
-    match (whole, frac.parse::<u16>()) {
-        ("1", Ok(_)) => 1000,
-        ("0", Ok(f)) => f,
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    match whole {
+        "1" if frac.bytes().all(|b| b == b'0') => 1000,
+        "0" => format!("{frac:0<3}").parse().unwrap_or(0),
         _ => 0,
     }
 }
@@ -310,6 +312,17 @@ mod tests {
             pick("fr;q=abc, es;q=0.3"),
             Lang::Es,
             "a malformed q counts as 0"
+        );
+        assert_eq!(
+            pick("fr;q=1.5, es;q=-1"),
+            Lang::En,
+            "out of range counts as 0"
+        );
+        assert_eq!(pick("fr;q=0.5, es;q=1.000"), Lang::Es);
+        assert_eq!(
+            pick("fr;q=0.0001, es;q=0.01"),
+            Lang::Es,
+            "at most three decimals"
         );
         assert_eq!(pick(";;;,, ,q=1"), Lang::En);
     }

@@ -293,6 +293,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_tenant_text_is_escaped_and_only_its_placeholders_are_filled() {
+        let hostile = "<img src=x onerror=alert(1)> {org} {app}";
+        let html = fill(hostile, &[("org", "<b>Acme</b>")]);
+        assert_eq!(html, "&lt;img src=x onerror=alert(1)&gt; <b>Acme</b> {app}");
+    }
+
+    #[test]
     fn escapes_and_brands() {
         let branding = Branding {
             logo_url: Some("javascript:alert(1)".into()),

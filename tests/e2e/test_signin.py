@@ -370,3 +370,19 @@ def test_pages_speak_the_member_s_language(stack, emulator, accept, lang, words)
     out = get(s, stack.url("globex.localhost", "/signed-out"))
     title = {"en": "You are signed out", "fr": "Vous êtes déconnecté", "es": "Ha cerrado sesión"}[lang]
     assert f"<h1>{title}</h1>" in out.text and f'<html lang="{lang}">' in out.text
+
+
+@pytest.mark.parametrize("accept", [
+    "x" * 8000,
+    "fr;q=1.5, es;q=-1, \"><script>alert(1)</script>",
+    ";;;,,,q=,=;",
+    "fr-" + "A" * 300 + ";q=0",
+])
+def test_a_hostile_accept_language_gets_a_page_in_the_default_language(stack, accept):
+    """Whatever a client puts in Accept-Language, the page answers (no error, nothing of the
+    header in it) and in English unless a language of ours is asked for with a usable q."""
+    r = requests.get(stack.url("globex.localhost", "/signed-out"), headers={"Accept-Language": accept},
+                     verify=False, timeout=30)
+    assert r.status_code == 200, r.status_code
+    assert '<html lang="en">' in r.text and "<h1>You are signed out</h1>" in r.text
+    assert "<script>alert" not in r.text and "AAAA" not in r.text
