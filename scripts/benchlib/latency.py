@@ -1,0 +1,123 @@
+"""Request latency on a runtime: `/healthz` shallow and deep, the iMIS sign-in callback, and the
+token bridge's round trip."""
+from __future__ import annotations
+
+import html
+import http.client
+import re
+import ssl
+import statistics
+import time
+from urllib.parse import quote
+
+import requests
+
+import stack as stack_mod
+
+from .report import Report, p50_p99
+from .settings import N
+
+
+def admin(stack) -> dict[str, str]:
+    """The header that opens acme's `/healthz?deep=1` (without it, the deep check asks no iMIS)."""
+    return {"Authorization": f"Bearer {stack_mod.healthz_admin_token(stack.key, 'acme')}"}
+
+
+def measure(stack, host: str, path: str, n: int, headers: dict | None = None) -> tuple[float, float]:
+    if stack.scheme == "https":
+        conn = http.client.HTTPSConnection("127.0.0.1", stack.idp_port, context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", stack.idp_port)
+    times = []
+    for i in range(n + 20):
+        t0 = time.perf_counter()
+        conn.request("GET", path, headers={"Host": host, **(headers or {})})
+        resp = conn.getresponse()
+        resp.read()
+        dt = (time.perf_counter() - t0) * 1000
+        if resp.status not in (200,):
+            raise RuntimeError(f"{path} answered {resp.status}")
+        if i >= 20:  # warm-up excluded
+            times.append(dt)
+    conn.close()
+    return p50_p99(times)
+
+
+def sign_in_figures(stack, n: int) -> tuple[float, float, float]:
+    """iMIS Cloud sign-ins through the emulator: median time of the callback (token exchange +
+    member lookup + session cookie), median time the emulator itself spent answering (ms
+    resolution), and the iMIS calls per sign-in."""
+    emu = stack.imis_origin
+    totals, added, calls = [], [], []
+    for _ in range(n):
+        s = requests.Session()
+        r = s.get(stack.url("acme.localhost", "/signin"), verify=False, allow_redirects=False, timeout=30)
+        sso = r.headers["location"]
+        page = s.post(sso, data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30)
+        form = re.search(r'<form[^>]*id="sso-handoff"[^>]*>', page.text).group(0)
+        action = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
+        token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
+        requests.delete(f"{emu}/__emulator/requests", timeout=10)
+        t0 = time.perf_counter()
+        r = s.post(action, data={"refresh_token": token}, headers={"Origin": emu}, verify=False,
+                   allow_redirects=False, timeout=30)
+        dt = (time.perf_counter() - t0) * 1000
+        if r.status_code != 303:
+            raise RuntimeError(f"callback answered {r.status_code}")
+        log = requests.get(f"{emu}/__emulator/requests", timeout=10).json()
+        totals.append(dt)
+        added.append(sum(e.get("millis", 0) for e in log))
+        calls.append(len(log))
+    return statistics.median(totals), statistics.median(added), statistics.median(calls)
+
+
+def bridge_round_trip(stack, n: int, report: Report) -> None:
+    """Signs jsmith in once over HTTP, then times silent signin → user service round trips."""
+    s = requests.Session()
+    s.verify = False
+    r = s.get(stack.url("acme.localhost", "/signin"), allow_redirects=False, timeout=30, verify=False)
+    sso = r.headers["location"]
+    page = s.post(sso, data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30, verify=False)
+    form = re.search(r'<form[^>]*id="sso-handoff"[^>]*>', page.text).group(0)
+    action = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
+    token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
+    s.post(action, data={"refresh_token": token}, headers={"Origin": stack.imis_origin},
+           allow_redirects=False, timeout=30, verify=False)
+    return_url = quote(f"{stack.vendor_origin}/welcome", safe="")
+    signin_url = stack.url("acme.localhost", f"/bridge/demo-vendor/signin?delivery=query&ReturnURL={return_url}")
+    vendor = requests.Session()
+    vendor.verify = False
+    auth = {"Authorization": f"Bearer {stack_mod.DEMO_VENDOR_SECRET}"}
+    legs: dict[str, list[float]] = {"signin": [], "user": [], "round trip": []}
+    for i in range(n + 10):
+        t0 = time.perf_counter()
+        r = s.get(signin_url, allow_redirects=False, timeout=30, verify=False)
+        t1 = time.perf_counter()
+        if r.status_code != 303 or "token=" not in r.headers.get("location", ""):
+            raise RuntimeError(f"bridge signin answered {r.status_code}")
+        tok = r.headers["location"].rsplit("token=", 1)[1]
+        u = vendor.get(stack.url("acme.localhost", f"/bridge/demo-vendor/user?token={tok}"), headers=auth,
+                       timeout=30, verify=False)
+        t2 = time.perf_counter()
+        if u.status_code != 200:
+            raise RuntimeError(f"bridge user answered {u.status_code}")
+        if i >= 10:
+            legs["signin"].append((t1 - t0) * 1000)
+            legs["user"].append((t2 - t1) * 1000)
+            legs["round trip"].append((t2 - t0) * 1000)
+    for name, times in legs.items():
+        p50, p99 = p50_p99(times)
+        report.line("bridge", f"{stack.runtime:7} {name:16} n={n}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+
+
+def request_latency(stack, report: Report) -> None:
+    """The latency lines of one runtime."""
+    runtime = stack.runtime
+    for path in ("/healthz", "/healthz?deep=1"):
+        p50, p99 = measure(stack, "acme.localhost", path, N, admin(stack))
+        report.line("latency", f"{runtime:7} {path:16} n={N}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+    n = max(10, N // 10)
+    total, added, calls = sign_in_figures(stack, n)
+    report.line("sign-in", f"{runtime:7} callback n={n}  p50 {total:6.2f} ms, of which iMIS (emulator, no latency) "
+                f"{added:4.1f} ms; {calls:.0f} iMIS calls per sign-in")
+    bridge_round_trip(stack, min(N, 200), report)
