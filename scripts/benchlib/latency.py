@@ -2,9 +2,7 @@
 token bridge's round trip."""
 from __future__ import annotations
 
-import html
 import http.client
-import re
 import ssl
 import statistics
 import time
@@ -14,6 +12,7 @@ import requests
 
 import stack as stack_mod
 
+from .members import handoff_form, sign_in_page, submit_handoff
 from .report import Report, p50_p99
 from .settings import N
 
@@ -51,16 +50,10 @@ def sign_in_figures(stack, n: int) -> tuple[float, float, float]:
     totals, added, calls = [], [], []
     for _ in range(n):
         s = requests.Session()
-        r = s.get(stack.url("acme.localhost", "/signin"), verify=False, allow_redirects=False, timeout=30)
-        sso = r.headers["location"]
-        page = s.post(sso, data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30)
-        form = re.search(r'<form[^>]*id="sso-handoff"[^>]*>', page.text).group(0)
-        action = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
-        token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
+        action, token = handoff_form(sign_in_page(stack, s, "/signin"))
         requests.delete(f"{emu}/__emulator/requests", timeout=10)
         t0 = time.perf_counter()
-        r = s.post(action, data={"refresh_token": token}, headers={"Origin": emu}, verify=False,
-                   allow_redirects=False, timeout=30)
+        r = submit_handoff(stack, s, action, token)
         dt = (time.perf_counter() - t0) * 1000
         if r.status_code != 303:
             raise RuntimeError(f"callback answered {r.status_code}")
@@ -75,14 +68,7 @@ def bridge_round_trip(stack, n: int, report: Report) -> None:
     """Signs jsmith in once over HTTP, then times silent signin → user service round trips."""
     s = requests.Session()
     s.verify = False
-    r = s.get(stack.url("acme.localhost", "/signin"), allow_redirects=False, timeout=30, verify=False)
-    sso = r.headers["location"]
-    page = s.post(sso, data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30, verify=False)
-    form = re.search(r'<form[^>]*id="sso-handoff"[^>]*>', page.text).group(0)
-    action = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
-    token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
-    s.post(action, data={"refresh_token": token}, headers={"Origin": stack.imis_origin},
-           allow_redirects=False, timeout=30, verify=False)
+    submit_handoff(stack, s, *handoff_form(sign_in_page(stack, s, "/signin")))
     return_url = quote(f"{stack.vendor_origin}/welcome", safe="")
     signin_url = stack.url("acme.localhost", f"/bridge/demo-vendor/signin?delivery=query&ReturnURL={return_url}")
     vendor = requests.Session()

@@ -3,12 +3,12 @@ and the token endpoint's throughput."""
 from __future__ import annotations
 
 import json
-import re
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import requests
 
 from .cpu import Counts, runtime_cpu
+from .members import MEMBER, handoff_form
 from .report import Report
 from .settings import CONCURRENCY
 from .tokens import (ES_BASIC, ES_CLIENT, ES_REDIRECT, RP_BASIC, RP_REDIRECT, TokenTarget, exchange_concurrent,
@@ -42,9 +42,8 @@ class OidcBrowser:
                        verify=False)
         page = self.s.get(r.headers["location"], timeout=30, verify=False)
         if 'name="password"' in page.text:
-            page = self.s.post(r.headers["location"], data={"username": "jsmith", "password": "Member-Passw0rd"},
-                               timeout=30, verify=False)
-        token = re.search(r'name="refresh_token" value="([0-9a-f]{32})"', page.text).group(1)
+            page = self.s.post(r.headers["location"], data=MEMBER, timeout=30, verify=False)
+        _, token = handoff_form(page.text)
         self.s.post(stack.url(host, "/imis/callback"), data={"refresh_token": token},
                     headers={"Origin": stack.imis_origin}, allow_redirects=False, timeout=30, verify=False)
 

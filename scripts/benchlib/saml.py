@@ -3,8 +3,6 @@ twice, with the split into the runtime's share and ours."""
 from __future__ import annotations
 
 import base64
-import html
-import re
 import secrets
 import statistics
 import time
@@ -14,6 +12,7 @@ from urllib.parse import quote
 import requests
 
 from .cpu import Counts, runtime_cpu
+from .members import handoff_form, sign_in_page, submit_handoff
 from .report import Report
 from .settings import SAML_N
 from .units import breakdown
@@ -23,12 +22,7 @@ def saml_session(stack) -> requests.Session:
     """A browser signed in as jsmith on acme (through the emulated RiSE page)."""
     s = requests.Session()
     s.verify = False
-    r = s.get(stack.url("acme.localhost", "/saml/demo-sp/login"), allow_redirects=False, timeout=30, verify=False)
-    page = s.post(r.headers["location"], data={"username": "jsmith", "password": "Member-Passw0rd"}, timeout=30)
-    action = html.unescape(re.search(r'<form[^>]*action="([^"]+)"', page.text).group(1))
-    token = re.search(r'name="refresh_token" value="([^"]+)"', page.text).group(1)
-    r = s.post(action, data={"refresh_token": token}, headers={"Origin": stack.imis_origin},
-               allow_redirects=False, timeout=30, verify=False)
+    r = submit_handoff(stack, s, *handoff_form(sign_in_page(stack, s, "/saml/demo-sp/login")))
     assert r.status_code == 200 and "SAMLResponse" in r.text, r.text[:500]
     return s
 
