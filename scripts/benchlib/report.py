@@ -14,6 +14,8 @@ def p50_p99(times: list[float]) -> tuple[float, float]:
 
 
 class Report:
+    """What one run has measured, shared by every section."""
+
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, str, str, str]] = []
 
