@@ -305,7 +305,7 @@ impl Idp {
         match (get, post, req.path.as_str()) {
             (true, _, "/healthz") => healthz::handle(ctx).await.into(),
             (true, _, "/") => home(ctx).await.into(),
-            (true, _, "/signin") => signin::signin_get(ctx).await.into(),
+            (true, _, "/signin") => signin::signin_get(ctx).await,
             (_, true, "/signin") => signin::legacy_submit(ctx).await,
             (_, true, "/imis/callback") => signin::callback(ctx, signin::Family::Oidc).await,
             (_, true, "/saml/imis/callback") => signin::callback(ctx, signin::Family::Saml).await,

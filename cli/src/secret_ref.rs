@@ -22,7 +22,12 @@ use crate::error::CliError;
 pub fn is_secret_field(name: &str) -> bool {
     matches!(
         name,
-        "password" | "client_secret" | "jwt_signing_key" | "private_key"
+        "password"
+            | "client_secret"
+            | "jwt_signing_key"
+            | "private_key"
+            | "validation_key"
+            | "decryption_key"
     )
 }
 

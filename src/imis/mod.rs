@@ -10,6 +10,7 @@
 //! The client is tolerant of what iMIS versions differ in; every call has a timeout, and every
 //! failure is an [`ImisError`] — never a panic.
 
+pub mod forms_ticket;
 pub mod wire;
 
 use serde_json::Value;

@@ -39,6 +39,7 @@ pub async fn begin<P: Platform, T: Resumable>(
         created: ctx.platform.now().secs(),
         family,
         app_name: opts.app_name,
+        force: opts.force,
         resume,
     };
     let id = pending.id.clone();

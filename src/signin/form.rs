@@ -4,7 +4,7 @@
 use super::callback::{complete, failure_page, identify, SignInFailure};
 use super::pending::{self, DirectReturn, Family, Pending, PendingList};
 use super::reply::Reply;
-use super::{begin, current, pages, throttle, SignInOptions};
+use super::{begin, current, pages, throttle, ticket, SignInOptions};
 use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
 use crate::imis::{ImisError, Member};
@@ -14,17 +14,22 @@ use crate::text::Text;
 use crate::Ctx;
 
 /// `GET /signin`: start a sign-in with no protocol behind it, or (legacy mode, `?p=`) show the
-/// sign-in form of a pending request.
-pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+/// sign-in form of a pending request, unless iMIS's forms cookie already says who the member is.
+pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
     let list = pending::read(ctx);
     if let Some(id) = ctx.req.query_param("p") {
         if ctx.tenant.identity_mode == IdentityMode::ImisLegacy {
             if let Some(p) = list.get(&id) {
-                return pages::signin_form(ctx, &p.id, p.app_name.as_deref(), "", None, 200);
+                if !p.force {
+                    if let Some(username) = ticket::username(ctx) {
+                        return signed_in_by_ticket(ctx, &id, &username, list).await;
+                    }
+                }
+                return pages::signin_form(ctx, &p.id, p.app_name.as_deref(), "", None, 200).into();
             }
         }
         // An unknown or expired pending id: start over.
-        return Response::redirect("/signin");
+        return Response::redirect("/signin").into();
     }
     let return_to = ctx
         .req
@@ -33,7 +38,7 @@ pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         .unwrap_or_else(|| "/".into());
     let force = ctx.req.query_param("prompt").as_deref() == Some("login");
     if !force && current(ctx).await.is_some() {
-        return Response::redirect(&return_to);
+        return Response::redirect(&return_to).into();
     }
     begin(
         ctx,
@@ -45,6 +50,32 @@ pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         },
     )
     .await
+    .into()
+}
+
+/// The pending request `id` resumed for the member iMIS's forms ticket names; a failure page if
+/// iMIS does not know them (or cannot say).
+async fn signed_in_by_ticket<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+    username: &str,
+    mut list: PendingList,
+) -> Reply {
+    let Some(pending) = list.take_id(id) else {
+        return Response::redirect("/signin").into();
+    };
+    match identify(ctx, username).await {
+        Ok(member) => complete(ctx, member, Some(pending), list).await,
+        Err(f) => {
+            let retry = format!("/signin?p={}", percent_encode(&pending.id));
+            list.push(pending);
+            let resp = failure_page(ctx, &f, username, &retry);
+            match pending::cookie_for(ctx, &list) {
+                Some(c) => resp.with_header("set-cookie", c).into(),
+                None => resp.into(),
+            }
+        }
+    }
 }
 
 /// Minimum time a failed password sign-in takes, so that the answer does not tell whether the

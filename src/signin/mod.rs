@@ -23,6 +23,7 @@ pub mod session;
 mod signout;
 mod store;
 pub mod throttle;
+mod ticket;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

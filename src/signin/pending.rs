@@ -82,6 +82,9 @@ pub struct Pending {
     /// Name of the app the member is signing in to, for "Sign in to continue to".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
+    /// The app asked for a fresh sign-in (ForceAuthn, `prompt=login`): no silent sign-in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
     /// What to resume.
     pub resume: Continuation,
 }

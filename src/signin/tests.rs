@@ -504,3 +504,101 @@ fn return_targets_must_be_local() {
     let r = b.post("/imis/callback", "refresh_token=rt-jsmith");
     assert_eq!(location(&r), "/");
 }
+
+/// The legacy tenant reading iMIS's `Login` cookie with a Framework45 HMACSHA256 machine key.
+fn legacy_with_forms_ticket() -> (Idp, FakePlatform, crate::imis::forms_ticket::MachineKey) {
+    use crate::imis::forms_ticket::{Compatibility, MachineKey, Validation};
+    let (idp, p, _) = legacy();
+    let (vk, dk) = ("6F1C".repeat(32), "A37B".repeat(16));
+    let mut t = tenant_json("globex", "globex.localhost", IMIS);
+    t["identity_mode"] = "imis_legacy".into();
+    t["imis"]["forms_ticket"] = json!({
+        "cookie_name": "Login", "compatibility_mode": "framework45", "validation": "HMACSHA256",
+        "validation_key": sealed("globex", &vk), "decryption_key": sealed("globex", &dk),
+        "max_age_minutes": 60,
+    });
+    p.put_kv("tenant:globex", &t.to_string());
+    let key =
+        MachineKey::from_hex(Compatibility::Framework45, Validation::HmacSha256, &vk, &dk).unwrap();
+    (idp, p, key)
+}
+
+fn ticket_cookie(
+    key: &crate::imis::forms_ticket::MachineKey,
+    name: &str,
+    issued: i64,
+    expires: i64,
+) -> String {
+    use crate::imis::forms_ticket::tests::{issue, serialize};
+    issue(key, &serialize(name, issued, expires), &[7; 64])
+}
+
+#[test]
+fn legacy_mode_signs_in_from_imis_s_forms_ticket_and_doubts_show_the_form() {
+    let (idp, p, key) = legacy_with_forms_ticket();
+    let now = i64::try_from(crate::platform::Platform::now(&p).secs()).unwrap();
+    let start = |b: &mut Browser, path: &str| {
+        let r = b.get(path);
+        assert!(location(&r).starts_with("/signin?p="), "{}", body(&r));
+        b.get(location(&r))
+    };
+    // A current ticket: signed in without the form.
+    let mut b = browser(&idp, &p, "globex.localhost");
+    b.jar.insert(
+        "Login".into(),
+        ticket_cookie(&key, "jsmith", now - 60, now + 3600),
+    );
+    let r = start(&mut b, "/signin?return=/x");
+    assert_eq!((r.status, location(&r)), (303, "/x"), "{}", body(&r));
+    assert!(body(&b.get("/")).contains("Signed in as"));
+    let logged = || serde_json::to_string(&*p.logs.borrow()).unwrap();
+    assert!(
+        logged().contains(r#""event":"signin.forms_ticket","outcome":"success""#),
+        "{}",
+        logged()
+    );
+
+    let doubtful = [
+        (
+            "expired",
+            ticket_cookie(&key, "jsmith", now - 7200, now - 60),
+        ),
+        (
+            "older than max_age",
+            ticket_cookie(&key, "jsmith", now - 7200, now + 3600),
+        ),
+        (
+            "from the future",
+            ticket_cookie(&key, "jsmith", now + 3600, now + 7200),
+        ),
+        ("garbage", "00ff".into()),
+    ];
+    for (why, value) in doubtful {
+        let mut b = browser(&idp, &p, "globex.localhost");
+        b.jar.insert("Login".into(), value.clone());
+        let r = start(&mut b, "/signin?return=/x");
+        assert_eq!(r.status, 200, "{why}");
+        assert!(body(&r).contains("id=\"signin-form\""), "{why}");
+        assert!(!logged().contains(&value), "{why}: never logged");
+    }
+
+    // A fresh sign-in asked for: the form, despite a good ticket.
+    let mut b = browser(&idp, &p, "globex.localhost");
+    b.jar.insert(
+        "Login".into(),
+        ticket_cookie(&key, "jsmith", now - 60, now + 3600),
+    );
+    let r = start(&mut b, "/signin?return=/x&prompt=login");
+    assert!(body(&r).contains("id=\"signin-form\""));
+}
+
+#[test]
+fn a_forms_ticket_is_read_in_legacy_mode_only() {
+    let mut t = tenant_json("acme", "acme.localhost", IMIS);
+    t["imis"]["forms_ticket"] = json!({
+        "cookie_name": "Login", "compatibility_mode": "framework45", "validation": "SHA1",
+        "validation_key": sealed("acme", "00"), "decryption_key": sealed("acme", "00"),
+    });
+    let err = crate::tenant::TenantConfig::parse(t.to_string().as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("legacy mode"), "{err}");
+}

@@ -144,6 +144,55 @@ pub struct ImisSettings {
     pub sign_out_of_imis: Option<bool>,
     /// How long a member's IQA answers are reused without asking iMIS again, in minutes.
     pub profile_cache_minutes: Option<u32>,
+    /// Reading iMIS's forms-authentication cookie (legacy mode), so that a member signed in to
+    /// iMIS is not asked for a password again.
+    pub forms_ticket: Option<FormsTicketSettings>,
+}
+
+/// The ASP.NET `<machineKey compatibilityMode>` of the iMIS site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormsCompatibility {
+    /// ASP.NET 4.5 and later (`targetFramework="4.5"` or `compatibilityMode="Framework45"`).
+    Framework45,
+    /// Older sites (`compatibilityMode="Framework20SP2"`).
+    Framework20sp2,
+}
+
+/// The `<machineKey validation>` algorithm, spelt as in web.config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum FormsValidation {
+    /// HMAC-SHA1.
+    #[serde(rename = "SHA1")]
+    Sha1,
+    /// HMAC-SHA256.
+    #[serde(rename = "HMACSHA256")]
+    HmacSha256,
+    /// HMAC-SHA384.
+    #[serde(rename = "HMACSHA384")]
+    HmacSha384,
+    /// HMAC-SHA512.
+    #[serde(rename = "HMACSHA512")]
+    HmacSha512,
+}
+
+/// iMIS's `<machineKey>` and forms cookie, for reading a signed-in member's ticket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormsTicketSettings {
+    /// The forms cookie's name (`<forms name>`; `Login` in a stock iMIS 2017).
+    pub cookie_name: String,
+    /// How the site protects its tickets.
+    pub compatibility_mode: FormsCompatibility,
+    /// `<machineKey validation>`.
+    pub validation: FormsValidation,
+    /// `<machineKey validationKey>` (hex), sealed.
+    pub validation_key: String,
+    /// `<machineKey decryptionKey>` (hex, AES), sealed.
+    pub decryption_key: String,
+    /// Tickets issued longer ago are not used (the member types the password again); none: the
+    /// ticket's own expiry alone decides.
+    pub max_age_minutes: Option<u32>,
 }
 
 impl ImisSettings {
@@ -356,6 +405,33 @@ impl TenantConfig {
                 "iMIS Cloud mode needs a SAML or OIDC Single Sign On page",
             );
         }
+        if let Some(ticket) = &self.imis.forms_ticket {
+            if self.identity_mode != IdentityMode::ImisLegacy {
+                return field(
+                    "imis.forms_ticket",
+                    "is read only in iMIS legacy mode (iMIS Cloud signs members in itself)",
+                );
+            }
+            if !is_cookie_name(&ticket.cookie_name) {
+                return field(
+                    "imis.forms_ticket.cookie_name",
+                    "must be a cookie name (1 to 64 letters, digits and ._-)",
+                );
+            }
+            if !seal::is_sealed(&ticket.validation_key) || !seal::is_sealed(&ticket.decryption_key)
+            {
+                return field("imis.forms_ticket", "machine keys must be sealed values");
+            }
+            if ticket
+                .max_age_minutes
+                .is_some_and(|m| !(1..=525_600).contains(&m))
+            {
+                return field(
+                    "imis.forms_ticket.max_age_minutes",
+                    "must be between 1 and 525600",
+                );
+            }
+        }
         if self
             .imis
             .timeout_ms
@@ -370,6 +446,14 @@ impl TenantConfig {
         }
         Ok(())
     }
+}
+
+/// A cookie name we can look for: ASCII letters, digits and `._-`, at most 64 characters.
+fn is_cookie_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// An https URL, or an http URL on a loopback host (local development and tests only).
