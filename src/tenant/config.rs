@@ -362,40 +362,7 @@ impl TenantConfig {
         {
             return field("hostnames", "must be lowercase hostnames without a port");
         }
-        if !is_service_url(&self.imis.base_url) {
-            return field(
-                "imis.base_url",
-                "must be an https URL (http only for loopback)",
-            );
-        }
-        if self
-            .imis
-            .api_base_url
-            .as_deref()
-            .is_some_and(|u| !is_service_url(u))
-        {
-            return field(
-                "imis.api_base_url",
-                "must be an https URL (http only for loopback)",
-            );
-        }
-        if !seal::is_sealed(&self.imis.background_account.password) {
-            return field("imis.background_account.password", "must be a sealed value");
-        }
-        for page in [&self.imis.sso.saml, &self.imis.sso.oidc]
-            .into_iter()
-            .flatten()
-        {
-            if !is_service_url(&page.page_url) {
-                return field(
-                    "imis.sso.page_url",
-                    "must be an https URL (http only for loopback)",
-                );
-            }
-            if !seal::is_sealed(&page.client_secret) {
-                return field("imis.sso.client_secret", "must be a sealed value");
-            }
-        }
+        self.imis.check()?;
         if self.identity_mode == IdentityMode::ImisCloud
             && self.imis.sso.saml.is_none()
             && self.imis.sso.oidc.is_none()
@@ -412,25 +379,7 @@ impl TenantConfig {
                     "is read only in iMIS legacy mode (iMIS Cloud signs members in itself)",
                 );
             }
-            if !is_cookie_name(&ticket.cookie_name) {
-                return field(
-                    "imis.forms_ticket.cookie_name",
-                    "must be a cookie name (1 to 64 letters, digits and ._-)",
-                );
-            }
-            if !seal::is_sealed(&ticket.validation_key) || !seal::is_sealed(&ticket.decryption_key)
-            {
-                return field("imis.forms_ticket", "machine keys must be sealed values");
-            }
-            if ticket
-                .max_age_minutes
-                .is_some_and(|m| !(1..=525_600).contains(&m))
-            {
-                return field(
-                    "imis.forms_ticket.max_age_minutes",
-                    "must be between 1 and 525600",
-                );
-            }
+            ticket.check()?;
         }
         if self
             .imis
@@ -443,6 +392,69 @@ impl TenantConfig {
             || !(1..=1_440).contains(&self.session.idle_minutes)
         {
             return field("session", "lifetimes out of range");
+        }
+        Ok(())
+    }
+}
+
+impl ImisSettings {
+    /// Its URLs are https (http only for loopback) and its secrets sealed.
+    fn check(&self) -> Result<(), ConfigError> {
+        let field = |field, rule| Err(ConfigError::Field { field, rule });
+        if !is_service_url(&self.base_url) {
+            return field(
+                "imis.base_url",
+                "must be an https URL (http only for loopback)",
+            );
+        }
+        if self
+            .api_base_url
+            .as_deref()
+            .is_some_and(|u| !is_service_url(u))
+        {
+            return field(
+                "imis.api_base_url",
+                "must be an https URL (http only for loopback)",
+            );
+        }
+        if !seal::is_sealed(&self.background_account.password) {
+            return field("imis.background_account.password", "must be a sealed value");
+        }
+        for page in [&self.sso.saml, &self.sso.oidc].into_iter().flatten() {
+            if !is_service_url(&page.page_url) {
+                return field(
+                    "imis.sso.page_url",
+                    "must be an https URL (http only for loopback)",
+                );
+            }
+            if !seal::is_sealed(&page.client_secret) {
+                return field("imis.sso.client_secret", "must be a sealed value");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FormsTicketSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        let field = |field, rule| Err(ConfigError::Field { field, rule });
+        if !is_cookie_name(&self.cookie_name) {
+            return field(
+                "imis.forms_ticket.cookie_name",
+                "must be a cookie name (1 to 64 letters, digits and ._-)",
+            );
+        }
+        if !seal::is_sealed(&self.validation_key) || !seal::is_sealed(&self.decryption_key) {
+            return field("imis.forms_ticket", "machine keys must be sealed values");
+        }
+        if self
+            .max_age_minutes
+            .is_some_and(|m| !(1..=525_600).contains(&m))
+        {
+            return field(
+                "imis.forms_ticket.max_age_minutes",
+                "must be between 1 and 525600",
+            );
         }
         Ok(())
     }
