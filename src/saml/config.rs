@@ -300,39 +300,7 @@ impl SamlApp {
         if self.name.trim().is_empty() || self.name.len() > 200 {
             return field("name", "1 to 200 characters");
         }
-        if self.sp.entity_id.trim().is_empty() || self.sp.entity_id.len() > 1024 {
-            return field("sp.entity_id", "1 to 1024 characters");
-        }
-        if self.sp.acs.is_empty() {
-            return field("sp.acs", "at least one Assertion Consumer Service");
-        }
-        if self.sp.acs.iter().any(|a| !is_https_url(&a.url)) {
-            return field("sp.acs.url", "must be an https URL");
-        }
-        if let Some(slo) = &self.sp.slo {
-            if !is_https_url(&slo.url)
-                || slo
-                    .response_url
-                    .as_deref()
-                    .is_some_and(|u| !is_https_url(u))
-            {
-                return field("sp.slo", "must be https URLs");
-            }
-        }
-        for cert in &self.sp.certificates {
-            if decode_certificate(cert).is_none() {
-                return field("sp.certificates", "must be base64 DER X.509 certificates");
-            }
-        }
-        if let Some(cert) = &self.sp.encryption_certificate {
-            let key = decode_certificate(cert).map(|(_, spki)| super::encrypt::sp_key(&spki));
-            if !matches!(key, Some(Ok(_))) {
-                return field(
-                    "sp.encryption_certificate",
-                    "must be a base64 DER X.509 certificate with an RSA key",
-                );
-            }
-        }
+        self.sp.check()?;
         if self.encrypt_assertion && self.sp.encryption_certificate.is_none() {
             return field(
                 "encrypt_assertion",
@@ -531,4 +499,50 @@ pub async fn load<P: Platform>(
             },
         )
         .await
+}
+
+impl SpSettings {
+    /// Its entity ID, endpoints and certificates are usable.
+    fn check(&self) -> Result<(), AppError> {
+        let field = |field, rule: &str| {
+            Err(AppError::Field {
+                field,
+                rule: rule.to_string(),
+            })
+        };
+        if self.entity_id.trim().is_empty() || self.entity_id.len() > 1024 {
+            return field("sp.entity_id", "1 to 1024 characters");
+        }
+        if self.acs.is_empty() {
+            return field("sp.acs", "at least one Assertion Consumer Service");
+        }
+        if self.acs.iter().any(|a| !is_https_url(&a.url)) {
+            return field("sp.acs.url", "must be an https URL");
+        }
+        if let Some(slo) = &self.slo {
+            if !is_https_url(&slo.url)
+                || slo
+                    .response_url
+                    .as_deref()
+                    .is_some_and(|u| !is_https_url(u))
+            {
+                return field("sp.slo", "must be https URLs");
+            }
+        }
+        for cert in &self.certificates {
+            if decode_certificate(cert).is_none() {
+                return field("sp.certificates", "must be base64 DER X.509 certificates");
+            }
+        }
+        if let Some(cert) = &self.encryption_certificate {
+            let key = decode_certificate(cert).map(|(_, spki)| super::encrypt::sp_key(&spki));
+            if !matches!(key, Some(Ok(_))) {
+                return field(
+                    "sp.encryption_certificate",
+                    "must be a base64 DER X.509 certificate with an RSA key",
+                );
+            }
+        }
+        Ok(())
+    }
 }
