@@ -172,26 +172,9 @@ pub fn not_found() -> Response {
     )
 }
 
-fn garbage_body() -> &'static str {
-    "<!DOCTYPE html>\r\n<html><head><title>Runtime Error</title></head><body><h1>Server Error in '/' Application.</h1><h2><i>Runtime Error</i></h2><p>An application error occurred on the server.</p></body></html>"
-}
-
-impl Handler for App {
-    fn handle(&self, req: &Request, conn: &TcpStream) -> Option<Response> {
-        let started = Instant::now();
-        if strip_prefix_ci(&req.path, "/__emulator").is_some() {
-            let resp = control::handle(self, req);
-            eprintln!(
-                "imis-emulator: {} {} -> {} ({} ms)",
-                req.method,
-                req.path,
-                resp.status,
-                started.elapsed().as_millis()
-            );
-            return Some(resp);
-        }
-
-        let (site, route) = self.resolve(&req.path);
+impl App {
+    /// The request-log entry of a request to `site` and `route`, before it is answered.
+    fn log_entry(&self, req: &Request, site: Option<usize>, route: &Route) -> LogEntry {
         let mut entry = LogEntry {
             seq: 0,
             method: req.method.clone(),
@@ -206,7 +189,7 @@ impl Handler for App {
             millis: 0,
             fault: None,
         };
-        match &route {
+        match route {
             Route::Token => {
                 entry.endpoint = Some("token".into());
                 if req.is_form() {
@@ -230,6 +213,31 @@ impl Handler for App {
             Route::Home => entry.endpoint = Some("home".into()),
             Route::NotFound => {}
         }
+        entry
+    }
+}
+
+fn garbage_body() -> &'static str {
+    "<!DOCTYPE html>\r\n<html><head><title>Runtime Error</title></head><body><h1>Server Error in '/' Application.</h1><h2><i>Runtime Error</i></h2><p>An application error occurred on the server.</p></body></html>"
+}
+
+impl Handler for App {
+    fn handle(&self, req: &Request, conn: &TcpStream) -> Option<Response> {
+        let started = Instant::now();
+        if strip_prefix_ci(&req.path, "/__emulator").is_some() {
+            let resp = control::handle(self, req);
+            eprintln!(
+                "imis-emulator: {} {} -> {} ({} ms)",
+                req.method,
+                req.path,
+                resp.status,
+                started.elapsed().as_millis()
+            );
+            return Some(resp);
+        }
+
+        let (site, route) = self.resolve(&req.path);
+        let mut entry = self.log_entry(req, site, &route);
 
         let mut target = req.path.clone();
         if !req.query.is_empty() {
