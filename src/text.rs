@@ -4,12 +4,17 @@
 //! keyed by [`Text::key`]).
 //!
 //! Covered: the page frame (account links, help), the sign-in form and its errors, sign-out,
-//! signed-out, home, No Access, consent, auto-post and the frame of error pages. The explanations
-//! on error pages stay in English.
+//! signed-out, home, No Access, consent, auto-post, and error pages: their frame here, their
+//! titles and explanations in [`errors`]. Only the protocol's reason quoted in some explanations
+//! stays as the protocol wrote it.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+
+mod errors;
+
+pub use errors::{ErrorMessage, ErrorTitle, Explanation};
 
 /// A language the pages are written in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -171,11 +176,27 @@ pub enum Text {
     TryAgain,
     /// Error page, before the request id.
     Reference,
+    /// An error page's heading.
+    ErrorTitle(ErrorTitle),
+    /// An error page's explanation.
+    ErrorMessage(ErrorMessage),
+}
+
+impl From<ErrorTitle> for Text {
+    fn from(title: ErrorTitle) -> Self {
+        Text::ErrorTitle(title)
+    }
+}
+
+impl From<ErrorMessage> for Text {
+    fn from(message: ErrorMessage) -> Self {
+        Text::ErrorMessage(message)
+    }
 }
 
 impl Text {
-    /// Every text (the kv-schema lists the same keys).
-    pub const ALL: [Text; 43] = [
+    /// Every text but those of error pages.
+    pub const PAGE: [Text; 43] = [
         Text::AccountNav,
         Text::CreateAccount,
         Text::ForgotPassword,
@@ -220,6 +241,14 @@ impl Text {
         Text::TryAgain,
         Text::Reference,
     ];
+
+    /// Every text, in the order the kv-schema lists their keys.
+    pub fn all() -> impl Iterator<Item = Text> {
+        Self::PAGE
+            .into_iter()
+            .chain(ErrorTitle::ALL.into_iter().map(Text::from))
+            .chain(ErrorMessage::ALL.into_iter().map(Text::from))
+    }
 
     /// Its key in a tenant's `pages.texts`, and its English, French and Spanish wording.
     pub fn entry(self) -> (&'static str, [&'static str; 3]) {
@@ -267,6 +296,8 @@ impl Text {
             Text::Continue => ("auto_post.continue", ["Continue", "Continuer", "Continuar"]),
             Text::TryAgain => ("error.try_again", ["Try again", "Réessayer", "Intentar de nuevo"]),
             Text::Reference => ("error.reference", ["Reference:", "Référence :", "Referencia:"]),
+            Text::ErrorTitle(title) => title.entry(),
+            Text::ErrorMessage(message) => message.entry(),
         }
     }
 
@@ -329,13 +360,38 @@ mod tests {
 
     #[test]
     fn every_text_has_a_unique_key_and_three_wordings() {
-        let mut keys: Vec<&str> = Text::ALL.iter().map(|t| t.key()).collect();
+        let mut keys: Vec<&str> = Text::all().map(|t| t.key()).collect();
         keys.sort_unstable();
         keys.dedup();
-        assert_eq!(keys.len(), Text::ALL.len());
-        for t in Text::ALL {
+        assert_eq!(keys.len(), Text::all().count());
+        assert_eq!(
+            Text::all().count(),
+            Text::PAGE.len() + ErrorTitle::ALL.len() + ErrorMessage::ALL.len()
+        );
+        for t in Text::all() {
             for lang in Lang::ALL {
-                assert!(!t.in_lang(lang, None).is_empty(), "{t:?} {lang:?}");
+                assert!(!t.in_lang(lang, None).trim().is_empty(), "{t:?} {lang:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn error_keys_are_namespaced_and_explanations_keep_their_placeholder() {
+        for title in ErrorTitle::ALL {
+            assert!(title.entry().0.starts_with("error.title."), "{title:?}");
+            let words = title.entry().1;
+            assert!(words.iter().all(|w| !w.contains('{')), "{title:?}");
+        }
+        for message in ErrorMessage::ALL {
+            assert!(message.entry().0.starts_with("error.text."), "{message:?}");
+            for (lang, words) in Lang::ALL.into_iter().zip(message.entry().1) {
+                let named: Vec<&str> = words
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+                    .collect();
+                let expected: Vec<&str> = message.placeholder().into_iter().collect();
+                assert_eq!(named, expected, "{message:?} {lang:?}");
             }
         }
     }
@@ -358,6 +414,18 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_replaces_an_error_text_like_any_other() {
+        let mut o = Overrides::new();
+        o.entry("es".into()).or_default().insert(
+            "error.title.page_not_found".into(),
+            "Esta página no existe".into(),
+        );
+        let title = Text::from(ErrorTitle::PageNotFound);
+        assert_eq!(title.in_lang(Lang::Es, Some(&o)), "Esta página no existe");
+        assert_eq!(title.in_lang(Lang::Fr, Some(&o)), "Page introuvable");
+    }
+
+    #[test]
     fn the_schema_lists_exactly_these_keys() {
         let schema: serde_json::Value = serde_json::from_str(include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -366,7 +434,16 @@ mod tests {
         .unwrap();
         let listed: Vec<String> =
             serde_json::from_value(schema["$defs"]["page_text_keys"]["enum"].clone()).unwrap();
-        let ours: Vec<&str> = Text::ALL.iter().map(|t| t.key()).collect();
+        let ours: Vec<&str> = Text::all().map(|t| t.key()).collect();
         assert_eq!(listed, ours);
+        // serde_json's map sorts its keys.
+        let mut sorted = ours.clone();
+        sorted.sort_unstable();
+        let replaceable: Vec<&String> = schema["$defs"]["page_texts"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(replaceable, sorted);
     }
 }
