@@ -44,6 +44,7 @@ use http::{Request, Response};
 use pages::Brand;
 use platform::{HttpMethod, Platform};
 use tenant::{TenantConfig, TenantError, TenantResolver};
+use text::{ErrorMessage, ErrorTitle, Explanation};
 
 /// The identity provider: per-isolate state plus the request router.
 #[derive(Debug, Default)]
@@ -173,26 +174,27 @@ impl<P: Platform> Ctx<'_, P> {
         )
     }
 
-    /// Audits a refused request and answers with a branded error page.
-    pub fn refuse(
+    /// Audits a refused request (`reason` is for operators, in English) and answers with a
+    /// branded error page.
+    pub fn refuse<'m>(
         &self,
         event: &'static str,
         reason: &str,
         status: u16,
-        title: &str,
-        message: &str,
+        title: ErrorTitle,
+        message: impl Into<Explanation<'m>>,
         retry: Option<&str>,
     ) -> Response {
         self.audit(event, Outcome::Refused, None, Some(reason.to_string()));
         self.error_page(status, title, message, retry)
     }
 
-    /// A branded error page.
-    pub fn error_page(
+    /// A branded error page in this response's language.
+    pub fn error_page<'m>(
         &self,
         status: u16,
-        title: &str,
-        message: &str,
+        title: ErrorTitle,
+        message: impl Into<Explanation<'m>>,
         retry: Option<&str>,
     ) -> Response {
         pages::error_page(
@@ -287,8 +289,8 @@ impl Idp {
             );
             return ctx.error_page(
                 413,
-                "Request too large",
-                "The page sent more data than a sign-in needs. Go back and try again.",
+                ErrorTitle::RequestTooLarge,
+                ErrorMessage::TooLarge,
                 Some("/"),
             );
         }
@@ -347,8 +349,8 @@ impl Idp {
                 );
                 ctx.error_page(
                     404,
-                    "Page not found",
-                    "There is no page at this address.",
+                    ErrorTitle::PageNotFound,
+                    ErrorMessage::NoPageHere,
                     Some("/"),
                 )
                 .into()
@@ -368,8 +370,8 @@ fn disabled_tenant<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     }
     ctx.error_page(
         503,
-        "Sign-in is not available",
-        "Single sign-on is not available for this organisation at the moment. Please contact the organisation.",
+        ErrorTitle::SignInUnavailable,
+        ErrorMessage::TenantDisabled,
         None,
     )
 }
@@ -381,12 +383,17 @@ fn tenant_failure(
     request_id: &str,
     nonce: &str,
 ) -> Response {
+    // No tenant, so no tenant default: the member's language, else English.
+    let brand = Brand {
+        lang: text::Lang::negotiate(req.header("accept-language"), text::Lang::En),
+        ..Brand::NEUTRAL
+    };
     match err {
         TenantError::UnknownHost => pages::error_page(
             404,
-            Brand::NEUTRAL,
-            "Site not found",
-            "This address is not configured for single sign-on. Check the link you followed.",
+            brand,
+            ErrorTitle::SiteNotFound,
+            ErrorMessage::UnknownSite,
             None,
             request_id,
             nonce,
@@ -403,9 +410,9 @@ fn tenant_failure(
             );
             pages::error_page(
                 503,
-                Brand::NEUTRAL,
-                "Sign-in temporarily unavailable",
-                "This sign-in service is being configured and cannot be used right now. Please try again later.",
+                brand,
+                ErrorTitle::SignInTemporarilyUnavailable,
+                ErrorMessage::BeingConfigured,
                 Some(req.path.as_str()),
                 request_id,
                 nonce,
@@ -423,9 +430,9 @@ fn tenant_failure(
             );
             pages::error_page(
                 503,
-                Brand::NEUTRAL,
-                "Sign-in temporarily unavailable",
-                "The sign-in service could not load its settings. Please try again in a moment.",
+                brand,
+                ErrorTitle::SignInTemporarilyUnavailable,
+                ErrorMessage::SettingsNotLoaded,
                 None,
                 request_id,
                 nonce,

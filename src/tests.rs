@@ -418,7 +418,7 @@ fn a_disabled_tenant_answers_every_page_with_not_available_and_does_nothing_else
         let (status, body, _) = get(&idp, &p, "acme.localhost", path);
         assert_eq!(status, 503, "{path}");
         assert!(
-            body.contains("Sign-in is not available") && body.contains("acme association"),
+            body.contains("Sign-in unavailable") && body.contains("acme association"),
             "{path}"
         );
     }

@@ -322,7 +322,7 @@ fn notes(tenant: &str, on_store: Option<&Value>, value: &Value, out: &mut Vec<St
     };
     match (disabled(on_store), disabled(Some(value))) {
         (false, true) => out.push(format!(
-            "tenant {tenant} will be DISABLED: its hostnames answer a 'Sign-in is not available' \
+            "tenant {tenant} will be DISABLED: its hostnames answer a 'Sign-in unavailable' \
              page, with no sign-in, token or iMIS call"
         )),
         (true, false) => out.push(format!("tenant {tenant} will be enabled again")),

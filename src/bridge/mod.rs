@@ -24,6 +24,7 @@ use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::{HttpMethod, Platform};
 use crate::signin::{Reply, Session};
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 use app::{AppError, Delivery};
 
@@ -92,8 +93,8 @@ pub fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) ->
     match e {
         AppError::Unknown => ctx.error_page(
             404,
-            "Unknown application",
-            "This sign-in link names an application that is not registered here.",
+            ErrorTitle::UnknownApp,
+            ErrorMessage::NoAppHere,
             Some("/"),
         ),
         AppError::Invalid(why) | AppError::Unavailable(why) => {
@@ -106,8 +107,8 @@ pub fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) ->
             );
             ctx.error_page(
                 503,
-                "Sign-in temporarily unavailable",
-                "This application's sign-in cannot be used right now. Please try again later.",
+                ErrorTitle::SignInTemporarilyUnavailable,
+                ErrorMessage::AppUnavailable,
                 None,
             )
         }

@@ -14,6 +14,7 @@ use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
 use crate::signin::{self, Family, Participant, Session, SignInOptions};
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// The ReturnURL query parameter (ISG spelling; `returnUrl` and `returnurl` are accepted too).
@@ -38,12 +39,8 @@ pub fn refused_return_url<P: Platform>(
     );
     ctx.error_page(
         400,
-        "Return address not allowed",
-        &format!(
-            "The link you followed asks to return to an address that is not registered for {}. \
-             For your safety the sign-in was stopped. Please go back to the site and try again.",
-            app.name
-        ),
+        ErrorTitle::ReturnNotAllowed,
+        ErrorMessage::ReturnNotRegistered.with(&app.name),
         None,
     )
 }
@@ -67,8 +64,8 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
         );
         return ctx.error_page(
             400,
-            "Sign-in not available",
-            "This sign-in link asks for a way of signing in that the site does not use.",
+            ErrorTitle::SignInUnavailable,
+            ErrorMessage::UnsupportedDelivery,
             None,
         );
     };
@@ -126,8 +123,8 @@ pub async fn finish<P: Platform>(
     let Some(delivery) = delivery else {
         return ctx.error_page(
             400,
-            "Sign-in not available",
-            "This site's sign-in is not set up.",
+            ErrorTitle::SignInUnavailable,
+            ErrorMessage::SiteNotSetUp,
             None,
         );
     };
@@ -143,8 +140,8 @@ pub async fn finish<P: Platform>(
     if delivery != Delivery::Post && landing.is_none() {
         return ctx.error_page(
             400,
-            "Return address missing",
-            "The site did not say where to return after sign-in.",
+            ErrorTitle::ReturnMissing,
+            ErrorMessage::NoReturnAddress,
             None,
         );
     }
@@ -159,8 +156,8 @@ pub async fn finish<P: Platform>(
             );
             return ctx.error_page(
                 503,
-                "Sign-in unavailable",
-                "Sign-in is not available right now. Please try again in a moment.",
+                ErrorTitle::SignInUnavailable,
+                ErrorMessage::SignInUnavailable,
                 None,
             );
         }
@@ -199,8 +196,8 @@ async fn access_refusal<P: Platform>(
         Decision::TurnedAway(answer) => Some(answer),
         Decision::Unavailable => Some(ctx.error_page(
             502,
-            "The membership system is unavailable",
-            "The membership system did not answer as expected. Please try again in a moment.",
+            ErrorTitle::ImisUnavailable,
+            ErrorMessage::ImisUnexpected,
             None,
         )),
     }
@@ -221,8 +218,8 @@ fn deliver<P: Platform>(
             let Some(callback) = app.callback_url.as_deref() else {
                 return ctx.error_page(
                     503,
-                    "Sign-in unavailable",
-                    "This site's sign-in is not set up.",
+                    ErrorTitle::SignInUnavailable,
+                    ErrorMessage::SiteNotSetUp,
                     None,
                 );
             };
@@ -254,8 +251,8 @@ fn deliver<P: Platform>(
                 );
                 return ctx.error_page(
                     503,
-                    "Sign-in unavailable",
-                    "This site's sign-in is not set up correctly.",
+                    ErrorTitle::SignInUnavailable,
+                    ErrorMessage::SiteNotSetUp,
                     None,
                 );
             }
@@ -270,8 +267,8 @@ fn deliver<P: Platform>(
         }
         (_, None) => ctx.error_page(
             400,
-            "Return address missing",
-            "The site did not say where to return after sign-in.",
+            ErrorTitle::ReturnMissing,
+            ErrorMessage::NoReturnAddress,
             None,
         ),
     }

@@ -15,7 +15,7 @@ use crate::http::{html_escape, Response};
 use crate::pages::fill;
 use crate::platform::Platform;
 use crate::signin::{self, Session, SessionUser};
-use crate::text::Text;
+use crate::text::{ErrorMessage, ErrorTitle, Text};
 use crate::Ctx;
 
 /// How long the consent form stays valid.
@@ -82,8 +82,8 @@ pub fn page<P: Platform>(
     else {
         return ctx.error_page(
             503,
-            "Sign-in unavailable",
-            "Sign-in is not available right now.",
+            ErrorTitle::SignInUnavailable,
+            ErrorMessage::SignInUnavailable,
             None,
         );
     };
@@ -120,8 +120,8 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let expired = || {
         ctx.error_page(
             400,
-            "This page has expired",
-            "Please go back to the application and sign in again.",
+            ErrorTitle::PageExpired,
+            ErrorMessage::PageExpired,
             None,
         )
     };

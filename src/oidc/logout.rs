@@ -12,6 +12,7 @@ use crate::audit::Outcome;
 use crate::http::{encode_form, html_escape, Response};
 use crate::platform::{HttpMethod, Platform};
 use crate::signin::{self, Participant, Reply};
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 fn params<P: Platform>(ctx: &Ctx<'_, P>) -> Vec<(String, String)> {
@@ -31,8 +32,8 @@ fn refuse<P: Platform>(ctx: &Ctx<'_, P>, reason: &str) -> Reply {
     );
     ctx.error_page(
         400,
-        "This sign-out link is not valid",
-        &format!("The application that sent you here made an invalid sign-out request: {reason}."),
+        ErrorTitle::InvalidSignOutLink,
+        ErrorMessage::InvalidSignOutRequest.with(reason),
         Some("/signout"),
     )
     .into()

@@ -4,7 +4,7 @@
 
 use crate::http::{html_escape, Response};
 use crate::tenant::config::{Branding, ImisLinks};
-use crate::text::{Lang, Overrides, Text};
+use crate::text::{ErrorTitle, Explanation, Lang, Overrides, Text};
 
 /// What a page is branded with: the tenant's name, branding and account links, or nothing
 /// (unknown host).
@@ -195,16 +195,26 @@ pub fn page_response(
         .with_header("cache-control", "no-store")
 }
 
-/// An error page: a title, an explanation (plain text) and an optional retry link.
-pub fn error_page(
+/// An error page: a title, an explanation and an optional retry link, in the page's language.
+pub fn error_page<'m>(
     status: u16,
     brand: Brand<'_>,
-    title: &str,
-    message: &str,
+    title: ErrorTitle,
+    message: impl Into<Explanation<'m>>,
     retry: Option<&str>,
     request_id: &str,
     nonce: &str,
 ) -> Response {
+    let Explanation { message, value } = message.into();
+    // A placeholder without its value shows empty rather than as `{reason}`.
+    let value = html_escape(value.unwrap_or_default());
+    let values: Vec<(&str, &str)> = message
+        .placeholder()
+        .map(|name| (name, value.as_str()))
+        .into_iter()
+        .collect();
+    let explanation = fill(brand.t(message.into()), &values);
+    let title = brand.t(title.into());
     // Only ever a link within this host: an error page must not become an open redirect.
     let retry = retry
         .filter(|href| crate::http::is_local_path(href))
@@ -217,9 +227,8 @@ pub fn error_page(
         })
         .unwrap_or_default();
     let body = format!(
-        "<h1>{}</h1><p>{}</p>{retry}<p class=\"muted\">{} <code>{}</code></p>",
+        "<h1>{}</h1><p>{explanation}</p>{retry}<p class=\"muted\">{} <code>{}</code></p>",
         html_escape(title),
-        html_escape(message),
         html_escape(brand.t(Text::Reference)),
         html_escape(request_id),
     );
@@ -337,8 +346,8 @@ mod tests {
         let r = error_page(
             503,
             Brand::NEUTRAL,
-            "Down",
-            "<x>",
+            ErrorTitle::SignInUnavailable,
+            crate::text::ErrorMessage::InvalidRequest.with("<x>"),
             Some("/retry"),
             "req1",
             "abc",

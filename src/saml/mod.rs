@@ -36,6 +36,7 @@ use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::{HttpMethod, Platform, PlatformError};
 use crate::signin::Reply;
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 use config::LoadedApp;
 
@@ -145,8 +146,8 @@ pub async fn app_or_page<P: Platform>(
                 );
                 Err(ctx.error_page(
                     503,
-                    "Application unavailable",
-                    "This application's sign-in settings cannot be used right now. Please contact the association.",
+                    ErrorTitle::AppUnavailable,
+                    ErrorMessage::AppMisconfigured,
                     None,
                 ))
             }
@@ -158,12 +159,7 @@ pub async fn app_or_page<P: Platform>(
                 None,
                 Some(format!("app {}", app.chars().take(64).collect::<String>())),
             );
-            Err(ctx.error_page(
-                404,
-                "Unknown application",
-                "No application is registered at this address. Check the link you followed.",
-                None,
-            ))
+            Err(ctx.error_page(404, ErrorTitle::UnknownApp, ErrorMessage::NoAppHere, None))
         }
         Err(e) => {
             ctx.audit(
@@ -175,8 +171,8 @@ pub async fn app_or_page<P: Platform>(
             Err(ctx
                 .error_page(
                     503,
-                    "Sign-in temporarily unavailable",
-                    "The sign-in service could not load its settings. Please try again in a moment.",
+                    ErrorTitle::SignInTemporarilyUnavailable,
+                    ErrorMessage::SettingsNotLoaded,
                     None,
                 )
                 .with_header("retry-after", "5"))
@@ -195,8 +191,8 @@ pub fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
     );
     ctx.error_page(
         503,
-        "Application unavailable",
-        "Sign-in to this application is not available right now. Please try again later.",
+        ErrorTitle::AppUnavailable,
+        ErrorMessage::AppUnavailable,
         None,
     )
 }
@@ -211,8 +207,8 @@ pub fn sign_failed<P: Platform>(ctx: &Ctx<'_, P>, e: &PlatformError) -> Response
     );
     ctx.error_page(
         503,
-        "Sign-in temporarily unavailable",
-        "The sign-in answer could not be signed. Please try again in a moment.",
+        ErrorTitle::SignInTemporarilyUnavailable,
+        ErrorMessage::SignFailed,
         None,
     )
 }

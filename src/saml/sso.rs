@@ -17,6 +17,7 @@ use crate::audit::Outcome;
 use crate::http::Response;
 use crate::platform::Platform;
 use crate::signin::{self, session_ref, Family, Participant, Session, SignInOptions};
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// A SAML request waiting for the member to sign in (kept in the sealed pending cookie, so it
@@ -49,8 +50,8 @@ fn refuse_page<P: Platform>(ctx: &Ctx<'_, P>, app: &str, status: u16, reason: St
     );
     ctx.error_page(
         status,
-        "Sign-in request not accepted",
-        "The sign-in request from this application could not be accepted. Please go back to the application and try again.",
+        ErrorTitle::SignInRequestRefused,
+        ErrorMessage::SignInRequestRefused,
         None,
     )
 }
@@ -109,8 +110,8 @@ pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
             );
             return ctx.error_page(
                 503,
-                "Sign-in temporarily unavailable",
-                "Please try again in a moment.",
+                ErrorTitle::SignInTemporarilyUnavailable,
+                ErrorMessage::TryAgainSoon,
                 None,
             );
         }
@@ -308,8 +309,8 @@ async fn access_profile<P: Platform>(
         Decision::TurnedAway(answer) => Err(answer),
         Decision::Unavailable => Err(ctx.error_page(
             502,
-            "The membership system is unavailable",
-            "We could not read your membership details. Please try again in a moment.",
+            ErrorTitle::ImisUnavailable,
+            ErrorMessage::ImisUnexpected,
             Some(&retry_url(pending)),
         )),
     }

@@ -8,6 +8,7 @@ use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
 use crate::platform::Platform;
 use crate::tenant::IdentityMode;
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// The RiSE Single Sign On page (and client application) of a sign-in family, falling back to the
@@ -55,8 +56,8 @@ pub async fn begin<P: Platform, T: Resumable>(
             None => {
                 return ctx.error_page(
                     503,
-                    "Sign-in unavailable",
-                    "Sign-in is not configured.",
+                    ErrorTitle::SignInUnavailable,
+                    ErrorMessage::SignInNotConfigured,
                     None,
                 )
             }
@@ -74,8 +75,8 @@ fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, reason: &str) -> Response {
     );
     ctx.error_page(
         503,
-        "Sign-in unavailable",
-        "Sign-in is not available right now. Please try again later.",
+        ErrorTitle::SignInUnavailable,
+        ErrorMessage::SignInUnavailable,
         None,
     )
 }

@@ -9,6 +9,7 @@ use crate::http::Response;
 use crate::imis::{ImisError, Member};
 use crate::platform::Platform;
 use crate::tenant::IdentityMode;
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// What went wrong identifying the member; each gets its own page and audit reason.
@@ -41,32 +42,32 @@ pub(super) fn failure_page<P: Platform>(
         SignInFailure::NotFound => (
             "signin.member_not_found",
             403,
-            "Member record not found",
-            "You signed in to iMIS, but we could not find your member record. Please contact the association.",
+            ErrorTitle::MemberNotFound,
+            ErrorMessage::MemberNotFound,
         ),
         SignInFailure::Disabled => (
             "signin.member_disabled",
             403,
-            "Account disabled",
-            "Your account is disabled. Please contact the association.",
+            ErrorTitle::AccountDisabled,
+            ErrorMessage::AccountDisabled,
         ),
         SignInFailure::Imis(ImisError::Timeout(_)) => (
             "imis.unavailable",
             504,
-            "The membership system is not responding",
-            "We could not reach the membership system in time. Please try again in a moment.",
+            ErrorTitle::ImisNotResponding,
+            ErrorMessage::ImisTimeout,
         ),
         SignInFailure::Imis(ImisError::InvalidGrant) => (
             "signin.imis_refused",
             400,
-            "Sign-in could not be confirmed",
-            "The membership system did not confirm your sign-in (it may have expired). Please sign in again.",
+            ErrorTitle::SignInNotConfirmed,
+            ErrorMessage::ImisRefused,
         ),
         SignInFailure::Imis(_) => (
             "imis.unavailable",
             502,
-            "The membership system is unavailable",
-            "The membership system did not answer as expected. Please try again in a moment.",
+            ErrorTitle::ImisUnavailable,
+            ErrorMessage::ImisUnexpected,
         ),
     };
     let reason = match failure {
@@ -144,8 +145,8 @@ async fn identify_callback<P: Platform>(
     if ctx.tenant.identity_mode != IdentityMode::ImisCloud {
         return Err(ctx.error_page(
             404,
-            "Page not found",
-            "There is no page at this address.",
+            ErrorTitle::PageNotFound,
+            ErrorMessage::NoPageHere,
             Some("/"),
         ));
     }
@@ -158,8 +159,8 @@ async fn identify_callback<P: Platform>(
             "signin.callback_refused",
             "no refresh_token",
             400,
-            "Sign-in could not be completed",
-            "The membership system sent no sign-in token.",
+            ErrorTitle::SignInNotCompleted,
+            ErrorMessage::NoSignInToken,
             Some("/signin"),
         ));
     };
@@ -176,8 +177,8 @@ async fn identify_callback<P: Platform>(
                 source.as_deref().unwrap_or("unknown")
             ),
             403,
-            "Sign-in could not be completed",
-            "The sign-in did not come from the membership site. Please start again.",
+            ErrorTitle::SignInNotCompleted,
+            ErrorMessage::NotFromImis,
             Some("/signin"),
         ));
     }
@@ -189,8 +190,8 @@ async fn identify_callback<P: Platform>(
             "signin.callback_refused",
             "no pending sign-in in this browser",
             400,
-            "Sign-in was not started here",
-            "This sign-in did not start on this site, or it took too long. Please start again.",
+            ErrorTitle::SignInNotStartedHere,
+            ErrorMessage::NotStartedHere,
             Some("/signin"),
         ));
     };
@@ -212,8 +213,8 @@ async fn imis_username<P: Platform>(
     let Some(sso) = sso else {
         return Err(ctx.error_page(
             503,
-            "Sign-in unavailable",
-            "Sign-in is not configured.",
+            ErrorTitle::SignInUnavailable,
+            ErrorMessage::SignInNotConfigured,
             None,
         ));
     };
@@ -258,8 +259,8 @@ impl SignedIn {
             );
             return ctx.error_page(
                 503,
-                "Sign-in unavailable",
-                "Sign-in is not available right now. Please try again later.",
+                ErrorTitle::SignInUnavailable,
+                ErrorMessage::SignInUnavailable,
                 None,
             );
         };

@@ -10,7 +10,7 @@ use crate::http::{percent_encode, Response};
 use crate::imis::{ImisError, Member};
 use crate::platform::{Platform, UnixTime};
 use crate::tenant::IdentityMode;
-use crate::text::Text;
+use crate::text::{ErrorMessage, ErrorTitle, Text};
 use crate::Ctx;
 
 /// `GET /signin`: start a sign-in with no protocol behind it, or (legacy mode, `?p=`) show the
@@ -98,8 +98,8 @@ async fn check_password<P: Platform>(
     if ctx.tenant.identity_mode != IdentityMode::ImisLegacy {
         return Err(ctx.error_page(
             404,
-            "Page not found",
-            "There is no page at this address.",
+            ErrorTitle::PageNotFound,
+            ErrorMessage::NoPageHere,
             Some("/"),
         ));
     }
@@ -112,8 +112,8 @@ async fn check_password<P: Platform>(
             "signin.form_refused",
             "unknown or expired form",
             400,
-            "Sign-in expired",
-            "This sign-in page has expired. Please start again.",
+            ErrorTitle::SignInExpired,
+            ErrorMessage::SignInFormExpired,
             Some("/signin"),
         ));
     };

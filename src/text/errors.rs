@@ -450,3 +450,6 @@ impl From<ErrorMessage> for Explanation<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

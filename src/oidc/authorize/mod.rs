@@ -27,6 +27,7 @@ use crate::audit::Outcome;
 use crate::http::{encode_form, Response};
 use crate::platform::{HttpMethod, Platform};
 use crate::signin::{self, Family, Session, SignInOptions};
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// Longest `state` / `nonce` accepted (they travel in the pending cookie).
@@ -106,8 +107,8 @@ fn error_page<P: Platform>(ctx: &Ctx<'_, P>, client: Option<&str>, reason: &str)
     );
     ctx.error_page(
         400,
-        "This sign-in link is not valid",
-        &format!("The application that sent you here made an invalid request: {reason}."),
+        ErrorTitle::InvalidSignInLink,
+        ErrorMessage::InvalidRequest.with(reason),
         None,
     )
 }
@@ -179,8 +180,8 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
             );
             return ctx.error_page(
                 503,
-                "Sign-in unavailable",
-                "This application's sign-in is not available right now. Please try again later.",
+                ErrorTitle::SignInUnavailable,
+                ErrorMessage::AppUnavailable,
                 None,
             );
         }

@@ -30,6 +30,7 @@ use crate::cookie;
 use crate::http::{percent_encode, Response};
 use crate::platform::Platform;
 use crate::signin::{self, Participant, Reply};
+use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// The sealed value in `/saml/{app}/slo/done?t=…` (AAD: this name).
@@ -133,8 +134,8 @@ fn refuse<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, reason: String) -> Reply 
     );
     ctx.error_page(
         400,
-        "Sign-out request not accepted",
-        "The sign-out request from this application could not be accepted.",
+        ErrorTitle::SignOutRequestRefused,
+        ErrorMessage::SignOutRequestRefused,
         Some("/signout"),
     )
     .into()
@@ -205,8 +206,8 @@ async fn sp_request<P: Platform>(
         return ctx
             .error_page(
                 503,
-                "Sign-out unavailable",
-                "Sign-out is not available right now.",
+                ErrorTitle::SignOutUnavailable,
+                ErrorMessage::SignOutUnavailable,
                 None,
             )
             .into();
@@ -275,8 +276,8 @@ async fn check_request<P: Platform>(
             return Err(ctx
                 .error_page(
                     503,
-                    "Sign-out temporarily unavailable",
-                    "Please try again in a moment.",
+                    ErrorTitle::SignOutTemporarilyUnavailable,
+                    ErrorMessage::TryAgainSoon,
                     Some("/signout"),
                 )
                 .into());
