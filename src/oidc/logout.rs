@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::client::{self, Client};
 use super::{issuer, jwt, keys, token};
 use crate::audit::Outcome;
-use crate::http::{encode_form, html_escape, Response};
+use crate::http::{encode_form, Response};
 use crate::platform::{HttpMethod, Platform};
 use crate::signin::{self, Participant, Reply};
 use crate::text::{ErrorMessage, ErrorTitle};
@@ -175,7 +175,7 @@ fn confirm_page<P: Platform>(
     all: &[(String, String)],
     app: Option<&str>,
 ) -> Response {
-    let hidden: String = all
+    let hidden: Vec<(&str, &str)> = all
         .iter()
         .filter(|(k, _)| {
             matches!(
@@ -183,21 +183,7 @@ fn confirm_page<P: Platform>(
                 "client_id" | "post_logout_redirect_uri" | "state"
             )
         })
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                html_escape(k),
-                html_escape(v)
-            )
-        })
+        .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let app = app
-        .map(|a| format!("<p>{} asks to sign you out.</p>", html_escape(a)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Sign out?</h1>{app}<form id=\"oidc-logout\" method=\"post\" action=\"/oidc/logout\">\
-<input type=\"hidden\" name=\"t\" value=\"{}\">{hidden}<button type=\"submit\">Sign out</button></form>",
-        html_escape(token)
-    );
-    ctx.page(200, "Sign out", &body)
+    signin::pages::signout_confirm_form(ctx, "/oidc/logout", token, app, &hidden, "oidc-logout")
 }

@@ -1,6 +1,7 @@
 //! Back-channel logout over the fake platform: a session that signed in to two clients ends, and
 //! each client with a back-channel URI gets one logout token, signed as its id_tokens are, naming
-//! the session; a client that fails to answer does not stop the others or the logout.
+//! the session; a client that fails to answer does not stop the others or the logout. Also the
+//! RP-initiated logout's confirmation page.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{json, Value};
@@ -164,4 +165,39 @@ fn a_client_without_a_back_channel_uri_is_not_called() {
     sign_in_to_both_then_out(&idp, &p);
     assert_eq!(logout_tokens(&p, RP_BACKCHANNEL).len(), 1);
     assert!(logout_tokens(&p, HS_BACKCHANNEL).is_empty());
+}
+
+#[test]
+fn the_logout_confirmation_speaks_the_member_s_language_and_keeps_the_parameters() {
+    let p = platform();
+    let idp = Idp::new();
+    let mut b = Browser::new(&idp, &p, HOST);
+    let r = b.get("/oidc/authorize?response_type=code&client_id=rp&redirect_uri=https://rp.example/cb&scope=openid&state=s&nonce=n");
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        b.post("/imis/callback", "refresh_token=rt-jsmith").status,
+        303
+    );
+    let r = b.send(
+        HttpMethod::Get,
+        "/oidc/logout?client_id=rp&state=x%22y",
+        None,
+        &[("accept-language", "fr")],
+    );
+    let html = String::from_utf8_lossy(&r.body);
+    assert_eq!(r.status, 200, "{html}");
+    assert!(
+        html.contains("lang=\"fr\"") && html.contains("RP demande à vous déconnecter."),
+        "{html}"
+    );
+    assert!(
+        html.contains("<button type=\"submit\">Se déconnecter</button>"),
+        "{html}"
+    );
+    assert!(html.contains("<form id=\"oidc-logout\""), "{html}");
+    assert!(html.contains("name=\"client_id\" value=\"rp\""), "{html}");
+    assert!(
+        html.contains("name=\"state\" value=\"x&quot;y\""),
+        "escaped: {html}"
+    );
 }

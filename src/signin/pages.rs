@@ -70,6 +70,29 @@ pub fn signout_confirm<P: Platform>(
     token: &str,
     app_name: Option<&str>,
 ) -> Response {
+    signout_confirm_form(ctx, action, token, app_name, &[], "signout")
+}
+
+/// [`signout_confirm`] whose form has the id `form_id` and carries `hidden` fields along with
+/// the token (a protocol's own parameters, posted back as they came).
+pub fn signout_confirm_form<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    action: &str,
+    token: &str,
+    app_name: Option<&str>,
+    hidden: &[(&str, &str)],
+    form_id: &str,
+) -> Response {
+    let hidden: String = hidden
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                html_escape(k),
+                html_escape(v)
+            )
+        })
+        .collect();
     let asked_by = app_name
         .map(|n| {
             format!(
@@ -81,12 +104,13 @@ pub fn signout_confirm<P: Platform>(
     let sign_out = html_escape(ctx.t(Text::SignOut));
     let body = format!(
         "<h1>{sign_out}</h1>{asked_by}<p>{}</p>\
-<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
-<button type=\"submit\">{sign_out}</button></form>",
+<form id=\"{}\" method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
+{hidden}<button type=\"submit\">{sign_out}</button></form>",
         fill(
             ctx.t(Text::SignOutQuestion),
             &[("org", &html_escape(&ctx.tenant.name))]
         ),
+        html_escape(form_id),
         html_escape(action),
         html_escape(token),
     );
