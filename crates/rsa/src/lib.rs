@@ -17,7 +17,7 @@ use pkcs1::RsaPrivateKey as Pkcs1Key;
 use pkcs8::PrivateKeyInfo;
 use sha2::{Digest, Sha256};
 
-use montgomery::{add_raw, bit_len, from_be, mul_full, to_be, trim, Modulus};
+use montgomery::{add_raw, bit_len, from_be, mul_full, to_be, trim, Limb, Modulus};
 
 /// The DER prefix of a SHA-256 `DigestInfo` (RFC 8017, section 9.2, note 1).
 const SHA256_DIGEST_INFO: [u8; 19] = [
@@ -30,15 +30,15 @@ const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 /// An RSA private key ready to sign.
 pub struct RsaSigner {
     n: Modulus,
-    e: Vec<u32>,
+    e: Vec<Limb>,
     /// Size of the modulus (and of every signature) in bytes.
     size: usize,
     p: Modulus,
     q: Modulus,
-    dp: Vec<u32>,
-    dq: Vec<u32>,
+    dp: Vec<Limb>,
+    dq: Vec<Limb>,
     /// `qInv` in Montgomery form modulo p.
-    q_inv: Vec<u32>,
+    q_inv: Vec<Limb>,
     p_bits: usize,
     q_bits: usize,
 }
@@ -91,18 +91,18 @@ impl RsaSigner {
         let sq_mod_p = self.p.out_of_mont(&self.p.to_mont(&sq));
         let diff = self.p.sub(&sp, &sq_mod_p);
         let h = self.p.mul(&self.q_inv, &diff);
-        let (s, _) = add_raw(&mul_full(&h, self.q.limbs()), &sq);
+        let s = add_raw(&mul_full(&h, self.q.limbs()), &sq);
         let signature = to_be(&s, self.size);
         self.verifies(&signature, &m).then_some(signature)
     }
 
     /// m^d mod one prime, through the prime's CRT exponent.
-    fn root(&self, prime: &Modulus, exp: &[u32], bits: usize, m: &[u32]) -> Vec<u32> {
+    fn root(&self, prime: &Modulus, exp: &[Limb], bits: usize, m: &[Limb]) -> Vec<Limb> {
         let base = prime.to_mont(m);
         prime.out_of_mont(&prime.pow(&base, exp, bits))
     }
 
-    fn verifies(&self, signature: &[u8], m: &[u32]) -> bool {
+    fn verifies(&self, signature: &[u8], m: &[Limb]) -> bool {
         let s = self.n.to_mont(&from_be(signature));
         let back = trim(self.n.out_of_mont(&self.n.pow_public(&s, &self.e)));
         back == trim(m.to_vec())

@@ -1,398 +1,510 @@
 //! Constant-time arithmetic modulo an odd number, in Montgomery form, for RSA signing in wasm.
 //!
-//! Numbers are little-endian vectors of 32-bit limbs (wasm32 multiplies 32 × 32 → 64 bits
-//! natively; 64-bit limbs would need emulated 128-bit products). Nothing branches on or indexes
-//! by a secret value: the final subtraction is a masked select, exponents are read in fixed
-//! windows of four bits whatever their value, and table entries are chosen by scanning the whole
-//! table. Only lengths (public: they follow from the modulus) shape the work.
+//! Numbers are little-endian vectors of 28-bit limbs, each held in a `u64`. wasm multiplies
+//! 64 × 64 → 64 bits natively but has no wider product, so a product of two limbs must fit in 64
+//! bits; with 28-bit limbs it takes 56, and a column of up to 255 such products adds up without
+//! any carry handling. Multiplication is product scanning (Comba), with the Montgomery reduction
+//! folded into the same columns (FIPS): the inner loops are only loads, multiplications and
+//! additions, instead of a carry chain through every limb.
+//!
+//! The Montgomery radix R = 2^(28·len) is chosen with 4m < R, so that products of values below
+//! 2m stay below 2m without a final subtraction ("lazy" reduction); values are brought below m
+//! only when they leave Montgomery form.
+//!
+//! Nothing branches on or indexes by a secret value: conditional subtractions are masked,
+//! exponents are read in fixed windows whatever their value, and table entries are chosen by
+//! scanning the whole table. Only lengths (public: they follow from the modulus) shape the work.
 
-/// A limb.
-type Limb = u32;
-const LIMB_BITS: usize = 32;
+/// A limb: 28 bits used.
+pub type Limb = u64;
+const LIMB_BITS: usize = 28;
+const MASK: Limb = (1 << LIMB_BITS) - 1;
+/// Bits of the exponent read at a time.
 const WINDOW_BITS: usize = 4;
+/// Most limbs a modulus may have (about 7100 bits): a column sum of this many limb products,
+/// doubled in squaring, must stay below 2⁶⁴.
+const MAX_LIMBS: usize = 254;
 
 /// An odd modulus with what Montgomery multiplication needs.
 #[derive(Clone)]
 pub struct Modulus {
+    /// The modulus, `len` limbs (with high zero limbs when 28·len is well above its size).
     m: Vec<Limb>,
-    /// −m⁻¹ mod 2³².
+    /// −m⁻¹ mod 2²⁸.
     m0_inv: Limb,
-    /// R² mod m, R = 2^(32·len): maps a number into Montgomery form.
+    /// R² mod m, R = 2^(28·len): maps a number into Montgomery form.
     r2: Vec<Limb>,
     /// R mod m: one, in Montgomery form.
     one: Vec<Limb>,
 }
 
 impl Modulus {
-    /// `m` from big-endian bytes; `None` unless it is odd and greater than one.
+    /// `m` from big-endian bytes; `None` unless it is odd, greater than one and at most about
+    /// 7100 bits.
     pub fn new(be: &[u8]) -> Option<Self> {
-        let m = trim(from_be(be));
+        let mut m = trim(from_be(be));
         let low = *m.first()?;
         if low & 1 == 0 || (m.len() == 1 && low == 1) {
             return None;
         }
-        // Newton's iteration for the inverse modulo 2³²: each step doubles the correct bits.
-        let mut inv: Limb = 1;
-        for _ in 0..5 {
-            inv = inv.wrapping_mul(2u32.wrapping_sub(low.wrapping_mul(inv)));
+        let bits = bit_len(&m);
+        // 4m < R.
+        let len = (bits + 2).div_ceil(LIMB_BITS);
+        if len > MAX_LIMBS {
+            return None;
+        }
+        m.resize(len, 0);
+        // Newton's iteration for the inverse modulo 2⁶⁴: m·m ≡ 1 mod 8, and each step doubles
+        // the correct bits (3, 6, 12, 24, 48).
+        let mut inv = low;
+        for _ in 0..4 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(low.wrapping_mul(inv)));
         }
         let mut modulus = Self {
-            m0_inv: inv.wrapping_neg(),
+            m0_inv: inv.wrapping_neg() & MASK,
             r2: Vec::new(),
             one: Vec::new(),
             m,
         };
-        modulus.one = modulus.r_mod_m();
+        modulus.one = modulus.r_mod_m(bits);
         modulus.r2 = modulus.r_squared();
         Some(modulus)
     }
 
-    /// R mod m: R − m when m has its top bit set (every RSA modulus and prime does), else
-    /// by doubling from 1.
-    fn r_mod_m(&self) -> Vec<Limb> {
-        let top_bit_set = self.m.last().is_some_and(|&l| l >> (LIMB_BITS - 1) == 1);
-        if top_bit_set {
-            let zero = vec![0; self.m.len()];
-            return sub(&zero, &self.m).0;
+    fn len(&self) -> usize {
+        self.m.len()
+    }
+
+    /// R mod m: 2^(bits−1) (below m) doubled up to R.
+    fn r_mod_m(&self, bits: usize) -> Vec<Limb> {
+        let mut x = vec![0; self.len()];
+        let top = bits - 1;
+        if let Some(limb) = x.get_mut(top / LIMB_BITS) {
+            *limb = 1 << (top % LIMB_BITS);
         }
-        let mut x = vec![0; self.m.len()];
-        if let Some(first) = x.first_mut() {
-            *first = 1;
-        }
-        for _ in 0..self.m.len() * LIMB_BITS {
+        for _ in top..self.len() * LIMB_BITS {
             self.double(&mut x);
         }
         x
     }
 
-    /// R² mod m, the Montgomery form of R: with 32·len = c·2^k (c odd), the Montgomery form of
+    /// R² mod m, the Montgomery form of R: with 28·len = c·2^k (c odd), the Montgomery form of
     /// 2^c (c doublings of R mod m) squared k times.
     fn r_squared(&self) -> Vec<Limb> {
-        let bits = self.m.len() * LIMB_BITS;
+        let bits = self.len() * LIMB_BITS;
         let k = bits.trailing_zeros();
         let c = bits >> k;
         let mut x = self.one.clone();
         for _ in 0..c {
             self.double(&mut x);
         }
-        let mut scratch = Scratch::new(self.m.len());
+        let mut t = vec![0; self.len()];
         for _ in 0..k {
-            x = self.sqr(&x, &mut scratch);
+            self.sqr_into(&x, &mut t);
+            std::mem::swap(&mut x, &mut t);
         }
+        self.reduce_once(&mut x);
         x
     }
 
-    /// The modulus's limbs.
+    /// The modulus's limbs, without high zero limbs.
     pub fn limbs(&self) -> &[Limb] {
-        &self.m
+        let used = self.m.iter().rposition(|&l| l != 0).map_or(1, |i| i + 1);
+        self.m.get(..used).unwrap_or(&self.m)
     }
 
     /// `x ← 2x mod m`, for `x < m`.
     fn double(&self, x: &mut [Limb]) {
-        let mut carry = 0;
         for limb in x.iter_mut() {
-            let top = *limb >> (LIMB_BITS - 1);
-            *limb = (*limb << 1) | carry;
-            carry = top;
+            *limb <<= 1;
         }
-        self.reduce_once(x, carry);
+        carry_normalize(x);
+        self.reduce_once(x);
     }
 
-    /// `x ← x − m` if `carry·2^(32·len) + x ≥ m`, in constant time (for values below 2m).
-    fn reduce_once(&self, x: &mut [Limb], carry: Limb) {
-        let (diff, borrow) = sub(x, &self.m);
-        // Keep the difference when there was a carry out or no borrow.
-        let take = carry | (borrow ^ 1);
-        select(x, &diff, take);
+    /// `x ← x − m` if `x ≥ m`, in constant time (for `x < R` normalized).
+    fn reduce_once(&self, x: &mut [Limb]) {
+        // First the borrow of x − m, then the subtraction of m or of zero.
+        let mut borrow = 0;
+        for (&xi, &mi) in x.iter().zip(&self.m) {
+            borrow = xi.wrapping_sub(mi).wrapping_sub(borrow) >> 63;
+        }
+        let mask = borrow.wrapping_sub(1);
+        let mut borrow = 0;
+        for (xi, &mi) in x.iter_mut().zip(&self.m) {
+            let d = xi.wrapping_sub(mi & mask).wrapping_sub(borrow);
+            *xi = d & MASK;
+            borrow = d >> 63;
+        }
     }
 
-    /// a · b · R⁻¹ mod m (CIOS), for `a < R` and `b < m` (shorter inputs are zero-extended).
-    pub fn mul(&self, a: &[Limb], b: &[Limb]) -> Vec<Limb> {
-        let len = self.m.len();
-        let b = fit(b, len);
-        let mut t = vec![0; len];
-        let mut t_hi: Limb = 0;
-        for ai in a.iter().copied().chain(std::iter::repeat(0)).take(len) {
-            let mut carry: u64 = 0;
-            for (tj, &bj) in t.iter_mut().zip(b.iter()) {
-                let x = u64::from(*tj) + u64::from(ai) * u64::from(bj) + carry;
-                *tj = x as Limb;
-                carry = x >> LIMB_BITS;
-            }
-            let x = u64::from(t_hi) + carry;
-            t_hi = x as Limb;
-            let t_top = (x >> LIMB_BITS) as Limb;
-            // t ← (t + u·m) / 2³²: the low limb becomes zero and is shifted out.
-            let u = t.first().copied().unwrap_or(0).wrapping_mul(self.m0_inv);
-            let mut limbs = t.iter_mut().zip(&self.m);
-            let Some((t0, &m0)) = limbs.next() else {
-                return t;
+    /// `out ← a · b · R⁻¹ mod m`, below 2m, for `a, b < 2m` (or `a < R`, `b < m`); all three
+    /// `len` limbs. Product scanning with the reduction in the same columns: column k gathers
+    /// every aᵢ·bₖ₋ᵢ and uᵢ·mₖ₋ᵢ, where the uᵢ (kept in `out` until the result overwrites them)
+    /// make the low columns zero.
+    pub fn mul_into(&self, a: &[Limb], b: &[Limb], out: &mut [Limb]) {
+        let len = self.len();
+        let mut carry = 0;
+        for k in 0..len {
+            let (s_ab, s_um) = match (a.get(..k), b.get(1..=k), out.get(..k), self.m.get(1..=k)) {
+                (Some(a), Some(b), Some(u), Some(m)) => dot2(a, b, u, m),
+                _ => (0, 0),
             };
-            let mut carry = (u64::from(*t0) + u64::from(u) * u64::from(m0)) >> LIMB_BITS;
-            let mut prev = t0;
-            for (tj, &mj) in limbs {
-                let x = u64::from(*tj) + u64::from(u) * u64::from(mj) + carry;
-                *prev = x as Limb;
-                carry = x >> LIMB_BITS;
-                prev = tj;
+            let last = a.get(k).copied().unwrap_or(0) * b.first().copied().unwrap_or(0);
+            let (s_lo, s_hi) = column(carry, s_ab, s_um);
+            let s_lo = s_lo + (last & MASK);
+            let u = (s_lo * self.m0_inv) & MASK;
+            let s_lo = s_lo + u * self.m.first().copied().unwrap_or(0);
+            if let Some(slot) = out.get_mut(k) {
+                *slot = u;
             }
-            let x = u64::from(t_hi) + carry;
-            *prev = x as Limb;
-            t_hi = t_top + (x >> LIMB_BITS) as Limb;
+            carry = (s_lo >> LIMB_BITS) + s_hi + (last >> LIMB_BITS);
         }
-        self.reduce_once(&mut t, t_hi);
-        t
+        for k in len..2 * len - 1 {
+            let from = k + 1 - len;
+            let (s_ab, s_um) = match (
+                a.get(from..),
+                b.get(from..),
+                out.get(from..),
+                self.m.get(from..),
+            ) {
+                (Some(a), Some(b), Some(u), Some(m)) => dot2(a, b, u, m),
+                _ => (0, 0),
+            };
+            let (s_lo, s_hi) = column(carry, s_ab, s_um);
+            if let Some(slot) = out.get_mut(from - 1) {
+                *slot = s_lo & MASK;
+            }
+            carry = (s_lo >> LIMB_BITS) + s_hi;
+        }
+        // What is left fits a limb: the result is below 2m < R.
+        if let Some(slot) = out.last_mut() {
+            *slot = carry;
+        }
     }
 
-    /// a² · R⁻¹ mod m, for `a < m`: each cross product once, doubled, plus the diagonal, then a
-    /// separate Montgomery reduction (about a quarter fewer multiplications than [`Self::mul`];
-    /// squarings are most of an exponentiation).
-    pub fn sqr(&self, a: &[Limb], scratch: &mut Scratch) -> Vec<Limb> {
-        let len = self.m.len();
-        let a = fit(a, len);
-        let prod = &mut scratch.prod;
-        prod.clear();
-        prod.resize(2 * len, 0);
-        for (i, &ai) in a.iter().enumerate() {
-            let mut carry = 0u64;
-            for (p, &aj) in prod.iter_mut().skip(2 * i + 1).zip(a.iter().skip(i + 1)) {
-                let x = u64::from(*p) + u64::from(ai) * u64::from(aj) + carry;
-                *p = x as Limb;
-                carry = x >> LIMB_BITS;
-            }
-            if let Some(p) = prod.get_mut(i + len) {
-                *p = carry as Limb;
+    /// `out ← a² · R⁻¹ mod m`, below 2m, for `a < 2m`: as [`Self::mul_into`], but each cross
+    /// product once, doubled (a quarter fewer multiplications; squarings are most of an
+    /// exponentiation).
+    pub fn sqr_into(&self, a: &[Limb], out: &mut [Limb]) {
+        let len = self.len();
+        let mut carry = 0;
+        for k in 0..2 * len - 1 {
+            let from = (k + 1).saturating_sub(len);
+            // Cross products aᵢ·aₖ₋ᵢ with from ≤ i < k − i.
+            let half = k.div_ceil(2);
+            let cross = match (a.get(from..half), a.get(k + 1 - half..=k - from)) {
+                (Some(x), Some(y)) => dot(x, y),
+                _ => 0,
+            };
+            let diag = if k % 2 == 0 {
+                a.get(k / 2).map_or(0, |&x| x * x)
+            } else {
+                0
+            };
+            let sum = 2 * cross + diag;
+            if k < len {
+                let s_um = match (out.get(..k), self.m.get(1..=k)) {
+                    (Some(u), Some(m)) => dot(u, m),
+                    _ => 0,
+                };
+                let (s_lo, s_hi) = column(carry, sum, s_um);
+                let u = (s_lo * self.m0_inv) & MASK;
+                let s_lo = s_lo + u * self.m.first().copied().unwrap_or(0);
+                if let Some(slot) = out.get_mut(k) {
+                    *slot = u;
+                }
+                carry = (s_lo >> LIMB_BITS) + s_hi;
+            } else {
+                let s_um = match (out.get(from..), self.m.get(from..)) {
+                    (Some(u), Some(m)) => dot(u, m),
+                    _ => 0,
+                };
+                let (s_lo, s_hi) = column(carry, sum, s_um);
+                if let Some(slot) = out.get_mut(from - 1) {
+                    *slot = s_lo & MASK;
+                }
+                carry = (s_lo >> LIMB_BITS) + s_hi;
             }
         }
-        // Double the cross products (a² < R², so nothing leaves the top) and add the squares.
-        let mut shifted_out = 0;
-        for p in prod.iter_mut() {
-            let top = *p >> (LIMB_BITS - 1);
-            *p = (*p << 1) | shifted_out;
-            shifted_out = top;
+        if let Some(slot) = out.last_mut() {
+            *slot = carry;
         }
-        let mut carry = 0u64;
-        for (pair, &ai) in prod.chunks_exact_mut(2).zip(a.iter()) {
-            if let [lo, hi] = pair {
-                let square = u64::from(ai) * u64::from(ai);
-                let x = u64::from(*lo) + (square & 0xffff_ffff) + carry;
-                *lo = x as Limb;
-                let y = u64::from(*hi) + (square >> LIMB_BITS) + (x >> LIMB_BITS);
-                *hi = y as Limb;
-                carry = y >> LIMB_BITS;
-            }
-        }
-        self.redc(prod)
     }
 
-    /// Montgomery reduction of a 2·len-limb `t < m·R`: t · R⁻¹ mod m.
-    fn redc(&self, t: &mut [Limb]) -> Vec<Limb> {
-        let len = self.m.len();
-        let mut top_carry = 0u64;
-        for i in 0..len {
-            let u = t.get(i).copied().unwrap_or(0).wrapping_mul(self.m0_inv);
-            let mut carry = 0u64;
-            for (p, &mj) in t.iter_mut().skip(i).zip(&self.m) {
-                let x = u64::from(*p) + u64::from(u) * u64::from(mj) + carry;
-                *p = x as Limb;
-                carry = x >> LIMB_BITS;
-            }
-            if let Some(p) = t.get_mut(i + len) {
-                let x = u64::from(*p) + carry + top_carry;
-                *p = x as Limb;
-                top_carry = x >> LIMB_BITS;
-            }
-        }
-        let mut out: Vec<Limb> = t.iter().skip(len).copied().collect();
-        self.reduce_once(&mut out, top_carry as Limb);
-        out
-    }
-
-    /// The Montgomery form of any number `x` (little-endian limbs, any length).
+    /// The Montgomery form of any number `x` (limbs, any length), below 2m.
     pub fn to_mont(&self, x: &[Limb]) -> Vec<Limb> {
         // Horner over chunks of `len` limbs from the top: acc ← acc·R + chunk. Each chunk is
-        // below R, so chunk·R² < R·m and the Montgomery product brings it into range.
-        let len = self.m.len();
+        // below R, so chunk·R² < R·m and the Montgomery product brings it below 2m.
+        let len = self.len();
         let mut acc = vec![0; len];
-        let chunks: Vec<&[Limb]> = x.chunks(len).collect();
-        for chunk in chunks.into_iter().rev() {
-            let mut c = chunk.to_vec();
-            c.resize(len, 0);
-            let shifted = self.mul(&acc, &self.r2);
-            let term = self.mul(&c, &self.r2);
-            acc = self.add(&shifted, &term);
+        let mut shifted = vec![0; len];
+        let mut term = vec![0; len];
+        let mut chunk = vec![0; len];
+        for c in x.chunks(len).rev() {
+            chunk.fill(0);
+            for (d, &s) in chunk.iter_mut().zip(c) {
+                *d = s;
+            }
+            self.mul_into(&acc, &self.r2, &mut shifted);
+            self.mul_into(&chunk, &self.r2, &mut term);
+            for ((a, &s), &t) in acc.iter_mut().zip(&shifted).zip(&term) {
+                *a = s + t;
+            }
+            carry_normalize(&mut acc);
+            // Below 4m: twice at most m to take off.
+            self.reduce_once(&mut acc);
+            self.reduce_once(&mut acc);
         }
         acc
     }
 
-    /// Back from Montgomery form.
+    /// Back from Montgomery form, below m.
     pub fn out_of_mont(&self, x: &[Limb]) -> Vec<Limb> {
-        let mut one = vec![0; self.m.len()];
+        let mut one = vec![0; self.len()];
         if let Some(first) = one.first_mut() {
             *first = 1;
         }
-        self.mul(x, &one)
+        let mut out = vec![0; self.len()];
+        // (x + u·m) / R < m + 1: one subtraction at most.
+        self.mul_into(x, &one, &mut out);
+        self.reduce_once(&mut out);
+        out
     }
 
-    /// (a + b) mod m, for `a, b < m`.
-    pub fn add(&self, a: &[Limb], b: &[Limb]) -> Vec<Limb> {
-        let mut sum = Vec::with_capacity(a.len());
-        let mut carry = 0u64;
-        for (&x, &y) in a.iter().zip(b) {
-            let s = u64::from(x) + u64::from(y) + carry;
-            sum.push(s as Limb);
-            carry = s >> LIMB_BITS;
-        }
-        self.reduce_once(&mut sum, carry as Limb);
-        sum
+    /// a · b · R⁻¹ mod m, below m, for `a, b < 2m`.
+    pub fn mul(&self, a: &[Limb], b: &[Limb]) -> Vec<Limb> {
+        let mut out = vec![0; self.len()];
+        self.mul_into(&fit(a, self.len()), &fit(b, self.len()), &mut out);
+        self.reduce_once(&mut out);
+        out
     }
 
     /// (a − b) mod m, for `a, b < m`.
     pub fn sub(&self, a: &[Limb], b: &[Limb]) -> Vec<Limb> {
-        let (mut diff, borrow) = sub(a, b);
-        let (wrapped, _) = add_raw(&diff, &self.m);
-        select(&mut diff, &wrapped, borrow);
+        let mut diff = fit(a, self.len());
+        let mut borrow = 0;
+        let mut b = b.iter();
+        for d in diff.iter_mut() {
+            let x = d
+                .wrapping_sub(b.next().copied().unwrap_or(0))
+                .wrapping_sub(borrow);
+            *d = x & MASK;
+            borrow = x >> 63;
+        }
+        // Add m back when it went below zero.
+        let mask = borrow.wrapping_neg();
+        for (d, &mi) in diff.iter_mut().zip(&self.m) {
+            *d += mi & mask;
+        }
+        carry_normalize(&mut diff);
         diff
     }
 
-    /// base^exp in Montgomery form (`base` in Montgomery form), with the exponent read in fixed
-    /// windows over all of its `exp_bits` bits: the work does not depend on its value.
+    /// base^exp in Montgomery form, below 2m (`base` in Montgomery form, below 2m), with the
+    /// exponent read in fixed windows over all of its `exp_bits` bits: the work does not depend
+    /// on its value.
     pub fn pow(&self, base: &[Limb], exp: &[Limb], exp_bits: usize) -> Vec<Limb> {
-        let mut table = Vec::with_capacity(1 << WINDOW_BITS);
-        table.push(self.one.clone());
-        for i in 1..(1 << WINDOW_BITS) {
-            let next = match table.get(i - 1) {
-                Some(prev) => self.mul(prev, base),
-                None => self.one.clone(),
+        let len = self.len();
+        let base = fit(base, len);
+        // table[i] = base^i, in one block.
+        let entries = 1 << WINDOW_BITS;
+        let mut table = vec![0; entries * len];
+        for (i, entry) in table.chunks_exact_mut(len).enumerate().take(2) {
+            let value = if i == 0 { &self.one } else { &base };
+            for (d, &s) in entry.iter_mut().zip(value) {
+                *d = s;
+            }
+        }
+        for i in 2..entries {
+            let Some((done, rest)) = table.split_at_mut_checked(i * len) else {
+                break;
             };
-            table.push(next);
-        }
-        let windows = exp_bits.div_ceil(WINDOW_BITS);
-        let mut acc = self.one.clone();
-        let mut entry = vec![0; self.m.len()];
-        let mut scratch = Scratch::new(self.m.len());
-        for w in (0..windows).rev() {
-            for _ in 0..WINDOW_BITS {
-                acc = self.sqr(&acc, &mut scratch);
-            }
-            let digit = window(exp, w * WINDOW_BITS);
-            for (i, candidate) in table.iter().enumerate() {
-                select(&mut entry, candidate, Limb::from(i == digit as usize));
-            }
-            acc = self.mul(&acc, &entry);
-        }
-        acc
-    }
-
-    /// base^exp for a public exponent (variable time), base in Montgomery form.
-    pub fn pow_public(&self, base: &[Limb], exp: &[Limb]) -> Vec<Limb> {
-        let mut acc = self.one.clone();
-        let mut scratch = Scratch::new(self.m.len());
-        for limb in exp.iter().rev() {
-            for bit in (0..LIMB_BITS).rev() {
-                acc = self.sqr(&acc, &mut scratch);
-                if (limb >> bit) & 1 == 1 {
-                    acc = self.mul(&acc, base);
+            let Some(entry) = rest.get_mut(..len) else {
+                break;
+            };
+            if i % 2 == 0 {
+                if let Some(half) = done.get(i / 2 * len..(i / 2 + 1) * len) {
+                    self.sqr_into(half, entry);
                 }
+            } else if let Some(prev) = done.get((i - 1) * len..) {
+                self.mul_into(prev, &base, entry);
+            }
+        }
+        let windows = exp_bits.div_ceil(WINDOW_BITS).max(1);
+        let mut acc = vec![0; len];
+        let mut tmp = vec![0; len];
+        let mut entry = vec![0; len];
+        lookup(&table, window(exp, (windows - 1) * WINDOW_BITS), &mut acc);
+        for w in (0..windows - 1).rev() {
+            for _ in 0..WINDOW_BITS {
+                self.sqr_into(&acc, &mut tmp);
+                std::mem::swap(&mut acc, &mut tmp);
+            }
+            lookup(&table, window(exp, w * WINDOW_BITS), &mut entry);
+            self.mul_into(&acc, &entry, &mut tmp);
+            std::mem::swap(&mut acc, &mut tmp);
+        }
+        acc
+    }
+
+    /// base^exp for a public exponent (variable time), base in Montgomery form below 2m.
+    pub fn pow_public(&self, base: &[Limb], exp: &[Limb]) -> Vec<Limb> {
+        let len = self.len();
+        let base = fit(base, len);
+        let bits = bit_len(exp);
+        if bits == 0 {
+            return self.one.clone();
+        }
+        // Left to right from below the top bit, which is `base` itself.
+        let mut acc = base.to_vec();
+        let mut tmp = vec![0; len];
+        for bit in (0..bits - 1).rev() {
+            self.sqr_into(&acc, &mut tmp);
+            std::mem::swap(&mut acc, &mut tmp);
+            let limb = exp.get(bit / LIMB_BITS).copied().unwrap_or(0);
+            if (limb >> (bit % LIMB_BITS)) & 1 == 1 {
+                self.mul_into(&acc, &base, &mut tmp);
+                std::mem::swap(&mut acc, &mut tmp);
             }
         }
         acc
     }
 }
 
-/// Working space reused across the squarings of one exponentiation.
-pub struct Scratch {
-    prod: Vec<Limb>,
+/// Σ xᵢ·yₙ₋₁₋ᵢ for slices of the same length n (the column of a product), for at most 255
+/// terms.
+#[inline(always)]
+fn dot(x: &[Limb], y: &[Limb]) -> Limb {
+    x.iter()
+        .zip(y.iter().rev())
+        .fold(0, |s, (&a, &b)| s.wrapping_add(a * b))
 }
 
-impl Scratch {
-    /// Space for a modulus of `len` limbs.
-    pub fn new(len: usize) -> Self {
-        Self {
-            prod: Vec::with_capacity(2 * len),
+/// [`dot`] of (a, b) and of (u, m) in one pass; `b` and `m` are read from their ends, each
+/// over as many limbs as `a` has.
+#[inline(always)]
+fn dot2(a: &[Limb], b: &[Limb], u: &[Limb], m: &[Limb]) -> (Limb, Limb) {
+    a.iter()
+        .zip(u)
+        .zip(b.iter().rev().zip(m.iter().rev()))
+        .fold((0, 0), |(s, t), ((&a, &u), (&b, &m))| {
+            (s.wrapping_add(a * b), t.wrapping_add(u * m))
+        })
+}
+
+/// A column's total, the carry in plus two column sums, as `low + high·2²⁸`: split so that
+/// nothing overflows.
+#[inline(always)]
+fn column(carry: Limb, s: Limb, t: Limb) -> (Limb, Limb) {
+    let low = (carry & MASK) + (s & MASK) + (t & MASK);
+    let high = (carry >> LIMB_BITS) + (s >> LIMB_BITS) + (t >> LIMB_BITS);
+    (low, high)
+}
+
+/// `out ← table[digit]`, reading every entry.
+fn lookup(table: &[Limb], digit: Limb, out: &mut [Limb]) {
+    out.fill(0);
+    for (i, entry) in table.chunks_exact(out.len()).enumerate() {
+        // All ones when i = digit: (i ^ digit) − 1 borrows only from zero.
+        let mask = ((i as Limb ^ digit).wrapping_sub(1) >> 63).wrapping_neg();
+        for (o, &e) in out.iter_mut().zip(entry) {
+            *o |= e & mask;
         }
     }
 }
 
-/// `x` with exactly `len` limbs (zero-extended; only ever shorter by high zero limbs).
-fn fit(x: &[Limb], len: usize) -> std::borrow::Cow<'_, [Limb]> {
-    if x.len() == len {
-        return std::borrow::Cow::Borrowed(x);
+/// The [`WINDOW_BITS`] exponent bits starting at bit `at`.
+fn window(exp: &[Limb], at: usize) -> Limb {
+    let i = at / LIMB_BITS;
+    let shift = at % LIMB_BITS;
+    let low = exp.get(i).copied().unwrap_or(0) >> shift;
+    let high = exp.get(i + 1).copied().unwrap_or(0) << (LIMB_BITS - shift);
+    (low | high) & ((1 << WINDOW_BITS) - 1)
+}
+
+/// Propagates carries so that every limb is below 2²⁸ (what leaves the top is dropped).
+fn carry_normalize(x: &mut [Limb]) {
+    let mut carry = 0;
+    for limb in x.iter_mut() {
+        let v = *limb + carry;
+        *limb = v & MASK;
+        carry = v >> LIMB_BITS;
     }
+}
+
+/// `x` with exactly `len` limbs (zero-extended, or cut).
+fn fit(x: &[Limb], len: usize) -> Vec<Limb> {
     let mut v = x.to_vec();
     v.resize(len, 0);
-    std::borrow::Cow::Owned(v)
+    v
 }
 
-/// The four exponent bits starting at bit `at`.
-fn window(exp: &[Limb], at: usize) -> Limb {
-    let limb = exp.get(at / LIMB_BITS).copied().unwrap_or(0);
-    (limb >> (at % LIMB_BITS)) & ((1 << WINDOW_BITS) - 1)
-}
-
-/// `dst ← src` when `take` is 1, unchanged when 0, without branching on it.
-fn select(dst: &mut [Limb], src: &[Limb], take: Limb) {
-    let mask = take.wrapping_neg();
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = (s & mask) | (*d & !mask);
+/// a + b, normalized, one limb longer than the longer of the two.
+pub fn add_raw(a: &[Limb], b: &[Limb]) -> Vec<Limb> {
+    let mut out = vec![0; a.len().max(b.len()) + 1];
+    for (o, &x) in out.iter_mut().zip(a) {
+        *o = x;
     }
-}
-
-/// a − b over the length of `a`, and the borrow out (0 or 1).
-fn sub(a: &[Limb], b: &[Limb]) -> (Vec<Limb>, Limb) {
-    let mut out = Vec::with_capacity(a.len());
-    let mut borrow = 0u64;
-    let mut b = b.iter();
-    for &x in a {
-        let y = b.next().copied().unwrap_or(0);
-        let d = u64::from(x).wrapping_sub(u64::from(y)).wrapping_sub(borrow);
-        out.push(d as Limb);
-        borrow = (d >> 63) & 1;
+    for (o, &y) in out.iter_mut().zip(b) {
+        *o += y;
     }
-    (out, borrow as Limb)
+    carry_normalize(&mut out);
+    out
 }
 
-/// a + b over the length of `a`, and the carry out.
-pub fn add_raw(a: &[Limb], b: &[Limb]) -> (Vec<Limb>, Limb) {
-    let mut out = Vec::with_capacity(a.len());
-    let mut carry = 0u64;
-    let mut b = b.iter();
-    for &x in a {
-        let s = u64::from(x) + u64::from(b.next().copied().unwrap_or(0)) + carry;
-        out.push(s as Limb);
-        carry = s >> LIMB_BITS;
-    }
-    (out, carry as Limb)
-}
-
-/// The full product a · b (schoolbook).
+/// The full product a · b (product scanning), normalized.
 pub fn mul_full(a: &[Limb], b: &[Limb]) -> Vec<Limb> {
     let mut out = vec![0; a.len() + b.len()];
-    for (i, &ai) in a.iter().enumerate() {
-        let mut carry = 0u64;
-        for (o, &bj) in out.iter_mut().skip(i).zip(b) {
-            let x = u64::from(*o) + u64::from(ai) * u64::from(bj) + carry;
-            *o = x as Limb;
-            carry = x >> LIMB_BITS;
-        }
-        if let Some(o) = out.get_mut(i + b.len()) {
-            *o = carry as Limb;
-        }
+    let mut carry = 0;
+    for (k, slot) in out.iter_mut().enumerate() {
+        // Products aᵢ·bₖ₋ᵢ for i from max(0, k + 1 − |b|) to min(k + 1, |a|), exclusive.
+        let from = (k + 1).saturating_sub(b.len());
+        let to = (k + 1).min(a.len());
+        let s = match (a.get(from..to), b.get(k + 1 - to..k + 1 - from)) {
+            (Some(x), Some(y)) => dot(x, y),
+            _ => 0,
+        };
+        let (s_lo, s_hi) = column(carry, s, 0);
+        *slot = s_lo & MASK;
+        carry = (s_lo >> LIMB_BITS) + s_hi;
     }
     out
 }
 
 /// Limbs of a big-endian byte string.
 pub fn from_be(be: &[u8]) -> Vec<Limb> {
-    be.rchunks(4)
-        .map(|chunk| chunk.iter().fold(0, |acc, &b| (acc << 8) | Limb::from(b)))
-        .collect()
+    let mut out = Vec::with_capacity(be.len() * 8 / LIMB_BITS + 1);
+    let (mut acc, mut bits) = (0, 0);
+    for &byte in be.iter().rev() {
+        acc |= Limb::from(byte) << bits;
+        bits += 8;
+        if bits >= LIMB_BITS {
+            out.push(acc & MASK);
+            acc >>= LIMB_BITS;
+            bits -= LIMB_BITS;
+        }
+    }
+    if bits > 0 || out.is_empty() {
+        out.push(acc);
+    }
+    out
 }
 
-/// The big-endian bytes of `x`, left-padded (or cut) to `len` bytes.
+/// The big-endian bytes of `x` (normalized), left-padded (or cut) to `len` bytes.
 pub fn to_be(x: &[Limb], len: usize) -> Vec<u8> {
-    let mut out: Vec<u8> = x.iter().flat_map(|limb| limb.to_le_bytes()).collect();
-    out.resize(len, 0);
+    let mut out = Vec::with_capacity(len);
+    let (mut acc, mut bits) = (0u64, 0);
+    let mut limbs = x.iter();
+    while out.len() < len {
+        if bits < 8 {
+            acc |= limbs.next().copied().unwrap_or(0) << bits;
+            bits += LIMB_BITS;
+        }
+        out.push(acc as u8);
+        acc >>= 8;
+        bits -= 8;
+    }
     out.reverse();
     out
 }
@@ -407,9 +519,157 @@ pub fn trim(mut x: Vec<Limb>) -> Vec<Limb> {
 
 /// Bits in `x` up to its highest set bit.
 pub fn bit_len(x: &[Limb]) -> usize {
-    let trimmed = x.iter().rposition(|&l| l != 0);
-    match trimmed {
-        Some(i) => i * LIMB_BITS + (LIMB_BITS - x.get(i).map_or(0, |l| l.leading_zeros() as usize)),
+    match x.iter().rposition(|&l| l != 0) {
+        Some(i) => i * LIMB_BITS + (64 - x.get(i).map_or(64, |l| l.leading_zeros() as usize)),
         None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use rsa::BigUint;
+
+    use super::{from_be, mul_full, to_be, Limb, Modulus, LIMB_BITS};
+
+    /// Deterministic pseudo-random bytes.
+    struct Bytes(u64);
+
+    impl Bytes {
+        fn take(&mut self, n: usize) -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    self.0 = self
+                        .0
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (self.0 >> 33) as u8
+                })
+                .collect()
+        }
+
+        /// An odd modulus of exactly `bits` bits.
+        fn modulus(&mut self, bits: usize) -> Vec<u8> {
+            let mut be = self.take(bits.div_ceil(8));
+            let extra = be.len() * 8 - bits;
+            be[0] &= 0xff >> extra;
+            be[0] |= 0x80 >> extra;
+            *be.last_mut().unwrap() |= 1;
+            be
+        }
+    }
+
+    fn big(x: &[Limb]) -> BigUint {
+        BigUint::from_bytes_be(&to_be(x, x.len() * LIMB_BITS / 8 + 1))
+    }
+
+    fn limbs(x: &BigUint, len: usize) -> Vec<Limb> {
+        let mut v = from_be(&x.to_bytes_be());
+        assert!(v.iter().skip(len).all(|&l| l == 0));
+        v.resize(len, 0);
+        v
+    }
+
+    /// Moduli of several sizes, including sizes just under and over a multiple of 28 bits and
+    /// the largest accepted.
+    fn moduli(rng: &mut Bytes) -> Vec<(Vec<u8>, Modulus)> {
+        [
+            3, 30, 54, 55, 56, 57, 255, 512, 1024, 1536, 2048, 4096, 7000,
+        ]
+        .into_iter()
+        .map(|bits| {
+            let be = rng.modulus(bits);
+            let m = Modulus::new(&be).unwrap();
+            (be, m)
+        })
+        .collect()
+    }
+
+    /// Values below 2m (what the exponentiation works with), with the extremes.
+    fn values(rng: &mut Bytes, m: &BigUint, len: usize) -> Vec<Vec<Limb>> {
+        let two_m = m * 2u32;
+        let mut out = vec![
+            limbs(&BigUint::from(0u32), len),
+            limbs(&(m - 1u32), len),
+            limbs(&(&two_m - 1u32), len),
+        ];
+        for _ in 0..6 {
+            let x = BigUint::from_bytes_be(&rng.take(len * 4)) % &two_m;
+            out.push(limbs(&x, len));
+        }
+        out
+    }
+
+    #[test]
+    fn montgomery_products_and_squares_agree_with_big_integers() {
+        let mut rng = Bytes(1);
+        for (be, modulus) in moduli(&mut rng) {
+            let m = BigUint::from_bytes_be(&be);
+            let len = modulus.len();
+            let r = BigUint::from(1u32) << (LIMB_BITS * len);
+            assert!(&m * 4u32 < r);
+            let xs = values(&mut rng, &m, len);
+            let mut out = vec![0; len];
+            let mut sq = vec![0; len];
+            for a in &xs {
+                for b in &xs {
+                    modulus.mul_into(a, b, &mut out);
+                    let got = big(&out);
+                    assert!(got < &m * 2u32, "{} bits", m.bits());
+                    assert!(out.iter().all(|&l| l >> LIMB_BITS == 0));
+                    assert_eq!((&got * &r) % &m, (big(a) * big(b)) % &m);
+                }
+                // The dedicated squaring gives the same limbs as the general product.
+                modulus.mul_into(a, a, &mut out);
+                modulus.sqr_into(a, &mut sq);
+                assert_eq!(sq, out, "{} bits", m.bits());
+            }
+        }
+    }
+
+    #[test]
+    fn conversions_and_exponentiation_agree_with_big_integers() {
+        let mut rng = Bytes(2);
+        for (be, modulus) in moduli(&mut rng) {
+            let m = BigUint::from_bytes_be(&be);
+            let len = modulus.len();
+            let r = BigUint::from(1u32) << (LIMB_BITS * len);
+            assert_eq!(big(&modulus.one), &r % &m);
+            assert_eq!(big(&modulus.r2), (&r * &r) % &m);
+            // A number twice the modulus's size, into Montgomery form and back.
+            let x_be = rng.take(be.len() * 2);
+            let x = BigUint::from_bytes_be(&x_be);
+            let xm = modulus.to_mont(&from_be(&x_be));
+            assert!(big(&xm) < &m * 2u32);
+            assert_eq!(big(&xm) % &m, (&x * &r) % &m);
+            assert_eq!(big(&modulus.out_of_mont(&xm)), &x % &m);
+            for exp_bytes in [0, 1, 3, be.len()] {
+                let e_be = rng.take(exp_bytes);
+                let e = BigUint::from_bytes_be(&e_be);
+                let e_limbs = from_be(&e_be);
+                let expected = x.modpow(&e, &m);
+                let secret = modulus.pow(&xm, &e_limbs, exp_bytes * 8);
+                assert_eq!(big(&modulus.out_of_mont(&secret)), expected);
+                let public = modulus.pow_public(&xm, &e_limbs);
+                assert_eq!(big(&modulus.out_of_mont(&public)), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn limb_conversions_and_full_products_agree_with_big_integers() {
+        let mut rng = Bytes(3);
+        for (la, lb) in [(0, 0), (1, 1), (3, 1), (7, 13), (64, 128), (300, 257)] {
+            let a_be = rng.take(la);
+            let b_be = rng.take(lb);
+            let (a, b) = (from_be(&a_be), from_be(&b_be));
+            assert_eq!(to_be(&a, la), a_be);
+            let expected = BigUint::from_bytes_be(&a_be) * BigUint::from_bytes_be(&b_be);
+            assert_eq!(big(&mul_full(&a, &b)), expected);
+        }
+        assert!(Modulus::new(&[0x02]).is_none());
+        assert!(Modulus::new(&[0x01]).is_none());
+        assert!(Modulus::new(&[]).is_none());
+        assert!(Modulus::new(&Bytes(4).modulus(7200)).is_none());
     }
 }
