@@ -3,9 +3,12 @@
 //! Numbers are little-endian vectors of 28-bit limbs, each held in a `u64`. wasm multiplies
 //! 64 × 64 → 64 bits natively but has no wider product, so a product of two limbs must fit in 64
 //! bits; with 28-bit limbs it takes 56, and a column of up to 255 such products adds up without
-//! any carry handling. Multiplication is product scanning (Comba), with the Montgomery reduction
-//! folded into the same columns (FIPS): the inner loops are only loads, multiplications and
-//! additions, instead of a carry chain through every limb.
+//! any carry handling. A Montgomery product is therefore computed as unnormalized columns: the
+//! product, four rows per pass over the columns (each limb loaded once for four
+//! multiplications), then the reduction, whose factors uᵢ come in blocks of four the same way
+//! (separated operand scanning). The inner loops are only loads, multiplications, additions
+//! and stores, instead of a carry chain through every limb; carries are propagated once, at
+//! the end.
 //!
 //! The Montgomery radix R = 2^(28·len) is chosen with 4m < R, so that products of values below
 //! 2m stay below 2m without a final subtraction ("lazy" reduction); values are brought below m
@@ -24,6 +27,9 @@ const WINDOW_BITS: usize = 4;
 /// Most limbs a modulus may have (about 7100 bits): a column sum of this many limb products,
 /// doubled in squaring, must stay below 2⁶⁴.
 const MAX_LIMBS: usize = 254;
+/// Most limbs for which product columns (up to 2·127 products of 56 bits, plus carries) are
+/// reduced without normalizing them first.
+const MAX_LAZY_LIMBS: usize = 127;
 
 /// An odd modulus with what Montgomery multiplication needs.
 #[derive(Clone)]
@@ -99,8 +105,9 @@ impl Modulus {
             self.double(&mut x);
         }
         let mut t = vec![0; self.len()];
+        let mut work = self.work();
         for _ in 0..k {
-            self.sqr_into(&x, &mut t);
+            self.sqr_into(&x, &mut t, &mut work);
             std::mem::swap(&mut x, &mut t);
         }
         self.reduce_once(&mut x);
@@ -138,97 +145,128 @@ impl Modulus {
         }
     }
 
+    /// Working space for [`Self::mul_into`] and [`Self::sqr_into`].
+    pub fn work(&self) -> Work {
+        Work(vec![0; 2 * self.len() + 4])
+    }
+
     /// `out ← a · b · R⁻¹ mod m`, below 2m, for `a, b < 2m` (or `a < R`, `b < m`); all three
-    /// `len` limbs. Product scanning with the reduction in the same columns: column k gathers
-    /// every aᵢ·bₖ₋ᵢ and uᵢ·mₖ₋ᵢ, where the uᵢ (kept in `out` until the result overwrites them)
-    /// make the low columns zero.
-    pub fn mul_into(&self, a: &[Limb], b: &[Limb], out: &mut [Limb]) {
-        let len = self.len();
-        let mut carry = 0;
-        for k in 0..len {
-            let (s_ab, s_um) = match (a.get(..k), b.get(1..=k), out.get(..k), self.m.get(1..=k)) {
-                (Some(a), Some(b), Some(u), Some(m)) => dot2(a, b, u, m),
-                _ => (0, 0),
-            };
-            let last = a.get(k).copied().unwrap_or(0) * b.first().copied().unwrap_or(0);
-            let (s_lo, s_hi) = column(carry, s_ab, s_um);
-            let s_lo = s_lo + (last & MASK);
-            let u = (s_lo * self.m0_inv) & MASK;
-            let s_lo = s_lo + u * self.m.first().copied().unwrap_or(0);
-            if let Some(slot) = out.get_mut(k) {
-                *slot = u;
+    /// `len` limbs.
+    pub fn mul_into(&self, a: &[Limb], b: &[Limb], out: &mut [Limb], work: &mut Work) {
+        let cols = &mut work.0;
+        cols.fill(0);
+        let mut rows = a.chunks_exact(4);
+        for (i, block) in rows.by_ref().enumerate() {
+            if let (Some(cols), [a0, a1, a2, a3]) = (cols.get_mut(4 * i..), block) {
+                rows4(cols, [*a0, *a1, *a2, *a3], [0; 3], b);
             }
-            carry = (s_lo >> LIMB_BITS) + s_hi + (last >> LIMB_BITS);
         }
-        for k in len..2 * len - 1 {
-            let from = k + 1 - len;
-            let (s_ab, s_um) = match (
-                a.get(from..),
-                b.get(from..),
-                out.get(from..),
-                self.m.get(from..),
-            ) {
-                (Some(a), Some(b), Some(u), Some(m)) => dot2(a, b, u, m),
-                _ => (0, 0),
-            };
-            let (s_lo, s_hi) = column(carry, s_ab, s_um);
-            if let Some(slot) = out.get_mut(from - 1) {
-                *slot = s_lo & MASK;
+        let done = a.len() - rows.remainder().len();
+        for (i, &ai) in rows.remainder().iter().enumerate() {
+            if let Some(cols) = cols.get_mut(done + i..) {
+                row1(cols, ai, b);
             }
-            carry = (s_lo >> LIMB_BITS) + s_hi;
         }
-        // What is left fits a limb: the result is below 2m < R.
-        if let Some(slot) = out.last_mut() {
-            *slot = carry;
-        }
+        self.redc(cols, out);
     }
 
     /// `out ← a² · R⁻¹ mod m`, below 2m, for `a < 2m`: as [`Self::mul_into`], but each cross
     /// product once, doubled (a quarter fewer multiplications; squarings are most of an
     /// exponentiation).
-    pub fn sqr_into(&self, a: &[Limb], out: &mut [Limb]) {
-        let len = self.len();
-        let mut carry = 0;
-        for k in 0..2 * len - 1 {
-            let from = (k + 1).saturating_sub(len);
-            // Cross products aᵢ·aₖ₋ᵢ with from ≤ i < k − i.
-            let half = k.div_ceil(2);
-            let cross = match (a.get(from..half), a.get(k + 1 - half..=k - from)) {
-                (Some(x), Some(y)) => dot(x, y),
-                _ => 0,
-            };
-            let diag = if k % 2 == 0 {
-                a.get(k / 2).map_or(0, |&x| x * x)
-            } else {
-                0
-            };
-            let sum = 2 * cross + diag;
-            if k < len {
-                let s_um = match (out.get(..k), self.m.get(1..=k)) {
-                    (Some(u), Some(m)) => dot(u, m),
-                    _ => 0,
-                };
-                let (s_lo, s_hi) = column(carry, sum, s_um);
-                let u = (s_lo * self.m0_inv) & MASK;
-                let s_lo = s_lo + u * self.m.first().copied().unwrap_or(0);
-                if let Some(slot) = out.get_mut(k) {
-                    *slot = u;
+    pub fn sqr_into(&self, a: &[Limb], out: &mut [Limb], work: &mut Work) {
+        let cols = &mut work.0;
+        cols.fill(0);
+        // Cross products aᵢ·aⱼ, i < j: rows in blocks of four, each block's own pairs first.
+        let mut rows = a.chunks_exact(4);
+        for (i, block) in rows.by_ref().enumerate() {
+            let at = 4 * i;
+            if let ([a0, a1, a2, a3], Some(c)) = (block, cols.get_mut(2 * at + 1..2 * at + 6)) {
+                if let [c1, c2, c3, c4, c5] = c {
+                    *c1 += a0 * a1;
+                    *c2 += a0 * a2;
+                    *c3 += a0 * a3 + a1 * a2;
+                    *c4 += a1 * a3;
+                    *c5 += a2 * a3;
                 }
-                carry = (s_lo >> LIMB_BITS) + s_hi;
-            } else {
-                let s_um = match (out.get(from..), self.m.get(from..)) {
-                    (Some(u), Some(m)) => dot(u, m),
-                    _ => 0,
-                };
-                let (s_lo, s_hi) = column(carry, sum, s_um);
-                if let Some(slot) = out.get_mut(from - 1) {
-                    *slot = s_lo & MASK;
+                if let (Some(cols), Some(rest)) = (cols.get_mut(2 * at + 4..), a.get(at + 4..)) {
+                    rows4(cols, [*a0, *a1, *a2, *a3], [0; 3], rest);
                 }
-                carry = (s_lo >> LIMB_BITS) + s_hi;
             }
         }
-        if let Some(slot) = out.last_mut() {
-            *slot = carry;
+        let done = a.len() - rows.remainder().len();
+        for (i, &ai) in rows.remainder().iter().enumerate() {
+            let at = done + i;
+            if let (Some(cols), Some(rest)) = (cols.get_mut(2 * at + 1..), a.get(at + 1..)) {
+                row1(cols, ai, rest);
+            }
+        }
+        // Doubled, plus the squares.
+        for (pair, &ai) in cols.chunks_exact_mut(2).zip(a) {
+            if let [even, odd] = pair {
+                *even = 2 * *even + ai * ai;
+                *odd *= 2;
+            }
+        }
+        self.redc(cols, out);
+    }
+
+    /// Montgomery reduction of the unnormalized product columns: `out ← t · R⁻¹ mod m` for
+    /// t = Σ colsₖ·2^(28k) below 2m·R. The uᵢ that clear the low columns go in blocks of four:
+    /// within a block each one changes the next three columns, which the next uᵢ needs (kept
+    /// in registers), and then the block's uᵢ·m are added to the rest of the columns in one
+    /// pass.
+    fn redc(&self, cols: &mut [Limb], out: &mut [Limb]) {
+        let len = self.len();
+        if len > MAX_LAZY_LIMBS {
+            // Column sums of more than 127 products (each side) could overflow with the
+            // reduction's on top: normalize the product first.
+            carry_normalize(cols);
+        }
+        let m = &self.m;
+        let m0_inv = self.m0_inv;
+        let mut carry = 0;
+        // uᵢ for column t (with the carry in), and the carry out of t + uᵢ·m₀.
+        let step = |t: Limb, m0: Limb| {
+            let u = t.wrapping_mul(m0_inv) & MASK;
+            (u, (t >> LIMB_BITS) + (((t & MASK) + u * m0) >> LIMB_BITS))
+        };
+        let blocks = if let [m0, m1, m2, m3, rest @ ..] = m.as_slice() {
+            let (m0, m1, m2, m3) = (*m0, *m1, *m2, *m3);
+            for i in 0..len / 4 {
+                let Some(&[c0, c1, c2, c3]) = cols.get(4 * i..4 * i + 4) else {
+                    break;
+                };
+                let (u0, c) = step(c0.wrapping_add(carry), m0);
+                let (u1, c) = step(c1.wrapping_add(c + u0 * m1), m0);
+                let (u2, c) = step(c2.wrapping_add(c + u0 * m2 + u1 * m1), m0);
+                let (u3, c) = step(c3.wrapping_add(c + u0 * m3 + u1 * m2 + u2 * m1), m0);
+                carry = c;
+                // Column 4i+4+j gains u₀·m₄₊ⱼ + u₁·m₃₊ⱼ + u₂·m₂₊ⱼ + u₃·m₁₊ⱼ.
+                if let Some(cols) = cols.get_mut(4 * i + 4..) {
+                    rows4(cols, [u0, u1, u2, u3], [m3, m2, m1], rest);
+                }
+            }
+            len / 4
+        } else {
+            0
+        };
+        // The last len mod 4 columns one by one.
+        let m0 = m.first().copied().unwrap_or(0);
+        for k in 4 * blocks..len {
+            let Some(&col) = cols.get(k) else {
+                break;
+            };
+            let (u, c) = step(col.wrapping_add(carry), m0);
+            carry = c;
+            if let (Some(cols), Some(rest)) = (cols.get_mut(k + 1..), m.get(1..)) {
+                row1(cols, u, rest);
+            }
+        }
+        // The upper half, with the carry: below 2m < R, so it fits `len` limbs.
+        for (o, &c) in out.iter_mut().zip(cols.get(len..).unwrap_or_default()) {
+            let t = c.wrapping_add(carry);
+            *o = t & MASK;
+            carry = t >> LIMB_BITS;
         }
     }
 
@@ -241,13 +279,14 @@ impl Modulus {
         let mut shifted = vec![0; len];
         let mut term = vec![0; len];
         let mut chunk = vec![0; len];
+        let mut work = self.work();
         for c in x.chunks(len).rev() {
             chunk.fill(0);
             for (d, &s) in chunk.iter_mut().zip(c) {
                 *d = s;
             }
-            self.mul_into(&acc, &self.r2, &mut shifted);
-            self.mul_into(&chunk, &self.r2, &mut term);
+            self.mul_into(&acc, &self.r2, &mut shifted, &mut work);
+            self.mul_into(&chunk, &self.r2, &mut term, &mut work);
             for ((a, &s), &t) in acc.iter_mut().zip(&shifted).zip(&term) {
                 *a = s + t;
             }
@@ -267,7 +306,7 @@ impl Modulus {
         }
         let mut out = vec![0; self.len()];
         // (x + u·m) / R < m + 1: one subtraction at most.
-        self.mul_into(x, &one, &mut out);
+        self.mul_into(x, &one, &mut out, &mut self.work());
         self.reduce_once(&mut out);
         out
     }
@@ -275,7 +314,12 @@ impl Modulus {
     /// a · b · R⁻¹ mod m, below m, for `a, b < 2m`.
     pub fn mul(&self, a: &[Limb], b: &[Limb]) -> Vec<Limb> {
         let mut out = vec![0; self.len()];
-        self.mul_into(&fit(a, self.len()), &fit(b, self.len()), &mut out);
+        self.mul_into(
+            &fit(a, self.len()),
+            &fit(b, self.len()),
+            &mut out,
+            &mut self.work(),
+        );
         self.reduce_once(&mut out);
         out
     }
@@ -307,6 +351,7 @@ impl Modulus {
     pub fn pow(&self, base: &[Limb], exp: &[Limb], exp_bits: usize) -> Vec<Limb> {
         let len = self.len();
         let base = fit(base, len);
+        let mut work = self.work();
         // table[i] = base^i, in one block.
         let entries = 1 << WINDOW_BITS;
         let mut table = vec![0; entries * len];
@@ -325,10 +370,10 @@ impl Modulus {
             };
             if i % 2 == 0 {
                 if let Some(half) = done.get(i / 2 * len..(i / 2 + 1) * len) {
-                    self.sqr_into(half, entry);
+                    self.sqr_into(half, entry, &mut work);
                 }
             } else if let Some(prev) = done.get((i - 1) * len..) {
-                self.mul_into(prev, &base, entry);
+                self.mul_into(prev, &base, entry, &mut work);
             }
         }
         let windows = exp_bits.div_ceil(WINDOW_BITS).max(1);
@@ -338,11 +383,11 @@ impl Modulus {
         lookup(&table, window(exp, (windows - 1) * WINDOW_BITS), &mut acc);
         for w in (0..windows - 1).rev() {
             for _ in 0..WINDOW_BITS {
-                self.sqr_into(&acc, &mut tmp);
+                self.sqr_into(&acc, &mut tmp, &mut work);
                 std::mem::swap(&mut acc, &mut tmp);
             }
             lookup(&table, window(exp, w * WINDOW_BITS), &mut entry);
-            self.mul_into(&acc, &entry, &mut tmp);
+            self.mul_into(&acc, &entry, &mut tmp, &mut work);
             std::mem::swap(&mut acc, &mut tmp);
         }
         acc
@@ -357,14 +402,15 @@ impl Modulus {
             return self.one.clone();
         }
         // Left to right from below the top bit, which is `base` itself.
+        let mut work = self.work();
         let mut acc = base.to_vec();
         let mut tmp = vec![0; len];
         for bit in (0..bits - 1).rev() {
-            self.sqr_into(&acc, &mut tmp);
+            self.sqr_into(&acc, &mut tmp, &mut work);
             std::mem::swap(&mut acc, &mut tmp);
             let limb = exp.get(bit / LIMB_BITS).copied().unwrap_or(0);
             if (limb >> (bit % LIMB_BITS)) & 1 == 1 {
-                self.mul_into(&acc, &base, &mut tmp);
+                self.mul_into(&acc, &base, &mut tmp, &mut work);
                 std::mem::swap(&mut acc, &mut tmp);
             }
         }
@@ -372,35 +418,66 @@ impl Modulus {
     }
 }
 
+/// `cols[j] += a₀·bⱼ + a₁·bⱼ₋₁ + a₂·bⱼ₋₂ + a₃·bⱼ₋₃` for j up to |b| + 2, where b₋₁, b₋₂, b₋₃
+/// are `before` and bⱼ is zero past the end: four rows of a product in one pass, each bⱼ
+/// loaded once and each column loaded and stored once for four multiplications. Four columns
+/// a step, so that the bⱼ stay where they are loaded.
+#[inline(always)]
+fn rows4(cols: &mut [Limb], a: [Limb; 4], before: [Limb; 3], b: &[Limb]) {
+    let [a0, a1, a2, a3] = a;
+    let [mut p1, mut p2, mut p3] = before;
+    let Some((body, tail)) = cols.split_at_mut_checked(b.len()) else {
+        return;
+    };
+    let (bs, mut cs) = (b.chunks_exact(4), body.chunks_exact_mut(4));
+    let b_rest = bs.remainder();
+    for (bc, cc) in bs.zip(cs.by_ref()) {
+        if let ([b0, b1, b2, b3], [c0, c1, c2, c3]) = (bc, cc) {
+            *c0 = c0.wrapping_add(a0 * b0 + a1 * p1 + a2 * p2 + a3 * p3);
+            *c1 = c1.wrapping_add(a0 * b1 + a1 * b0 + a2 * p1 + a3 * p2);
+            *c2 = c2.wrapping_add(a0 * b2 + a1 * b1 + a2 * b0 + a3 * p1);
+            *c3 = c3.wrapping_add(a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0);
+            (p1, p2, p3) = (*b3, *b2, *b1);
+        }
+    }
+    for (&bj, c) in b_rest.iter().zip(cs.into_remainder()) {
+        *c = c.wrapping_add(a0 * bj + a1 * p1 + a2 * p2 + a3 * p3);
+        (p3, p2, p1) = (p2, p1, bj);
+    }
+    for (c, add) in tail
+        .iter_mut()
+        .zip([a1 * p1 + a2 * p2 + a3 * p3, a2 * p1 + a3 * p2, a3 * p1])
+    {
+        *c = c.wrapping_add(add);
+    }
+}
+
+/// `cols[j] += a·bⱼ`: one row of a product.
+#[inline(always)]
+fn row1(cols: &mut [Limb], a: Limb, b: &[Limb]) {
+    for (c, &bj) in cols.iter_mut().zip(b) {
+        *c = c.wrapping_add(a * bj);
+    }
+}
+
 /// Σ xᵢ·yₙ₋₁₋ᵢ for slices of the same length n (the column of a product), for at most 255
 /// terms.
-#[inline(always)]
 fn dot(x: &[Limb], y: &[Limb]) -> Limb {
     x.iter()
         .zip(y.iter().rev())
         .fold(0, |s, (&a, &b)| s.wrapping_add(a * b))
 }
 
-/// [`dot`] of (a, b) and of (u, m) in one pass; `b` and `m` are read from their ends, each
-/// over as many limbs as `a` has.
-#[inline(always)]
-fn dot2(a: &[Limb], b: &[Limb], u: &[Limb], m: &[Limb]) -> (Limb, Limb) {
-    a.iter()
-        .zip(u)
-        .zip(b.iter().rev().zip(m.iter().rev()))
-        .fold((0, 0), |(s, t), ((&a, &u), (&b, &m))| {
-            (s.wrapping_add(a * b), t.wrapping_add(u * m))
-        })
-}
-
 /// A column's total, the carry in plus two column sums, as `low + high·2²⁸`: split so that
 /// nothing overflows.
-#[inline(always)]
 fn column(carry: Limb, s: Limb, t: Limb) -> (Limb, Limb) {
     let low = (carry & MASK) + (s & MASK) + (t & MASK);
     let high = (carry >> LIMB_BITS) + (s >> LIMB_BITS) + (t >> LIMB_BITS);
     (low, high)
 }
+
+/// Working space for one product: its columns before reduction.
+pub struct Work(Vec<Limb>);
 
 /// `out ← table[digit]`, reading every entry.
 fn lookup(table: &[Limb], digit: Limb, out: &mut [Limb]) {
@@ -611,17 +688,18 @@ mod tests {
             let xs = values(&mut rng, &m, len);
             let mut out = vec![0; len];
             let mut sq = vec![0; len];
+            let mut work = modulus.work();
             for a in &xs {
                 for b in &xs {
-                    modulus.mul_into(a, b, &mut out);
+                    modulus.mul_into(a, b, &mut out, &mut work);
                     let got = big(&out);
                     assert!(got < &m * 2u32, "{} bits", m.bits());
                     assert!(out.iter().all(|&l| l >> LIMB_BITS == 0));
                     assert_eq!((&got * &r) % &m, (big(a) * big(b)) % &m);
                 }
                 // The dedicated squaring gives the same limbs as the general product.
-                modulus.mul_into(a, a, &mut out);
-                modulus.sqr_into(a, &mut sq);
+                modulus.mul_into(a, a, &mut out, &mut work);
+                modulus.sqr_into(a, &mut sq, &mut work);
                 assert_eq!(sq, out, "{} bits", m.bits());
             }
         }
