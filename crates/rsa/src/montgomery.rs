@@ -23,7 +23,7 @@ pub type Limb = u64;
 const LIMB_BITS: usize = 28;
 const MASK: Limb = (1 << LIMB_BITS) - 1;
 /// Bits of the exponent read at a time.
-const WINDOW_BITS: usize = 4;
+const WINDOW_BITS: usize = 5;
 /// Most limbs a modulus may have (about 7100 bits): a column sum of this many limb products,
 /// doubled in squaring, must stay below 2⁶⁴.
 const MAX_LIMBS: usize = 254;
