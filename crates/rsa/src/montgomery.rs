@@ -420,8 +420,9 @@ impl Modulus {
 
 /// `cols[j] += a₀·bⱼ + a₁·bⱼ₋₁ + a₂·bⱼ₋₂ + a₃·bⱼ₋₃` for j up to |b| + 2, where b₋₁, b₋₂, b₋₃
 /// are `before` and bⱼ is zero past the end: four rows of a product in one pass, each bⱼ
-/// loaded once and each column loaded and stored once for four multiplications. Four columns
-/// a step, so that the bⱼ stay where they are loaded.
+/// loaded once and each column loaded and stored once for four multiplications. Eight columns
+/// a step, so that the bⱼ stay where they are loaded and the loop test is paid once for 32
+/// multiplications.
 #[inline(always)]
 fn rows4(cols: &mut [Limb], a: [Limb; 4], before: [Limb; 3], b: &[Limb]) {
     let [a0, a1, a2, a3] = a;
@@ -429,15 +430,19 @@ fn rows4(cols: &mut [Limb], a: [Limb; 4], before: [Limb; 3], b: &[Limb]) {
     let Some((body, tail)) = cols.split_at_mut_checked(b.len()) else {
         return;
     };
-    let (bs, mut cs) = (b.chunks_exact(4), body.chunks_exact_mut(4));
+    let (bs, mut cs) = (b.chunks_exact(8), body.chunks_exact_mut(8));
     let b_rest = bs.remainder();
     for (bc, cc) in bs.zip(cs.by_ref()) {
-        if let ([b0, b1, b2, b3], [c0, c1, c2, c3]) = (bc, cc) {
+        if let ([b0, b1, b2, b3, b4, b5, b6, b7], [c0, c1, c2, c3, c4, c5, c6, c7]) = (bc, cc) {
             *c0 = c0.wrapping_add(a0 * b0 + a1 * p1 + a2 * p2 + a3 * p3);
             *c1 = c1.wrapping_add(a0 * b1 + a1 * b0 + a2 * p1 + a3 * p2);
             *c2 = c2.wrapping_add(a0 * b2 + a1 * b1 + a2 * b0 + a3 * p1);
             *c3 = c3.wrapping_add(a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0);
-            (p1, p2, p3) = (*b3, *b2, *b1);
+            *c4 = c4.wrapping_add(a0 * b4 + a1 * b3 + a2 * b2 + a3 * b1);
+            *c5 = c5.wrapping_add(a0 * b5 + a1 * b4 + a2 * b3 + a3 * b2);
+            *c6 = c6.wrapping_add(a0 * b6 + a1 * b5 + a2 * b4 + a3 * b3);
+            *c7 = c7.wrapping_add(a0 * b7 + a1 * b6 + a2 * b5 + a3 * b4);
+            (p1, p2, p3) = (*b7, *b6, *b5);
         }
     }
     for (&bj, c) in b_rest.iter().zip(cs.into_remainder()) {
