@@ -27,6 +27,8 @@ package (scripts/bench-node/oidc-provider.mjs) on this machine, through the same
 Scale (scripts/bench_tenants.py): BENCH_TENANTS (default 10,000) generated tenant files applied
 to each runtime's local store in one `edge-idp apply`, and host lookups and runtime memory at 2
 and at that many tenants.
+iMIS calls per flow (benchlib/imis_calls.py): what the emulator is asked by a first SAML SSO and a
+first code -> token exchange of a member who has just signed in, and by a repeat of each.
 A summary table (runtime, measurement, figure, goal, met) closes the run.
 """
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack as stack_mod  # noqa: E402
-from benchlib import bundle, crypto, latency, oidc, peers, saml, tenants, units  # noqa: E402
+from benchlib import bundle, crypto, imis_calls, latency, oidc, peers, saml, tenants, units  # noqa: E402
 from benchlib.report import Report  # noqa: E402
 from benchlib.settings import OIDC_N, RUNTIMES, SAML_N, TENANTS  # noqa: E402
 
@@ -52,6 +54,7 @@ def bench_runtime(runtime: str, sig: dict[str, float], report: Report) -> dict[s
         oidc.add_es256_client(stack)
         stack.push(stack.tenant_folder("acme"))
         latency.request_latency(stack, report)
+        imis_calls.imis_calls(stack, report)
         s = saml.saml_session(stack)
         unit_prices = units.unit_costs(stack, s, SAML_N, report)
         marginal_rsa = saml.bench_saml(stack, unit_prices, sig, report)

@@ -31,10 +31,13 @@ def add_es256_client(stack) -> None:
 class OidcBrowser:
     """A browser signed in as jsmith on acme, minting authorization codes with prompt=none."""
 
-    def __init__(self, stack):
+    def __init__(self, stack, session: requests.Session | None = None):
+        """Signs in through demo-rp's authorization request, unless `session` is signed in already."""
         self.stack = stack
-        self.s = requests.Session()
+        self.s = session or requests.Session()
         self.s.verify = False
+        if session is not None:
+            return
         host = "acme.localhost"
         q = {"response_type": "code", "client_id": "demo-rp", "redirect_uri": RP_REDIRECT,
              "scope": "openid profile email"}
