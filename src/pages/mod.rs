@@ -263,10 +263,9 @@ pub fn no_access(
     page_response(403, brand, title, &body, nonce)
 }
 
-/// A page that POSTs `fields` to `action` at once (SAML HTTP-POST binding, the token bridge).
-/// Without JavaScript the member presses Continue.
-pub fn auto_post(brand: Brand<'_>, action: &str, fields: &[(&str, &str)], nonce: &str) -> Response {
-    let inputs: String = fields
+/// `fields` as hidden form inputs, escaped.
+pub fn hidden_inputs(fields: &[(&str, &str)]) -> String {
+    fields
         .iter()
         .map(|(k, v)| {
             format!(
@@ -275,7 +274,13 @@ pub fn auto_post(brand: Brand<'_>, action: &str, fields: &[(&str, &str)], nonce:
                 html_escape(v)
             )
         })
-        .collect();
+        .collect()
+}
+
+/// A page that POSTs `fields` to `action` at once (SAML HTTP-POST binding, the token bridge).
+/// Without JavaScript the member presses Continue.
+pub fn auto_post(brand: Brand<'_>, action: &str, fields: &[(&str, &str)], nonce: &str) -> Response {
+    let inputs = hidden_inputs(fields);
     let body = format!(
         "<h1>{}</h1><form id=\"auto-post\" method=\"post\" action=\"{}\">{inputs}\
 <noscript><p>{}</p></noscript><button type=\"submit\">{}</button></form>\

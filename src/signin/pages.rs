@@ -83,16 +83,7 @@ pub fn signout_confirm_form<P: Platform>(
     hidden: &[(&str, &str)],
     form_id: &str,
 ) -> Response {
-    let hidden: String = hidden
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                html_escape(k),
-                html_escape(v)
-            )
-        })
-        .collect();
+    let hidden = crate::pages::hidden_inputs(hidden);
     let asked_by = app_name
         .map(|n| {
             format!(
