@@ -298,3 +298,28 @@ fn runtime_reads_every_valid_host_and_tenant_example() {
         }
     }
 }
+
+#[test]
+fn a_forms_ticket_machine_key_that_is_not_usable_hex_is_named() {
+    let folder = scratch("machine-key").join("globex");
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join("tenant.json");
+    let mut tenant = read_json(&example("tenant/valid-globex-legacy-forms-ticket.json"));
+    write_json(&path, &tenant);
+    let r = run_keyed(&["validate", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.all());
+
+    // Sealed for globex, and it opens, but to "not-hex".
+    let not_hex = "sealed:v1:hjLpH_hWlNADXAaEPtKeCQrwuISZfj39G-ca0NMuYow88r8";
+    tenant["imis"]["forms_ticket"]["decryption_key"] = json!(not_hex);
+    write_json(&path, &tenant);
+    let r = run_keyed(&["validate", path.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains("/imis/forms_ticket/decryption_key: ")
+            && r.stderr.contains("[rule: machine-key]"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.all().contains("not-hex"), "the opened key was printed");
+}

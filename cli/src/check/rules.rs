@@ -151,13 +151,18 @@ pub(super) fn check_sealed(
             continue;
         };
         for (pointer, value) in sealed {
-            if let Err(e) = seal::open_secret(master, tenant, &value) {
-                out.push(problem(
+            match seal::open_secret(master, tenant, &value) {
+                Err(e) => out.push(problem(
                     &doc.path,
                     &pointer,
                     &format!("{e} (opened as tenant {tenant:?})"),
                     "sealed-opens",
-                ));
+                )),
+                Ok(plain) => {
+                    if let Some(rule) = machine_key_rule(&pointer, &plain) {
+                        out.push(problem(&doc.path, &pointer, rule, "machine-key"));
+                    }
+                }
             }
         }
     }
@@ -167,6 +172,26 @@ pub(super) fn check_sealed(
              check them"
                 .to_owned(),
         );
+    }
+}
+
+/// What is wrong with an opened `<machineKey>` key of a forms ticket, if anything: the IdP would
+/// otherwise only find out at sign-in, and show every member the form.
+fn machine_key_rule(pointer: &str, plain: &str) -> Option<&'static str> {
+    let hex_len = |text: &str| {
+        let t = text.trim();
+        (t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit())).then_some(t.len() / 2)
+    };
+    match pointer {
+        "/imis/forms_ticket/decryption_key" => match hex_len(plain) {
+            Some(16 | 24 | 32) => None,
+            _ => Some("must open to the hex of an AES key (32, 48 or 64 hex digits), as in web.config"),
+        },
+        "/imis/forms_ticket/validation_key" => match hex_len(plain) {
+            Some(n) if n >= 16 => None,
+            _ => Some("must open to the hex of the validation key (at least 32 hex digits), as in web.config"),
+        },
+        _ => None,
     }
 }
 
