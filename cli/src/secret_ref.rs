@@ -133,6 +133,12 @@ impl Resolver<'_> {
                     .to_owned(),
             })?;
             let plain = self.plaintext(&at, &reference)?;
+            if let Some(rule) = crate::check::machine_key_rule(&pointer, &plain) {
+                return Err(CliError::Secret {
+                    at,
+                    message: format!("{rule} (the value is not shown)"),
+                });
+            }
             let given = match reference {
                 SecretRef::Sealed(sealed) => Some(sealed),
                 _ => None,
@@ -491,5 +497,18 @@ mod tests {
         }];
         settle(&mut doc, secrets, Some(&other), &master, "acme").unwrap();
         assert_ne!(doc["k"]["password"], other["k"]["password"]);
+    }
+
+    #[test]
+    fn a_machine_key_that_is_not_usable_hex_is_refused_without_showing_it() {
+        let mut doc = json!({"imis": {"forms_ticket": {
+            "validation_key": "env:SECRET_PW", "decryption_key": "env:SECRET_PW"}}});
+        let Err(err) = take(&mut doc, Path::new(".")) else {
+            panic!("a machine key of \"from-env\" was taken");
+        };
+        let err = err.to_string();
+        assert!(err.contains("/imis/forms_ticket/"), "{err}");
+        assert!(err.contains("hex"), "{err}");
+        assert!(!err.contains("from-env"), "{err}");
     }
 }

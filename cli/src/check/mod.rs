@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use edge_idp::seal::MasterKey;
 use serde_json::Value;
 
+pub(crate) use self::rules::machine_key_rule;
 pub(crate) use self::schema::Schemas;
 use crate::error::CliError;
 use crate::kind::{Kind, Placement};

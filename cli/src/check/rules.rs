@@ -177,7 +177,7 @@ pub(super) fn check_sealed(
 
 /// What is wrong with an opened `<machineKey>` key of a forms ticket, if anything: the IdP would
 /// otherwise only find out at sign-in, and show every member the form.
-fn machine_key_rule(pointer: &str, plain: &str) -> Option<&'static str> {
+pub(crate) fn machine_key_rule(pointer: &str, plain: &str) -> Option<&'static str> {
     let hex_len = |text: &str| {
         let t = text.trim();
         (t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit())).then_some(t.len() / 2)
