@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("saml_sso_request", targets::saml_sso_request),
     ("oidc_request", targets::oidc_request),
     ("bridge_request", targets::bridge_request),
+    ("forms_ticket", targets::forms_ticket),
 ];
 
 /// Runs target `name` on `data`; `false` if there is no such target.

@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use edge_idp::cookie;
 use edge_idp::http::{self, Request};
+use edge_idp::imis::forms_ticket::{Compatibility, MachineKey, Ticket, Validation};
 use edge_idp::platform::{HttpMethod, PlatformError};
 use edge_idp::saml::config::{Binding, LoadedApp, SamlApp};
 use edge_idp::saml::{authn_request, binding, dsig, logout, time, xml};
 use edge_idp::seal::{self, MasterKey, Purpose, SealKey};
 use edge_idp::signin::logout::LogoutState;
 use edge_idp::signin::pending::PendingList;
-use edge_idp::cookie;
 use edge_idp::signin::Session;
 use edge_idp::tenant::{TenantConfig, TenantResolver};
 use edge_idp::{Ctx, Idp};
@@ -450,6 +451,45 @@ pub fn seal_cookie(data: &[u8]) {
         _ => {
             let _ = MasterKey::from_base64(&text(body));
         }
+    });
+}
+
+/// iMIS's forms-authentication cookie: `MachineKey::open` on any cookie value under every mode
+/// and validation algorithm, and `Ticket::parse` on any decrypted payload (a fuzzer cannot forge
+/// the MAC that guards it in a cookie).
+pub fn forms_ticket(data: &[u8]) {
+    // flags bit 0: Framework20SP2 (else Framework45); bits 1-2: the validation algorithm; bit 3:
+    // the body is a decrypted ticket rather than a cookie value. One field: the body.
+    let mut f = Fields::new(data, 1);
+    let flags = f.flags;
+    let body = f.bytes();
+    guard(|| {
+        if flags & 8 != 0 {
+            if let Ok(t) = Ticket::parse(body) {
+                assert!(!t.name.is_empty(), "a ticket without a name parsed");
+            }
+            return;
+        }
+        let compatibility = if flags & 1 == 0 {
+            Compatibility::Framework45
+        } else {
+            Compatibility::Framework20Sp2
+        };
+        let validation = [
+            Validation::HmacSha1,
+            Validation::HmacSha256,
+            Validation::HmacSha384,
+            Validation::HmacSha512,
+        ][usize::from(flags >> 1) % 4];
+        #[allow(clippy::expect_used)]
+        let key = MachineKey::from_hex(
+            compatibility,
+            validation,
+            &"6F1C".repeat(32),
+            &"A37B".repeat(16),
+        )
+        .expect("valid demo keys");
+        let _ = key.open(&text(body));
     });
 }
 

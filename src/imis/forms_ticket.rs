@@ -220,10 +220,10 @@ impl Ticket {
             && max_age.is_none_or(|age| now.saturating_sub(self.issued) <= age)
     }
 
-    /// Parses ASP.NET's ticket serialization (format 1): version, issue and expiry ticks, the
-    /// persistence flag, then name, user data and path as UTF-16 strings, between fixed markers,
-    /// with nothing after.
-    fn parse(bytes: &[u8]) -> Result<Self, TicketError> {
+    /// Parses ASP.NET's ticket serialization (format 1), once decrypted and verified: version,
+    /// issue and expiry ticks, the persistence flag, then name, user data and path as UTF-16
+    /// strings, between fixed markers, with nothing after.
+    pub fn parse(bytes: &[u8]) -> Result<Self, TicketError> {
         let mut r = Reader(bytes);
         if r.byte()? != 0x01 {
             return Err(TicketError::Malformed);
