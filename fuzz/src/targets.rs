@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use edge_idp::cookie;
 use edge_idp::http::{self, Request};
-use edge_idp::imis::forms_ticket::{Compatibility, MachineKey, Ticket, Validation};
+use edge_idp::imis::forms_ticket::{FormsCompatibility, FormsValidation, MachineKey, Ticket};
 use edge_idp::platform::{HttpMethod, PlatformError};
 use edge_idp::saml::config::{Binding, LoadedApp, SamlApp};
 use edge_idp::saml::{authn_request, binding, dsig, logout, time, xml};
@@ -471,15 +471,15 @@ pub fn forms_ticket(data: &[u8]) {
             return;
         }
         let compatibility = if flags & 1 == 0 {
-            Compatibility::Framework45
+            FormsCompatibility::Framework45
         } else {
-            Compatibility::Framework20Sp2
+            FormsCompatibility::Framework20Sp2
         };
         let validation = [
-            Validation::HmacSha1,
-            Validation::HmacSha256,
-            Validation::HmacSha384,
-            Validation::HmacSha512,
+            FormsValidation::HmacSha1,
+            FormsValidation::HmacSha256,
+            FormsValidation::HmacSha384,
+            FormsValidation::HmacSha512,
         ][usize::from(flags >> 1) % 4];
         #[allow(clippy::expect_used)]
         let key = MachineKey::from_hex(

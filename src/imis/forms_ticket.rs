@@ -20,6 +20,8 @@ use hmac::{Mac, SimpleHmac};
 use sha1::Sha1;
 use sha2::{Sha256, Sha384, Sha512};
 
+pub use crate::tenant::config::{FormsCompatibility, FormsValidation};
+
 /// Longest cookie value read (ASP.NET's own limit on a ticket is 4 KB before hex encoding).
 pub const MAX_COOKIE_CHARS: usize = 8192;
 /// .NET ticks (100 ns since 0001-01-01) at the Unix epoch.
@@ -27,31 +29,7 @@ const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
 const TICKS_PER_SEC: i64 = 10_000_000;
 const AES_BLOCK: usize = 16;
 
-/// How the iMIS site protects its tickets: `<httpRuntime targetFramework="4.5">` or
-/// `<machineKey compatibilityMode="Framework45">` give `Framework45`; older sites
-/// `Framework20SP2`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compatibility {
-    /// ASP.NET 4.5 and later: derived keys, random IV, encrypt-then-MAC.
-    Framework45,
-    /// ASP.NET 2.0 SP2 to 4.0: the machine keys as given.
-    Framework20Sp2,
-}
-
-/// The `<machineKey validation=…>` algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Validation {
-    /// `SHA1` (HMAC-SHA1).
-    HmacSha1,
-    /// `HMACSHA256`.
-    HmacSha256,
-    /// `HMACSHA384`.
-    HmacSha384,
-    /// `HMACSHA512`.
-    HmacSha512,
-}
-
-impl Validation {
+impl FormsValidation {
     fn tag_len(self) -> usize {
         match self {
             Self::HmacSha1 => 20,
@@ -90,8 +68,8 @@ fn hmac<D: Digest + BlockSizeUser>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 /// An iMIS site's machine key, opened.
 #[derive(Clone)]
 pub struct MachineKey {
-    compatibility: Compatibility,
-    validation: Validation,
+    compatibility: FormsCompatibility,
+    validation: FormsValidation,
     validation_key: Vec<u8>,
     decryption_key: Vec<u8>,
 }
@@ -109,19 +87,16 @@ impl MachineKey {
     /// The key from the hex strings of `<machineKey validationKey=… decryptionKey=…>`.
     /// `decryption` must be AES (a 16, 24 or 32-byte key); the validation key at least 16 bytes.
     pub fn from_hex(
-        compatibility: Compatibility,
-        validation: Validation,
+        compatibility: FormsCompatibility,
+        validation: FormsValidation,
         validation_key_hex: &str,
         decryption_key_hex: &str,
     ) -> Result<Self, TicketError> {
-        let validation_key = hex_decode(validation_key_hex.trim()).ok_or(TicketError::BadKey)?;
-        let decryption_key = hex_decode(decryption_key_hex.trim()).ok_or(TicketError::BadKey)?;
-        if validation_key.len() < 16 || ![16, 24, 32].contains(&decryption_key.len()) {
-            return Err(TicketError::BadKey);
-        }
+        let validation_key = validation_key_bytes(validation_key_hex).ok_or(TicketError::BadKey)?;
+        let decryption_key = decryption_key_bytes(decryption_key_hex).ok_or(TicketError::BadKey)?;
         let (validation_key, decryption_key) = match compatibility {
-            Compatibility::Framework20Sp2 => (validation_key, decryption_key),
-            Compatibility::Framework45 => (derive(&validation_key), derive(&decryption_key)),
+            FormsCompatibility::Framework20Sp2 => (validation_key, decryption_key),
+            FormsCompatibility::Framework45 => (derive(&validation_key), derive(&decryption_key)),
         };
         Ok(Self {
             compatibility,
@@ -147,14 +122,14 @@ impl MachineKey {
             return Err(TicketError::BadSignature);
         }
         let serialized = match self.compatibility {
-            Compatibility::Framework45 => {
+            FormsCompatibility::Framework45 => {
                 if body.len() < 2 * AES_BLOCK {
                     return Err(TicketError::Malformed);
                 }
                 let (iv, ciphertext) = body.split_at(AES_BLOCK);
                 aes_cbc_decrypt(&self.decryption_key, iv, ciphertext)?
             }
-            Compatibility::Framework20Sp2 => {
+            FormsCompatibility::Framework20Sp2 => {
                 let plain = aes_cbc_decrypt(&self.decryption_key, &[0; AES_BLOCK], body)?;
                 let prefix = self.decryption_key.len();
                 let rest = plain.get(prefix..).ok_or(TicketError::Malformed)?;
@@ -350,6 +325,16 @@ fn derive(master: &[u8]) -> Vec<u8> {
         counter = counter.wrapping_add(1);
     }
     out
+}
+
+/// The bytes of a `<machineKey validationKey>`: hex of at least 16 bytes.
+pub fn validation_key_bytes(hex: &str) -> Option<Vec<u8>> {
+    hex_decode(hex.trim()).filter(|k| k.len() >= 16)
+}
+
+/// The bytes of a `<machineKey decryptionKey>`: hex of an AES key (16, 24 or 32 bytes).
+pub fn decryption_key_bytes(hex: &str) -> Option<Vec<u8>> {
+    hex_decode(hex.trim()).filter(|k| [16, 24, 32].contains(&k.len()))
 }
 
 /// Upper or lower case hex, two digits per byte.

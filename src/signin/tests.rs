@@ -507,7 +507,7 @@ fn return_targets_must_be_local() {
 
 /// The legacy tenant reading iMIS's `Login` cookie with a Framework45 HMACSHA256 machine key.
 fn legacy_with_forms_ticket() -> (Idp, FakePlatform, crate::imis::forms_ticket::MachineKey) {
-    use crate::imis::forms_ticket::{Compatibility, MachineKey, Validation};
+    use crate::imis::forms_ticket::{FormsCompatibility, FormsValidation, MachineKey};
     let (idp, p, _) = legacy();
     let (vk, dk) = ("6F1C".repeat(32), "A37B".repeat(16));
     let mut t = tenant_json("globex", "globex.localhost", IMIS);
@@ -518,8 +518,13 @@ fn legacy_with_forms_ticket() -> (Idp, FakePlatform, crate::imis::forms_ticket::
         "max_age_minutes": 60,
     });
     p.put_kv("tenant:globex", &t.to_string());
-    let key =
-        MachineKey::from_hex(Compatibility::Framework45, Validation::HmacSha256, &vk, &dk).unwrap();
+    let key = MachineKey::from_hex(
+        FormsCompatibility::Framework45,
+        FormsValidation::HmacSha256,
+        &vk,
+        &dk,
+    )
+    .unwrap();
     (idp, p, key)
 }
 

@@ -4,9 +4,9 @@
 //! (docs/forms-ticket.md). Any doubt about the cookie means the form, as if there were none.
 
 use crate::audit::Outcome;
-use crate::imis::forms_ticket::{Compatibility, MachineKey, TicketError, Validation};
+use crate::imis::forms_ticket::{MachineKey, TicketError};
 use crate::platform::Platform;
-use crate::tenant::config::{FormsCompatibility, FormsTicketSettings, FormsValidation};
+use crate::tenant::config::FormsTicketSettings;
 use crate::Ctx;
 
 /// Seconds a ticket may claim to be issued in the future (iMIS and edge clocks differ).
@@ -62,19 +62,9 @@ fn machine_key<P: Platform>(
         imis.open_secret(sealed)
             .map_err(|_| "the machine key does not open".to_owned())
     };
-    let compatibility = match settings.compatibility_mode {
-        FormsCompatibility::Framework45 => Compatibility::Framework45,
-        FormsCompatibility::Framework20sp2 => Compatibility::Framework20Sp2,
-    };
-    let validation = match settings.validation {
-        FormsValidation::Sha1 => Validation::HmacSha1,
-        FormsValidation::HmacSha256 => Validation::HmacSha256,
-        FormsValidation::HmacSha384 => Validation::HmacSha384,
-        FormsValidation::HmacSha512 => Validation::HmacSha512,
-    };
     MachineKey::from_hex(
-        compatibility,
-        validation,
+        settings.compatibility_mode,
+        settings.validation,
         &open(&settings.validation_key)?,
         &open(&settings.decryption_key)?,
     )

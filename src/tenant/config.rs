@@ -151,12 +151,14 @@ pub struct ImisSettings {
 
 /// The ASP.NET `<machineKey compatibilityMode>` of the iMIS site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum FormsCompatibility {
-    /// ASP.NET 4.5 and later (`targetFramework="4.5"` or `compatibilityMode="Framework45"`).
+    /// ASP.NET 4.5 and later (`targetFramework="4.5"` or `compatibilityMode="Framework45"`):
+    /// derived keys, random IV, encrypt-then-MAC.
+    #[serde(rename = "framework45")]
     Framework45,
-    /// Older sites (`compatibilityMode="Framework20SP2"`).
-    Framework20sp2,
+    /// ASP.NET 2.0 SP2 to 4.0 (`compatibilityMode="Framework20SP2"`): the machine keys as given.
+    #[serde(rename = "framework20sp2")]
+    Framework20Sp2,
 }
 
 /// The `<machineKey validation>` algorithm, spelt as in web.config.
@@ -164,7 +166,7 @@ pub enum FormsCompatibility {
 pub enum FormsValidation {
     /// HMAC-SHA1.
     #[serde(rename = "SHA1")]
-    Sha1,
+    HmacSha1,
     /// HMAC-SHA256.
     #[serde(rename = "HMACSHA256")]
     HmacSha256,

@@ -178,19 +178,14 @@ pub(super) fn check_sealed(
 /// What is wrong with an opened `<machineKey>` key of a forms ticket, if anything: the IdP would
 /// otherwise only find out at sign-in, and show every member the form.
 pub(crate) fn machine_key_rule(pointer: &str, plain: &str) -> Option<&'static str> {
-    let hex_len = |text: &str| {
-        let t = text.trim();
-        (t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit())).then_some(t.len() / 2)
-    };
+    use edge_idp::imis::forms_ticket::{decryption_key_bytes, validation_key_bytes};
     match pointer {
-        "/imis/forms_ticket/decryption_key" => match hex_len(plain) {
-            Some(16 | 24 | 32) => None,
-            _ => Some("must open to the hex of an AES key (32, 48 or 64 hex digits), as in web.config"),
-        },
-        "/imis/forms_ticket/validation_key" => match hex_len(plain) {
-            Some(n) if n >= 16 => None,
-            _ => Some("must open to the hex of the validation key (at least 32 hex digits), as in web.config"),
-        },
+        "/imis/forms_ticket/decryption_key" => decryption_key_bytes(plain).is_none().then_some(
+            "must open to the hex of an AES key (32, 48 or 64 hex digits), as in web.config",
+        ),
+        "/imis/forms_ticket/validation_key" => validation_key_bytes(plain).is_none().then_some(
+            "must open to the hex of the validation key (at least 32 hex digits), as in web.config",
+        ),
         _ => None,
     }
 }

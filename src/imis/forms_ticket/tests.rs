@@ -18,8 +18,8 @@ const SP2_COOKIE: &str = "71AE29F3588ACE8E0097BA62E71B3E3ADC92FBEAFC2CBBD3FC3AC2
 
 fn net45() -> MachineKey {
     MachineKey::from_hex(
-        Compatibility::Framework45,
-        Validation::HmacSha512,
+        FormsCompatibility::Framework45,
+        FormsValidation::HmacSha512,
         NET45_VALIDATION_KEY,
         NET45_DECRYPTION_KEY,
     )
@@ -28,8 +28,8 @@ fn net45() -> MachineKey {
 
 fn sp2() -> MachineKey {
     MachineKey::from_hex(
-        Compatibility::Framework20Sp2,
-        Validation::HmacSha256,
+        FormsCompatibility::Framework20Sp2,
+        FormsValidation::HmacSha256,
         SP2_VALIDATION_KEY,
         SP2_DECRYPTION_KEY,
     )
@@ -61,16 +61,16 @@ fn the_published_framework20sp2_ticket_opens() {
 #[test]
 fn the_wrong_mode_or_algorithm_or_key_opens_nothing() {
     let as_sp2 = MachineKey::from_hex(
-        Compatibility::Framework20Sp2,
-        Validation::HmacSha512,
+        FormsCompatibility::Framework20Sp2,
+        FormsValidation::HmacSha512,
         NET45_VALIDATION_KEY,
         NET45_DECRYPTION_KEY,
     )
     .unwrap();
     assert!(as_sp2.open(NET45_COOKIE).is_err());
     let as_sha256 = MachineKey::from_hex(
-        Compatibility::Framework45,
-        Validation::HmacSha256,
+        FormsCompatibility::Framework45,
+        FormsValidation::HmacSha256,
         NET45_VALIDATION_KEY,
         NET45_DECRYPTION_KEY,
     )
@@ -80,8 +80,8 @@ fn the_wrong_mode_or_algorithm_or_key_opens_nothing() {
     assert_eq!(net45().open(SP2_COOKIE), Err(TicketError::BadSignature));
     // The right validation key with another decryption key: the MAC verifies, decryption fails.
     let other_aes = MachineKey::from_hex(
-        Compatibility::Framework45,
-        Validation::HmacSha512,
+        FormsCompatibility::Framework45,
+        FormsValidation::HmacSha512,
         NET45_VALIDATION_KEY,
         &"11".repeat(32),
     )
@@ -124,7 +124,12 @@ fn keys_of_unusable_shape_are_refused() {
         (NET45_VALIDATION_KEY, &"0".repeat(63)),
         (NET45_VALIDATION_KEY, &"x".repeat(64)),
     ] {
-        let got = MachineKey::from_hex(Compatibility::Framework45, Validation::HmacSha512, v, d);
+        let got = MachineKey::from_hex(
+            FormsCompatibility::Framework45,
+            FormsValidation::HmacSha512,
+            v,
+            d,
+        );
         assert!(matches!(got, Err(TicketError::BadKey)), "{v:.8} {d:.8}");
     }
     // The key never shows in debug output.
@@ -177,13 +182,13 @@ pub(crate) fn issue(key: &MachineKey, serialized: &[u8], random: &[u8]) -> Strin
         }
     }
     let body = match key.compatibility {
-        Compatibility::Framework45 => {
+        FormsCompatibility::Framework45 => {
             let iv = &random[..16];
             let mut body = iv.to_vec();
             body.extend(cbc_encrypt(&key.decryption_key, iv, serialized));
             body
         }
-        Compatibility::Framework20Sp2 => {
+        FormsCompatibility::Framework20Sp2 => {
             let mut plain = random[..key.decryption_key.len()].to_vec();
             plain.extend(serialized);
             plain.extend(key.validation.mac(&key.validation_key, &[serialized]));
@@ -228,12 +233,15 @@ pub(crate) fn serialize(name: &str, issued: i64, expires: i64) -> Vec<u8> {
 #[test]
 fn every_algorithm_and_key_size_round_trips_and_hostile_payloads_are_refused() {
     let random: Vec<u8> = (0u8..64).collect();
-    for compatibility in [Compatibility::Framework45, Compatibility::Framework20Sp2] {
+    for compatibility in [
+        FormsCompatibility::Framework45,
+        FormsCompatibility::Framework20Sp2,
+    ] {
         for validation in [
-            Validation::HmacSha1,
-            Validation::HmacSha256,
-            Validation::HmacSha384,
-            Validation::HmacSha512,
+            FormsValidation::HmacSha1,
+            FormsValidation::HmacSha256,
+            FormsValidation::HmacSha384,
+            FormsValidation::HmacSha512,
         ] {
             for aes_hex in [32, 48, 64] {
                 let key = MachineKey::from_hex(
