@@ -25,7 +25,7 @@ minted first; CPU is read only around the token POSTs. Token-endpoint throughput
 with BENCH_CONCURRENCY connections) for our IdP on each runtime and for the `oidc-provider` npm
 package (scripts/bench-node/oidc-provider.mjs) on this machine, through the same load driver.
 Scale (scripts/bench_tenants.py): BENCH_TENANTS (default 10,000) generated tenant files applied
-to each runtime's local store in one `edge-idp apply`, and host lookups and runtime memory at 2
+to each runtime's local store in one `edge-idp apply`, and host lookups, isolate and process memory at 2
 and at that many tenants.
 iMIS calls per flow (benchlib/imis_calls.py): what the emulator is asked by a first SAML SSO and a
 first code -> token exchange of a member who has just signed in, and by a repeat of each.

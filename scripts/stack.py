@@ -198,6 +198,8 @@ class Stack:
         self.rp_port = rp_port or free_port()
         # Its back-channel logout endpoint: plain HTTP on loopback, the next port by default.
         self.rp_backchannel_port = self.rp_port + 1 if rp_port else free_port()
+        # wrangler dev's DevTools inspector (workers only): the benches read the isolate's heap there.
+        self.inspector_port = free_port()
         self.procs: list[subprocess.Popen] = []
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -313,7 +315,7 @@ class Stack:
             proc, log = self._spawn("wrangler", [
                 str(NPM_BIN / "wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.idp_port),
                 "--local-protocol", "https", "--persist-to", str(self.state / "wrangler"),
-                "--show-interactive-dev-session=false",
+                "--show-interactive-dev-session=false", "--inspector-port", str(self.inspector_port),
             ], env={"PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"})
         else:
             kv = self.state / "spin-kv"
