@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use crate::app::{message, App};
-use crate::fixtures::{value_to_text, Site, User};
+use crate::fixtures::{value_to_text, Prompt, Query, Row, Site, User};
 use crate::http::{Request, Response};
 use crate::json::J;
 use crate::wire;
@@ -304,42 +304,48 @@ fn cs_contact_list(site: &Site, caller: &Caller, req: &Request) -> Response {
     )
 }
 
-fn iqa(site: &Site, caller: &Caller, req: &Request) -> Response {
+/// The query the request names, once it exists, is open to REST and the caller may run it.
+fn iqa_query<'s>(site: &'s Site, caller: &Caller, req: &Request) -> Result<&'s Query, Response> {
     let name = req
         .query_first("QueryName")
         .or_else(|| req.query_first("QueryPath"))
         .unwrap_or("")
         .trim();
     if name.is_empty() {
-        return bad_request(
+        return Err(bad_request(
             "BadRequest: ValidationError: QueryName is required.",
             Some(("QueryName", "")),
-        );
+        ));
     }
     let Some(query) = site.query(name) else {
-        return bad_request(
+        return Err(bad_request(
             &format!("BadRequest: ValidationError: The query '{name}' was not found."),
             Some(("QueryName", name)),
-        );
+        ));
     };
     if !query.rest_enabled {
-        return bad_request(
+        return Err(bad_request(
             &format!(
                 "BadRequest: ValidationError: The query '{name}' is not available via the REST API."
             ),
             Some(("QueryName", name)),
-        );
+        ));
     }
     if query.staff_only && !caller.staff {
-        return forbidden();
+        return Err(forbidden());
     }
-    let (offset, limit) = match paging(req) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    Ok(query)
+}
+
+/// One filter per prompt given a value; iMIS wants exactly one `Parameter` per prompt, an empty
+/// one skipping an optional prompt and faulting on a required one.
+fn iqa_filters<'q, 'r>(
+    query: &'q Query,
+    req: &'r Request,
+) -> Result<Vec<(&'q Prompt, Op, &'r str)>, Response> {
     let params = req.query_all("Parameter");
     if params.len() != query.prompts.len() {
-        return bad_request(
+        return Err(bad_request(
             &format!(
                 "ArgumentFault: Incorrect number of parameters: the query '{}' has {} prompt(s) but {} Parameter value(s) were supplied.",
                 query.path,
@@ -347,37 +353,57 @@ fn iqa(site: &Site, caller: &Caller, req: &Request) -> Response {
                 params.len()
             ),
             Some(("Parameter", &params.join(","))),
-        );
+        ));
     }
     let mut filters = Vec::new();
-    for (prompt, raw) in query.prompts.iter().zip(params.iter()) {
+    for (prompt, raw) in query.prompts.iter().zip(params) {
         let (op, value) = parse_op(raw);
         if value.is_empty() {
             if prompt.required {
-                return bad_request(
+                return Err(bad_request(
                     &format!(
                         "ArgumentFault: A value is required for the prompt '{}' of the query '{}'.",
                         prompt.name, query.path
                     ),
                     Some(("Parameter", raw)),
-                );
+                ));
             }
             continue;
         }
         filters.push((prompt, op, value));
     }
+    Ok(filters)
+}
+
+/// Whether a row passes every filter: a prompt bound to a column compares that column's value,
+/// one without compares the row's precomputed match text for the prompt.
+fn iqa_row_matches(row: &Row, filters: &[(&Prompt, Op, &str)]) -> bool {
+    filters.iter().all(|(prompt, op, value)| {
+        let candidate = match &prompt.column {
+            Some(col) => row.values.get(col).map(value_to_text),
+            None => row.matches.get(&prompt.name.to_ascii_lowercase()).cloned(),
+        };
+        candidate.is_some_and(|c| op_matches(*op, &c, value))
+    })
+}
+
+fn iqa(site: &Site, caller: &Caller, req: &Request) -> Response {
+    let query = match iqa_query(site, caller, req) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let (offset, limit) = match paging(req) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let filters = match iqa_filters(query, req) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let matched: Vec<_> = query
         .rows
         .iter()
-        .filter(|row| {
-            filters.iter().all(|(prompt, op, value)| {
-                let candidate = match &prompt.column {
-                    Some(col) => row.values.get(col).map(value_to_text),
-                    None => row.matches.get(&prompt.name.to_ascii_lowercase()).cloned(),
-                };
-                candidate.is_some_and(|c| op_matches(*op, &c, value))
-            })
-        })
+        .filter(|row| iqa_row_matches(row, &filters))
         .collect();
     let total = matched.len();
     let items: Vec<J> = matched

@@ -254,11 +254,11 @@ fn read_line<R: BufRead>(reader: &mut R) -> Result<Option<String>, ReadError> {
     Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
 }
 
-fn read_request<R: BufRead>(
+/// The method, target and whether the client speaks HTTP/1.0, or `None` at a clean end of stream.
+fn read_request_line<R: BufRead>(
     reader: &mut R,
-    stream: &TcpStream,
-) -> Result<Option<Request>, ReadError> {
-    // Request line (tolerate leading empty lines, RFC 9112 §2.2).
+) -> Result<Option<(String, String, bool)>, ReadError> {
+    // Tolerate leading empty lines, RFC 9112 §2.2.
     let line = loop {
         match read_line(reader)? {
             None => return Ok(None),
@@ -274,16 +274,22 @@ fn read_request<R: BufRead>(
     if !version.starts_with("HTTP/1.") {
         return Err(ReadError::Bad(505, "HTTP version not supported".into()));
     }
-    let http10 = version == "HTTP/1.0";
-    let method = method.to_string();
+    Ok(Some((
+        method.to_string(),
+        target.to_string(),
+        version == "HTTP/1.0",
+    )))
+}
 
+/// The header block up to its empty line, bounded so a client cannot grow it without end.
+fn read_headers<R: BufRead>(reader: &mut R) -> Result<Vec<(String, String)>, ReadError> {
     let mut headers = Vec::new();
     loop {
         let Some(h) = read_line(reader)? else {
             return Err(ReadError::Io);
         };
         if h.is_empty() {
-            break;
+            return Ok(headers);
         }
         if headers.len() >= MAX_HEADERS {
             return Err(ReadError::Bad(431, "too many headers".into()));
@@ -293,8 +299,11 @@ fn read_request<R: BufRead>(
         };
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
+}
 
-    // Strip an absolute-form target down to origin-form.
+/// The raw path and query of a target, an absolute-form one stripped down to origin-form and any
+/// fragment dropped, so routing sees the same path whichever form the client sent.
+fn split_target(target: &str) -> (&str, &str) {
     let mut target = target;
     for scheme in ["http://", "https://"] {
         if target.len() > scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme) {
@@ -305,18 +314,16 @@ fn read_request<R: BufRead>(
     let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
     let raw_path = raw_path.split('#').next().unwrap_or("");
     let raw_query = raw_query.split('#').next().unwrap_or("");
+    (raw_path, raw_query)
+}
 
-    let mut req = Request {
-        method,
-        path: util::percent_decode_path(raw_path),
-        query: form_urlencoded::parse(raw_query.as_bytes())
-            .into_owned()
-            .collect(),
-        headers,
-        body: Vec::new(),
-        http10,
-    };
-
+/// The body the headers announce (chunked or Content-Length), after the `100 Continue` a client
+/// waiting on `Expect` needs before it sends it.
+fn read_body<R: BufRead>(
+    reader: &mut R,
+    stream: &TcpStream,
+    req: &Request,
+) -> Result<Vec<u8>, ReadError> {
     let chunked = req
         .header("transfer-encoding")
         .map(|v| v.to_ascii_lowercase().contains("chunked"))
@@ -339,15 +346,39 @@ fn read_request<R: BufRead>(
         w.flush()?;
     }
     if chunked {
-        req.body = read_chunked(reader)?;
-    } else if let Some(n) = length {
-        if n > MAX_BODY {
-            return Err(ReadError::Bad(413, "request body too large".into()));
-        }
-        let mut body = vec![0u8; n];
-        reader.read_exact(&mut body)?;
-        req.body = body;
+        return read_chunked(reader);
     }
+    let Some(n) = length else {
+        return Ok(Vec::new());
+    };
+    if n > MAX_BODY {
+        return Err(ReadError::Bad(413, "request body too large".into()));
+    }
+    let mut body = vec![0u8; n];
+    reader.read_exact(&mut body)?;
+    Ok(body)
+}
+
+fn read_request<R: BufRead>(
+    reader: &mut R,
+    stream: &TcpStream,
+) -> Result<Option<Request>, ReadError> {
+    let Some((method, target, http10)) = read_request_line(reader)? else {
+        return Ok(None);
+    };
+    let headers = read_headers(reader)?;
+    let (raw_path, raw_query) = split_target(&target);
+    let mut req = Request {
+        method,
+        path: util::percent_decode_path(raw_path),
+        query: form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect(),
+        headers,
+        body: Vec::new(),
+        http10,
+    };
+    req.body = read_body(reader, stream, &req)?;
     Ok(Some(req))
 }
 
