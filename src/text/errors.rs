@@ -85,188 +85,35 @@ impl ErrorTitle {
     ];
 
     /// Its key in a tenant's `pages.texts`, and its English, French and Spanish wording.
+    // One line per title, as in `ErrorMessage::entry` and `Text::entry`: laid out by rustfmt the
+    // table would run to up to eight lines a title and stop reading as a table.
+    #[rustfmt::skip]
     pub fn entry(self) -> (&'static str, [&'static str; 3]) {
         match self {
-            Self::RequestTooLarge => (
-                "error.title.too_large",
-                [
-                    "Request too large",
-                    "Requête trop volumineuse",
-                    "Solicitud demasiado grande",
-                ],
-            ),
-            Self::PageNotFound => (
-                "error.title.page_not_found",
-                ["Page not found", "Page introuvable", "Página no encontrada"],
-            ),
-            Self::SiteNotFound => (
-                "error.title.site_not_found",
-                ["Site not found", "Site introuvable", "Sitio no encontrado"],
-            ),
-            Self::SignInUnavailable => (
-                "error.title.signin_unavailable",
-                [
-                    "Sign-in unavailable",
-                    "Connexion indisponible",
-                    "Inicio de sesión no disponible",
-                ],
-            ),
-            Self::SignInTemporarilyUnavailable => (
-                "error.title.signin_temporarily_unavailable",
-                [
-                    "Sign-in temporarily unavailable",
-                    "Connexion temporairement indisponible",
-                    "Inicio de sesión no disponible temporalmente",
-                ],
-            ),
-            Self::SignOutUnavailable => (
-                "error.title.signout_unavailable",
-                [
-                    "Sign-out unavailable",
-                    "Déconnexion indisponible",
-                    "Cierre de sesión no disponible",
-                ],
-            ),
-            Self::SignOutTemporarilyUnavailable => (
-                "error.title.signout_temporarily_unavailable",
-                [
-                    "Sign-out temporarily unavailable",
-                    "Déconnexion temporairement indisponible",
-                    "Cierre de sesión no disponible temporalmente",
-                ],
-            ),
-            Self::InvalidSignInLink => (
-                "error.title.signin_link_invalid",
-                [
-                    "This sign-in link is not valid",
-                    "Ce lien de connexion n’est pas valide",
-                    "Este enlace de inicio de sesión no es válido",
-                ],
-            ),
-            Self::InvalidSignOutLink => (
-                "error.title.signout_link_invalid",
-                [
-                    "This sign-out link is not valid",
-                    "Ce lien de déconnexion n’est pas valide",
-                    "Este enlace de cierre de sesión no es válido",
-                ],
-            ),
-            Self::PageExpired => (
-                "error.title.page_expired",
-                [
-                    "This page has expired",
-                    "Cette page a expiré",
-                    "Esta página ha caducado",
-                ],
-            ),
-            Self::SignInExpired => (
-                "error.title.signin_expired",
-                [
-                    "Sign-in expired",
-                    "Connexion expirée",
-                    "Inicio de sesión caducado",
-                ],
-            ),
-            Self::SignInRequestRefused => (
-                "error.title.signin_request_refused",
-                [
-                    "Sign-in request not accepted",
-                    "Demande de connexion refusée",
-                    "Solicitud de inicio de sesión no aceptada",
-                ],
-            ),
-            Self::SignOutRequestRefused => (
-                "error.title.signout_request_refused",
-                [
-                    "Sign-out request not accepted",
-                    "Demande de déconnexion refusée",
-                    "Solicitud de cierre de sesión no aceptada",
-                ],
-            ),
-            Self::AppUnavailable => (
-                "error.title.app_unavailable",
-                [
-                    "Application unavailable",
-                    "Application indisponible",
-                    "Aplicación no disponible",
-                ],
-            ),
-            Self::UnknownApp => (
-                "error.title.unknown_app",
-                [
-                    "Unknown application",
-                    "Application inconnue",
-                    "Aplicación desconocida",
-                ],
-            ),
-            Self::ImisUnavailable => (
-                "error.title.imis_unavailable",
-                [
-                    "The membership system is unavailable",
-                    "Le système de gestion des membres est indisponible",
-                    "El sistema de gestión de miembros no está disponible",
-                ],
-            ),
-            Self::ImisNotResponding => (
-                "error.title.imis_not_responding",
-                [
-                    "The membership system is not responding",
-                    "Le système de gestion des membres ne répond pas",
-                    "El sistema de gestión de miembros no responde",
-                ],
-            ),
-            Self::MemberNotFound => (
-                "error.title.member_not_found",
-                [
-                    "Member record not found",
-                    "Fiche de membre introuvable",
-                    "Registro de miembro no encontrado",
-                ],
-            ),
-            Self::AccountDisabled => (
-                "error.title.account_disabled",
-                ["Account disabled", "Compte désactivé", "Cuenta desactivada"],
-            ),
-            Self::SignInNotConfirmed => (
-                "error.title.signin_not_confirmed",
-                [
-                    "Sign-in could not be confirmed",
-                    "La connexion n’a pas pu être confirmée",
-                    "No se pudo confirmar el inicio de sesión",
-                ],
-            ),
-            Self::SignInNotCompleted => (
-                "error.title.signin_not_completed",
-                [
-                    "Sign-in could not be completed",
-                    "La connexion n’a pas pu aboutir",
-                    "No se pudo completar el inicio de sesión",
-                ],
-            ),
-            Self::SignInNotStartedHere => (
-                "error.title.signin_not_started_here",
-                [
-                    "Sign-in was not started here",
-                    "La connexion n’a pas commencé ici",
-                    "El inicio de sesión no comenzó aquí",
-                ],
-            ),
-            Self::ReturnNotAllowed => (
-                "error.title.return_not_allowed",
-                [
-                    "Return address not allowed",
-                    "Adresse de retour non autorisée",
-                    "Dirección de retorno no permitida",
-                ],
-            ),
-            Self::ReturnMissing => (
-                "error.title.return_missing",
-                [
-                    "Return address missing",
-                    "Adresse de retour manquante",
-                    "Falta la dirección de retorno",
-                ],
-            ),
+            Self::RequestTooLarge => ("error.title.too_large", ["Request too large", "Requête trop volumineuse", "Solicitud demasiado grande"]),
+            Self::PageNotFound => ("error.title.page_not_found", ["Page not found", "Page introuvable", "Página no encontrada"]),
+            Self::SiteNotFound => ("error.title.site_not_found", ["Site not found", "Site introuvable", "Sitio no encontrado"]),
+            Self::SignInUnavailable => ("error.title.signin_unavailable", ["Sign-in unavailable", "Connexion indisponible", "Inicio de sesión no disponible"]),
+            Self::SignInTemporarilyUnavailable => ("error.title.signin_temporarily_unavailable", ["Sign-in temporarily unavailable", "Connexion temporairement indisponible", "Inicio de sesión no disponible temporalmente"]),
+            Self::SignOutUnavailable => ("error.title.signout_unavailable", ["Sign-out unavailable", "Déconnexion indisponible", "Cierre de sesión no disponible"]),
+            Self::SignOutTemporarilyUnavailable => ("error.title.signout_temporarily_unavailable", ["Sign-out temporarily unavailable", "Déconnexion temporairement indisponible", "Cierre de sesión no disponible temporalmente"]),
+            Self::InvalidSignInLink => ("error.title.signin_link_invalid", ["This sign-in link is not valid", "Ce lien de connexion n’est pas valide", "Este enlace de inicio de sesión no es válido"]),
+            Self::InvalidSignOutLink => ("error.title.signout_link_invalid", ["This sign-out link is not valid", "Ce lien de déconnexion n’est pas valide", "Este enlace de cierre de sesión no es válido"]),
+            Self::PageExpired => ("error.title.page_expired", ["This page has expired", "Cette page a expiré", "Esta página ha caducado"]),
+            Self::SignInExpired => ("error.title.signin_expired", ["Sign-in expired", "Connexion expirée", "Inicio de sesión caducado"]),
+            Self::SignInRequestRefused => ("error.title.signin_request_refused", ["Sign-in request not accepted", "Demande de connexion refusée", "Solicitud de inicio de sesión no aceptada"]),
+            Self::SignOutRequestRefused => ("error.title.signout_request_refused", ["Sign-out request not accepted", "Demande de déconnexion refusée", "Solicitud de cierre de sesión no aceptada"]),
+            Self::AppUnavailable => ("error.title.app_unavailable", ["Application unavailable", "Application indisponible", "Aplicación no disponible"]),
+            Self::UnknownApp => ("error.title.unknown_app", ["Unknown application", "Application inconnue", "Aplicación desconocida"]),
+            Self::ImisUnavailable => ("error.title.imis_unavailable", ["The membership system is unavailable", "Le système de gestion des membres est indisponible", "El sistema de gestión de miembros no está disponible"]),
+            Self::ImisNotResponding => ("error.title.imis_not_responding", ["The membership system is not responding", "Le système de gestion des membres ne répond pas", "El sistema de gestión de miembros no responde"]),
+            Self::MemberNotFound => ("error.title.member_not_found", ["Member record not found", "Fiche de membre introuvable", "Registro de miembro no encontrado"]),
+            Self::AccountDisabled => ("error.title.account_disabled", ["Account disabled", "Compte désactivé", "Cuenta desactivada"]),
+            Self::SignInNotConfirmed => ("error.title.signin_not_confirmed", ["Sign-in could not be confirmed", "La connexion n’a pas pu être confirmée", "No se pudo confirmar el inicio de sesión"]),
+            Self::SignInNotCompleted => ("error.title.signin_not_completed", ["Sign-in could not be completed", "La connexion n’a pas pu aboutir", "No se pudo completar el inicio de sesión"]),
+            Self::SignInNotStartedHere => ("error.title.signin_not_started_here", ["Sign-in was not started here", "La connexion n’a pas commencé ici", "El inicio de sesión no comenzó aquí"]),
+            Self::ReturnNotAllowed => ("error.title.return_not_allowed", ["Return address not allowed", "Adresse de retour non autorisée", "Dirección de retorno no permitida"]),
+            Self::ReturnMissing => ("error.title.return_missing", ["Return address missing", "Adresse de retour manquante", "Falta la dirección de retorno"]),
         }
     }
 }
