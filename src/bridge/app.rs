@@ -155,7 +155,7 @@ impl BridgeApp {
         if presented.is_empty() || presented.len() > 512 || self.secret_sha256.len() != 64 {
             return SecretMatch::No;
         }
-        let digest = hex(&Sha256::digest(presented.as_bytes()));
+        let digest = hex::encode(Sha256::digest(presented.as_bytes()));
         let current = self.secret_sha256.to_ascii_lowercase();
         let previous = self.previous_secret.as_ref().map(|p| {
             (
@@ -238,11 +238,6 @@ fn is_cookie_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub use crate::tenant::is_app_id;

@@ -28,7 +28,7 @@ fn setup(extra: Value) -> (Idp, FakePlatform) {
         "callback_url": "https://vendor.example/sso/token",
         "home_url": "https://vendor.example/",
         "return_domains": ["vendor.example"],
-        "secret_sha256": crate::bridge::app::hex(&Sha256::digest(SECRET.as_bytes())),
+        "secret_sha256": hex::encode(Sha256::digest(SECRET.as_bytes())),
         "cookie_domain": "localhost.test",
         "allowed_origins": ["https://vendor.example"]
     });
@@ -407,7 +407,7 @@ fn a_rotated_vendor_secret_keeps_working_until_its_overlap_ends() {
     const OLD: &str = "old-vendor-secret-9876543210";
     let until = NOW_MS / 1000 + 60;
     let (idp, p) = setup(json!({"previous_secret": {
-        "secret_sha256": crate::bridge::app::hex(&Sha256::digest(OLD.as_bytes())),
+        "secret_sha256": hex::encode(Sha256::digest(OLD.as_bytes())),
         "valid_until": until}}));
     let mut b = signed_in(&idp, &p);
     let fresh_token = |b: &mut Browser<'_>| {

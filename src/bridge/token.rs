@@ -7,7 +7,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::app::{hex, BridgeApp};
+use super::app::BridgeApp;
 use crate::platform::{Platform, PlatformError};
 use crate::signin::SessionUser;
 use crate::Ctx;
@@ -24,7 +24,7 @@ pub struct Grant {
 fn store_key(tenant: &str, app: &str, token: &str) -> String {
     format!(
         "bridge:{tenant}:{app}:{}",
-        hex(&Sha256::digest(token.as_bytes()))
+        hex::encode(Sha256::digest(token.as_bytes()))
     )
 }
 

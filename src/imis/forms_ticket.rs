@@ -112,7 +112,7 @@ impl MachineKey {
         if cookie.len() > MAX_COOKIE_CHARS {
             return Err(TicketError::Malformed);
         }
-        let blob = hex_decode(cookie).ok_or(TicketError::Malformed)?;
+        let blob = hex::decode(cookie).map_err(|_| TicketError::Malformed)?;
         let tag_len = self.validation.tag_len();
         let Some(body_len) = blob.len().checked_sub(tag_len) else {
             return Err(TicketError::Malformed);
@@ -328,30 +328,15 @@ fn derive(master: &[u8]) -> Vec<u8> {
 }
 
 /// The bytes of a `<machineKey validationKey>`: hex of at least 16 bytes.
-pub fn validation_key_bytes(hex: &str) -> Option<Vec<u8>> {
-    hex_decode(hex.trim()).filter(|k| k.len() >= 16)
+pub fn validation_key_bytes(key_hex: &str) -> Option<Vec<u8>> {
+    hex::decode(key_hex.trim()).ok().filter(|k| k.len() >= 16)
 }
 
 /// The bytes of a `<machineKey decryptionKey>`: hex of an AES key (16, 24 or 32 bytes).
-pub fn decryption_key_bytes(hex: &str) -> Option<Vec<u8>> {
-    hex_decode(hex.trim()).filter(|k| [16, 24, 32].contains(&k.len()))
-}
-
-/// Upper or lower case hex, two digits per byte.
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
-        return None;
-    }
-    digits
-        .chunks_exact(2)
-        .map(|pair| {
-            let [hi, lo] = pair else { return None };
-            let hi = char::from(*hi).to_digit(16)?;
-            let lo = char::from(*lo).to_digit(16)?;
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
+pub fn decryption_key_bytes(key_hex: &str) -> Option<Vec<u8>> {
+    hex::decode(key_hex.trim())
+        .ok()
+        .filter(|k| [16, 24, 32].contains(&k.len()))
 }
 
 #[cfg(test)]

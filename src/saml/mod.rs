@@ -114,14 +114,9 @@ pub(crate) async fn first_sighting<P: Platform>(
     let key = format!(
         "{what}:{}:{app_id}:{}",
         ctx.tenant.id.as_str(),
-        hex(digest.get(..16).unwrap_or_default())
+        hex::encode(digest.get(..16).unwrap_or_default())
     );
     Ok(ctx.platform.count(&key, REPLAY_WINDOW_SECS, 1).await? == 1)
-}
-
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A fresh message ID (`_` + 32 random alphanumerics: an NCName).

@@ -25,11 +25,11 @@ pub struct Throttle {
 }
 
 fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(
+        Sha256::digest(text.as_bytes())
+            .get(..12)
+            .unwrap_or_default(),
+    )
 }
 
 impl Throttle {

@@ -116,6 +116,34 @@ fn every_changed_byte_is_refused() {
 }
 
 #[test]
+fn key_hex_is_either_case_two_digits_per_byte() {
+    let aes = [0xab_u8; 16];
+    for text in [
+        "ab".repeat(16),
+        "AB".repeat(16),
+        "aB".repeat(16),
+        format!(" {} \n", "Ab".repeat(16)),
+    ] {
+        assert_eq!(
+            decryption_key_bytes(&text).as_deref(),
+            Some(&aes[..]),
+            "{text}"
+        );
+    }
+    // A sign, a non-ASCII digit, a separator or an odd digit count is no hex byte.
+    for text in [
+        format!("+1{}", "ab".repeat(15)),
+        format!("\u{661}\u{661}{}", "ab".repeat(15)),
+        format!("a b{}", "ab".repeat(15)),
+        format!("0x{}", "ab".repeat(15)),
+        format!("a{}", "ab".repeat(16)),
+    ] {
+        assert_eq!(decryption_key_bytes(&text), None, "{text}");
+    }
+    assert_eq!(validation_key_bytes(&"0F".repeat(16)), Some(vec![0x0f; 16]));
+}
+
+#[test]
 fn keys_of_unusable_shape_are_refused() {
     for (v, d) in [
         ("", NET45_DECRYPTION_KEY),
@@ -197,7 +225,7 @@ pub(crate) fn issue(key: &MachineKey, serialized: &[u8], random: &[u8]) -> Strin
     };
     let mut blob = body.clone();
     blob.extend(key.validation.mac(&key.validation_key, &[&body]));
-    blob.iter().map(|b| format!("{b:02X}")).collect()
+    hex::encode_upper(blob)
 }
 
 /// ASP.NET's ticket serialization of `name` valid from `issued` to `expires` (Unix seconds).

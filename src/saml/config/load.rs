@@ -55,7 +55,7 @@ fn derive(tenant: &str, cfg: SamlApp, master: Option<&MasterKey>) -> LoadedApp {
         let id = format!(
             "{tenant}:saml:{}:{}",
             cfg.id,
-            crate::saml::hex(Sha256::digest(&cert).get(..6).unwrap_or_default())
+            hex::encode(Sha256::digest(&cert).get(..6).unwrap_or_default())
         );
         Ok::<_, String>(SigningKey { id, pkcs8, cert })
     })();
