@@ -88,10 +88,7 @@ fn new_secret() -> Result<(String, String), CliError> {
     let mut buf = [0u8; 32];
     getrandom::fill(&mut buf).map_err(CliError::Random)?;
     let secret = URL_SAFE_NO_PAD.encode(buf);
-    let digest = Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = hex::encode(Sha256::digest(secret.as_bytes()));
     Ok((secret, digest))
 }
 

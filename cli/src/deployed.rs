@@ -163,8 +163,7 @@ mod tests {
 
         // A host key that is not a host mapping fails closed.
         std::fs::write(
-            dir.join("default")
-                .join(crate::store::hex(b"host:a.example")),
+            dir.join("default").join(hex::encode("host:a.example")),
             "garbage",
         )
         .unwrap();

@@ -271,7 +271,7 @@ mod tests {
 
     use super::*;
     use crate::kind::Placement;
-    use crate::store::{hex, SPIN_STORE};
+    use crate::store::SPIN_STORE;
 
     fn doc(kind: Kind, value: Value) -> Document {
         Document {
@@ -482,7 +482,7 @@ mod tests {
         assert_eq!(current_owner(&target, "a.example").unwrap(), None);
         fs::create_dir_all(dir.join(SPIN_STORE)).unwrap();
         fs::write(
-            dir.join(SPIN_STORE).join(hex(b"host:a.example")),
+            dir.join(SPIN_STORE).join(hex::encode("host:a.example")),
             r#"{"schema_version":1,"tenant":"acme"}"#,
         )
         .unwrap();

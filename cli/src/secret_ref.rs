@@ -207,7 +207,7 @@ fn digest(field: &str, secret: &str) -> String {
     if field == "client_secret_hash" {
         edge_idp::oidc::client::secret_hash(secret)
     } else {
-        crate::store::hex(&Sha256::digest(secret.as_bytes()))
+        hex::encode(Sha256::digest(secret.as_bytes()))
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::CliError;
-use crate::store::{hex, Entry, Target};
+use crate::store::{Entry, Target};
 
 /// The most argument bytes one `spin` call carries. Linux refuses a single argument over 128 KiB
 /// and all of them together over a quarter of the stack limit (2 MiB by default); 100 KB stays
@@ -216,14 +216,14 @@ pub fn manifest(target: &Target, tenant: &str) -> Result<Option<Entry>, CliError
                 config_version = value.get("config_version").cloned().unwrap_or(Value::Null);
             }
         }
-        digests.insert(key, hex(&Sha256::digest(&bytes)));
+        digests.insert(key, hex::encode(Sha256::digest(&bytes)));
     }
     for key in target.list(crate::push::HOST_PREFIX)? {
         let Some(bytes) = target.get(&key)? else {
             continue;
         };
         if crate::push::owner_of(&key, &bytes).ok().as_deref() == Some(tenant) {
-            digests.insert(key, hex(&Sha256::digest(&bytes)));
+            digests.insert(key, hex::encode(Sha256::digest(&bytes)));
         }
     }
     if digests.is_empty() {

@@ -7,7 +7,7 @@ use common::*;
 use sha2::{Digest, Sha256};
 
 fn digest(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 #[test]

@@ -103,7 +103,7 @@ fn cloud_starter_validates_once_its_secrets_are_sealed() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(kv
         .join("default")
-        .join(hex(b"host:sso.acme.example"))
+        .join(hex::encode(b"host:sso.acme.example"))
         .is_file());
 }
 

@@ -244,7 +244,7 @@ fn onboarding_is_plan_then_apply_then_an_empty_plan() {
 
 fn sha2_hex(s: &str) -> String {
     use sha2::Digest;
-    hex(&sha2::Sha256::digest(s.as_bytes()))
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
 #[test]

@@ -55,11 +55,14 @@ fn spin_local_writes_hex_named_files_with_exact_bytes() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let mut want: Vec<String> = expected.iter().map(|(k, _)| hex(k.as_bytes())).collect();
+    let mut want: Vec<String> = expected
+        .iter()
+        .map(|(k, _)| hex::encode(k.as_bytes()))
+        .collect();
     want.sort();
     assert_eq!(names, want, "no other files (no temporaries) are left");
     for (key, value) in &expected {
-        let bytes = std::fs::read(store.join(hex(key.as_bytes()))).unwrap();
+        let bytes = std::fs::read(store.join(hex::encode(key.as_bytes()))).unwrap();
         assert_eq!(String::from_utf8(bytes).unwrap(), *value, "{key}");
         assert!(
             r.stdout.contains(&format!("put {key}\n")),
@@ -630,7 +633,7 @@ fn spin_owner(kv: &Path, host: &str, tenant: &str) {
     let store = kv.join("default");
     std::fs::create_dir_all(&store).unwrap();
     std::fs::write(
-        store.join(hex(format!("host:{host}").as_bytes())),
+        store.join(hex::encode(format!("host:{host}").as_bytes())),
         json!({"schema_version": 1, "tenant": tenant}).to_string(),
     )
     .unwrap();
@@ -703,7 +706,7 @@ fn spin_local_refuses_a_hostname_of_another_tenant_unless_moved() {
     );
     let moved = std::fs::read_to_string(
         kv.join("default")
-            .join(hex("host:sso.acme.example".as_bytes())),
+            .join(hex::encode("host:sso.acme.example".as_bytes())),
     )
     .unwrap();
     assert_eq!(moved, r#"{"schema_version":1,"tenant":"beta"}"#);

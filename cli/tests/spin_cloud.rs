@@ -191,7 +191,7 @@ const ACME_KEYS: [&str; 6] = [
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    hex(&sha2::Sha256::digest(bytes))
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// Asserts that `manifest` lists exactly the mirror's keys of acme with their digests.

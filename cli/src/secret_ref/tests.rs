@@ -153,7 +153,7 @@ fn digest_fields_take_references_and_keep_digests() {
     );
     assert_eq!(
         doc["previous_secret"]["secret_sha256"],
-        crate::store::hex(&Sha256::digest(b"typed"))
+        hex::encode(Sha256::digest(b"typed"))
     );
     assert_eq!(doc["secret_sha256"], "ab12");
 }

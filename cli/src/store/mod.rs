@@ -6,7 +6,7 @@
 //! Values never go on wrangler's command line: it gets them in a private temporary file. `spin
 //! cloud kv set` takes nothing but arguments; the values it gets hold only sealed secrets.
 
-mod hex;
+mod file_name;
 mod spin_local;
 mod temp_dir;
 mod wrangler;
@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use crate::error::CliError;
 use crate::spin_cloud::{self, CloudStore};
 
-pub use hex::hex;
 pub use spin_local::{spin_local_delete, spin_local_put};
 pub(crate) use temp_dir::TempDir;
 

@@ -5,13 +5,13 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use super::hex::{hex, unhex};
+use super::file_name::unhex;
 use super::{Entry, SPIN_STORE};
 use crate::error::CliError;
 
 /// The value of `key` in the local Spin store, if any.
 pub(crate) fn spin_local_get(key: &str, kv_dir: &Path) -> Result<Option<Vec<u8>>, CliError> {
-    let path = kv_dir.join(SPIN_STORE).join(hex(key.as_bytes()));
+    let path = kv_dir.join(SPIN_STORE).join(hex::encode(key));
     match fs::read(&path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -48,7 +48,7 @@ pub fn spin_local_put(entries: &[Entry], kv_dir: &Path) -> Result<(), CliError> 
     let store = kv_dir.join(SPIN_STORE);
     fs::create_dir_all(&store).map_err(|e| CliError::io("cannot create", &store, e))?;
     for entry in entries {
-        let name = hex(entry.key.as_bytes());
+        let name = hex::encode(&entry.key);
         let path = store.join(&name);
         // A dot name: the provider lists only hex names, and uses `.tmp-<hex>` itself.
         let tmp = store.join(format!(".push-{}-{name}", std::process::id()));
@@ -68,7 +68,7 @@ pub fn spin_local_put(entries: &[Entry], kv_dir: &Path) -> Result<(), CliError> 
 
 /// Removes `key`'s file from the local Spin store.
 pub fn spin_local_delete(key: &str, kv_dir: &Path) -> Result<(), CliError> {
-    let path = kv_dir.join(SPIN_STORE).join(hex(key.as_bytes()));
+    let path = kv_dir.join(SPIN_STORE).join(hex::encode(key));
     match fs::remove_file(&path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

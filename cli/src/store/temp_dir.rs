@@ -3,7 +3,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::hex::hex;
 use crate::error::CliError;
 
 /// A private temporary folder, removed when dropped.
@@ -18,7 +17,11 @@ impl TempDir {
     pub(crate) fn new() -> Result<Self, CliError> {
         let mut suffix = [0u8; 8];
         getrandom::fill(&mut suffix).map_err(CliError::Random)?;
-        let name = format!("edge-idp-push-{}-{}", std::process::id(), hex(&suffix));
+        let name = format!(
+            "edge-idp-push-{}-{}",
+            std::process::id(),
+            hex::encode(suffix)
+        );
         let path = std::env::temp_dir().join(name);
         let mut builder = fs::DirBuilder::new();
         #[cfg(unix)]

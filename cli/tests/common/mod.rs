@@ -123,8 +123,3 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 pub fn write_json(path: &Path, value: &serde_json::Value) {
     std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
 }
-
-/// Lowercase hex of `bytes` (the Spin key-value provider's file names).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
