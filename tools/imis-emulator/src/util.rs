@@ -26,17 +26,6 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     buf
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
 /// base64url without padding.
 pub fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -59,7 +48,7 @@ pub fn base64url(bytes: &[u8]) -> String {
 
 /// A fresh 32-hex-char refresh token (the shape seen in iMIS SSO hand-offs).
 pub fn refresh_token() -> String {
-    hex(&random_bytes(16))
+    hex::encode(random_bytes(16))
 }
 
 /// A fresh opaque access token (long base64url string, like Katana's protected tickets).
@@ -69,7 +58,7 @@ pub fn access_token() -> String {
 
 /// A fresh session id for the `Login` cookie.
 pub fn session_id() -> String {
-    hex(&random_bytes(24)).to_uppercase()
+    hex::encode_upper(random_bytes(24))
 }
 
 /// Days since 1970-01-01 → (year, month, day).
@@ -178,7 +167,6 @@ mod tests {
         assert_eq!(base64url(b"fo"), "Zm8");
         assert_eq!(base64url(b"foo"), "Zm9v");
         assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
-        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
         let rt = refresh_token();
         assert_eq!(rt.len(), 32);
         assert!(rt
