@@ -1,6 +1,8 @@
 //! Small request and response types the adapters convert to and from, plus the parsing helpers
 //! every endpoint needs: query and form decoding, cookies, headers.
 
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::platform::HttpMethod;
 
 /// An incoming request, as the adapter hands it to the core.
@@ -46,7 +48,9 @@ impl Request {
         }
     }
 
-    /// The form fields of an `application/x-www-form-urlencoded` body.
+    /// The form fields of an `application/x-www-form-urlencoded` body. The body is made text
+    /// before it is decoded (not handed to the decoder as bytes) so that a stray raw byte stays
+    /// U+FFFD on its own rather than joining the escaped bytes after it into some other character.
     pub fn form(&self) -> Vec<(String, String)> {
         parse_urlencoded(&String::from_utf8_lossy(&self.body))
     }
@@ -253,66 +257,48 @@ impl Response {
 }
 
 /// Decodes `application/x-www-form-urlencoded` text (query strings and form bodies) into pairs,
-/// in order. Malformed escapes are kept literally rather than failing.
+/// in order. Malformed escapes are kept literally and invalid UTF-8 becomes U+FFFD, rather than
+/// failing: a request is judged by the fields it needs, not by a stray byte elsewhere.
 pub fn parse_urlencoded(input: &str) -> Vec<(String, String)> {
-    input
-        .split('&')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
+    form_urlencoded::parse(input.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
-/// Percent-decodes text; with `plus_as_space`, `+` becomes a space (form encoding).
+/// Percent-decodes text, keeping malformed escapes and replacing invalid UTF-8 as
+/// [`parse_urlencoded`] does; with `plus_as_space`, `+` becomes a space first (form encoding),
+/// so an escaped `%2B` stays a plus. For the pieces of a query read raw, e.g. to check a
+/// signature over the bytes as sent before decoding them.
 pub fn percent_decode(input: &str, plus_as_space: bool) -> String {
-    let mut out = Vec::with_capacity(input.len());
-    let mut rest = input.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        rest = tail;
-        match b {
-            b'+' if plus_as_space => out.push(b' '),
-            b'%' => match tail {
-                [h, l, after @ ..] => match (hex_val(*h), hex_val(*l)) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        rest = after;
-                    }
-                    _ => out.push(b'%'),
-                },
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let spaced;
+    let input = if plus_as_space && input.contains('+') {
+        spaced = input.replace('+', " ");
+        spaced.as_str()
+    } else {
+        input
+    };
+    percent_decode_str(input).decode_utf8_lossy().into_owned()
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
+/// The bytes [`percent_encode`] escapes: all but RFC 3986's unreserved characters. More than a
+/// form serializer escapes (it leaves `*` and writes a space as `+`, a literal plus in a path or
+/// to a plain query decoder), so that one encoding reads the same in a path segment, a query and
+/// a form body.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
-/// Percent-encodes text for a query component or form value (RFC 3986 unreserved kept).
+/// Percent-encodes text for a path segment, query component or form value, with upper-case
+/// escapes.
 pub fn percent_encode(input: &str) -> String {
-    let mut out = String::with_capacity(input.len() * 3 / 2);
-    for b in input.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(input, ESCAPED).to_string()
 }
 
-/// Encodes pairs as `application/x-www-form-urlencoded`.
+/// Encodes pairs as `application/x-www-form-urlencoded`, with [`percent_encode`] rather than
+/// `form_urlencoded::Serializer`: these pairs also end up in redirect queries that a relying
+/// party may read with a plain percent-decoder, where a `+` would stay a plus.
 pub fn encode_form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
@@ -361,6 +347,215 @@ pub(crate) fn escape_into(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hand-written codec the crates replaced, kept to compare with.
+    mod reference {
+        pub fn parse_urlencoded(input: &str) -> Vec<(String, String)> {
+            input
+                .split('&')
+                .filter(|part| !part.is_empty())
+                .map(|part| {
+                    let (k, v) = part.split_once('=').unwrap_or((part, ""));
+                    (percent_decode(k, true), percent_decode(v, true))
+                })
+                .collect()
+        }
+
+        pub fn percent_decode(input: &str, plus_as_space: bool) -> String {
+            let mut out = Vec::with_capacity(input.len());
+            let mut rest = input.as_bytes();
+            while let Some((&b, tail)) = rest.split_first() {
+                rest = tail;
+                match b {
+                    b'+' if plus_as_space => out.push(b' '),
+                    b'%' => match tail {
+                        [h, l, after @ ..] => match (hex_val(*h), hex_val(*l)) {
+                            (Some(h), Some(l)) => {
+                                out.push(h << 4 | l);
+                                rest = after;
+                            }
+                            _ => out.push(b'%'),
+                        },
+                        _ => out.push(b'%'),
+                    },
+                    b => out.push(b),
+                }
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        }
+
+        fn hex_val(b: u8) -> Option<u8> {
+            match b {
+                b'0'..=b'9' => Some(b - b'0'),
+                b'a'..=b'f' => Some(b - b'a' + 10),
+                b'A'..=b'F' => Some(b - b'A' + 10),
+                _ => None,
+            }
+        }
+
+        /// On bytes rather than text, so that every byte value can be compared.
+        pub fn percent_encode(input: &[u8]) -> String {
+            let mut out = String::with_capacity(input.len() * 3 / 2);
+            for &b in input {
+                match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        out.push(b as char)
+                    }
+                    _ => out.push_str(&format!("%{b:02X}")),
+                }
+            }
+            out
+        }
+    }
+
+    /// Every string of up to `len` symbols from `alphabet`.
+    fn strings_over(alphabet: &[&str], len: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..len {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |a| format!("{s}{a}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn encodes_every_byte_as_the_hand_written_encoder_did() {
+        for b in 0..=u8::MAX {
+            assert_eq!(
+                percent_encoding::percent_encode(&[b], ESCAPED).to_string(),
+                reference::percent_encode(&[b]),
+                "byte {b:#04x}"
+            );
+        }
+        let every_char = (0..=0x10ffff_u32).step_by(37).chain(0..0x800);
+        for c in every_char.filter_map(char::from_u32) {
+            let s = format!("a{c}~{c}");
+            assert_eq!(
+                percent_encode(&s),
+                reference::percent_encode(s.as_bytes()),
+                "{c:?}"
+            );
+        }
+        assert_eq!(percent_encode("a b*+~/é"), "a%20b%2A%2B~%2F%C3%A9");
+        assert_eq!(percent_encode(""), "");
+    }
+
+    #[test]
+    fn decodes_as_the_hand_written_decoder_did() {
+        for s in [
+            "",
+            "%",
+            "%4",
+            "%zz",
+            "%%41",
+            "+",
+            "%ff",
+            "%FF%fe",
+            "%C3%A9",
+            "%c3%a9",
+            "%C3",
+            "é",
+            "%E6%97%A5%E6%9C%AC",
+            "%E6%97",
+            "%ED%A0%80",
+            "%F0%9F%98%80",
+            "a+b%2Bc",
+            "%+1",
+            "%4+",
+            "%%",
+            "%%%",
+            "100%",
+            "%41%4",
+            "%€1",
+            "%4€",
+            "%\u{0}0",
+            "%g0",
+            "%0g",
+            "%-1",
+            "%+F",
+            "%20%2",
+            "%2B+%2b",
+            "%00",
+            "%7F%80",
+        ] {
+            for plus in [false, true] {
+                assert_eq!(
+                    percent_decode(s, plus),
+                    reference::percent_decode(s, plus),
+                    "{s:?} {plus}"
+                );
+            }
+        }
+        assert_eq!(percent_decode("%ff", false), "\u{fffd}");
+        assert_eq!(percent_decode("%%41", false), "%A");
+        assert_eq!(percent_decode("a+b%2B", true), "a b+");
+        assert_eq!(percent_decode("a+b%2B", false), "a+b+");
+        // Short strings of the symbols that matter, exhaustively.
+        let symbols = ["%", "+", "4", "1", "f", "F", "z", "&", "=", "é", "\u{0}"];
+        for s in strings_over(&symbols, 4) {
+            for plus in [false, true] {
+                assert_eq!(
+                    percent_decode(&s, plus),
+                    reference::percent_decode(&s, plus),
+                    "{s:?}"
+                );
+            }
+            assert_eq!(
+                parse_urlencoded(&s),
+                reference::parse_urlencoded(&s),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn splits_pairs_as_the_hand_written_parser_did() {
+        for s in [
+            "",
+            "&",
+            "&&a",
+            "=",
+            "==",
+            "a==b",
+            "a=1&a=2",
+            "+=+",
+            "%3D=%26",
+            "a&b=",
+            ";",
+            "a;b=c",
+            "a=%zz&b=%ff",
+            "=x",
+            "a=1&&b=2&",
+            "%26=%3D&x",
+            "a%=%",
+            "a=b=c&d",
+            "é=ü&%C3%A9=%",
+        ] {
+            assert_eq!(parse_urlencoded(s), reference::parse_urlencoded(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_raw_invalid_byte_in_a_form_body_stays_apart_from_escapes_after_it() {
+        let mut req = Request::new(HttpMethod::Post, "a.example", "/");
+        // 0xC3 followed by an escaped 0xA9 would be `é` if the body were decoded as bytes.
+        req.body = b"k=\xC3%A9&x=\xFF+1".to_vec();
+        assert_eq!(
+            req.form(),
+            vec![
+                ("k".into(), "\u{fffd}\u{fffd}".into()),
+                ("x".into(), "\u{fffd} 1".into()),
+            ]
+        );
+        assert_eq!(
+            req.form(),
+            reference::parse_urlencoded(&String::from_utf8_lossy(&req.body))
+        );
+    }
 
     #[test]
     fn decodes_forms_and_queries() {
