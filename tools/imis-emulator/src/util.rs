@@ -120,25 +120,12 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-/// Percent-decode a URL path (no `+` → space).  Invalid escapes are kept verbatim.
+/// Percent-decode a URL path (no `+` → space: a plus is literal in a path). Invalid escapes
+/// are kept verbatim and invalid UTF-8 becomes U+FFFD, so that any path still routes (to a 404).
 pub fn percent_decode_path(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hi = (bytes[i + 1] as char).to_digit(16);
-            let lo = (bytes[i + 2] as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hi, lo) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Percent-encode a query-string component (RFC 3986 unreserved kept).
@@ -181,5 +168,10 @@ mod tests {
         assert_eq!(percent_decode_path("/a%2"), "/a%2");
         assert_eq!(percent_decode_path("/a%zz"), "/a%zz");
         assert_eq!(percent_decode_path("a+b"), "a+b");
+        assert_eq!(percent_decode_path("%"), "%");
+        assert_eq!(percent_decode_path("%%41"), "%A");
+        assert_eq!(percent_decode_path("/%41"), "/A");
+        assert_eq!(percent_decode_path("/%ff/%C3%A9"), "/\u{fffd}/é");
+        assert_eq!(percent_decode_path(""), "");
     }
 }
