@@ -28,7 +28,7 @@ impl<V: Clone> Default for TtlCache<V> {
 
 impl<V: Clone> TtlCache<V> {
     /// The value under `key`, if present and not expired at `now`.
-    pub fn get(&self, key: &str, now: UnixTime) -> Option<V> {
+    pub(crate) fn get(&self, key: &str, now: UnixTime) -> Option<V> {
         let entries = self.entries.lock().ok()?;
         entries
             .get(key)
@@ -37,7 +37,7 @@ impl<V: Clone> TtlCache<V> {
     }
 
     /// Stores `value` under `key` until `expires`.
-    pub fn put(&self, key: &str, value: V, expires: UnixTime, now: UnixTime) {
+    pub(crate) fn put(&self, key: &str, value: V, expires: UnixTime, now: UnixTime) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES {
                 entries.retain(|_, (exp, _)| now < *exp);
@@ -50,7 +50,7 @@ impl<V: Clone> TtlCache<V> {
     }
 
     /// Drops the entry under `key`.
-    pub fn remove(&self, key: &str) {
+    pub(crate) fn remove(&self, key: &str) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(key);
         }
@@ -62,7 +62,7 @@ impl<V: Clone> TtlCache<V> {
 /// parse a minute, not one per request. Values of any type share one cache; a missing key is
 /// remembered for a shorter time.
 #[derive(Default)]
-pub struct KvCache {
+pub(crate) struct KvCache {
     entries: TtlCache<Option<Arc<dyn Any + Send + Sync>>>,
 }
 
@@ -76,7 +76,7 @@ impl KvCache {
     /// The value under `key`, parsed by `parse` (whose result, an error included, is kept for
     /// `ttl_secs`); `Ok(None)` when the key does not exist or holds an empty value, a tombstone
     /// (kept for `negative_ttl_secs`). A KV failure is not cached.
-    pub async fn load<T, P, F>(
+    pub(crate) async fn load<T, P, F>(
         &self,
         platform: &P,
         key: &str,

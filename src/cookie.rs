@@ -12,7 +12,7 @@ use crate::platform::{Platform, MASTER_KEY_SECRET};
 use crate::seal::{MasterKey, Purpose, SealKey};
 
 /// Largest cookie value we write or read; browsers keep about 4 KB per cookie.
-pub const MAX_COOKIE_LEN: usize = 3800;
+pub(crate) const MAX_COOKIE_LEN: usize = 3800;
 
 /// The tenant's cookie key, or `None` when the runtime has no usable master key (then no cookie
 /// is trusted and none is written: fail closed).
@@ -46,11 +46,11 @@ pub fn open<T: DeserializeOwned>(key: &SealKey, name: &str, text: &str) -> Optio
 }
 
 /// A `Set-Cookie` value that stores `value` for `max_age` seconds.
-pub fn set(name: &str, value: &str, max_age: u64) -> String {
+pub(crate) fn set(name: &str, value: &str, max_age: u64) -> String {
     format!("{name}={value}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=None")
 }
 
 /// A `Set-Cookie` value that deletes the cookie.
-pub fn clear(name: &str) -> String {
+pub(crate) fn clear(name: &str) -> String {
     format!("{name}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=None")
 }

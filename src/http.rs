@@ -51,7 +51,7 @@ impl Request {
     /// The form fields of an `application/x-www-form-urlencoded` body. The body is made text
     /// before it is decoded (not handed to the decoder as bytes) so that a stray raw byte stays
     /// U+FFFD on its own rather than joining the escaped bytes after it into some other character.
-    pub fn form(&self) -> Vec<(String, String)> {
+    pub(crate) fn form(&self) -> Vec<(String, String)> {
         parse_urlencoded(&String::from_utf8_lossy(&self.body))
     }
 
@@ -85,7 +85,7 @@ impl Request {
     /// The origin of the page that sent this request: its `Origin` header or, when a browser
     /// sends none, the origin of its `Referer`. `Origin: null` (sandboxed frames, requests
     /// whose referrer is withheld) names no page, so it gives `None` rather than the Referer.
-    pub fn source_origin(&self) -> Option<String> {
+    pub(crate) fn source_origin(&self) -> Option<String> {
         match self.header("origin") {
             Some(o) if o.trim() == "null" => None,
             Some(o) => origin_of(o),
@@ -166,7 +166,7 @@ pub fn split_authority(authority: &str) -> (String, Option<u16>) {
 /// browser or client sends: at most [`crate::saml::xml::MAX_XML_BYTES`] of XML, base64 and
 /// form-encoded (about 1.4 times larger), plus RelayState. Adapters stop reading one byte past
 /// this (so an endless body costs no memory) and the core answers 413 to any longer body.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Reads a request body from the runtime's chunk stream only until it is longer than
 /// [`MAX_BODY_BYTES`] (the core refuses it then), so an endless body costs no more memory than
@@ -203,7 +203,7 @@ pub struct Response {
 
 impl Response {
     /// A response with a status and no body.
-    pub fn empty(status: u16) -> Self {
+    pub(crate) fn empty(status: u16) -> Self {
         Self {
             status,
             headers: Vec::new(),
@@ -212,7 +212,7 @@ impl Response {
     }
 
     /// A JSON response.
-    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+    pub(crate) fn json(status: u16, value: &serde_json::Value) -> Self {
         Self {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -221,7 +221,7 @@ impl Response {
     }
 
     /// An HTML response.
-    pub fn html(status: u16, body: String) -> Self {
+    pub(crate) fn html(status: u16, body: String) -> Self {
         Self {
             status,
             headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
@@ -230,12 +230,12 @@ impl Response {
     }
 
     /// A 303 See Other to `target`: after a form post the browser follows it with a GET.
-    pub fn redirect(target: &str) -> Self {
+    pub(crate) fn redirect(target: &str) -> Self {
         Self::empty(303).with_header("location", target)
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
     }
@@ -249,7 +249,7 @@ impl Response {
     }
 
     /// Sets a header unless one with that name is present already.
-    pub fn set_default_header(&mut self, name: &str, value: &str) {
+    pub(crate) fn set_default_header(&mut self, name: &str, value: &str) {
         if self.header(name).is_none() {
             self.headers.push((name.to_string(), value.to_string()));
         }
@@ -350,7 +350,7 @@ mod tests {
 
     /// The hand-written codec the crates replaced, kept to compare with.
     mod reference {
-        pub fn parse_urlencoded(input: &str) -> Vec<(String, String)> {
+        pub(crate) fn parse_urlencoded(input: &str) -> Vec<(String, String)> {
             input
                 .split('&')
                 .filter(|part| !part.is_empty())
@@ -361,7 +361,7 @@ mod tests {
                 .collect()
         }
 
-        pub fn percent_decode(input: &str, plus_as_space: bool) -> String {
+        pub(crate) fn percent_decode(input: &str, plus_as_space: bool) -> String {
             let mut out = Vec::with_capacity(input.len());
             let mut rest = input.as_bytes();
             while let Some((&b, tail)) = rest.split_first() {
@@ -394,7 +394,7 @@ mod tests {
         }
 
         /// On bytes rather than text, so that every byte value can be compared.
-        pub fn percent_encode(input: &[u8]) -> String {
+        pub(crate) fn percent_encode(input: &[u8]) -> String {
             let mut out = String::with_capacity(input.len() * 3 / 2);
             for &b in input {
                 match b {

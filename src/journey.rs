@@ -30,7 +30,7 @@ enum Resume {
 }
 
 /// The response for a handler's decision.
-pub async fn render<P: Platform>(ctx: &Ctx<'_, P>, reply: Reply) -> Response {
+pub(crate) async fn render<P: Platform>(ctx: &Ctx<'_, P>, reply: Reply) -> Response {
     match reply {
         Reply::Respond(resp) => resp,
         Reply::SignedIn(signed_in) => finish_sign_in(ctx, *signed_in).await,
@@ -90,7 +90,7 @@ async fn start_logout<P: Platform>(ctx: &Ctx<'_, P>, signed_out: SignedOut) -> R
 }
 
 /// `GET /signout/continue`: the next participant, or the end.
-pub async fn continue_logout<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn continue_logout<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     match logout::load(ctx) {
         Some(state) => step(ctx, state).await,
         None => Response::redirect("/signed-out"),

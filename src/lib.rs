@@ -16,7 +16,7 @@
 pub mod access;
 pub mod audit;
 pub mod bridge;
-pub mod cache;
+pub(crate) mod cache;
 pub mod cookie;
 pub mod crypto;
 pub mod healthz;
@@ -24,13 +24,13 @@ pub mod http;
 pub mod imis;
 mod journey;
 pub mod oidc;
-pub mod pages;
+pub(crate) mod pages;
 pub mod platform;
 pub mod saml;
 pub mod seal;
 pub mod signin;
 pub mod tenant;
-pub mod text;
+pub(crate) mod text;
 
 #[cfg(test)]
 mod testing;
@@ -60,19 +60,19 @@ pub struct Idp {
 /// Everything one request's handlers need.
 pub struct Ctx<'a, P: Platform> {
     /// The runtime.
-    pub platform: &'a P,
+    pub(crate) platform: &'a P,
     /// Per-isolate state.
-    pub idp: &'a Idp,
+    pub(crate) idp: &'a Idp,
     /// The request.
-    pub req: &'a Request,
+    pub(crate) req: &'a Request,
     /// The tenant serving the request's host.
-    pub tenant: Arc<TenantConfig>,
+    pub(crate) tenant: Arc<TenantConfig>,
     /// Random id of this request, in logs and on error pages.
-    pub request_id: String,
+    pub(crate) request_id: String,
     /// Fresh nonce for this response's Content-Security-Policy.
-    pub nonce: String,
+    pub(crate) nonce: String,
     /// The language of this response's pages: the member's choice, else the tenant's.
-    pub lang: text::Lang,
+    pub(crate) lang: text::Lang,
     /// Cookies a handler set on the side (e.g. the remembered IQA answers), added to whatever
     /// response the request ends with.
     cookies: std::cell::RefCell<Vec<String>>,
@@ -102,7 +102,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
     }
 
     /// Adds `Set-Cookie: cookie` to this request's response, whichever it turns out to be.
-    pub fn set_cookie(&self, cookie: String) {
+    pub(crate) fn set_cookie(&self, cookie: String) {
         self.cookies.borrow_mut().push(cookie);
     }
 
@@ -117,7 +117,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
 
 impl<P: Platform> Ctx<'_, P> {
     /// The tenant's brand for pages.
-    pub fn brand(&self) -> Brand<'_> {
+    pub(crate) fn brand(&self) -> Brand<'_> {
         Brand {
             name: &self.tenant.name,
             branding: Some(&self.tenant.branding),
@@ -128,22 +128,22 @@ impl<P: Platform> Ctx<'_, P> {
     }
 
     /// A text of this response's pages, in its language.
-    pub fn t(&self, text: text::Text) -> &str {
+    pub(crate) fn t(&self, text: text::Text) -> &str {
         text.in_lang(self.lang, Some(&self.tenant.pages.texts))
     }
 
     /// An iMIS client for this tenant.
-    pub fn imis(&self) -> imis::ImisClient<'_, P> {
+    pub(crate) fn imis(&self) -> imis::ImisClient<'_, P> {
         imis::ImisClient::new(self.platform, &self.tenant)
     }
 
     /// The per-isolate background-token cache.
-    pub fn imis_tokens(&self) -> &imis::TokenCache {
+    pub(crate) fn imis_tokens(&self) -> &imis::TokenCache {
         &self.idp.imis_tokens
     }
 
     /// Writes an audit event for this request and tenant.
-    pub fn audit(
+    pub(crate) fn audit(
         &self,
         event: &'static str,
         outcome: Outcome,
@@ -163,7 +163,7 @@ impl<P: Platform> Ctx<'_, P> {
 
     /// A branded page of this tenant. Its forms may lead to the tenant's iMIS as well (sign-out
     /// redirects there after the form is sent).
-    pub fn page(&self, status: u16, title: &str, body_html: &str) -> Response {
+    pub(crate) fn page(&self, status: u16, title: &str, body_html: &str) -> Response {
         pages::page_response_with_form_target(
             status,
             self.brand(),
@@ -176,7 +176,7 @@ impl<P: Platform> Ctx<'_, P> {
 
     /// Audits a refused request (`reason` is for operators, in English) and answers with a
     /// branded error page.
-    pub fn refuse<'m>(
+    pub(crate) fn refuse<'m>(
         &self,
         event: &'static str,
         reason: &str,
@@ -190,7 +190,7 @@ impl<P: Platform> Ctx<'_, P> {
     }
 
     /// A branded error page in this response's language.
-    pub fn error_page<'m>(
+    pub(crate) fn error_page<'m>(
         &self,
         status: u16,
         title: ErrorTitle,

@@ -27,7 +27,7 @@ pub const KEY_LEN: usize = 32;
 /// Length in bytes of an AES-GCM nonce; every sealed value starts with its nonce.
 pub const NONCE_LEN: usize = 12;
 /// Length in bytes of the AES-GCM authentication tag at the end of every sealed value.
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 /// Prefix of a sealed secret stored as text in KV.
 pub const SECRET_PREFIX: &str = "sealed:v1:";
 
@@ -106,7 +106,7 @@ impl MasterKey {
     /// HMAC-SHA256 of `message` under the raw master key. For values that the runtime and an
     /// admin holding the master key both derive, so that nothing more needs storing; every
     /// caller starts its message with its own label, so that no two uses can collide.
-    pub fn mac(&self, message: &[u8]) -> [u8; 32] {
+    pub(crate) fn mac(&self, message: &[u8]) -> [u8; 32] {
         use hmac::{Hmac, Mac};
         #[allow(
             clippy::expect_used,
@@ -260,7 +260,7 @@ pub fn is_sealed(value: &str) -> bool {
 
 /// Which secret a client or vendor presented, while one replaces another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretMatch {
+pub(crate) enum SecretMatch {
     /// The current secret.
     Current,
     /// The secret being replaced, within its overlap: accepted, and worth an audit line (the
@@ -273,7 +273,7 @@ pub enum SecretMatch {
 impl SecretMatch {
     /// Matches a presented secret's digest against the current digest and, until its time is
     /// up, the previous one (all compared in constant time).
-    pub fn of(presented: &[u8], current: &[u8], previous: Option<(&[u8], bool)>) -> Self {
+    pub(crate) fn of(presented: &[u8], current: &[u8], previous: Option<(&[u8], bool)>) -> Self {
         if constant_time_eq(presented, current) {
             return Self::Current;
         }
@@ -286,14 +286,14 @@ impl SecretMatch {
     }
 
     /// Whether the secret is accepted.
-    pub fn accepted(self) -> bool {
+    pub(crate) fn accepted(self) -> bool {
         self != Self::No
     }
 }
 
 /// Compares two byte strings in time that depends only on their lengths (`subtle` keeps the
 /// optimiser from turning the comparison into an early exit).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.ct_eq(b).into()
 }

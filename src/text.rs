@@ -14,12 +14,12 @@ use serde::Deserialize;
 
 mod errors;
 
-pub use errors::{ErrorMessage, ErrorTitle, Explanation};
+pub(crate) use errors::{ErrorMessage, ErrorTitle, Explanation};
 
 /// A language the pages are written in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Lang {
+pub(crate) enum Lang {
     /// English.
     #[default]
     En,
@@ -31,10 +31,10 @@ pub enum Lang {
 
 impl Lang {
     /// Every language, in the order of this file's columns.
-    pub const ALL: [Lang; 3] = [Lang::En, Lang::Fr, Lang::Es];
+    pub(crate) const ALL: [Lang; 3] = [Lang::En, Lang::Fr, Lang::Es];
 
     /// The BCP 47 primary subtag (`<html lang>`, the keys of `pages.texts`).
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Self::En => "en",
             Self::Fr => "fr",
@@ -43,7 +43,7 @@ impl Lang {
     }
 
     /// The language of a tag such as `fr-CA` (its primary subtag), if it is one of ours.
-    pub fn of_tag(tag: &str) -> Option<Self> {
+    pub(crate) fn of_tag(tag: &str) -> Option<Self> {
         let primary = tag.trim().split(['-', '_']).next()?;
         Self::ALL
             .into_iter()
@@ -52,7 +52,7 @@ impl Lang {
 
     /// The member's most preferred of ours in an `Accept-Language` value (the first listed wins
     /// a tie; `q=0` means "not this one"), else `default`.
-    pub fn negotiate(accept_language: Option<&str>, default: Lang) -> Lang {
+    pub(crate) fn negotiate(accept_language: Option<&str>, default: Lang) -> Lang {
         let mut best: Option<(Lang, u16)> = None;
         for item in accept_language.unwrap_or_default().split(',').take(32) {
             let mut parts = item.split(';');
@@ -85,11 +85,14 @@ fn quality(text: &str) -> u16 {
 }
 
 /// A tenant's replacements: language code → text key → text.
-pub type Overrides = BTreeMap<String, BTreeMap<String, String>>;
+pub(crate) type Overrides = BTreeMap<String, BTreeMap<String, String>>;
 
 /// One text of the pages.
+// Variants name the texts of the pages (`SignedOutText` is the signed-out page's text), so some
+// end in `Text`.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Text {
+pub(crate) enum Text {
     /// The account navigation's label.
     AccountNav,
     /// Link to the tenant's create-account page.
@@ -196,7 +199,8 @@ impl From<ErrorMessage> for Text {
 
 impl Text {
     /// Every text but those of error pages.
-    pub const PAGE: [Text; 43] = [
+    #[cfg(test)]
+    pub(crate) const PAGE: [Text; 43] = [
         Text::AccountNav,
         Text::CreateAccount,
         Text::ForgotPassword,
@@ -243,7 +247,8 @@ impl Text {
     ];
 
     /// Every text, in the order the kv-schema lists their keys.
-    pub fn all() -> impl Iterator<Item = Text> {
+    #[cfg(test)]
+    pub(crate) fn all() -> impl Iterator<Item = Text> {
         Self::PAGE
             .into_iter()
             .chain(ErrorTitle::ALL.into_iter().map(Text::from))
@@ -251,7 +256,7 @@ impl Text {
     }
 
     /// Its key in a tenant's `pages.texts`, and its English, French and Spanish wording.
-    pub fn entry(self) -> (&'static str, [&'static str; 3]) {
+    pub(crate) fn entry(self) -> (&'static str, [&'static str; 3]) {
         match self {
             Text::AccountNav => ("account.nav", ["Your account", "Votre compte", "Su cuenta"]),
             Text::CreateAccount => ("account.create", ["Create an account", "Créer un compte", "Crear una cuenta"]),
@@ -302,12 +307,13 @@ impl Text {
     }
 
     /// Its key in a tenant's `pages.texts`.
-    pub fn key(self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn key(self) -> &'static str {
         self.entry().0
     }
 
     /// Its wording in `lang`, or the tenant's replacement of it.
-    pub fn in_lang(self, lang: Lang, overrides: Option<&Overrides>) -> &str {
+    pub(crate) fn in_lang(self, lang: Lang, overrides: Option<&Overrides>) -> &str {
         let (key, words) = self.entry();
         let replaced = overrides
             .and_then(|o| o.get(lang.code()))

@@ -4,7 +4,7 @@
 //! the No Access Mapping applied to the profile's `AccessRestrictionCode` column. SAML apps, OIDC
 //! clients and bridge apps all use this one implementation.
 
-pub mod remembered;
+pub(crate) mod remembered;
 
 use futures_util::future::join;
 use serde_json::Value;
@@ -14,34 +14,34 @@ use crate::http::Response;
 use crate::imis::{wire, ImisError, Row};
 use crate::platform::Platform;
 use crate::Ctx;
-pub use remembered::{Remembered, SessionRef};
+pub(crate) use remembered::{Remembered, SessionRef};
 
 /// The column the No Access Mapping looks at.
-pub const ACCESS_COLUMN: &str = "AccessRestrictionCode";
+pub(crate) const ACCESS_COLUMN: &str = "AccessRestrictionCode";
 
 /// The IQA settings of one client app.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AccessSettings<'a> {
+pub(crate) struct AccessSettings<'a> {
     /// Profile IQA path.
-    pub profile_iqa: Option<&'a str>,
+    pub(crate) profile_iqa: Option<&'a str>,
     /// Role IQA path.
-    pub role_iqa: Option<&'a str>,
+    pub(crate) role_iqa: Option<&'a str>,
     /// No Access Mapping text (one rule per line).
-    pub no_access_mapping: Option<&'a str>,
+    pub(crate) no_access_mapping: Option<&'a str>,
 }
 
 /// The member's profile row and roles.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Profile {
+pub(crate) struct Profile {
     /// Columns of the profile row, in order (empty without a Profile IQA).
-    pub columns: Row,
+    pub(crate) columns: Row,
     /// Roles (empty without a Role IQA).
-    pub roles: Vec<String>,
+    pub(crate) roles: Vec<String>,
 }
 
 /// The decision for one member and app.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Access {
+pub(crate) enum Access {
     /// The member may use the app.
     Granted(Profile),
     /// Show the built-in No Access page.
@@ -52,21 +52,21 @@ pub enum Access {
 
 /// The member asking for an app: what the audit lines and the No Access page name.
 #[derive(Debug, Clone, Copy)]
-pub struct Asking<'a> {
+pub(crate) struct Asking<'a> {
     /// Audit event (`saml.no_access`, `oidc.no_access`, `bridge.no_access`).
-    pub event: &'static str,
+    pub(crate) event: &'static str,
     /// App or client id.
-    pub app_id: &'a str,
+    pub(crate) app_id: &'a str,
     /// App name shown on the No Access page.
-    pub app_name: &'a str,
+    pub(crate) app_name: &'a str,
     /// The member's username.
-    pub user: &'a str,
+    pub(crate) user: &'a str,
 }
 
 /// What one member gets from one app, decided in one place for every protocol, which renders it
 /// its own way.
 #[derive(Debug)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Send the app this profile.
     Granted(Profile),
     /// The No Access Mapping turned the member away: this answer (audited).
@@ -77,7 +77,7 @@ pub enum Decision {
 
 /// Runs the app's IQAs for `asking.user` (reusing the answers remembered with `session` while
 /// they are fresh, or while iMIS is down) and applies its No Access Mapping.
-pub async fn check<P: Platform>(
+pub(crate) async fn check<P: Platform>(
     ctx: &Ctx<'_, P>,
     settings: AccessSettings<'_>,
     asking: Asking<'_>,
@@ -138,9 +138,9 @@ fn admit<P: Platform>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoAccessRule {
     /// The `AccessRestrictionCode` value it matches (exactly).
-    pub code: String,
+    pub(crate) code: String,
     /// Where to send the member; `None` shows the No Access page.
-    pub redirect: Option<String>,
+    pub(crate) redirect: Option<String>,
 }
 
 /// Why a No Access Mapping cannot be saved.
@@ -163,7 +163,7 @@ pub enum MappingError {
 impl AccessSettings<'_> {
     /// Checks the settings as a whole, at validation time: the mapping parses, and a mapping
     /// with rules has a Profile IQA to apply them to.
-    pub fn check(&self) -> Result<(), MappingError> {
+    pub(crate) fn check(&self) -> Result<(), MappingError> {
         let rules = self.no_access_mapping.map(parse_mapping).transpose()?;
         let has_rules = rules.is_some_and(|r| !r.is_empty());
         if has_rules && self.profile_iqa.is_none_or(str::is_empty) {
@@ -217,7 +217,7 @@ pub fn parse_mapping(text: &str) -> Result<Vec<NoAccessRule>, MappingError> {
 /// The decision for a profile row under a mapping. Fails closed: a mapping that does not parse,
 /// or rules with no `AccessRestrictionCode` column in the profile to apply them to, refuse
 /// everyone. A column that is present but empty is a member without a code.
-pub fn decide(rules: Result<Vec<NoAccessRule>, MappingError>, profile: Profile) -> Access {
+pub(crate) fn decide(rules: Result<Vec<NoAccessRule>, MappingError>, profile: Profile) -> Access {
     let Ok(rules) = rules else {
         return Access::NoAccessPage;
     };

@@ -15,17 +15,17 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// The cookie's name.
-pub const ANSWERS_COOKIE: &str = "__Host-idp-iqa";
+pub(crate) const ANSWERS_COOKIE: &str = "__Host-idp-iqa";
 /// The sealed cookie is kept under this size; the oldest answers make room for new ones.
 const MAX_SEALED_LEN: usize = 3000;
 
 /// The IdP session the answers belong to.
 #[derive(Debug, Clone, Copy)]
-pub struct SessionRef<'a> {
+pub(crate) struct SessionRef<'a> {
     /// The session id.
-    pub sid: &'a str,
+    pub(crate) sid: &'a str,
     /// When the session ends (seconds since the epoch); the cookie ends with it.
-    pub expires: u64,
+    pub(crate) expires: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -48,7 +48,7 @@ struct Entry {
 
 /// The answers of this request's session; without a session nothing is remembered.
 #[derive(Debug, Default)]
-pub struct Remembered {
+pub(crate) struct Remembered {
     session: Option<(String, u64)>,
     answers: Answers,
     changed: bool,
@@ -56,12 +56,12 @@ pub struct Remembered {
 
 impl Remembered {
     /// Nothing remembered and nothing to remember (a request without the member's browser).
-    pub fn none() -> Self {
+    pub(crate) fn none() -> Self {
         Self::default()
     }
 
     /// The answers in this request's cookie that belong to `session`.
-    pub fn load<P: Platform>(ctx: &Ctx<'_, P>, session: SessionRef<'_>) -> Self {
+    pub(crate) fn load<P: Platform>(ctx: &Ctx<'_, P>, session: SessionRef<'_>) -> Self {
         let answers = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())
             .and_then(|key| {
                 cookie::open::<Answers>(&key, ANSWERS_COOKIE, &ctx.req.cookie(ANSWERS_COOKIE)?)
@@ -86,20 +86,20 @@ impl Remembered {
     }
 
     /// The answer of `iqa` for `user` if iMIS gave it less than `max_age` seconds ago.
-    pub fn fresh(&self, iqa: &str, user: &str, now: u64, max_age: u64) -> Option<Vec<Row>> {
+    pub(crate) fn fresh(&self, iqa: &str, user: &str, now: u64, max_age: u64) -> Option<Vec<Row>> {
         self.entry(iqa, user)
             .filter(|e| now < e.at.saturating_add(max_age))
             .map(|e| e.rows.clone())
     }
 
     /// The last answer of `iqa` for `user`, however old (within the session), and its age.
-    pub fn last(&self, iqa: &str, user: &str, now: u64) -> Option<(Vec<Row>, u64)> {
+    pub(crate) fn last(&self, iqa: &str, user: &str, now: u64) -> Option<(Vec<Row>, u64)> {
         self.entry(iqa, user)
             .map(|e| (e.rows.clone(), now.saturating_sub(e.at)))
     }
 
     /// Remembers iMIS's answer of `iqa` for `user` (when there is a session to keep it with).
-    pub fn put(&mut self, iqa: &str, user: &str, rows: Vec<Row>, now: u64) {
+    pub(crate) fn put(&mut self, iqa: &str, user: &str, rows: Vec<Row>, now: u64) {
         if self.session.is_none() {
             return;
         }
@@ -117,7 +117,7 @@ impl Remembered {
 
     /// Sets the cookie on this request's response when something new was remembered. Answers
     /// too large for a cookie are simply not kept.
-    pub fn save<P: Platform>(mut self, ctx: &Ctx<'_, P>) {
+    pub(crate) fn save<P: Platform>(mut self, ctx: &Ctx<'_, P>) {
         let Some((_, expires)) = self.session.filter(|_| self.changed) else {
             return;
         };

@@ -12,9 +12,9 @@ use crate::seal::SecretMatch;
 use crate::Ctx;
 
 /// How long a loaded app (or its absence) is served from the cache.
-pub const APP_TTL_SECS: u64 = 60;
+pub(crate) const APP_TTL_SECS: u64 = 60;
 /// One-time token lifetime when the app sets none.
-pub const DEFAULT_TOKEN_TTL_SECS: u32 = 60;
+pub(crate) const DEFAULT_TOKEN_TTL_SECS: u32 = 60;
 
 /// How the one-time token reaches the vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -42,59 +42,59 @@ impl Delivery {
 
 /// One bridge app.
 #[derive(Debug, Clone, Deserialize)]
-pub struct BridgeApp {
+pub(crate) struct BridgeApp {
     /// Format version (1).
-    pub schema_version: u8,
+    pub(crate) schema_version: u8,
     /// App id (the `{app}` of the key and of `/bridge/{app}/…`).
-    pub id: String,
+    pub(crate) id: String,
     /// App name shown on pages.
-    pub name: String,
+    pub(crate) name: String,
     /// Allowed deliveries; the first is the default, `?delivery=` picks another allowed one.
-    pub deliveries: Vec<Delivery>,
+    pub(crate) deliveries: Vec<Delivery>,
     /// https URL the token is POSTed to (POST delivery).
     #[serde(default)]
-    pub callback_url: Option<String>,
+    pub(crate) callback_url: Option<String>,
     /// Where the member goes when the vendor passed no ReturnURL (query and cookie deliveries).
     #[serde(default)]
-    pub home_url: Option<String>,
+    pub(crate) home_url: Option<String>,
     /// Registered primary domains of ReturnURL.
-    pub return_domains: Vec<String>,
+    pub(crate) return_domains: Vec<String>,
     /// Whether subdomains of the registered domains are allowed too.
     #[serde(default)]
-    pub allow_subdomains: bool,
+    pub(crate) allow_subdomains: bool,
     /// Hex SHA-256 of the vendor's API secret.
-    pub secret_sha256: String,
+    pub(crate) secret_sha256: String,
     /// The secret being replaced, accepted until its `valid_until` (`bridge rotate-secret`).
     #[serde(default)]
-    pub previous_secret: Option<PreviousSecret>,
+    pub(crate) previous_secret: Option<PreviousSecret>,
     /// Parent domain of the token cookie (cookie delivery).
     #[serde(default)]
-    pub cookie_domain: Option<String>,
+    pub(crate) cookie_domain: Option<String>,
     /// Name of the token cookie.
     #[serde(default = "default_cookie_name")]
-    pub cookie_name: String,
+    pub(crate) cookie_name: String,
     /// Front-channel logout page of the vendor, loaded in a hidden frame when the member's IdP
     /// session ends elsewhere (must be on the registered domains).
     #[serde(default)]
-    pub logout_url: Option<String>,
+    pub(crate) logout_url: Option<String>,
     /// Origins allowed to call the CORS ping.
     #[serde(default)]
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
     /// Profile IQA whose columns extend the user data (one parameter: the username).
     #[serde(default)]
-    pub profile_iqa: Option<String>,
+    pub(crate) profile_iqa: Option<String>,
     /// Role IQA (one parameter: the username; one column), whose rows go to the vendor as `roles`.
     #[serde(default)]
-    pub role_iqa: Option<String>,
+    pub(crate) role_iqa: Option<String>,
     /// IQAs whose every row goes to the vendor under `data.{name}` (committees, registrations…).
     #[serde(default)]
-    pub data_iqas: Vec<DataIqa>,
+    pub(crate) data_iqas: Vec<DataIqa>,
     /// No Access Mapping, applied to the profile's `AccessRestrictionCode`.
     #[serde(default)]
-    pub no_access_mapping: Option<String>,
+    pub(crate) no_access_mapping: Option<String>,
     /// One-time token lifetime in seconds.
     #[serde(default)]
-    pub token_ttl_seconds: Option<u32>,
+    pub(crate) token_ttl_seconds: Option<u32>,
 }
 
 fn default_cookie_name() -> String {
@@ -102,16 +102,16 @@ fn default_cookie_name() -> String {
 }
 
 /// How many data IQAs an app may have: each costs at least one iMIS call per redemption.
-pub const MAX_DATA_IQAS: usize = 4;
+pub(crate) const MAX_DATA_IQAS: usize = 4;
 
 /// An IQA whose rows, all of them, are part of the user data.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DataIqa {
+pub(crate) struct DataIqa {
     /// The key of its rows in the answer's `data` object (`^[a-z][a-z0-9_]{0,39}$`).
-    pub name: String,
+    pub(crate) name: String,
     /// IQA path (`$/…`); one parameter, the username.
-    pub path: String,
+    pub(crate) path: String,
 }
 
 fn is_data_name(name: &str) -> bool {
@@ -125,23 +125,23 @@ fn is_data_name(name: &str) -> bool {
 /// A vendor API secret that is being replaced, and until when it still works.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PreviousSecret {
+pub(crate) struct PreviousSecret {
     /// Hex SHA-256 of it, as [`BridgeApp::secret_sha256`].
-    pub secret_sha256: String,
+    pub(crate) secret_sha256: String,
     /// Seconds since the epoch after which it no longer works.
-    pub valid_until: u64,
+    pub(crate) valid_until: u64,
 }
 
 impl BridgeApp {
     /// The token lifetime, clamped to 10–300 seconds.
-    pub fn token_ttl(&self) -> u32 {
+    pub(crate) fn token_ttl(&self) -> u32 {
         self.token_ttl_seconds
             .unwrap_or(DEFAULT_TOKEN_TTL_SECS)
             .clamp(10, 300)
     }
 
     /// The IQA settings for [`crate::access::evaluate`].
-    pub fn access_settings(&self) -> crate::access::AccessSettings<'_> {
+    pub(crate) fn access_settings(&self) -> crate::access::AccessSettings<'_> {
         crate::access::AccessSettings {
             profile_iqa: self.profile_iqa.as_deref().filter(|q| !q.is_empty()),
             role_iqa: self.role_iqa.as_deref().filter(|q| !q.is_empty()),
@@ -151,7 +151,7 @@ impl BridgeApp {
 
     /// Which of the vendor's API secrets `presented` is at `now`: the current one, or the
     /// previous one during a rotation's overlap (SHA-256 digests compared in constant time).
-    pub fn secret_match(&self, presented: &str, now: UnixTime) -> SecretMatch {
+    pub(crate) fn secret_match(&self, presented: &str, now: UnixTime) -> SecretMatch {
         if presented.is_empty() || presented.len() > 512 || self.secret_sha256.len() != 64 {
             return SecretMatch::No;
         }
@@ -171,7 +171,7 @@ impl BridgeApp {
     }
 
     /// Checks what the schema cannot: deliveries have what they need.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if self.schema_version != 1 {
             return Err("schema_version must be 1".into());
         }
@@ -240,11 +240,11 @@ fn is_cookie_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-pub use crate::tenant::is_app_id;
+pub use crate::tenant::config::is_app_id;
 
 /// Why an app cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppError {
+pub(crate) enum AppError {
     /// No such app for this tenant.
     Unknown,
     /// The stored value is broken.
@@ -254,10 +254,13 @@ pub enum AppError {
 }
 
 /// Per-isolate cache of bridge apps, keyed `tenant:app`.
-pub type AppCache = TtlCache<Result<Arc<BridgeApp>, AppError>>;
+pub(crate) type AppCache = TtlCache<Result<Arc<BridgeApp>, AppError>>;
 
 /// The bridge app `id` of the request's tenant.
-pub async fn load<P: Platform>(ctx: &Ctx<'_, P>, id: &str) -> Result<Arc<BridgeApp>, AppError> {
+pub(crate) async fn load<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+) -> Result<Arc<BridgeApp>, AppError> {
     if !is_app_id(id) {
         return Err(AppError::Unknown);
     }

@@ -14,9 +14,9 @@ pub mod app;
 pub mod ping;
 pub mod return_url;
 pub mod signin;
-pub mod signout;
+pub(crate) mod signout;
 pub mod token;
-pub mod user;
+pub(crate) mod user;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,15 +30,15 @@ use app::{AppError, Delivery};
 
 /// A bridge sign-in waiting for the member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingSignin {
+pub(crate) struct PendingSignin {
     /// Bridge app id.
-    pub app: String,
+    pub(crate) app: String,
     /// The validated ReturnURL, if the vendor gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub return_url: Option<String>,
+    pub(crate) return_url: Option<String>,
     /// The delivery asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery: Option<Delivery>,
+    pub(crate) delivery: Option<Delivery>,
 }
 
 impl crate::signin::Resumable for PendingSignin {
@@ -46,7 +46,7 @@ impl crate::signin::Resumable for PendingSignin {
 }
 
 /// Answers `/bridge/{app}/…`; `None` for other paths.
-pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
+pub(crate) async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
     let rest = ctx.req.path.strip_prefix("/bridge/")?;
     let (app, endpoint) = rest.split_once('/')?;
     let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
@@ -66,7 +66,7 @@ pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
 }
 
 /// Finishes a bridge sign-in after sign-in.
-pub async fn resume<P: Platform>(
+pub(crate) async fn resume<P: Platform>(
     ctx: &Ctx<'_, P>,
     pending: PendingSignin,
     session: &mut Session,
@@ -79,7 +79,7 @@ pub async fn resume<P: Platform>(
 
 /// The front-channel logout URL of a bridge app that took part in an ending session, if it has
 /// one (checked against its registered domains like every ReturnURL).
-pub async fn frontchannel_logout_uri<P: Platform>(
+pub(crate) async fn frontchannel_logout_uri<P: Platform>(
     ctx: &Ctx<'_, P>,
     app_id: &str,
 ) -> Option<String> {
@@ -89,7 +89,7 @@ pub async fn frontchannel_logout_uri<P: Platform>(
 }
 
 /// The page for an app that cannot be used.
-pub fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) -> Response {
+pub(crate) fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) -> Response {
     match e {
         AppError::Unknown => ctx.error_page(
             404,
@@ -116,7 +116,11 @@ pub fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) ->
 }
 
 /// The JSON answer for an app that cannot be used (ping).
-pub fn app_failure_json<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) -> Response {
+pub(crate) fn app_failure_json<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    app_id: &str,
+    e: &AppError,
+) -> Response {
     match e {
         AppError::Unknown => user::json_error(404, "unknown_app", "no such application"),
         AppError::Invalid(why) | AppError::Unavailable(why) => {

@@ -45,7 +45,7 @@ fn cors(resp: Response, origin: &str) -> Response {
 }
 
 /// `GET` / `OPTIONS /bridge/{app}/ping`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
         Err(e) => return app_failure_json(ctx, app_id, &e),

@@ -10,7 +10,7 @@
 use super::app::BridgeApp;
 
 /// Longest ReturnURL accepted.
-pub const MAX_LEN: usize = 2048;
+pub(crate) const MAX_LEN: usize = 2048;
 
 /// Why a ReturnURL is refused (for the audit log; the page says only that it is not allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl std::fmt::Display for Refusal {
 }
 
 /// Checks `url` against the app's registered domains; returns it unchanged when allowed.
-pub fn validate(app: &BridgeApp, url: &str) -> Result<String, Refusal> {
+pub(crate) fn validate(app: &BridgeApp, url: &str) -> Result<String, Refusal> {
     check(&app.return_domains, app.allow_subdomains, url).map(|()| url.to_string())
 }
 

@@ -18,7 +18,7 @@ use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// The ReturnURL query parameter (ISG spelling; `returnUrl` and `returnurl` are accepted too).
-pub fn return_url_param<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
+pub(crate) fn return_url_param<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
     ["ReturnURL", "ReturnUrl", "returnUrl", "returnurl"]
         .iter()
         .find_map(|name| ctx.req.query_param(name))
@@ -26,7 +26,7 @@ pub fn return_url_param<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
 }
 
 /// The page shown for a refused ReturnURL.
-pub fn refused_return_url<P: Platform>(
+pub(crate) fn refused_return_url<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &BridgeApp,
     why: &return_url::Refusal,
@@ -46,7 +46,7 @@ pub fn refused_return_url<P: Platform>(
 }
 
 /// `GET /bridge/{app}/signin`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
         Err(e) => return app_failure(ctx, app_id, &e),
@@ -102,7 +102,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
 
 /// Finishes a bridge sign-in for a member with `session`: the No Access Mapping, a fresh token,
 /// the participant, the delivery.
-pub async fn finish<P: Platform>(
+pub(crate) async fn finish<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &Arc<BridgeApp>,
     pending: PendingSignin,

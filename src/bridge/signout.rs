@@ -16,7 +16,7 @@ use crate::signin::{self, Participant, Reply};
 use crate::Ctx;
 
 /// `GET` / `POST /bridge/{app}/signout`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
         Err(e) => return app_failure(ctx, app_id, &e).into(),
@@ -66,7 +66,7 @@ pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
 }
 
 /// `GET /bridge/{app}/signed-out?ReturnURL=…`: the last hop back to the vendor.
-pub async fn signed_out<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn signed_out<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
         Err(e) => return app_failure(ctx, app_id, &e),

@@ -14,11 +14,11 @@ use crate::Ctx;
 
 /// What a token stands for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
+pub(crate) struct Grant {
     /// The member, as known at sign-in.
-    pub user: SessionUser,
+    pub(crate) user: SessionUser,
     /// When the token was minted (seconds since the epoch).
-    pub issued: u64,
+    pub(crate) issued: u64,
 }
 
 fn store_key(tenant: &str, app: &str, token: &str) -> String {
@@ -37,7 +37,7 @@ pub fn is_token_shape(token: &str) -> bool {
 }
 
 /// Mints a token for `user` and app.
-pub async fn mint<P: Platform>(
+pub(crate) async fn mint<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &BridgeApp,
     user: &SessionUser,
@@ -61,7 +61,7 @@ pub async fn mint<P: Platform>(
 }
 
 /// Takes the grant of `token` (at most once; `None` when unknown, used or expired).
-pub async fn redeem<P: Platform>(
+pub(crate) async fn redeem<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &BridgeApp,
     token: &str,

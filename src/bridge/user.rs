@@ -22,7 +22,7 @@ use crate::signin::SessionUser;
 use crate::Ctx;
 
 /// A JSON error response.
-pub fn json_error(status: u16, error: &str, description: &str) -> Response {
+pub(crate) fn json_error(status: u16, error: &str, description: &str) -> Response {
     let mut resp = Response::json(
         status,
         &json!({"error": error, "error_description": description}),
@@ -47,7 +47,7 @@ fn presented_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
 }
 
 /// `GET /bridge/{app}/user`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let app = match vendor_app(ctx, app_id).await {
         Ok(app) => app,
         Err(refusal) => return refusal,

@@ -23,7 +23,7 @@ use sha2::{Sha256, Sha384, Sha512};
 pub use crate::tenant::config::{FormsCompatibility, FormsValidation};
 
 /// Longest cookie value read (ASP.NET's own limit on a ticket is 4 KB before hex encoding).
-pub const MAX_COOKIE_CHARS: usize = 8192;
+pub(crate) const MAX_COOKIE_CHARS: usize = 8192;
 /// .NET ticks (100 ns since 0001-01-01) at the Unix epoch.
 const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
 const TICKS_PER_SEC: i64 = 10_000_000;
@@ -174,22 +174,22 @@ pub struct Ticket {
     /// The member's iMIS username.
     pub name: String,
     /// Issued at, in seconds since the Unix epoch.
-    pub issued: i64,
+    pub(crate) issued: i64,
     /// Expires at, in seconds since the Unix epoch.
-    pub expires: i64,
+    pub(crate) expires: i64,
     /// Whether the cookie outlives the browser session.
-    pub persistent: bool,
+    pub(crate) persistent: bool,
     /// The application's own data.
-    pub user_data: String,
+    pub(crate) user_data: String,
     /// The cookie path it was issued for.
-    pub cookie_path: String,
+    pub(crate) cookie_path: String,
 }
 
 impl Ticket {
     /// Whether the ticket is valid at `now` (seconds since the epoch): not expired, not issued
     /// more than `skew` seconds in the future, and (when `max_age` is set) issued at most
     /// `max_age` seconds ago.
-    pub fn is_current(&self, now: i64, skew: i64, max_age: Option<i64>) -> bool {
+    pub(crate) fn is_current(&self, now: i64, skew: i64, max_age: Option<i64>) -> bool {
         self.expires > now
             && self.issued <= now.saturating_add(skew)
             && max_age.is_none_or(|age| now.saturating_sub(self.issued) <= age)

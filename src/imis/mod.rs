@@ -20,14 +20,14 @@ use crate::http::{encode_form, percent_encode};
 use crate::platform::{HttpMethod, OutboundRequest, Platform, PlatformError, UnixTime};
 use crate::seal::{self, MasterKey, Purpose, SealKey};
 use crate::tenant::TenantConfig;
-pub use wire::Row;
+pub(crate) use wire::Row;
 
 /// Page size asked of `/api/IQA` (the iMIS maximum).
-pub const IQA_PAGE_SIZE: u32 = 500;
+pub(crate) const IQA_PAGE_SIZE: u32 = 500;
 /// Pages read at most from one query (10,000 rows).
-pub const IQA_MAX_PAGES: u32 = 20;
+pub(crate) const IQA_MAX_PAGES: u32 = 20;
 /// A cached background token is renewed this many seconds before iMIS says it expires.
-pub const TOKEN_RENEW_MARGIN_SECS: u64 = 60;
+pub(crate) const TOKEN_RENEW_MARGIN_SECS: u64 = 60;
 
 /// What went wrong talking to iMIS. Messages never include a secret or a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,7 +82,7 @@ pub enum ImisError {
 impl ImisError {
     /// Whether iMIS is down or slow (as opposed to refusing or being set up wrong): then a
     /// remembered answer may stand in for a fresh one.
-    pub fn is_outage(&self) -> bool {
+    pub(crate) fn is_outage(&self) -> bool {
         matches!(
             self,
             Self::Timeout(_) | Self::Unreachable(_) | Self::Status(_) | Self::Unexpected(_)
@@ -91,7 +91,7 @@ impl ImisError {
 
     /// The audit event of a failure to read a member's data: a query set up wrong is told apart
     /// from iMIS being unavailable, so the admin knows what to fix.
-    pub fn audit_event(&self) -> &'static str {
+    pub(crate) fn audit_event(&self) -> &'static str {
         match self {
             Self::QueryShape(_) | Self::QueryRefused { .. } => "imis.query_invalid",
             _ => "imis.unavailable",
@@ -112,11 +112,11 @@ impl From<PlatformError> for ImisError {
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenGrant {
     /// Bearer token for `/api`.
-    pub access_token: String,
+    pub(crate) access_token: String,
     /// The iMIS username the token belongs to, when iMIS says.
-    pub user_name: Option<String>,
+    pub(crate) user_name: Option<String>,
     /// Lifetime of the access token in seconds.
-    pub expires_in: u64,
+    pub(crate) expires_in: u64,
 }
 
 impl std::fmt::Debug for TokenGrant {
@@ -133,21 +133,21 @@ impl std::fmt::Debug for TokenGrant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// iMIS login name.
-    pub username: String,
+    pub(crate) username: String,
     /// iMIS ID (`UserId` / `PartyId`).
     pub imis_id: String,
     /// Contact key GUID (`UniformId`), when iMIS gives one.
-    pub contact_key: Option<String>,
+    pub(crate) contact_key: Option<String>,
     /// First name.
-    pub first_name: Option<String>,
+    pub(crate) first_name: Option<String>,
     /// Last name.
-    pub last_name: Option<String>,
+    pub(crate) last_name: Option<String>,
     /// Primary email.
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     /// Member type code (`CustomerTypeCode` / `MemberType`).
-    pub member_type: Option<String>,
+    pub(crate) member_type: Option<String>,
     /// Whether the login is disabled (`IsDisable`).
-    pub disabled: bool,
+    pub(crate) disabled: bool,
 }
 
 /// Per-isolate cache of background-account tokens, keyed by tenant and config version.
@@ -185,7 +185,7 @@ impl<'a, P: Platform> ImisClient<'a, P> {
     }
 
     /// Opens a sealed secret of this tenant with the runtime's master key.
-    pub fn open_secret(&self, sealed: &str) -> Result<String, ImisError> {
+    pub(crate) fn open_secret(&self, sealed: &str) -> Result<String, ImisError> {
         let master = self
             .platform
             .secret(crate::platform::MASTER_KEY_SECRET)
@@ -276,7 +276,11 @@ impl<'a, P: Platform> ImisClient<'a, P> {
     }
 
     /// `GET {api}/api/{path_and_query}` with a bearer token; the JSON body.
-    pub async fn get_json(&self, path_and_query: &str, token: &str) -> Result<Value, ImisError> {
+    pub(crate) async fn get_json(
+        &self,
+        path_and_query: &str,
+        token: &str,
+    ) -> Result<Value, ImisError> {
         let resp = self
             .platform
             .fetch(OutboundRequest {
@@ -303,7 +307,7 @@ impl<'a, P: Platform> ImisClient<'a, P> {
 
     /// The background account's access token: from this instance's cache, else from the
     /// runtime's cache shared between instances (sealed), else a fresh password grant.
-    pub async fn background_token(&self, cache: &TokenCache) -> Result<String, ImisError> {
+    pub(crate) async fn background_token(&self, cache: &TokenCache) -> Result<String, ImisError> {
         let key = self.token_cache_key();
         let now = self.platform.now();
         if let Some(token) = cache.get(&key, now) {

@@ -43,7 +43,7 @@ pub fn field_text(obj: &Value, name: &str) -> Option<String> {
 
 /// One row of a generic entity (an IQA result row, a CsContact record): the properties in order,
 /// `ResultRow` left out, typed wrappers removed, value-less properties as `null`.
-pub type Row = Vec<(String, Value)>;
+pub(crate) type Row = Vec<(String, Value)>;
 
 /// The `Properties` of a `GenericEntityData`.
 pub fn generic_entity_row(entity: &Value) -> Row {
@@ -66,11 +66,11 @@ pub fn generic_entity_row(entity: &Value) -> Row {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
     /// Whether another page follows.
-    pub has_next: bool,
+    pub(crate) has_next: bool,
     /// The offset of the next page (0 on the last page).
-    pub next_offset: u64,
+    pub(crate) next_offset: u64,
     /// Items on this page.
-    pub count: u64,
+    pub(crate) count: u64,
 }
 
 /// Reads the paging block; missing fields mean "no further page".

@@ -19,16 +19,16 @@ use crate::platform::{HttpMethod, OutboundRequest, Platform};
 use crate::Ctx;
 
 /// The event a logout token carries.
-pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+pub(crate) const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// How long one client gets to answer.
-pub const TIMEOUT_MS: u32 = 2_000;
+pub(crate) const TIMEOUT_MS: u32 = 2_000;
 
 /// How long a logout token is valid: only long enough to be delivered.
 const LIFETIME_SECS: u64 = 120;
 
 /// Tells each of `clients` that registered a back-channel logout URI that session `sid` ended.
-pub async fn notify<P: Platform>(ctx: &Ctx<'_, P>, sid: &str, clients: &[String]) {
+pub(crate) async fn notify<P: Platform>(ctx: &Ctx<'_, P>, sid: &str, clients: &[String]) {
     let mut targets = Vec::new();
     for id in clients {
         if let Ok(Some(client)) = client::load(ctx, id).await {

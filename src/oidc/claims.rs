@@ -10,7 +10,7 @@ use crate::access::Profile;
 use crate::signin::SessionUser;
 
 /// Scopes this provider knows; others are ignored (RFC 6749 §3.3 lets the server narrow them).
-pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
+pub(crate) const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
 
 /// The scopes of a request this provider grants, `openid` first; `None` without `openid`.
 pub fn granted_scopes(requested: &str) -> Option<String> {
@@ -29,12 +29,12 @@ pub fn granted_scopes(requested: &str) -> Option<String> {
 }
 
 /// Whether a space-separated scope list holds `scope`.
-pub fn has_scope(scopes: &str, scope: &str) -> bool {
+pub(crate) fn has_scope(scopes: &str, scope: &str) -> bool {
     scopes.split(' ').any(|s| s == scope)
 }
 
 /// The member's `sub` for this client (stable per client): contact key by default, or iMIS ID.
-pub fn subject(client: &Client, user: &SessionUser) -> String {
+pub(crate) fn subject(client: &Client, user: &SessionUser) -> String {
     match client.subject {
         SubjectSource::ContactKey => user
             .contact_key
@@ -84,7 +84,11 @@ const RESERVED: [&str; 14] = [
 ];
 
 /// The userinfo claims (without `sub`) for `scopes`.
-pub fn for_scopes(scopes: &str, user: &SessionUser, profile: &Profile) -> Map<String, Value> {
+pub(crate) fn for_scopes(
+    scopes: &str,
+    user: &SessionUser,
+    profile: &Profile,
+) -> Map<String, Value> {
     let mut out = Map::new();
     let text = |v: &Option<String>| v.clone().map(Value::String);
     if has_scope(scopes, "profile") {

@@ -14,12 +14,12 @@ use crate::seal::SecretMatch;
 use crate::Ctx;
 
 /// How long a client value is served from the per-isolate cache.
-pub const CLIENT_TTL_SECS: u64 = 60;
+pub(crate) const CLIENT_TTL_SECS: u64 = 60;
 
 /// Confidential (holds a secret or key) or public (a browser or native app, PKCE required).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ClientType {
+pub(crate) enum ClientType {
     /// Can keep a secret.
     Confidential,
     /// Cannot keep a secret.
@@ -29,7 +29,7 @@ pub enum ClientType {
 /// `token_endpoint_auth_method` (OpenID Connect Core §9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
+pub(crate) enum AuthMethod {
     /// HTTP Basic with the client id and secret.
     ClientSecretBasic,
     /// Client id and secret in the form body.
@@ -42,7 +42,7 @@ pub enum AuthMethod {
 
 impl AuthMethod {
     /// The wire name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
@@ -54,7 +54,7 @@ impl AuthMethod {
 
 /// The JWS algorithm of the client's id_tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-pub enum IdTokenAlg {
+pub(crate) enum IdTokenAlg {
     /// RSA with the tenant's keys (default).
     #[default]
     RS256,
@@ -68,7 +68,7 @@ pub enum IdTokenAlg {
 
 impl IdTokenAlg {
     /// The JWS `alg` name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
             Self::ES256 => "ES256",
@@ -81,7 +81,7 @@ impl IdTokenAlg {
 /// Which member identifier becomes `sub`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
-pub enum SubjectSource {
+pub(crate) enum SubjectSource {
     /// The contact key GUID (default).
     #[default]
     ContactKey,
@@ -92,19 +92,19 @@ pub enum SubjectSource {
 /// Token lifetimes in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Lifetimes {
+pub(crate) struct Lifetimes {
     /// Authorization code.
     #[serde(default = "default_code")]
-    pub code: u32,
+    pub(crate) code: u32,
     /// Access token.
     #[serde(default = "default_access")]
-    pub access_token: u32,
+    pub(crate) access_token: u32,
     /// id_token.
     #[serde(default = "default_access")]
-    pub id_token: u32,
+    pub(crate) id_token: u32,
     /// Refresh token (each rotation starts a new one).
     #[serde(default = "default_refresh")]
-    pub refresh_token: u32,
+    pub(crate) refresh_token: u32,
 }
 
 fn default_code() -> u32 {
@@ -131,13 +131,13 @@ impl Default for Lifetimes {
 /// Consent settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct Consent {
+pub(crate) struct Consent {
     /// Ask the member before the first sign-in.
     #[serde(default)]
-    pub required: bool,
+    pub(crate) required: bool,
     /// Days a consent is remembered.
     #[serde(default)]
-    pub grace_days: u32,
+    pub(crate) grace_days: u32,
 }
 
 /// `tenant:{id}:oidc:{client_id}`.
@@ -145,98 +145,100 @@ pub struct Consent {
 #[serde(deny_unknown_fields)]
 pub struct Client {
     /// Schema version (1).
-    pub schema_version: u32,
+    pub(crate) schema_version: u32,
     /// client_id.
-    pub id: String,
+    pub(crate) id: String,
     /// Name shown on pages.
-    pub name: String,
+    pub(crate) name: String,
     /// Confidential or public.
     #[serde(rename = "type")]
-    pub client_type: ClientType,
+    pub(crate) client_type: ClientType,
     /// How it authenticates at the token endpoint.
-    pub token_endpoint_auth_method: AuthMethod,
+    pub(crate) token_endpoint_auth_method: AuthMethod,
     /// `sha256:` + base64url of the SHA-256 of the client secret.
     #[serde(default)]
-    pub client_secret_hash: Option<String>,
+    pub(crate) client_secret_hash: Option<String>,
     /// The secret being replaced, accepted until its `valid_until` (`oidc rotate-secret`).
     #[serde(default)]
-    pub previous_client_secret: Option<PreviousClientSecret>,
+    pub(crate) previous_client_secret: Option<PreviousClientSecret>,
     /// Registered JWKS for `private_key_jwt`.
     #[serde(default)]
-    pub jwks: Option<serde_json::Value>,
+    pub(crate) jwks: Option<serde_json::Value>,
     /// The keys of [`Client::jwks`], parsed once when the client value is loaded.
     #[serde(skip)]
-    pub assertion_keys: Vec<AssertionKey>,
+    pub(crate) assertion_keys: Vec<AssertionKey>,
     /// Redirect URIs, matched exactly.
-    pub redirect_uris: Vec<String>,
+    pub(crate) redirect_uris: Vec<String>,
     /// Post-logout redirect URIs, matched exactly.
     #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
+    pub(crate) post_logout_redirect_uris: Vec<String>,
     /// Front-channel logout URI.
     #[serde(default)]
-    pub frontchannel_logout_uri: Option<String>,
+    pub(crate) frontchannel_logout_uri: Option<String>,
     /// Back-channel logout URI: a logout token is POSTed here when the member's session ends.
     #[serde(default)]
-    pub backchannel_logout_uri: Option<String>,
+    pub(crate) backchannel_logout_uri: Option<String>,
     /// Whether the client needs `sid` in logout tokens (it is always sent).
+    // Never read, since `sid` is always sent; kept so that `deny_unknown_fields` accepts it.
     #[serde(default)]
-    pub backchannel_logout_session_required: bool,
+    #[allow(dead_code)]
+    pub(crate) backchannel_logout_session_required: bool,
     /// id_token algorithm.
     #[serde(default)]
-    pub id_token_signed_response_alg: IdTokenAlg,
+    pub(crate) id_token_signed_response_alg: IdTokenAlg,
     /// The client's JWT signing key for HS256/HS512 (sealed).
     #[serde(default)]
-    pub jwt_signing_key: Option<String>,
+    pub(crate) jwt_signing_key: Option<String>,
     /// Which identifier is `sub`.
     #[serde(default)]
-    pub subject: SubjectSource,
+    pub(crate) subject: SubjectSource,
     /// Grant types the client may use.
     #[serde(default = "default_grants")]
-    pub grant_types: Vec<String>,
+    pub(crate) grant_types: Vec<String>,
     /// Scopes a `client_credentials` access token may carry: the organisation's own API scopes,
     /// never a member scope (such a token stands for the client, not for a member).
     #[serde(default)]
-    pub api_scopes: Vec<String>,
+    pub(crate) api_scopes: Vec<String>,
     /// Profile IQA (its column aliases become claims; `a.b` nests).
     #[serde(default)]
-    pub profile_iqa: Option<String>,
+    pub(crate) profile_iqa: Option<String>,
     /// Role IQA (the `roles` claim).
     #[serde(default)]
-    pub role_iqa: Option<String>,
+    pub(crate) role_iqa: Option<String>,
     /// No Access Mapping, as for SAML apps.
     #[serde(default)]
-    pub no_access_mapping: Option<String>,
+    pub(crate) no_access_mapping: Option<String>,
     /// Consent.
     #[serde(default)]
-    pub consent: Consent,
+    pub(crate) consent: Consent,
     /// Lifetimes.
     #[serde(default)]
-    pub lifetimes: Lifetimes,
+    pub(crate) lifetimes: Lifetimes,
 }
 
 /// A client secret that is being replaced, and until when it still works.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PreviousClientSecret {
+pub(crate) struct PreviousClientSecret {
     /// Its hash, as [`Client::client_secret_hash`].
-    pub client_secret_hash: String,
+    pub(crate) client_secret_hash: String,
     /// Seconds since the epoch after which it no longer works.
-    pub valid_until: u64,
+    pub(crate) valid_until: u64,
 }
 
 /// A public key of a client's registered JWKS that may sign its `private_key_jwt` assertions.
 #[derive(Debug, Clone)]
-pub struct AssertionKey {
+pub(crate) struct AssertionKey {
     /// The JWK's `kid`, if it has one.
-    pub kid: Option<String>,
+    pub(crate) kid: Option<String>,
     /// The JWS `alg` the key signs with (RS256 or ES256).
-    pub alg: &'static str,
+    pub(crate) alg: &'static str,
     /// Checks signatures.
-    pub verifier: Verifier,
+    pub(crate) verifier: Verifier,
 }
 
 /// The algorithms a client assertion may use (advertised in discovery).
-pub const ASSERTION_ALGS: [&str; 2] = ["RS256", "ES256"];
+pub(crate) const ASSERTION_ALGS: [&str; 2] = ["RS256", "ES256"];
 
 /// Parses a registered JWK Set. Every key must be usable: a JWKS that the provider would
 /// partly ignore is a configuration error, not something to find out at sign-in.
@@ -295,23 +297,23 @@ fn default_grants() -> Vec<String> {
 
 impl Client {
     /// Whether `uri` is one of the registered redirect URIs (exact string comparison).
-    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+    pub(crate) fn has_redirect_uri(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|u| u == uri)
     }
 
     /// Whether the client may use refresh tokens.
-    pub fn allows_refresh(&self) -> bool {
+    pub(crate) fn allows_refresh(&self) -> bool {
         self.grant_types.iter().any(|g| g == "refresh_token")
     }
 
     /// Whether the client may get access tokens for itself (`client_credentials`).
-    pub fn allows_client_credentials(&self) -> bool {
+    pub(crate) fn allows_client_credentials(&self) -> bool {
         self.grant_types.iter().any(|g| g == "client_credentials")
     }
 
     /// Which of the client's secrets `secret` is at `now`: the current one, or the previous one
     /// during a rotation's overlap (hashes compared in constant time).
-    pub fn secret_match(&self, secret: &str, now: UnixTime) -> SecretMatch {
+    pub(crate) fn secret_match(&self, secret: &str, now: UnixTime) -> SecretMatch {
         let Some(stored) = self.client_secret_hash.as_deref() else {
             return SecretMatch::No;
         };
@@ -323,7 +325,7 @@ impl Client {
     }
 
     /// Origins of the redirect URIs (CORS for public clients).
-    pub fn origins(&self) -> Vec<String> {
+    pub(crate) fn origins(&self) -> Vec<String> {
         self.redirect_uris
             .iter()
             .filter_map(|u| crate::http::origin_of(u))
@@ -341,7 +343,7 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 /// Whether `scope` is a scope token (RFC 6749 §3.3) that is not one of the member scopes.
-pub fn is_api_scope(scope: &str) -> bool {
+pub(crate) fn is_api_scope(scope: &str) -> bool {
     !scope.is_empty()
         && scope.len() <= 128
         && scope
@@ -376,7 +378,7 @@ pub enum ClientError {
 }
 
 /// Loads a client of this request's tenant; `Ok(None)` when there is no such client.
-pub async fn load<P: Platform>(
+pub(crate) async fn load<P: Platform>(
     ctx: &Ctx<'_, P>,
     client_id: &str,
 ) -> Result<Option<Arc<Client>>, ClientError> {

@@ -15,10 +15,10 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// The only `client_assertion_type` (RFC 7523 §2.2).
-pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The longest accepted assertion lifetime (`exp` − now). Libraries use 60 s to 1 h.
-pub const MAX_LIFETIME_SECS: i64 = 3600;
+pub(crate) const MAX_LIFETIME_SECS: i64 = 3600;
 
 /// Clock skew allowed on `exp`, `nbf` and `iat`.
 const SKEW_SECS: i64 = 60;

@@ -19,7 +19,7 @@ use crate::text::{ErrorMessage, ErrorTitle, Text};
 use crate::Ctx;
 
 /// How long the consent form stays valid.
-pub const FORM_TTL_SECS: u64 = 600;
+pub(crate) const FORM_TTL_SECS: u64 = 600;
 const AAD: &str = "oidc-consent";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ fn key(ctx_tenant: &str, client: &str, user: &SessionUser) -> String {
 }
 
 /// Whether the member consented to this client within its grace period.
-pub async fn remembered<P: Platform>(
+pub(crate) async fn remembered<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     user: &SessionUser,
@@ -65,7 +65,7 @@ fn describe<P: Platform>(ctx: &Ctx<'_, P>, name: &str) -> String {
 }
 
 /// The consent page for a pending request.
-pub fn page<P: Platform>(
+pub(crate) fn page<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     p: &PendingAuthorize,
@@ -116,7 +116,7 @@ pub fn page<P: Platform>(
 }
 
 /// `POST /oidc/consent`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let expired = || {
         ctx.error_page(
             400,

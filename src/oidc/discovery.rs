@@ -11,7 +11,7 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// The provider metadata of this request's issuer.
-pub fn metadata(iss: &str) -> serde_json::Value {
+pub(crate) fn metadata(iss: &str) -> serde_json::Value {
     json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oidc/authorize"),
@@ -55,7 +55,7 @@ pub fn metadata(iss: &str) -> serde_json::Value {
 }
 
 /// `GET /.well-known/openid-configuration`.
-pub fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     Response::json(200, &metadata(&issuer(ctx)))
         .with_header("access-control-allow-origin", "*")
         .with_header("cache-control", "public, max-age=300")

@@ -8,7 +8,7 @@ use crate::http::Response;
 
 /// An error code of RFC 6749, RFC 6750 or OpenID Connect Core §3.1.2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// `invalid_request`
     InvalidRequest,
     /// `invalid_client`
@@ -39,13 +39,11 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// `invalid_token` (RFC 6750)
     InvalidToken,
-    /// `insufficient_scope` (RFC 6750)
-    InsufficientScope,
 }
 
 impl ErrorCode {
     /// The wire name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidClient => "invalid_client",
@@ -62,7 +60,6 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidToken => "invalid_token",
-            Self::InsufficientScope => "insufficient_scope",
         }
     }
 }
@@ -70,16 +67,16 @@ impl ErrorCode {
 /// An error with its human-readable description (never holding a secret or token).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {description}", code.as_str())]
-pub struct OidcError {
+pub(crate) struct OidcError {
     /// The code.
-    pub code: ErrorCode,
+    pub(crate) code: ErrorCode,
     /// `error_description`.
-    pub description: String,
+    pub(crate) description: String,
 }
 
 impl OidcError {
     /// An error with a description.
-    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, description: impl Into<String>) -> Self {
         Self {
             code,
             description: description.into(),
@@ -88,7 +85,7 @@ impl OidcError {
 
     /// The token endpoint's JSON error response (401 with a challenge for `invalid_client` when
     /// the client tried HTTP Basic authentication).
-    pub fn token_response(&self, basic: bool) -> Response {
+    pub(crate) fn token_response(&self, basic: bool) -> Response {
         let status = match self.code {
             ErrorCode::InvalidClient => 401,
             ErrorCode::ServerError => 500,
@@ -109,10 +106,9 @@ impl OidcError {
     }
 
     /// A bearer-token error response (RFC 6750 §3).
-    pub fn bearer_response(&self) -> Response {
+    pub(crate) fn bearer_response(&self) -> Response {
         let status = match self.code {
             ErrorCode::InvalidRequest => 400,
-            ErrorCode::InsufficientScope => 403,
             ErrorCode::ServerError => 500,
             _ => 401,
         };

@@ -17,15 +17,15 @@ use crate::seal::constant_time_eq;
 use crate::Ctx;
 
 /// How long a used code is remembered for reuse detection.
-pub const USED_TTL_SECS: u32 = 3600;
+pub(crate) const USED_TTL_SECS: u32 = 3600;
 
 /// The token family of a code: every token issued from it, revoked together.
-pub fn family(code: &str) -> String {
+pub(crate) fn family(code: &str) -> String {
     token_hash(code).chars().take(22).collect()
 }
 
 /// Whether `verifier` (RFC 7636 §4.1) matches the S256 `challenge`.
-pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+pub(crate) fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     let shaped = (43..=128).contains(&verifier.len())
         && verifier
             .bytes()
@@ -79,7 +79,7 @@ fn check(
 }
 
 /// Redeems a code.
-pub async fn handle<P: Platform>(
+pub(crate) async fn handle<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     form: &[(String, String)],

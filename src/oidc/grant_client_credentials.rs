@@ -13,7 +13,7 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// Issues the client its own access token.
-pub async fn handle<P: Platform>(
+pub(crate) async fn handle<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     form: &[(String, String)],

@@ -16,14 +16,14 @@ use crate::Ctx;
 
 /// What a refresh token stands for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RefreshRecord {
+pub(crate) struct RefreshRecord {
     /// The client it was issued to.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// The grant.
-    pub grant: Grant,
+    pub(crate) grant: Grant,
     /// When it expires (seconds since the epoch); absent in records written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exp: Option<u64>,
+    pub(crate) exp: Option<u64>,
 }
 
 /// How long a refresh token record without an expiry is put back after a refused redemption.
@@ -34,7 +34,7 @@ fn invalid_grant(msg: &str) -> OidcError {
 }
 
 /// Redeems (and rotates) a refresh token.
-pub async fn handle<P: Platform>(
+pub(crate) async fn handle<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     form: &[(String, String)],

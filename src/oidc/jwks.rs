@@ -10,7 +10,7 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// `GET /.well-known/jwks.json`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     match keys::load(ctx).await {
         Ok(set) => {
             let keys: Vec<_> = set.published().map(|k| k.jwk.clone()).collect();

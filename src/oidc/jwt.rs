@@ -15,7 +15,7 @@ use crate::platform::{Platform, PlatformError};
 
 /// Who signs a token.
 #[derive(Clone, Copy)]
-pub enum Signer<'a> {
+pub(crate) enum Signer<'a> {
     /// A tenant key (RS256 or ES256) through the platform.
     Key(&'a Key),
     /// HMAC-SHA256 with a client's key.
@@ -26,7 +26,7 @@ pub enum Signer<'a> {
 
 impl Signer<'_> {
     /// JWS `alg`.
-    pub fn alg(&self) -> &'static str {
+    pub(crate) fn alg(&self) -> &'static str {
         match self {
             Self::Key(k) => k.alg_name(),
             Self::Hs256(_) => "HS256",
@@ -56,7 +56,7 @@ fn hmac_sha512(key: &[u8], msg: &[u8]) -> Vec<u8> {
 }
 
 /// Signs `claims` as a compact JWS with header `typ`.
-pub async fn sign<P: Platform>(
+pub(crate) async fn sign<P: Platform>(
     platform: &P,
     signer: Signer<'_>,
     typ: &str,
@@ -97,7 +97,7 @@ pub async fn sign<P: Platform>(
 }
 
 /// `at_hash` / `c_hash`: the left half of the hash of `value` that the JWS `alg` uses.
-pub fn half_hash(alg: &str, value: &str) -> String {
+pub(crate) fn half_hash(alg: &str, value: &str) -> String {
     let digest = match alg {
         "HS512" => Sha512::digest(value.as_bytes()).to_vec(),
         _ => Sha256::digest(value.as_bytes()).to_vec(),
@@ -141,7 +141,7 @@ impl Unverified {
     }
 
     /// The header's `alg`.
-    pub fn alg(&self) -> &str {
+    pub(crate) fn alg(&self) -> &str {
         self.header.get("alg").and_then(Value::as_str).unwrap_or("")
     }
 
@@ -163,7 +163,7 @@ impl Unverified {
 
     /// The claims if one of `verifiers` signed it (the caller chose them for the header's `alg`
     /// and `kid`).
-    pub fn verify_any<'k>(
+    pub(crate) fn verify_any<'k>(
         self,
         verifiers: impl IntoIterator<Item = &'k Verifier>,
     ) -> Option<Value> {

@@ -16,7 +16,7 @@ use crate::seal::{open_secret, MasterKey};
 use crate::Ctx;
 
 /// How long opened keys are kept in the per-isolate cache.
-pub const KEYS_TTL_SECS: u64 = 60;
+pub(crate) const KEYS_TTL_SECS: u64 = 60;
 
 #[derive(Debug, Clone, Deserialize)]
 struct StoredKey {
@@ -69,7 +69,7 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     /// Whether `sig` (JWS form: PKCS#1 bytes or `r || s`) signs `msg`.
-    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         use rsa::signature::Verifier as _;
         match self {
             Self::Rsa(k) => rsa::pkcs1v15::Signature::try_from(sig)
@@ -86,22 +86,22 @@ impl Verifier {
 #[derive(Debug, Clone)]
 pub struct Key {
     /// Key id (JWS `kid`).
-    pub kid: String,
+    pub(crate) kid: String,
     /// Algorithm.
-    pub alg: SignAlg,
+    pub(crate) alg: SignAlg,
     /// The public JWK as published (with `kid`, `alg`, `use`).
-    pub jwk: Value,
+    pub(crate) jwk: Value,
     /// Checks signatures.
-    pub verifier: Verifier,
+    pub(crate) verifier: Verifier,
     /// PKCS#8 DER of the private key, when this key may sign.
     pub pkcs8: Option<Arc<Vec<u8>>>,
     /// Cache id for `Platform::sign`.
-    pub cache_id: String,
+    pub(crate) cache_id: String,
 }
 
 impl Key {
     /// JWS `alg` name.
-    pub fn alg_name(&self) -> &'static str {
+    pub(crate) fn alg_name(&self) -> &'static str {
         match self.alg {
             SignAlg::Rs256 => "RS256",
             SignAlg::Es256 => "ES256",
@@ -115,23 +115,23 @@ pub struct KeySet {
     /// Signs RS256 tokens.
     pub current: Option<Key>,
     /// Published, not yet signing.
-    pub next: Option<Key>,
+    pub(crate) next: Option<Key>,
     /// Published until its tokens expire.
-    pub previous: Option<Key>,
+    pub(crate) previous: Option<Key>,
     /// Signs ES256 tokens.
     pub ec: Option<Key>,
 }
 
 impl KeySet {
     /// Every published key.
-    pub fn published(&self) -> impl Iterator<Item = &Key> {
+    pub(crate) fn published(&self) -> impl Iterator<Item = &Key> {
         [&self.current, &self.next, &self.previous, &self.ec]
             .into_iter()
             .flatten()
     }
 
     /// The published key with `kid`.
-    pub fn by_kid(&self, kid: &str) -> Option<&Key> {
+    pub(crate) fn by_kid(&self, kid: &str) -> Option<&Key> {
         self.published().find(|k| k.kid == kid)
     }
 }
@@ -261,7 +261,7 @@ pub fn parse(tenant: &str, bytes: &[u8], master: Option<&MasterKey>) -> Result<K
 }
 
 /// The tenant's keys, from the per-isolate cache or KV.
-pub async fn load<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Arc<KeySet>, KeysError> {
+pub(crate) async fn load<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Arc<KeySet>, KeysError> {
     let tenant = ctx.tenant.id.as_str();
     let key = format!("tenant:{tenant}:keys");
     let now = ctx.platform.now();

@@ -63,7 +63,7 @@ async fn check_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> Option<Value> 
 }
 
 /// `GET|POST /oidc/logout`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
     let all = params(ctx);
     let get = |n: &str| {
         all.iter()

@@ -7,24 +7,24 @@
 //! claims a member's record gives ([`claims`]) beside them. RS256 and ES256 signatures go through
 //! [`Platform::sign`] (WebCrypto on Workers); HS256/HS512 are computed here.
 
-pub mod authorize;
-pub mod backchannel;
+pub(crate) mod authorize;
+pub(crate) mod backchannel;
 pub mod claims;
 pub mod client;
 pub mod client_assertion;
-pub mod consent;
-pub mod discovery;
-pub mod error;
-pub mod grant_authorization_code;
-pub mod grant_client_credentials;
-pub mod grant_refresh_token;
-pub mod jwks;
+pub(crate) mod consent;
+pub(crate) mod discovery;
+pub(crate) mod error;
+pub(crate) mod grant_authorization_code;
+pub(crate) mod grant_client_credentials;
+pub(crate) mod grant_refresh_token;
+pub(crate) mod jwks;
 pub mod jwt;
 pub mod keys;
-pub mod logout;
-pub mod token;
-pub mod token_status;
-pub mod userinfo;
+pub(crate) mod logout;
+pub(crate) mod token;
+pub(crate) mod token_status;
+pub(crate) mod userinfo;
 
 #[cfg(test)]
 mod tests;
@@ -46,41 +46,41 @@ use crate::Ctx;
 
 /// Per-isolate caches of the OIDC configuration (clients and opened keys), about a minute each.
 #[derive(Debug, Default)]
-pub struct OidcCache {
+pub(crate) struct OidcCache {
     clients: crate::cache::TtlCache<Option<std::sync::Arc<client::Client>>>,
     keys: crate::cache::TtlCache<std::sync::Arc<keys::KeySet>>,
 }
 
 /// An authorization request waiting for the member to sign in (kept in the pending cookie).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingAuthorize {
+pub(crate) struct PendingAuthorize {
     /// Client id.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// The verified redirect URI.
-    pub redirect_uri: String,
+    pub(crate) redirect_uri: String,
     /// Granted scopes (space separated, `openid` first).
-    pub scope: String,
+    pub(crate) scope: String,
     /// `state`, echoed back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
     /// `nonce`, put in the id_token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
+    pub(crate) nonce: Option<String>,
     /// PKCE S256 code challenge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_challenge: Option<String>,
+    pub(crate) code_challenge: Option<String>,
     /// `form_post` instead of the query.
     #[serde(default)]
-    pub form_post: bool,
+    pub(crate) form_post: bool,
     /// `prompt=consent` asked for.
     #[serde(default)]
-    pub prompt_consent: bool,
+    pub(crate) prompt_consent: bool,
     /// `prompt=none`: no page may be shown.
     #[serde(default)]
-    pub prompt_none: bool,
+    pub(crate) prompt_none: bool,
     /// The member consented on the consent page just now.
     #[serde(default)]
-    pub consented: bool,
+    pub(crate) consented: bool,
 }
 
 impl crate::signin::Resumable for PendingAuthorize {
@@ -88,7 +88,7 @@ impl crate::signin::Resumable for PendingAuthorize {
 }
 
 /// The issuer of this request's host: `https://{host}` plus the port when it is not 443.
-pub fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+pub(crate) fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
     match ctx.req.port {
         Some(p) if p != 443 => format!("https://{}:{p}", ctx.req.host),
         _ => format!("https://{}", ctx.req.host),
@@ -97,12 +97,12 @@ pub fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
 
 /// The audience of access tokens that stand for a member (and so may read userinfo); a client's
 /// own tokens (`client_credentials`) name the issuer instead.
-pub fn member_audience(iss: &str) -> String {
+pub(crate) fn member_audience(iss: &str) -> String {
     format!("{iss}/oidc/userinfo")
 }
 
 /// Answers `/.well-known/…`, `/oidc/…` and `/openid/userinfo`; `None` for other paths.
-pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
+pub(crate) async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
     let method = ctx.req.method;
     let get = matches!(method, HttpMethod::Get | HttpMethod::Head);
     let post = method == HttpMethod::Post;
@@ -143,7 +143,7 @@ fn cors_preflight(origin: &str, methods: &str) -> Response {
 }
 
 /// Finishes an authorization request after sign-in.
-pub async fn resume<P: Platform>(
+pub(crate) async fn resume<P: Platform>(
     ctx: &Ctx<'_, P>,
     pending: PendingAuthorize,
     session: &mut Session,
@@ -153,7 +153,7 @@ pub async fn resume<P: Platform>(
 
 /// The front-channel logout URI of a client for session `sid`, if it registered one
 /// (OpenID Connect Front-Channel Logout 1.0: `iss` and `sid` added to the query).
-pub async fn frontchannel_logout_uri<P: Platform>(
+pub(crate) async fn frontchannel_logout_uri<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &str,
     sid: &str,

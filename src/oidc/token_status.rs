@@ -150,7 +150,7 @@ fn no_store(resp: Response) -> Response {
 
 /// `POST /oidc/revoke`: 200 for a revoked token and for one that is not valid anyway (RFC 7009
 /// §2.2); another client's token is refused and left alone.
-pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn revoke<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let (client, presented) = match read_request(ctx).await {
         Ok(r) => r,
         Err(resp) => return resp,
@@ -197,7 +197,7 @@ pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
 }
 
 /// `POST /oidc/introspect`: the state of one of the client's own tokens (RFC 7662 §2.2).
-pub async fn introspect<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn introspect<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let (client, presented) = match read_request(ctx).await {
         Ok(r) => r,
         Err(resp) => return resp,

@@ -15,7 +15,7 @@ fn invalid(msg: &str) -> OidcError {
 }
 
 /// Checks an access token of this issuer (a member's or a client's own); its claims.
-pub async fn verify_access_token<P: Platform>(
+pub(crate) async fn verify_access_token<P: Platform>(
     ctx: &Ctx<'_, P>,
     token: &str,
 ) -> Result<Value, OidcError> {
@@ -54,7 +54,7 @@ pub async fn verify_access_token<P: Platform>(
 }
 
 /// `GET|POST /oidc/userinfo`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let header = ctx.req.header("authorization").and_then(|h| {
         h.strip_prefix("Bearer ")
             .or_else(|| h.strip_prefix("bearer "))

@@ -9,22 +9,22 @@ use crate::text::{ErrorTitle, Explanation, Lang, Overrides, Text};
 /// What a page is branded with: the tenant's name, branding and account links, or nothing
 /// (unknown host).
 #[derive(Debug, Clone, Copy)]
-pub struct Brand<'a> {
+pub(crate) struct Brand<'a> {
     /// Organisation name.
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     /// Branding settings.
-    pub branding: Option<&'a Branding>,
+    pub(crate) branding: Option<&'a Branding>,
     /// The tenant's iMIS account pages, linked from every page with sign-out.
-    pub links: Option<&'a ImisLinks>,
+    pub(crate) links: Option<&'a ImisLinks>,
     /// The language of the page.
-    pub lang: Lang,
+    pub(crate) lang: Lang,
     /// The tenant's replacements of the built-in texts.
-    pub texts: Option<&'a Overrides>,
+    pub(crate) texts: Option<&'a Overrides>,
 }
 
 impl Brand<'static> {
     /// The neutral brand used when no tenant is known.
-    pub const NEUTRAL: Brand<'static> = Brand {
+    pub(crate) const NEUTRAL: Brand<'static> = Brand {
         name: "Sign-in service",
         branding: None,
         links: None,
@@ -35,13 +35,13 @@ impl Brand<'static> {
 
 impl Brand<'_> {
     /// A text of the page in its language.
-    pub fn t(&self, text: Text) -> &str {
+    pub(crate) fn t(&self, text: Text) -> &str {
         text.in_lang(self.lang, self.texts)
     }
 }
 
 /// `text` HTML-escaped, with each `{name}` replaced by its value, which is already HTML.
-pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+pub(crate) fn fill(text: &str, values: &[(&str, &str)]) -> String {
     values.iter().fold(html_escape(text), |out, (name, value)| {
         out.replace(&format!("{{{name}}}"), value)
     })
@@ -92,7 +92,7 @@ fn colour(value: Option<&String>, fallback: &'static str) -> String {
 }
 
 /// Renders a full page: `body_html` must already be escaped.
-pub fn render(brand: Brand<'_>, title: &str, body_html: &str, nonce: &str) -> String {
+pub(crate) fn render(brand: Brand<'_>, title: &str, body_html: &str, nonce: &str) -> String {
     let primary = colour(
         brand.branding.and_then(|b| b.primary_color.as_ref()),
         "#1f4e79",
@@ -153,7 +153,7 @@ input:not([type=hidden]){{box-sizing:border-box;width:100%;min-height:2.75rem;pa
 }
 
 /// The Content-Security-Policy for a page with this style nonce.
-pub fn content_security_policy(nonce: &str) -> String {
+pub(crate) fn content_security_policy(nonce: &str) -> String {
     format!(
         "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src https: data:; \
 form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'"
@@ -162,7 +162,7 @@ form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'"
 
 /// A page response whose forms may also lead (directly or through a redirect after submission,
 /// which `form-action` covers too) to `extra_origin`, e.g. the tenant's iMIS for sign-out.
-pub fn page_response_with_form_target(
+pub(crate) fn page_response_with_form_target(
     status: u16,
     brand: Brand<'_>,
     title: &str,
@@ -183,7 +183,7 @@ pub fn page_response_with_form_target(
 }
 
 /// A complete HTML response with the page security headers.
-pub fn page_response(
+pub(crate) fn page_response(
     status: u16,
     brand: Brand<'_>,
     title: &str,
@@ -196,7 +196,7 @@ pub fn page_response(
 }
 
 /// An error page: a title, an explanation and an optional retry link, in the page's language.
-pub fn error_page<'m>(
+pub(crate) fn error_page<'m>(
     status: u16,
     brand: Brand<'_>,
     title: ErrorTitle,
@@ -236,7 +236,7 @@ pub fn error_page<'m>(
 }
 
 /// The No Access page: the tenant's customisable text.
-pub fn no_access(
+pub(crate) fn no_access(
     brand: Brand<'_>,
     title: Option<&str>,
     message: Option<&str>,
@@ -264,7 +264,7 @@ pub fn no_access(
 }
 
 /// `fields` as hidden form inputs, escaped.
-pub fn hidden_inputs(fields: &[(&str, &str)]) -> String {
+pub(crate) fn hidden_inputs(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
         .map(|(k, v)| {
@@ -279,7 +279,12 @@ pub fn hidden_inputs(fields: &[(&str, &str)]) -> String {
 
 /// A page that POSTs `fields` to `action` at once (SAML HTTP-POST binding, the token bridge).
 /// Without JavaScript the member presses Continue.
-pub fn auto_post(brand: Brand<'_>, action: &str, fields: &[(&str, &str)], nonce: &str) -> Response {
+pub(crate) fn auto_post(
+    brand: Brand<'_>,
+    action: &str,
+    fields: &[(&str, &str)],
+    nonce: &str,
+) -> Response {
     let inputs = hidden_inputs(fields);
     let body = format!(
         "<h1>{}</h1><form id=\"auto-post\" method=\"post\" action=\"{}\">{inputs}\

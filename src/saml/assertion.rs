@@ -10,22 +10,22 @@ use crate::platform::Platform;
 use crate::signin::SessionUser;
 
 /// How long an Assertion may be used from its issue.
-pub const LIFETIME_SECS: u64 = 300;
+pub(crate) const LIFETIME_SECS: u64 = 300;
 /// Allowance for the SP's clock running behind ours.
-pub const NOT_BEFORE_SKEW_SECS: u64 = 60;
+pub(crate) const NOT_BEFORE_SKEW_SECS: u64 = 60;
 
 /// A NameID as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameId {
+pub(crate) struct NameId {
     /// The value.
-    pub value: String,
+    pub(crate) value: String,
     /// The format URI.
-    pub format: &'static str,
+    pub(crate) format: &'static str,
 }
 
 /// Why no NameID can be made for the member.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NameIdError {
+pub(crate) enum NameIdError {
     /// The member has no email and the app wants emails.
     #[error("the member has no email address in iMIS")]
     NoEmail,
@@ -35,7 +35,7 @@ pub enum NameIdError {
 }
 
 /// The member's NameID in `format` (transient: fresh random 16 alphanumerics).
-pub fn name_id(
+pub(crate) fn name_id(
     platform: &impl Platform,
     user: &SessionUser,
     format: NameIdFormat,
@@ -62,7 +62,7 @@ pub fn name_id(
 }
 
 /// `len` random characters from `[A-Za-z0-9]` (rejection sampling: no modulo bias).
-pub fn random_alnum(platform: &impl Platform, len: usize) -> String {
+pub(crate) fn random_alnum(platform: &impl Platform, len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 32];
@@ -80,7 +80,7 @@ pub fn random_alnum(platform: &impl Platform, len: usize) -> String {
 }
 
 /// The attributes sent: each Profile IQA column with a value, then `roles`.
-pub fn attributes(profile: &Profile, role_format: RoleFormat) -> Vec<(String, Vec<String>)> {
+pub(crate) fn attributes(profile: &Profile, role_format: RoleFormat) -> Vec<(String, Vec<String>)> {
     let mut attrs: Vec<(String, Vec<String>)> = profile
         .columns
         .iter()
@@ -98,37 +98,37 @@ pub fn attributes(profile: &Profile, role_format: RoleFormat) -> Vec<(String, Ve
 
 /// Everything an Assertion states.
 #[derive(Debug, Clone)]
-pub struct AssertionContent<'a> {
+pub(crate) struct AssertionContent<'a> {
     /// Assertion ID.
-    pub id: &'a str,
+    pub(crate) id: &'a str,
     /// IdP entity ID.
-    pub issuer: &'a str,
+    pub(crate) issuer: &'a str,
     /// Now (seconds).
-    pub now: u64,
+    pub(crate) now: u64,
     /// Subject.
-    pub name_id: &'a NameId,
+    pub(crate) name_id: &'a NameId,
     /// The SP's entity ID (SPNameQualifier of persistent and transient NameIDs).
-    pub sp_entity_id: &'a str,
+    pub(crate) sp_entity_id: &'a str,
     /// The ACS the Response goes to (Recipient).
-    pub recipient: &'a str,
+    pub(crate) recipient: &'a str,
     /// The AuthnRequest answered, if any.
-    pub in_response_to: Option<&'a str>,
+    pub(crate) in_response_to: Option<&'a str>,
     /// The Audience of the AudienceRestriction: the app's configured audience, else the SP's
     /// entity ID. Bearer assertions must name their audience (SAML profiles §4.1.4.2), so one
     /// SP cannot replay an assertion made for another.
-    pub audience: &'a str,
+    pub(crate) audience: &'a str,
     /// When the member signed in (seconds).
-    pub authn_instant: u64,
+    pub(crate) authn_instant: u64,
     /// SessionIndex (for Single Logout).
-    pub session_index: &'a str,
+    pub(crate) session_index: &'a str,
     /// When the IdP session ends (seconds).
-    pub session_not_on_or_after: u64,
+    pub(crate) session_not_on_or_after: u64,
     /// Attributes.
-    pub attributes: &'a [(String, Vec<String>)],
+    pub(crate) attributes: &'a [(String, Vec<String>)],
 }
 
 /// The unsigned Assertion.
-pub fn build(c: &AssertionContent<'_>) -> El {
+pub(crate) fn build(c: &AssertionContent<'_>) -> El {
     let now = time::format(c.now);
     let expires = time::format(c.now + LIFETIME_SECS);
     let qualified = matches!(

@@ -12,7 +12,7 @@ use super::time;
 use super::xml::{self, Element, XmlError, NS_DS, NS_SAML, NS_SAMLP};
 
 /// How far an IssueInstant may be from our clock.
-pub const MAX_SKEW_SECS: u64 = 300;
+pub(crate) const MAX_SKEW_SECS: u64 = 300;
 /// Longest request ID we accept.
 const MAX_ID_LEN: usize = 256;
 
@@ -22,25 +22,25 @@ pub struct AuthnRequest {
     /// `ID`.
     pub id: String,
     /// `IssueInstant`, seconds.
-    pub issue_instant: u64,
+    pub(crate) issue_instant: u64,
     /// `Issuer`.
-    pub issuer: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// `Destination`.
-    pub destination: Option<String>,
+    pub(crate) destination: Option<String>,
     /// `AssertionConsumerServiceURL`.
-    pub acs_url: Option<String>,
+    pub(crate) acs_url: Option<String>,
     /// `AssertionConsumerServiceIndex`.
-    pub acs_index: Option<u16>,
+    pub(crate) acs_index: Option<u16>,
     /// `ProtocolBinding`.
-    pub protocol_binding: Option<String>,
+    pub(crate) protocol_binding: Option<String>,
     /// `ForceAuthn`.
-    pub force_authn: bool,
+    pub(crate) force_authn: bool,
     /// `IsPassive`.
-    pub is_passive: bool,
+    pub(crate) is_passive: bool,
     /// `NameIDPolicy/@Format`.
-    pub name_id_format: Option<String>,
+    pub(crate) name_id_format: Option<String>,
     /// Whether the XML carries a `ds:Signature` child of the root.
-    pub xml_signed: bool,
+    pub(crate) xml_signed: bool,
 }
 
 /// Why a request cannot be answered at all (a branded page, never a message to the SP).
@@ -129,11 +129,11 @@ pub fn parse(xml_text: &str) -> Result<AuthnRequest, RequestError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedRequest {
     /// The request.
-    pub req: AuthnRequest,
+    pub(crate) req: AuthnRequest,
     /// Position of the ACS to answer in the app's `sp.acs`.
     pub acs: usize,
     /// Binding to answer with.
-    pub binding: Binding,
+    pub(crate) binding: Binding,
 }
 
 /// Checks who sent the request and where the answer goes: the Issuer is the app's SP, the
@@ -193,7 +193,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// Short reason for the audit log and StatusMessage.
-    pub fn message(self) -> &'static str {
+    pub(crate) fn message(self) -> &'static str {
         match self {
             Self::Destination => "Destination is not this SSO endpoint",
             Self::Stale => "IssueInstant is too far from the current time",

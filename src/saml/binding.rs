@@ -39,9 +39,9 @@ pub struct QuerySignature {
     /// The signed octets: `SAMLRequest=…[&RelayState=…]&SigAlg=…`, still percent-encoded.
     pub signed: String,
     /// `SigAlg`, decoded.
-    pub sig_alg: String,
+    pub(crate) sig_alg: String,
     /// `Signature`, decoded (base64 text).
-    pub signature: String,
+    pub(crate) signature: String,
 }
 
 /// Why a message could not be read from the request.
@@ -193,23 +193,23 @@ pub fn read_encoded(binding: Binding, encoded: &str) -> Result<Incoming, Binding
 }
 
 /// What to send: the message (already signed inside when the POST binding needs it).
-pub struct Outgoing<'a> {
+pub(crate) struct Outgoing<'a> {
     /// `SAMLRequest` or `SAMLResponse`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The message, canonical bytes.
-    pub xml: String,
+    pub(crate) xml: String,
     /// RelayState to carry back, verbatim.
-    pub relay_state: Option<&'a str>,
+    pub(crate) relay_state: Option<&'a str>,
     /// Where to.
-    pub url: &'a str,
+    pub(crate) url: &'a str,
     /// How.
-    pub binding: Binding,
+    pub(crate) binding: Binding,
     /// For the Redirect binding: sign the query with this key.
-    pub query_signer: Option<Signer<'a>>,
+    pub(crate) query_signer: Option<Signer<'a>>,
 }
 
 /// Sends a message: an auto-submitting form (POST) or a 303 redirect (Redirect).
-pub async fn send<P: Platform>(
+pub(crate) async fn send<P: Platform>(
     ctx: &Ctx<'_, P>,
     out: Outgoing<'_>,
 ) -> Result<Response, PlatformError> {

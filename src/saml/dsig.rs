@@ -26,9 +26,9 @@ use crate::crypto::{rsa_verify, KeyRef, RsaHash};
 use crate::platform::{Platform, PlatformError};
 
 /// `SigAlg` of RSA-SHA256.
-pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+pub(crate) const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 /// `SigAlg` of RSA-SHA512.
-pub const RSA_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
+pub(crate) const RSA_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
@@ -128,16 +128,16 @@ pub fn verify_redirect(sig: &QuerySignature, spki_keys: &[Vec<u8>]) -> Result<()
 /// A signing key of an app: the key to hand to [`Platform::sign`] and the certificate to put
 /// in KeyInfo.
 #[derive(Clone)]
-pub struct Signer<'a> {
+pub(crate) struct Signer<'a> {
     /// The private key.
-    pub key: KeyRef<'a>,
+    pub(crate) key: KeyRef<'a>,
     /// The certificate's DER.
-    pub cert_der: &'a [u8],
+    pub(crate) cert_der: &'a [u8],
 }
 
 /// Signs `target` (whose `ID` is `id`): computes the digest of its canonical form, signs the
 /// canonical SignedInfo, and inserts the `ds:Signature` right after its `saml:Issuer`.
-pub async fn sign_enveloped<P: Platform>(
+pub(crate) async fn sign_enveloped<P: Platform>(
     platform: &P,
     signer: &Signer<'_>,
     target: &mut El,
@@ -184,7 +184,7 @@ pub async fn sign_enveloped<P: Platform>(
 
 /// Signs a Redirect-binding query `kind=…[&RelayState=…]` (already encoded): appends
 /// `&SigAlg=…&Signature=…`.
-pub async fn sign_redirect<P: Platform>(
+pub(crate) async fn sign_redirect<P: Platform>(
     platform: &P,
     signer: &Signer<'_>,
     query: &str,

@@ -21,18 +21,18 @@ use super::xml::El;
 use crate::platform::{Platform, PlatformError};
 
 /// `EncryptedData` algorithm, the default.
-pub const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+pub(crate) const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
 /// `EncryptedData` algorithm for SPs that cannot decrypt GCM (no integrity of its own: the
 /// assertion's signature is what protects it).
-pub const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
+pub(crate) const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
 /// `EncryptedKey` algorithm.
-pub const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+pub(crate) const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
 const ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
 const GCM_NONCE_LEN: usize = 12;
 
 /// The SP's encryption key, from its certificate's SubjectPublicKeyInfo (DER): RSA only.
-pub fn sp_key(spki: &[u8]) -> Result<RsaPublicKey, String> {
+pub(crate) fn sp_key(spki: &[u8]) -> Result<RsaPublicKey, String> {
     RsaPublicKey::from_public_key_der(spki)
         .map_err(|e| format!("the encryption certificate has no usable RSA key: {e}"))
 }
@@ -41,13 +41,13 @@ pub fn sp_key(spki: &[u8]) -> Result<RsaPublicKey, String> {
 #[derive(Debug, Clone)]
 pub struct Encryption {
     /// The SP's key.
-    pub sp: RsaPublicKey,
+    pub(crate) sp: RsaPublicKey,
     /// The data algorithm.
-    pub method: EncryptionMethod,
+    pub(crate) method: EncryptionMethod,
 }
 
 /// `saml:EncryptedAssertion` holding `assertion`, readable only with the private key of the SP.
-pub fn encrypted_assertion<P: Platform>(
+pub(crate) fn encrypted_assertion<P: Platform>(
     platform: &P,
     assertion: &El,
     to: &Encryption,

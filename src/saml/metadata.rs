@@ -9,17 +9,17 @@ use super::xml::{self, El, Element, NS_DS, NS_MD};
 
 /// The IdP's URLs for one app on the host the request came to.
 #[derive(Debug, Clone)]
-pub struct IdpUrls {
+pub(crate) struct IdpUrls {
     /// Entity ID.
-    pub entity_id: String,
+    pub(crate) entity_id: String,
     /// `/saml/{app}/sso`.
-    pub sso: String,
+    pub(crate) sso: String,
     /// `/saml/{app}/slo`.
-    pub slo: String,
+    pub(crate) slo: String,
 }
 
 /// The IdP metadata document of `app`.
-pub fn idp_metadata(app: &LoadedApp, urls: &IdpUrls) -> String {
+pub(crate) fn idp_metadata(app: &LoadedApp, urls: &IdpUrls) -> String {
     let cfg = &app.cfg;
     let mut idp = El::new("md:IDPSSODescriptor")
         .attr(

@@ -14,23 +14,23 @@
 //! | `/saml/{app}/slo` | LogoutRequest / LogoutResponse, both bindings |
 //! | `/saml/{app}/slo/done` | end of an SP-initiated logout: the LogoutResponse |
 
-pub mod assertion;
+pub(crate) mod assertion;
 pub mod authn_request;
 pub mod binding;
 pub mod config;
 pub mod dsig;
-pub mod encrypt;
+pub(crate) mod encrypt;
 pub mod logout;
 pub mod metadata;
-pub mod response;
-pub mod sso;
+pub(crate) mod response;
+pub(crate) mod sso;
 pub mod time;
 pub mod xml;
 
 use std::sync::Arc;
 
-pub use logout::logout_step;
-pub use sso::{resume, PendingSso};
+pub(crate) use logout::logout_step;
+pub(crate) use sso::{resume, PendingSso};
 
 use crate::audit::Outcome;
 use crate::http::Response;
@@ -41,7 +41,7 @@ use crate::Ctx;
 use config::LoadedApp;
 
 /// Answers `/saml/{app}/…`; `None` when the path is not a SAML endpoint.
-pub async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
+pub(crate) async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
     let rest = ctx.req.path.strip_prefix("/saml/")?;
     let (app, endpoint) = rest.split_once('/')?;
     let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
@@ -68,7 +68,7 @@ pub struct Saml {
 }
 
 /// The URLs of `app` as seen from this request's host.
-pub fn urls<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Saml {
+pub(crate) fn urls<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Saml {
     let primary = ctx
         .tenant
         .hostnames
@@ -120,12 +120,12 @@ pub(crate) async fn first_sighting<P: Platform>(
 }
 
 /// A fresh message ID (`_` + 32 random alphanumerics: an NCName).
-pub fn new_id(platform: &impl Platform) -> String {
+pub(crate) fn new_id(platform: &impl Platform) -> String {
     format!("_{}", assertion::random_alnum(platform, 32))
 }
 
 /// Loads a usable app, or the page to show instead.
-pub async fn app_or_page<P: Platform>(
+pub(crate) async fn app_or_page<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &str,
 ) -> Result<Arc<LoadedApp>, Response> {
@@ -176,7 +176,7 @@ pub async fn app_or_page<P: Platform>(
 }
 
 /// The page when the app's key cannot sign (no master key, a key that does not open).
-pub fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
+pub(crate) fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
     let reason = app.signing.as_ref().err().cloned();
     ctx.audit(
         "saml.key_unavailable",
@@ -193,7 +193,7 @@ pub fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
 }
 
 /// The page when signing failed at the platform.
-pub fn sign_failed<P: Platform>(ctx: &Ctx<'_, P>, e: &PlatformError) -> Response {
+pub(crate) fn sign_failed<P: Platform>(ctx: &Ctx<'_, P>, e: &PlatformError) -> Response {
     ctx.audit(
         "saml.sign_failed",
         Outcome::Failure,

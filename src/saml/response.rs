@@ -11,17 +11,17 @@ use crate::platform::{Platform, PlatformError};
 
 /// A SAML status: the top-level code and an optional second-level one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status {
+pub(crate) struct Status {
     /// `…:status:Success`, `…:status:Requester`, `…:status:Responder`.
-    pub code: &'static str,
+    pub(crate) code: &'static str,
     /// e.g. `…:status:InvalidNameIDPolicy`, `…:status:NoPassive`.
-    pub sub: Option<&'static str>,
+    pub(crate) sub: Option<&'static str>,
 }
 
 macro_rules! status {
     ($name:ident, $code:literal, $sub:expr, $doc:literal) => {
         #[doc = $doc]
-        pub const $name: Status = Status {
+        pub(crate) const $name: Status = Status {
             code: concat!("urn:oasis:names:tc:SAML:2.0:status:", $code),
             sub: $sub,
         };
@@ -49,12 +49,6 @@ impl Status {
         "IsPassive was asked but the member must sign in."
     );
     status!(
-        UNSUPPORTED,
-        "Requester",
-        Some("urn:oasis:names:tc:SAML:2.0:status:RequestUnsupported"),
-        "The request asks for something we do not do."
-    );
-    status!(
         RESPONDER,
         "Responder",
         None,
@@ -69,7 +63,7 @@ impl Status {
 }
 
 /// The `samlp:Status` element, with an optional message.
-pub fn status_el(status: Status, message: Option<&str>) -> El {
+pub(crate) fn status_el(status: Status, message: Option<&str>) -> El {
     let mut code = El::new("samlp:StatusCode").attr("Value", status.code);
     if let Some(sub) = status.sub {
         code = code.child(El::new("samlp:StatusCode").attr("Value", sub));
@@ -81,17 +75,17 @@ pub fn status_el(status: Status, message: Option<&str>) -> El {
 
 /// The Response's header fields.
 #[derive(Debug, Clone)]
-pub struct Envelope<'a> {
+pub(crate) struct Envelope<'a> {
     /// Response ID.
-    pub id: &'a str,
+    pub(crate) id: &'a str,
     /// IdP entity ID.
-    pub issuer: &'a str,
+    pub(crate) issuer: &'a str,
     /// Now (seconds).
-    pub now: u64,
+    pub(crate) now: u64,
     /// ACS URL.
-    pub destination: &'a str,
+    pub(crate) destination: &'a str,
     /// The AuthnRequest answered, if any.
-    pub in_response_to: Option<&'a str>,
+    pub(crate) in_response_to: Option<&'a str>,
 }
 
 /// Builds the Response around `assertion` (`None`: an error Response) and signs what the app asks:
@@ -99,7 +93,7 @@ pub struct Envelope<'a> {
 /// `encrypt_to` when given, then the Response (`sign_response`, POST binding only — the Redirect
 /// binding signs its query instead).
 #[allow(clippy::too_many_arguments)]
-pub async fn build<P: Platform>(
+pub(crate) async fn build<P: Platform>(
     platform: &P,
     signer: &Signer<'_>,
     env: &Envelope<'_>,

@@ -23,18 +23,18 @@ use crate::Ctx;
 /// A SAML request waiting for the member to sign in (kept in the sealed pending cookie, so it
 /// holds only what the answer needs: the ACS is a position in the app's registered list).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingSso {
+pub(crate) struct PendingSso {
     /// SAML app (internal Client ID).
-    pub app: String,
+    pub(crate) app: String,
     /// The AuthnRequest's ID (`None`: IdP-initiated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// Position of the verified ACS in the app's `sp.acs`.
     #[serde(default)]
-    pub acs: usize,
+    pub(crate) acs: usize,
     /// RelayState, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relay_state: Option<String>,
+    pub(crate) relay_state: Option<String>,
 }
 
 impl crate::signin::Resumable for PendingSso {
@@ -57,7 +57,7 @@ fn refuse_page<P: Platform>(ctx: &Ctx<'_, P>, app: &str, status: u16, reason: St
 }
 
 /// `/saml/{app}/sso`: an AuthnRequest.
-pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
         Err(resp) => return resp,
@@ -128,7 +128,7 @@ pub async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
 }
 
 /// `/saml/{app}/login?RelayState=…`: IdP-initiated login to the app's default ACS.
-pub async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
         Err(resp) => return resp,
@@ -182,7 +182,7 @@ async fn answer_now<P: Platform>(
 }
 
 /// Finishes a SAML request after sign-in.
-pub async fn resume<P: Platform>(
+pub(crate) async fn resume<P: Platform>(
     ctx: &Ctx<'_, P>,
     pending: PendingSso,
     session: &mut Session,

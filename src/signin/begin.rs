@@ -25,7 +25,7 @@ pub(super) fn sso_page<'a, P: Platform>(
 }
 
 /// Sends the member to sign in, remembering `resume`. The response to return as is.
-pub async fn begin<P: Platform, T: Resumable>(
+pub(crate) async fn begin<P: Platform, T: Resumable>(
     ctx: &Ctx<'_, P>,
     family: Family,
     request: &T,

@@ -129,7 +129,7 @@ pub(super) async fn complete<P: Platform>(
 }
 
 /// `POST /imis/callback` and `POST /saml/imis/callback`: iMIS hands back a refresh token.
-pub async fn callback<P: Platform>(ctx: &Ctx<'_, P>, family: Family) -> Reply {
+pub(crate) async fn callback<P: Platform>(ctx: &Ctx<'_, P>, family: Family) -> Reply {
     match identify_callback(ctx, family).await {
         Ok((member, pending, list)) => complete(ctx, member, Some(pending), list).await,
         Err(resp) => resp.into(),
@@ -246,7 +246,7 @@ async fn imis_username<P: Platform>(
 impl SignedIn {
     /// Adds the session cookie (after the resumed request added its participant) and the pending
     /// cookie that keeps the other waiting requests to `resp`, the resumed request's answer.
-    pub fn finish<P: Platform>(mut self, ctx: &Ctx<'_, P>, resp: Response) -> Response {
+    pub(crate) fn finish<P: Platform>(mut self, ctx: &Ctx<'_, P>, resp: Response) -> Response {
         let (Some(session_cookie), Some(pending_cookie)) = (
             store_session(ctx, &mut self.session),
             pending::cookie_for(ctx, &self.pending),

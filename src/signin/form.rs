@@ -15,7 +15,7 @@ use crate::Ctx;
 
 /// `GET /signin`: start a sign-in with no protocol behind it, or (legacy mode, `?p=`) show the
 /// sign-in form of a pending request, unless iMIS's forms cookie already says who the member is.
-pub async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
+pub(crate) async fn signin_get<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
     let list = pending::read(ctx);
     if let Some(id) = ctx.req.query_param("p") {
         if ctx.tenant.identity_mode == IdentityMode::ImisLegacy {
@@ -80,10 +80,10 @@ async fn signed_in_by_ticket<P: Platform>(
 
 /// Minimum time a failed password sign-in takes, so that the answer does not tell whether the
 /// username exists.
-pub const FAILED_SIGNIN_MIN_MS: u64 = 700;
+pub(crate) const FAILED_SIGNIN_MIN_MS: u64 = 700;
 
 /// `POST /signin` (legacy mode): the username and password form.
-pub async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
+pub(crate) async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
     match check_password(ctx).await {
         Ok((member, pending, list)) => complete(ctx, member, Some(pending), list).await,
         Err(resp) => resp.into(),

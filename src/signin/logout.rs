@@ -19,36 +19,36 @@ use crate::Ctx;
 /// The logout-progress cookie's name.
 pub const LOGOUT_COOKIE: &str = "__Host-idp-logout";
 /// Where each participant's logout returns to.
-pub const CONTINUE_PATH: &str = "/signout/continue";
+pub(crate) const CONTINUE_PATH: &str = "/signout/continue";
 
 /// What remains of a logout.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LogoutState {
     /// Session id of the ended session (OIDC `sid`).
-    pub sid: String,
+    pub(crate) sid: String,
     /// Participants still to visit.
-    pub remaining: Vec<Participant>,
+    pub(crate) remaining: Vec<Participant>,
     /// Front-channel logout URIs collected for the last page.
-    pub frames: Vec<String>,
+    pub(crate) frames: Vec<String>,
     /// Where the browser goes at the end (a local path or a verified URL).
-    pub done: String,
+    pub(crate) done: String,
 }
 
 /// The logout in progress in this request's cookie, if any.
-pub fn load<P: Platform>(ctx: &Ctx<'_, P>) -> Option<LogoutState> {
+pub(crate) fn load<P: Platform>(ctx: &Ctx<'_, P>) -> Option<LogoutState> {
     let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
     cookie::open(&key, LOGOUT_COOKIE, &ctx.req.cookie(LOGOUT_COOKIE)?)
 }
 
 /// `Set-Cookie` keeping `state` while the browser visits a participant.
-pub fn save<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Option<String> {
+pub(crate) fn save<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Option<String> {
     let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
     let text = cookie::seal(ctx.platform, &key, LOGOUT_COOKIE, state)?;
     Some(cookie::set(LOGOUT_COOKIE, &text, 300))
 }
 
 /// The end of the chain: the front-channel frames (if any), then `done`.
-pub fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Response {
+pub(crate) fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Response {
     let clear = cookie::clear(LOGOUT_COOKIE);
     if state.frames.is_empty() {
         return Response::redirect(&state.done).with_header("set-cookie", clear);

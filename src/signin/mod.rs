@@ -16,13 +16,13 @@ mod begin;
 mod callback;
 mod form;
 pub mod logout;
-pub mod pages;
+pub(crate) mod pages;
 pub mod pending;
 mod reply;
 pub mod session;
 mod signout;
 mod store;
-pub mod throttle;
+pub(crate) mod throttle;
 mod ticket;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,28 +31,29 @@ use base64::Engine;
 use crate::http::percent_encode;
 use crate::platform::Platform;
 use crate::Ctx;
-pub use begin::begin;
-pub use callback::callback;
-pub use form::{legacy_submit, signin_get, FAILED_SIGNIN_MIN_MS};
-pub use pending::{Continuation, Family, Resumable};
-pub use reply::{Ended, Reply, SignedIn, SignedOut};
-pub use session::{session_ref, Participant, Session, SessionUser};
-pub use signout::{
+pub(crate) use begin::begin;
+pub(crate) use callback::callback;
+pub(crate) use form::{legacy_submit, signin_get};
+pub(crate) use pending::{Continuation, Family, Resumable};
+pub(crate) use reply::{Reply, SignedIn, SignedOut};
+pub(crate) use session::session_ref;
+pub use session::{Participant, Session, SessionUser};
+pub(crate) use signout::{
     after_sign_out, after_sign_out_then, signed_out_continuation, signout, signout_confirmed,
     signout_token, this_origin,
 };
-pub use store::{current, end_session, store_session, touch, with_session};
+pub(crate) use store::{current, end_session, store_session, touch, with_session};
 
 /// How a protocol wants the member signed in.
 #[derive(Debug, Clone, Default)]
-pub struct SignInOptions {
+pub(crate) struct SignInOptions {
     /// The member must prove who they are again (`prompt=login`, `max_age` passed,
     /// `ForceAuthn`): in iMIS Cloud mode the RiSE page would hand an existing iMIS session over
     /// without asking, so the member is first signed out of iMIS, whose logout returns to the
     /// RiSE page, which then asks for the password.
-    pub force: bool,
+    pub(crate) force: bool,
     /// The app's name, for "Sign in to continue to: {App Name}".
-    pub app_name: Option<String>,
+    pub(crate) app_name: Option<String>,
 }
 
 fn random_id(platform: &impl Platform, bytes: usize) -> String {
@@ -63,7 +64,7 @@ fn random_id(platform: &impl Platform, bytes: usize) -> String {
 
 /// iMIS's own logout page, returning to `return_to`: signing out of iMIS too, or (with `force`)
 /// making the RiSE page ask for the password again.
-pub fn imis_logout<P: Platform>(ctx: &Ctx<'_, P>, return_to: &str) -> String {
+pub(crate) fn imis_logout<P: Platform>(ctx: &Ctx<'_, P>, return_to: &str) -> String {
     format!(
         "{}/AsiCommon/Controls/Shared/FormsAuthentication/logout.aspx?returnurl={}",
         ctx.tenant.imis.base_url.trim_end_matches('/'),

@@ -9,7 +9,7 @@ use crate::Ctx;
 
 /// The iMIS 2017 legacy sign-in form ("Sign in to continue to: {App Name}" when there is an app),
 /// with `error` above it after a failed attempt.
-pub fn signin_form<P: Platform>(
+pub(crate) fn signin_form<P: Platform>(
     ctx: &Ctx<'_, P>,
     pending_id: &str,
     app_name: Option<&str>,
@@ -64,7 +64,7 @@ pub fn signin_form<P: Platform>(
 /// "Sign out?" with a button that POSTs the anti-forgery token.
 ///
 /// `action` is where the form goes (a path on this host); `app_name` names the site that asked.
-pub fn signout_confirm<P: Platform>(
+pub(crate) fn signout_confirm<P: Platform>(
     ctx: &Ctx<'_, P>,
     action: &str,
     token: &str,
@@ -75,7 +75,7 @@ pub fn signout_confirm<P: Platform>(
 
 /// [`signout_confirm`] whose form has the id `form_id` and carries `hidden` fields along with
 /// the token (a protocol's own parameters, posted back as they came).
-pub fn signout_confirm_form<P: Platform>(
+pub(crate) fn signout_confirm_form<P: Platform>(
     ctx: &Ctx<'_, P>,
     action: &str,
     token: &str,
@@ -109,7 +109,7 @@ pub fn signout_confirm_form<P: Platform>(
 }
 
 /// The page members land on after signing out.
-pub fn signed_out<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) fn signed_out<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let body = format!(
         "<h1>{}</h1><p>{}</p><p><a class=\"button\" href=\"/signin\">{}</a></p>",
         html_escape(ctx.t(Text::SignedOutTitle)),
@@ -120,7 +120,10 @@ pub fn signed_out<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
 }
 
 /// `/`: who is signed in, with a sign-out button; or a sign-in button.
-pub fn home<P: Platform>(ctx: &Ctx<'_, P>, session: Option<(&super::Session, String)>) -> Response {
+pub(crate) fn home<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    session: Option<(&super::Session, String)>,
+) -> Response {
     let name = html_escape(&ctx.tenant.name);
     let body = match session {
         Some((s, token)) => format!(

@@ -14,15 +14,15 @@ use crate::Ctx;
 /// The pending-requests cookie's name.
 pub const PENDING_COOKIE: &str = "__Host-idp-pending";
 /// How long a pending request waits for its callback.
-pub const PENDING_TTL_SECS: u64 = 900;
+pub(crate) const PENDING_TTL_SECS: u64 = 900;
 /// Pending requests kept at most.
-pub const MAX_PENDING: usize = 5;
+pub(crate) const MAX_PENDING: usize = 5;
 
 /// Which RiSE Single Sign On page (and callback) a sign-in goes through: iMIS needs a separate
 /// client application, and so a separate page, for SAML and for OIDC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Family {
+pub(crate) enum Family {
     /// SAML: returns to `/saml/imis/callback`.
     Saml,
     /// OIDC, the token bridge and direct sign-ins: return to `/imis/callback`.
@@ -31,7 +31,7 @@ pub enum Family {
 
 /// A request type that can wait for sign-in in the pending cookie. `KIND` tags it there, so the
 /// code that resumes requests can tell the types apart without this module naming any of them.
-pub trait Resumable: Serialize {
+pub(crate) trait Resumable: Serialize {
     /// The tag stored with the request.
     const KIND: &'static str;
 }
@@ -41,11 +41,11 @@ pub trait Resumable: Serialize {
 /// journey module, the one place that knows every protocol, reads it back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Continuation(serde_json::Map<String, serde_json::Value>);
+pub(crate) struct Continuation(serde_json::Map<String, serde_json::Value>);
 
 impl Continuation {
     /// `request` with its [`Resumable::KIND`] tag; `None` if it does not serialize to an object.
-    pub fn of<T: Resumable>(request: &T) -> Option<Self> {
+    pub(crate) fn of<T: Resumable>(request: &T) -> Option<Self> {
         let serde_json::Value::Object(mut fields) = serde_json::to_value(request).ok()? else {
             return None;
         };
@@ -54,16 +54,16 @@ impl Continuation {
     }
 
     /// The tagged object, for the journey to decode.
-    pub fn into_value(self) -> serde_json::Value {
+    pub(crate) fn into_value(self) -> serde_json::Value {
         serde_json::Value::Object(self.0)
     }
 }
 
 /// `/signin` used directly: go to a local path once signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DirectReturn {
+pub(crate) struct DirectReturn {
     /// Local path to return to (checked again when followed).
-    pub return_to: String,
+    pub(crate) return_to: String,
 }
 
 impl Resumable for DirectReturn {
@@ -72,39 +72,39 @@ impl Resumable for DirectReturn {
 
 /// One pending request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pending {
+pub(crate) struct Pending {
     /// Random id; also the legacy sign-in form's anti-forgery token.
-    pub id: String,
+    pub(crate) id: String,
     /// Created at (seconds since the epoch).
-    pub created: u64,
+    pub(crate) created: u64,
     /// Which callback resumes it.
-    pub family: Family,
+    pub(crate) family: Family,
     /// Name of the app the member is signing in to, for "Sign in to continue to".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_name: Option<String>,
+    pub(crate) app_name: Option<String>,
     /// The app asked for a fresh sign-in (ForceAuthn, `prompt=login`): no silent sign-in.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub force: bool,
+    pub(crate) force: bool,
     /// What to resume.
-    pub resume: Continuation,
+    pub(crate) resume: Continuation,
 }
 
 /// The cookie's content.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingList {
     /// Oldest first.
-    pub items: Vec<Pending>,
+    pub(crate) items: Vec<Pending>,
 }
 
 impl PendingList {
     /// Drops requests older than [`PENDING_TTL_SECS`].
-    pub fn prune(&mut self, now: u64) {
+    pub(crate) fn prune(&mut self, now: u64) {
         self.items
             .retain(|p| now < p.created.saturating_add(PENDING_TTL_SECS));
     }
 
     /// Adds a request, dropping the oldest past [`MAX_PENDING`].
-    pub fn push(&mut self, p: Pending) {
+    pub(crate) fn push(&mut self, p: Pending) {
         self.items.push(p);
         while self.items.len() > MAX_PENDING {
             self.items.remove(0);
@@ -112,19 +112,19 @@ impl PendingList {
     }
 
     /// Removes and returns the newest request of `family`.
-    pub fn take_newest(&mut self, family: Family) -> Option<Pending> {
+    pub(crate) fn take_newest(&mut self, family: Family) -> Option<Pending> {
         let i = self.items.iter().rposition(|p| p.family == family)?;
         Some(self.items.remove(i))
     }
 
     /// Removes and returns the request with this id.
-    pub fn take_id(&mut self, id: &str) -> Option<Pending> {
+    pub(crate) fn take_id(&mut self, id: &str) -> Option<Pending> {
         let i = self.items.iter().position(|p| p.id == id)?;
         Some(self.items.remove(i))
     }
 
     /// The request with this id.
-    pub fn get(&self, id: &str) -> Option<&Pending> {
+    pub(crate) fn get(&self, id: &str) -> Option<&Pending> {
         self.items.iter().find(|p| p.id == id)
     }
 }

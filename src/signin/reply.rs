@@ -8,7 +8,7 @@ use crate::http::Response;
 
 /// A handler's decision.
 #[derive(Debug)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// An answer as it is.
     Respond(Response),
     /// The member was identified: resume what waited, then store the session.
@@ -25,39 +25,39 @@ impl From<Response> for Reply {
 
 /// A member just signed in.
 #[derive(Debug)]
-pub struct SignedIn {
+pub(crate) struct SignedIn {
     /// The session to store once the waiting request added its participant.
-    pub session: Session,
+    pub(crate) session: Session,
     /// The request that waited for sign-in, if any (else the member goes home).
-    pub continuation: Option<Continuation>,
+    pub(crate) continuation: Option<Continuation>,
     /// The other pending requests of this browser, kept for their own callbacks.
-    pub pending: PendingList,
+    pub(crate) pending: PendingList,
 }
 
 /// A session that just ended (and is recorded as ended).
 #[derive(Debug)]
-pub struct Ended {
+pub(crate) struct Ended {
     /// Its id (OIDC `sid`).
-    pub sid: String,
+    pub(crate) sid: String,
     /// Participants still to sign out; the one that asked may be dropped.
-    pub participants: Vec<Participant>,
+    pub(crate) participants: Vec<Participant>,
     /// `Set-Cookie` deleting the session cookie.
-    pub clear_cookie: String,
+    pub(crate) clear_cookie: String,
 }
 
 impl Ended {
     /// The decision to visit the participants, then send the browser to `done` (a local path or
     /// an already verified URL).
-    pub fn then(self, done: String) -> Reply {
+    pub(crate) fn then(self, done: String) -> Reply {
         Reply::SignedOut(Box::new(SignedOut { ended: self, done }))
     }
 }
 
 /// A sign-out to carry through every participant.
 #[derive(Debug)]
-pub struct SignedOut {
+pub(crate) struct SignedOut {
     /// The session that ended.
-    pub ended: Ended,
+    pub(crate) ended: Ended,
     /// Where the browser goes at the end.
-    pub done: String,
+    pub(crate) done: String,
 }

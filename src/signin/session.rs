@@ -8,9 +8,9 @@ use crate::imis::Member;
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "__Host-idp-session";
 /// Participants kept at most (the oldest drop off), which bounds the cookie's size.
-pub const MAX_PARTICIPANTS: usize = 12;
+pub(crate) const MAX_PARTICIPANTS: usize = 12;
 /// The cookie is re-issued (sliding the idle timeout) when it was last written this long ago.
-pub const TOUCH_AFTER_SECS: u64 = 60;
+pub(crate) const TOUCH_AFTER_SECS: u64 = 60;
 
 /// The signed-in member, as iMIS described them at sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ impl From<Member> for SessionUser {
 
 impl SessionUser {
     /// A display name: first and last name, else the username.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         match (&self.first_name, &self.last_name) {
             (Some(f), Some(l)) => format!("{f} {l}"),
             (Some(f), None) => f.clone(),
@@ -112,7 +112,7 @@ pub struct Session {
 }
 
 /// The session as the remembered IQA answers are bound to it.
-pub fn session_ref(session: &Session) -> crate::access::SessionRef<'_> {
+pub(crate) fn session_ref(session: &Session) -> crate::access::SessionRef<'_> {
     crate::access::SessionRef {
         sid: &session.sid,
         expires: session.expires,
@@ -121,12 +121,12 @@ pub fn session_ref(session: &Session) -> crate::access::SessionRef<'_> {
 
 impl Session {
     /// Whether the session is still valid at `now` with the given idle lifetime.
-    pub fn is_valid(&self, now: u64, idle_secs: u64) -> bool {
+    pub(crate) fn is_valid(&self, now: u64, idle_secs: u64) -> bool {
         self.v == 1 && now < self.expires && now < self.last_seen.saturating_add(idle_secs)
     }
 
     /// Records a participant (once), dropping the oldest past [`MAX_PARTICIPANTS`].
-    pub fn add_participant(&mut self, p: Participant) {
+    pub(crate) fn add_participant(&mut self, p: Participant) {
         self.participants.retain(|q| q != &p);
         self.participants.push(p);
         if self.participants.len() > MAX_PARTICIPANTS {

@@ -13,10 +13,10 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// How long the continuation of a sign-out through iMIS's logout page stays valid.
-pub const CONTINUE_TTL_SECS: u64 = 600;
+pub(crate) const CONTINUE_TTL_SECS: u64 = 600;
 
 /// This request's origin, for addresses that leave the site and come back.
-pub fn this_origin<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+pub(crate) fn this_origin<P: Platform>(ctx: &Ctx<'_, P>) -> String {
     format!(
         "https://{}{}",
         ctx.req.host,
@@ -30,7 +30,7 @@ fn signs_out_of_imis<P: Platform>(ctx: &Ctx<'_, P>) -> bool {
 
 /// Where the browser goes after the IdP session ended: iMIS's logout (per tenant setting), which
 /// returns to our signed-out page, or the signed-out page directly.
-pub fn after_sign_out<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+pub(crate) fn after_sign_out<P: Platform>(ctx: &Ctx<'_, P>) -> String {
     if signs_out_of_imis(ctx) {
         super::imis_logout(ctx, &format!("{}/signed-out", this_origin(ctx)))
     } else {
@@ -71,7 +71,7 @@ fn continue_mac<P: Platform>(ctx: &Ctx<'_, P>, next: &str, exp: u64) -> String {
 /// Like [`after_sign_out`], but ending at `next`, an already verified destination (a relying
 /// party's registered post-logout redirect URI): when the tenant signs out of iMIS too, iMIS's
 /// logout returns to `/signed-out`, which forwards to `next` under a MAC (no open redirect).
-pub fn after_sign_out_then<P: Platform>(ctx: &Ctx<'_, P>, next: &str) -> String {
+pub(crate) fn after_sign_out_then<P: Platform>(ctx: &Ctx<'_, P>, next: &str) -> String {
     let exp = ctx.platform.now().secs() + CONTINUE_TTL_SECS;
     let mac = continue_mac(ctx, next, exp);
     if !signs_out_of_imis(ctx) || mac.is_empty() {
@@ -84,7 +84,7 @@ pub fn after_sign_out_then<P: Platform>(ctx: &Ctx<'_, P>, next: &str) -> String 
 
 /// `/signed-out?next=…&exp=…&mac=…`: the destination [`after_sign_out_then`] vouched for, if the
 /// MAC matches and it has not expired.
-pub fn signed_out_continuation<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
+pub(crate) fn signed_out_continuation<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
     let next = ctx.req.query_param("next")?;
     let exp: u64 = ctx.req.query_param("exp")?.parse().ok()?;
     let mac = ctx.req.query_param("mac")?;
@@ -96,13 +96,13 @@ pub fn signed_out_continuation<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> 
 }
 
 /// The anti-forgery token of the sign-out form, bound to the session.
-pub fn signout_token<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> String {
+pub(crate) fn signout_token<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> String {
     mac(ctx, &["signout", ctx.tenant.id.as_str(), &session.sid])
 }
 
 /// Whether this request carries the sign-out form's anti-forgery token of `session`: a sign-out
 /// is the member's own decision, never a side effect of a page that links or posts here.
-pub fn signout_confirmed<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> bool {
+pub(crate) fn signout_confirmed<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> bool {
     let token = ctx.req.form_field("t").unwrap_or_default();
     let expected = signout_token(ctx, session);
     let confirmed = !expected.is_empty()
@@ -119,7 +119,7 @@ pub fn signout_confirmed<P: Platform>(ctx: &Ctx<'_, P>, session: &Session) -> bo
 }
 
 /// `GET /signout` shows a confirmation; `POST /signout` signs out.
-pub async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Reply {
+pub(crate) async fn signout<P: Platform>(ctx: &Ctx<'_, P>, post: bool) -> Reply {
     let Some(session) = current(ctx).await else {
         return Response::redirect("/signed-out")
             .with_header("set-cookie", cookie::clear(session::SESSION_COOKIE))

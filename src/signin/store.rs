@@ -12,7 +12,7 @@ use crate::Ctx;
 /// was not ended. A session cookie is a bearer credential that a copy outlives sign-out, so
 /// ending a session leaves a record that refuses every copy until the session would have
 /// expired. A store that cannot be read refuses too (fail closed: the member signs in again).
-pub async fn current<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Session> {
+pub(crate) async fn current<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Session> {
     let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
     let text = ctx.req.cookie(session::SESSION_COOKIE)?;
     let session: Session = cookie::open(&key, session::SESSION_COOKIE, &text)?;
@@ -50,7 +50,10 @@ fn ended_ttl<P: Platform>(ctx: &Ctx<'_, P>) -> u32 {
 }
 
 /// `Set-Cookie` that stores the session (touching its idle timer).
-pub fn store_session<P: Platform>(ctx: &Ctx<'_, P>, session: &mut Session) -> Option<String> {
+pub(crate) fn store_session<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    session: &mut Session,
+) -> Option<String> {
     let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
     let now = ctx.platform.now().secs();
     session.last_seen = now;
@@ -63,7 +66,11 @@ pub fn store_session<P: Platform>(ctx: &Ctx<'_, P>, session: &mut Session) -> Op
 }
 
 /// Adds the session cookie to a response when the idle timer should slide.
-pub fn touch<P: Platform>(ctx: &Ctx<'_, P>, session: &mut Session, resp: Response) -> Response {
+pub(crate) fn touch<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    session: &mut Session,
+    resp: Response,
+) -> Response {
     if ctx.platform.now().secs() < session.last_seen + session::TOUCH_AFTER_SECS {
         return resp;
     }
@@ -74,7 +81,7 @@ pub fn touch<P: Platform>(ctx: &Ctx<'_, P>, session: &mut Session, resp: Respons
 }
 
 /// Adds the (possibly updated) session cookie to a protocol's response.
-pub fn with_session<P: Platform>(
+pub(crate) fn with_session<P: Platform>(
     ctx: &Ctx<'_, P>,
     session: &mut Session,
     resp: Response,
@@ -88,7 +95,7 @@ pub fn with_session<P: Platform>(
 /// Ends `session` (this request's, from [`current`]): records it as ended (so no copy of its
 /// cookie works any more). The caller picks where the browser goes at the end ([`Ended::then`])
 /// and may drop the participant that asked.
-pub async fn end_session<P: Platform>(ctx: &Ctx<'_, P>, session: Session) -> Ended {
+pub(crate) async fn end_session<P: Platform>(ctx: &Ctx<'_, P>, session: Session) -> Ended {
     if let Err(e) = ctx
         .platform
         .count(&ended_key(ctx, &session.sid), ended_ttl(ctx), 1)

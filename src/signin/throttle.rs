@@ -12,14 +12,14 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// Window of the counters.
-pub const WINDOW_SECS: u32 = 900;
+pub(crate) const WINDOW_SECS: u32 = 900;
 /// Attempts per username per window that reach iMIS (a success starts the count again).
-pub const MAX_USER_ATTEMPTS: i64 = 4;
+pub(crate) const MAX_USER_ATTEMPTS: i64 = 4;
 /// Attempts per client address per window that reach iMIS.
-pub const MAX_IP_ATTEMPTS: i64 = 20;
+pub(crate) const MAX_IP_ATTEMPTS: i64 = 20;
 
 /// The counters of one attempt.
-pub struct Throttle {
+pub(crate) struct Throttle {
     user_key: String,
     ip_key: Option<String>,
 }
@@ -34,7 +34,7 @@ fn digest(text: &str) -> String {
 
 impl Throttle {
     /// Counters for `username` (case-insensitive) and the request's client address.
-    pub fn new<P: Platform>(ctx: &Ctx<'_, P>, username: &str) -> Self {
+    pub(crate) fn new<P: Platform>(ctx: &Ctx<'_, P>, username: &str) -> Self {
         let tenant = ctx.tenant.id.as_str();
         Self {
             user_key: format!(
@@ -51,7 +51,7 @@ impl Throttle {
 
     /// Counts this attempt; `true` when it may go on to iMIS. Fails closed: a store error
     /// refuses.
-    pub async fn admit(&self, platform: &impl Platform) -> bool {
+    pub(crate) async fn admit(&self, platform: &impl Platform) -> bool {
         let user = platform
             .count(&self.user_key, WINDOW_SECS, 1)
             .await
@@ -65,7 +65,7 @@ impl Throttle {
 
     /// A successful sign-in clears the username's counter and gives its attempt back to the
     /// client address (many members may sign in from one office address).
-    pub async fn succeeded(&self, platform: &impl Platform) {
+    pub(crate) async fn succeeded(&self, platform: &impl Platform) {
         if let Ok(n) = platform.count(&self.user_key, WINDOW_SECS, 0).await {
             if n > 0 {
                 let _ = platform.count(&self.user_key, WINDOW_SECS, -n).await;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::seal;
 
 /// The schema version this build reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// Whether `id` has the shape of the id of a tenant's SAML app or bridge app, which names its
 /// key and its URLs (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`).
@@ -24,11 +24,11 @@ pub fn is_app_id(id: &str) -> bool {
 /// A tenant id: lowercase letters, digits and dashes, at most 63 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(transparent)]
-pub struct TenantId(pub String);
+pub(crate) struct TenantId(pub(crate) String);
 
 impl TenantId {
     /// Whether the id has the allowed shape.
-    pub fn is_valid(&self) -> bool {
+    pub(crate) fn is_valid(&self) -> bool {
         let s = self.0.as_bytes();
         !s.is_empty()
             && s.len() <= 63
@@ -38,7 +38,7 @@ impl TenantId {
     }
 
     /// The id as text.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -48,16 +48,16 @@ impl TenantId {
 #[serde(deny_unknown_fields)]
 pub struct HostRecord {
     /// Schema version of this value.
-    pub schema_version: u32,
+    pub(crate) schema_version: u32,
     /// The tenant serving this hostname.
-    pub tenant: TenantId,
+    pub(crate) tenant: TenantId,
 }
 
 /// How members prove who they are to iMIS: its RiSE sign-in (cloud), or its username and
 /// password (legacy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum IdentityMode {
+pub(crate) enum IdentityMode {
     /// iMIS EMS / Cloud: the RiSE page with the Single Sign On content item posts a refresh token back.
     ImisCloud,
     /// iMIS 2017 legacy on-premises: our own sign-in page checks the password at iMIS `/token`.
@@ -67,86 +67,86 @@ pub enum IdentityMode {
 /// Per-tenant branding of every page.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Branding {
+pub(crate) struct Branding {
     /// Logo image (https).
-    pub logo_url: Option<String>,
+    pub(crate) logo_url: Option<String>,
     /// Main colour, `#rrggbb`.
-    pub primary_color: Option<String>,
+    pub(crate) primary_color: Option<String>,
     /// Accent colour, `#rrggbb`.
-    pub accent_color: Option<String>,
+    pub(crate) accent_color: Option<String>,
     /// Where members can ask for help.
-    pub support_email: Option<String>,
+    pub(crate) support_email: Option<String>,
 }
 
 /// A RiSE page holding the Single Sign On content item, and the RiSE client application it uses.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SsoPage {
+pub(crate) struct SsoPage {
     /// The page's publish location.
-    pub page_url: String,
+    pub(crate) page_url: String,
     /// RiSE client application id.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// RiSE client application secret, sealed.
-    pub client_secret: String,
+    pub(crate) client_secret: String,
 }
 
 /// The separate SAML and OIDC RiSE pages.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SsoPages {
+pub(crate) struct SsoPages {
     /// Page and client application for SAML sign-ins (returns to `/saml/imis/callback`).
-    pub saml: Option<SsoPage>,
+    pub(crate) saml: Option<SsoPage>,
     /// Page and client application for OIDC and bridge sign-ins (returns to `/imis/callback`).
-    pub oidc: Option<SsoPage>,
+    pub(crate) oidc: Option<SsoPage>,
 }
 
 /// The iMIS background account used for IQA and lookups.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BackgroundAccount {
+pub(crate) struct BackgroundAccount {
     /// iMIS username.
-    pub username: String,
+    pub(crate) username: String,
     /// Password, sealed.
-    pub password: String,
+    pub(crate) password: String,
 }
 
 /// Links to the tenant's own iMIS account pages, shown on every member-facing page.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ImisLinks {
+pub(crate) struct ImisLinks {
     /// Create-account page.
-    pub create_account_url: Option<String>,
+    pub(crate) create_account_url: Option<String>,
     /// Forgot-password page.
-    pub forgot_password_url: Option<String>,
+    pub(crate) forgot_password_url: Option<String>,
     /// Forgot-username page.
-    pub forgot_username_url: Option<String>,
+    pub(crate) forgot_username_url: Option<String>,
 }
 
 /// How to reach the tenant's iMIS.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ImisSettings {
+pub(crate) struct ImisSettings {
     /// The iMIS web site (RiSE pages, logout.aspx), no trailing slash.
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// Where `/token` and `/api` live, when not at `base_url` (e.g. `…/Asi.Scheduler_iMIS`).
-    pub api_base_url: Option<String>,
+    pub(crate) api_base_url: Option<String>,
     /// Timeout of every iMIS call, in milliseconds.
-    pub timeout_ms: Option<u32>,
+    pub(crate) timeout_ms: Option<u32>,
     /// The background account.
-    pub background_account: BackgroundAccount,
+    pub(crate) background_account: BackgroundAccount,
     /// RiSE Single Sign On pages (required in iMIS Cloud mode).
     #[serde(default)]
-    pub sso: SsoPages,
+    pub(crate) sso: SsoPages,
     /// Account pages.
     #[serde(default)]
-    pub links: ImisLinks,
+    pub(crate) links: ImisLinks,
     /// Whether signing out of the IdP also signs out of iMIS.
-    pub sign_out_of_imis: Option<bool>,
+    pub(crate) sign_out_of_imis: Option<bool>,
     /// How long a member's IQA answers are reused without asking iMIS again, in minutes.
-    pub profile_cache_minutes: Option<u32>,
+    pub(crate) profile_cache_minutes: Option<u32>,
     /// Reading iMIS's forms-authentication cookie (legacy mode), so that a member signed in to
     /// iMIS is not asked for a password again.
-    pub forms_ticket: Option<FormsTicketSettings>,
+    pub(crate) forms_ticket: Option<FormsTicketSettings>,
 }
 
 /// The ASP.NET `<machineKey compatibilityMode>` of the iMIS site.
@@ -181,25 +181,25 @@ pub enum FormsValidation {
 /// iMIS's `<machineKey>` and forms cookie, for reading a signed-in member's ticket.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FormsTicketSettings {
+pub(crate) struct FormsTicketSettings {
     /// The forms cookie's name (`<forms name>`; `Login` in a stock iMIS 2017).
-    pub cookie_name: String,
+    pub(crate) cookie_name: String,
     /// How the site protects its tickets.
-    pub compatibility_mode: FormsCompatibility,
+    pub(crate) compatibility_mode: FormsCompatibility,
     /// `<machineKey validation>`.
-    pub validation: FormsValidation,
+    pub(crate) validation: FormsValidation,
     /// `<machineKey validationKey>` (hex), sealed.
-    pub validation_key: String,
+    pub(crate) validation_key: String,
     /// `<machineKey decryptionKey>` (hex, AES), sealed.
-    pub decryption_key: String,
+    pub(crate) decryption_key: String,
     /// Tickets issued longer ago are not used (the member types the password again); none: the
     /// ticket's own expiry alone decides.
-    pub max_age_minutes: Option<u32>,
+    pub(crate) max_age_minutes: Option<u32>,
 }
 
 impl ImisSettings {
     /// The base URL of `/token` and `/api`.
-    pub fn api_base(&self) -> &str {
+    pub(crate) fn api_base(&self) -> &str {
         self.api_base_url
             .as_deref()
             .unwrap_or(&self.base_url)
@@ -207,13 +207,13 @@ impl ImisSettings {
     }
 
     /// The timeout of each iMIS call.
-    pub fn timeout_ms(&self) -> u32 {
+    pub(crate) fn timeout_ms(&self) -> u32 {
         self.timeout_ms.unwrap_or(8000)
     }
 
     /// How long a member's IQA answers stay fresh (default 5 minutes; 0: ask iMIS every time,
     /// keeping the last answer only for when iMIS is down).
-    pub fn profile_cache_secs(&self) -> u64 {
+    pub(crate) fn profile_cache_secs(&self) -> u64 {
         u64::from(self.profile_cache_minutes.unwrap_or(5)) * 60
     }
 }
@@ -221,11 +221,11 @@ impl ImisSettings {
 /// IdP session lifetimes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SessionSettings {
+pub(crate) struct SessionSettings {
     /// Absolute lifetime in minutes.
-    pub absolute_minutes: u32,
+    pub(crate) absolute_minutes: u32,
     /// Idle lifetime in minutes.
-    pub idle_minutes: u32,
+    pub(crate) idle_minutes: u32,
 }
 
 impl Default for SessionSettings {
@@ -240,19 +240,19 @@ impl Default for SessionSettings {
 /// Page texts an admin may customise.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PageTexts {
+pub(crate) struct PageTexts {
     /// Heading of the No Access page.
-    pub no_access_title: Option<String>,
+    pub(crate) no_access_title: Option<String>,
     /// Text of the No Access page.
-    pub no_access_message: Option<String>,
+    pub(crate) no_access_message: Option<String>,
     /// Text above the legacy sign-in form.
-    pub signin_message: Option<String>,
+    pub(crate) signin_message: Option<String>,
     /// Language of the pages when the member's browser asks for none of ours.
     #[serde(default)]
-    pub language: crate::text::Lang,
+    pub(crate) language: crate::text::Lang,
     /// Replacements of the built-in texts: language → text key → text.
     #[serde(default)]
-    pub texts: crate::text::Overrides,
+    pub(crate) texts: crate::text::Overrides,
 }
 
 /// `tenant:{id}` — one organisation's settings.
@@ -260,35 +260,37 @@ pub struct PageTexts {
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     /// Schema version of this value.
-    pub schema_version: u32,
+    pub(crate) schema_version: u32,
     /// Tenant id.
-    pub id: TenantId,
+    pub(crate) id: TenantId,
     /// Configuration version, bumped by the admin on every push.
-    pub config_version: u64,
+    pub(crate) config_version: u64,
     /// Organisation name shown on pages.
-    pub name: String,
+    pub(crate) name: String,
     /// Custom hostnames served for this tenant.
     pub hostnames: Vec<String>,
     /// Branding.
     #[serde(default)]
-    pub branding: Branding,
+    pub(crate) branding: Branding,
     /// Identity mode.
-    pub identity_mode: IdentityMode,
+    pub(crate) identity_mode: IdentityMode,
     /// iMIS connection.
-    pub imis: ImisSettings,
+    pub(crate) imis: ImisSettings,
     /// Session lifetimes.
     #[serde(default)]
-    pub session: SessionSettings,
+    pub(crate) session: SessionSettings,
     /// Customised page texts.
     #[serde(default)]
-    pub pages: PageTexts,
+    pub(crate) pages: PageTexts,
     /// Domains that return URLs may point at.
+    // Part of the schema, so `deny_unknown_fields` must accept it, but nothing here reads it.
     #[serde(default)]
-    pub allowed_return_domains: Vec<String>,
+    #[allow(dead_code)]
+    pub(crate) allowed_return_domains: Vec<String>,
     /// Switched off by its operator: every page of its hosts says sign-in is not available
     /// here, and nothing else happens (no sign-in, no token, no call to iMIS).
     #[serde(default)]
-    pub disabled: bool,
+    pub(crate) disabled: bool,
 }
 
 /// Why a stored tenant value cannot be used. Messages name the rule, never a secret.

@@ -7,15 +7,16 @@ pub mod config;
 
 use std::sync::Arc;
 
-pub use config::{is_app_id, ConfigError, IdentityMode, TenantConfig, TenantId};
+pub use config::TenantConfig;
+pub(crate) use config::{ConfigError, IdentityMode};
 
 use crate::cache::TtlCache;
 use crate::platform::{Platform, PlatformError};
 
 /// How long a resolved tenant is served from the cache.
-pub const CONFIG_TTL_SECS: u64 = 60;
+pub(crate) const CONFIG_TTL_SECS: u64 = 60;
 /// How long an unknown host or a broken value is remembered.
-pub const NEGATIVE_TTL_SECS: u64 = 10;
+pub(crate) const NEGATIVE_TTL_SECS: u64 = 10;
 
 /// Why a request's host does not lead to a usable tenant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

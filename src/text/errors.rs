@@ -4,7 +4,7 @@
 
 /// The heading of an error page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorTitle {
+pub(crate) enum ErrorTitle {
     /// The request body was over the limit.
     RequestTooLarge,
     /// No route for the path.
@@ -57,7 +57,8 @@ pub enum ErrorTitle {
 
 impl ErrorTitle {
     /// Every title (the kv-schema lists their keys).
-    pub const ALL: [ErrorTitle; 24] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [ErrorTitle; 24] = [
         Self::RequestTooLarge,
         Self::PageNotFound,
         Self::SiteNotFound,
@@ -88,7 +89,7 @@ impl ErrorTitle {
     // One line per title, as in `ErrorMessage::entry` and `Text::entry`: laid out by rustfmt the
     // table would run to up to eight lines a title and stop reading as a table.
     #[rustfmt::skip]
-    pub fn entry(self) -> (&'static str, [&'static str; 3]) {
+    pub(crate) fn entry(self) -> (&'static str, [&'static str; 3]) {
         match self {
             Self::RequestTooLarge => ("error.title.too_large", ["Request too large", "Requête trop volumineuse", "Solicitud demasiado grande"]),
             Self::PageNotFound => ("error.title.page_not_found", ["Page not found", "Page introuvable", "Página no encontrada"]),
@@ -120,7 +121,7 @@ impl ErrorTitle {
 
 /// The explanation on an error page: why the request failed and what the member can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorMessage {
+pub(crate) enum ErrorMessage {
     /// The request body was over the limit.
     TooLarge,
     /// No route for the path.
@@ -189,7 +190,8 @@ pub enum ErrorMessage {
 
 impl ErrorMessage {
     /// Every explanation (the kv-schema lists their keys).
-    pub const ALL: [ErrorMessage; 32] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [ErrorMessage; 32] = [
         Self::TooLarge,
         Self::NoPageHere,
         Self::TenantDisabled,
@@ -225,7 +227,7 @@ impl ErrorMessage {
     ];
 
     /// Its key in a tenant's `pages.texts`, and its English, French and Spanish wording.
-    pub fn entry(self) -> (&'static str, [&'static str; 3]) {
+    pub(crate) fn entry(self) -> (&'static str, [&'static str; 3]) {
         match self {
             Self::TooLarge => ("error.text.too_large", ["The page sent more data than a sign-in needs. Go back and try again.", "La page a envoyé plus de données qu’une connexion n’en demande. Revenez en arrière et réessayez.", "La página envió más datos de los que necesita un inicio de sesión. Vuelva atrás e inténtelo de nuevo."]),
             Self::NoPageHere => ("error.text.no_page", ["There is no page at this address.", "Il n’y a aucune page à cette adresse.", "No hay ninguna página en esta dirección."]),
@@ -263,7 +265,7 @@ impl ErrorMessage {
     }
 
     /// The name of the value filled into this explanation, if it takes one.
-    pub fn placeholder(self) -> Option<&'static str> {
+    pub(crate) fn placeholder(self) -> Option<&'static str> {
         match self {
             Self::InvalidSignOutRequest | Self::InvalidRequest => Some("reason"),
             Self::ReturnNotRegistered => Some("app"),
@@ -272,7 +274,7 @@ impl ErrorMessage {
     }
 
     /// This explanation with `value` (plain text) for its placeholder.
-    pub fn with(self, value: &str) -> Explanation<'_> {
+    pub(crate) fn with(self, value: &str) -> Explanation<'_> {
         Explanation {
             message: self,
             value: Some(value),
@@ -282,11 +284,11 @@ impl ErrorMessage {
 
 /// An explanation as shown: the message and the value of its placeholder, if it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Explanation<'a> {
+pub(crate) struct Explanation<'a> {
     /// The message.
-    pub message: ErrorMessage,
+    pub(crate) message: ErrorMessage,
     /// Plain text for the message's placeholder.
-    pub value: Option<&'a str>,
+    pub(crate) value: Option<&'a str>,
 }
 
 impl From<ErrorMessage> for Explanation<'_> {

@@ -17,7 +17,7 @@ use crate::signin::{session_ref, Participant, Session};
 use crate::Ctx;
 
 /// Issues the code for a signed-in member (after the No Access Mapping) and sends it back.
-pub async fn finish<P: Platform>(
+pub(crate) async fn finish<P: Platform>(
     ctx: &Ctx<'_, P>,
     p: PendingAuthorize,
     session: &mut Session,

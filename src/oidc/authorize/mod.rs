@@ -11,7 +11,7 @@
 mod code;
 mod request;
 
-pub use self::code::finish;
+pub(crate) use self::code::finish;
 use self::request::checked;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,52 +31,52 @@ use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// Longest `state` / `nonce` accepted (they travel in the pending cookie).
-pub const MAX_PARAM_LEN: usize = 512;
+pub(crate) const MAX_PARAM_LEN: usize = 512;
 
 /// What an authorization code stands for, kept in the take-once store until redeemed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CodeRecord {
+pub(crate) struct CodeRecord {
     /// The client it was issued to.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// The redirect URI of the authorization request.
-    pub redirect_uri: String,
+    pub(crate) redirect_uri: String,
     /// PKCE S256 challenge.
     #[serde(default)]
-    pub code_challenge: Option<String>,
+    pub(crate) code_challenge: Option<String>,
     /// What the tokens will carry.
-    pub grant: Grant,
+    pub(crate) grant: Grant,
     /// Expiry (seconds since the epoch).
-    pub exp: u64,
+    pub(crate) exp: u64,
 }
 
 /// What a member granted a client: enough to issue tokens without the session cookie.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Grant {
+pub(crate) struct Grant {
     /// Granted scopes.
-    pub scope: String,
+    pub(crate) scope: String,
     /// `sub`.
-    pub sub: String,
+    pub(crate) sub: String,
     /// When the member signed in.
-    pub auth_time: u64,
+    pub(crate) auth_time: u64,
     /// IdP session id.
-    pub sid: String,
+    pub(crate) sid: String,
     /// `nonce` of the authorization request.
     #[serde(default)]
-    pub nonce: Option<String>,
+    pub(crate) nonce: Option<String>,
     /// How the member signed in (`amr`).
     #[serde(default)]
-    pub amr: Option<String>,
+    pub(crate) amr: Option<String>,
     /// Userinfo claims (without `sub`) for the granted scopes.
-    pub claims: Map<String, Value>,
+    pub(crate) claims: Map<String, Value>,
 }
 
 /// The take-once key of an authorization code or refresh token.
-pub fn store_key(tenant: &str, kind: &str, token: &str) -> String {
+pub(crate) fn store_key(tenant: &str, kind: &str, token: &str) -> String {
     format!("oidc:{kind}:{tenant}:{}", token_hash(token))
 }
 
 /// base64url(SHA-256(token)): what we store instead of a token.
-pub fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -159,7 +159,7 @@ pub(crate) fn error_to_client<P: Platform>(
 }
 
 /// `GET|POST /oidc/authorize`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let all = params(ctx);
     let get = |name: &str| param(&all, name);
     // 1. The client and its redirect URI: until both are verified, errors are pages.

@@ -16,11 +16,11 @@ use crate::seal::SecretMatch;
 use crate::Ctx;
 
 /// The authenticated client of a token request, and whether it used HTTP Basic.
-pub struct Authenticated {
+pub(crate) struct Authenticated {
     /// The client.
-    pub client: Arc<Client>,
+    pub(crate) client: Arc<Client>,
     /// HTTP Basic was used (a 401 then carries a Basic challenge).
-    pub basic: bool,
+    pub(crate) basic: bool,
 }
 
 fn basic_credentials(header: &str) -> Option<(String, String)> {
@@ -45,7 +45,7 @@ enum Credential {
 
 /// Authenticates the client of a token request (client_secret_basic, client_secret_post,
 /// private_key_jwt, none). Exactly one method may be used.
-pub async fn authenticate<P: Platform>(
+pub(crate) async fn authenticate<P: Platform>(
     ctx: &Ctx<'_, P>,
     form: &[(String, String)],
 ) -> Result<Authenticated, (OidcError, bool)> {

@@ -19,7 +19,7 @@ use crate::seal::{MasterKey, Purpose, SealKey};
 use crate::Ctx;
 
 /// 256 random bits, base64url: token ids (`jti`) and refresh tokens.
-pub fn random_token<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+pub(crate) fn random_token<P: Platform>(ctx: &Ctx<'_, P>) -> String {
     let mut raw = [0u8; 32];
     ctx.platform.random(&mut raw);
     URL_SAFE_NO_PAD.encode(raw)
@@ -39,7 +39,7 @@ fn claims_key<P: Platform>(ctx: &Ctx<'_, P>) -> Option<SealKey> {
 }
 
 /// AAD of the sealed claims inside an access token.
-pub const CLAIMS_AAD: &[u8] = b"oidc-access-token-claims";
+pub(crate) const CLAIMS_AAD: &[u8] = b"oidc-access-token-claims";
 
 /// Seals the userinfo claims for the access token's `ext` claim.
 fn seal_claims<P: Platform>(
@@ -54,7 +54,7 @@ fn seal_claims<P: Platform>(
 }
 
 /// Opens the `ext` claim of an access token.
-pub fn open_claims<P: Platform>(
+pub(crate) fn open_claims<P: Platform>(
     ctx: &Ctx<'_, P>,
     ext: &str,
 ) -> Option<serde_json::Map<String, Value>> {
@@ -66,7 +66,7 @@ pub fn open_claims<P: Platform>(
 }
 
 /// The client's HMAC key (HS256/HS512), opened from its sealed value.
-pub fn client_hmac_key<P: Platform>(ctx: &Ctx<'_, P>, client: &Client) -> Option<Vec<u8>> {
+pub(crate) fn client_hmac_key<P: Platform>(ctx: &Ctx<'_, P>, client: &Client) -> Option<Vec<u8>> {
     let sealed = client.jwt_signing_key.as_deref()?;
     crate::seal::open_secret(&master(ctx)?, ctx.tenant.id.as_str(), sealed)
         .ok()
@@ -108,7 +108,7 @@ async fn sign_access_token<P: Platform>(
 /// Issues an access token that stands for `client` itself (`client_credentials`): `sub` is the
 /// client id, no member, so no id_token and no refresh token. It has a family of its own, so it
 /// can be revoked.
-pub async fn issue_client_token<P: Platform>(
+pub(crate) async fn issue_client_token<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     scope: &str,
@@ -144,7 +144,7 @@ pub async fn issue_client_token<P: Platform>(
 }
 
 /// Issues the token response for `grant` (id_token only when `with_id_token`).
-pub async fn issue<P: Platform>(
+pub(crate) async fn issue<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     grant: &Grant,
@@ -197,7 +197,7 @@ pub async fn issue<P: Platform>(
 /// The signer of `client`'s id_tokens (and logout tokens), by its `id_token_signed_response_alg`:
 /// a tenant key, or for HS256/HS512 `client_key`, the client's own key as [`client_hmac_key`]
 /// opened it (`None`: it has none, or it did not open).
-pub fn id_token_signer<'a>(
+pub(crate) fn id_token_signer<'a>(
     client: &Client,
     keyset: &'a KeySet,
     client_key: Option<&'a [u8]>,

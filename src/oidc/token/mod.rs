@@ -9,14 +9,13 @@ mod client_auth;
 mod issue;
 mod single_use;
 
-pub use self::client_auth::{authenticate, Authenticated};
-pub use self::issue::{
+pub(crate) use self::client_auth::authenticate;
+pub(crate) use self::issue::{
     client_hmac_key, id_token_signer, issue, issue_client_token, open_claims, random_token,
-    CLAIMS_AAD,
 };
 pub(crate) use self::single_use::put_back;
-pub use self::single_use::{
-    is_revoked, redeem_single_use, revocation_key, revoke, SingleUse, REVOCATION_TTL_SECS,
+pub(crate) use self::single_use::{
+    is_revoked, redeem_single_use, revoke, SingleUse, REVOCATION_TTL_SECS,
 };
 
 use super::client::{Client, ClientType};
@@ -39,7 +38,7 @@ fn cors(ctx_origin: Option<&str>, client: Option<&Client>) -> Option<String> {
 /// names no client, so any well-formed origin (`scheme://host[:port]`, exactly as
 /// [`crate::http::origin_of`] writes it) gets a yes, and the POST itself is checked per client;
 /// anything else is not echoed back into a header.
-pub async fn preflight<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn preflight<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     match ctx.req.header("origin") {
         Some(origin) if crate::http::origin_of(origin).as_deref() == Some(origin) => {
             super::cors_preflight(origin, "POST")
@@ -49,7 +48,7 @@ pub async fn preflight<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
 }
 
 /// `POST /oidc/token`.
-pub async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
     let form = ctx.req.form();
     let origin = ctx.req.header("origin").map(str::to_string);
     let auth = match authenticate(ctx, &form).await {

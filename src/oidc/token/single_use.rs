@@ -9,26 +9,26 @@ use crate::platform::{Platform, PlatformError};
 use crate::Ctx;
 
 /// How long a revocation flag of a token family is kept (the longest refresh token lifetime).
-pub const REVOCATION_TTL_SECS: u32 = 90 * 86400;
+pub(crate) const REVOCATION_TTL_SECS: u32 = 90 * 86400;
 
 /// A single-use credential presented at the token endpoint: an authorization code or a
 /// refresh token, kept in the take-once store under `kind` with a "used" marker under
 /// `used_kind` so that a second presentation can be told from a wrong one.
-pub struct SingleUse<'a> {
+pub(crate) struct SingleUse<'a> {
     /// What it is called in errors ("authorization code", "refresh token").
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Store kind of the credential's record.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// Store kind of its "used" marker.
-    pub used_kind: &'static str,
+    pub(crate) used_kind: &'static str,
     /// How long the "used" marker is kept.
-    pub used_ttl_secs: u32,
+    pub(crate) used_ttl_secs: u32,
     /// The presented value.
-    pub value: &'a str,
+    pub(crate) value: &'a str,
     /// The token family it belongs to (revoked together on reuse).
-    pub family: &'a str,
+    pub(crate) family: &'a str,
     /// Audit event of a reuse.
-    pub reuse_event: &'static str,
+    pub(crate) reuse_event: &'static str,
 }
 
 /// Redeems a single-use credential: takes its record (exactly one taker wins) and runs `check`
@@ -36,7 +36,10 @@ pub struct SingleUse<'a> {
 /// `expires(record)` (seconds): whoever merely holds a leaked code or refresh token must not be
 /// able to burn it, and so revoke the real client's tokens. A credential that was already
 /// redeemed revokes its whole family (RFC 6749 §4.1.2, OAuth 2.0 Security BCP §4.14).
-pub async fn redeem_single_use<P: Platform, R: serde::de::DeserializeOwned + serde::Serialize>(
+pub(crate) async fn redeem_single_use<
+    P: Platform,
+    R: serde::de::DeserializeOwned + serde::Serialize,
+>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     c: SingleUse<'_>,
@@ -127,12 +130,15 @@ pub(crate) async fn put_back<P: Platform>(
 }
 
 /// The revocation flag of a token family (set when a code or refresh token is used twice).
-pub fn revocation_key(tenant: &str, family: &str) -> String {
+pub(crate) fn revocation_key(tenant: &str, family: &str) -> String {
     format!("oidc:revoked:{tenant}:{family}")
 }
 
 /// Whether a token family has been revoked.
-pub async fn is_revoked<P: Platform>(ctx: &Ctx<'_, P>, family: &str) -> Result<bool, OidcError> {
+pub(crate) async fn is_revoked<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    family: &str,
+) -> Result<bool, OidcError> {
     ctx.platform
         .count(
             &revocation_key(ctx.tenant.id.as_str(), family),
@@ -150,7 +156,10 @@ pub async fn is_revoked<P: Platform>(ctx: &Ctx<'_, P>, family: &str) -> Result<b
 }
 
 /// Revokes a token family (every token issued from one authorization).
-pub async fn revoke<P: Platform>(ctx: &Ctx<'_, P>, family: &str) -> Result<(), PlatformError> {
+pub(crate) async fn revoke<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    family: &str,
+) -> Result<(), PlatformError> {
     ctx.platform
         .count(
             &revocation_key(ctx.tenant.id.as_str(), family),

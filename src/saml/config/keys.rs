@@ -21,11 +21,11 @@ pub fn decode_certificate(b64: &str) -> Option<(Vec<u8>, Vec<u8>)> {
 #[derive(Clone)]
 pub struct SigningKey {
     /// Cache id for the platform signer (tenant, app and certificate).
-    pub id: String,
+    pub(crate) id: String,
     /// PKCS#8 DER.
-    pub pkcs8: Vec<u8>,
+    pub(crate) pkcs8: Vec<u8>,
     /// Certificate DER.
-    pub cert: Vec<u8>,
+    pub(crate) cert: Vec<u8>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -38,7 +38,7 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// The signer to hand to [`crate::saml::dsig`].
-    pub fn signer(&self) -> crate::saml::dsig::Signer<'_> {
+    pub(crate) fn signer(&self) -> crate::saml::dsig::Signer<'_> {
         crate::saml::dsig::Signer {
             key: crate::crypto::KeyRef {
                 id: &self.id,

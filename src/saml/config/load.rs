@@ -13,9 +13,9 @@ use crate::seal::{self, MasterKey};
 use crate::Ctx;
 
 /// How long a loaded app is served from the cache.
-pub const APP_TTL_SECS: u64 = 60;
+pub(crate) const APP_TTL_SECS: u64 = 60;
 /// How long an unknown app is remembered.
-pub const MISSING_TTL_SECS: u64 = 10;
+pub(crate) const MISSING_TTL_SECS: u64 = 10;
 
 /// An app, checked, with what the requests need derived once.
 #[derive(Debug)]
@@ -81,10 +81,10 @@ fn derive(tenant: &str, cfg: SamlApp, master: Option<&MasterKey>) -> LoadedApp {
 }
 
 /// What loading an app found.
-pub type Loaded = Result<Arc<LoadedApp>, AppError>;
+pub(crate) type Loaded = Result<Arc<LoadedApp>, AppError>;
 
 /// Loads app `app` of the request's tenant through the per-isolate cache. `Ok(None)`: no such app.
-pub async fn load<P: Platform>(
+pub(crate) async fn load<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &str,
 ) -> Result<Option<Arc<Loaded>>, PlatformError> {

@@ -11,11 +11,13 @@ mod keys;
 mod load;
 mod settings;
 
-pub use keys::{decode_certificate, SigningKey};
-pub use load::{load, Loaded, LoadedApp, APP_TTL_SECS, MISSING_TTL_SECS};
+pub use keys::decode_certificate;
+pub(crate) use keys::SigningKey;
+pub(crate) use load::load;
+pub use load::LoadedApp;
+pub(crate) use settings::FORMAT_UNSPECIFIED;
 pub use settings::{
     Acs, Binding, EncryptionMethod, IdpKey, IdpSettings, NameIdFormat, RoleFormat, Slo, SpSettings,
-    FORMAT_UNSPECIFIED,
 };
 
 use serde::{Deserialize, Serialize};
@@ -92,7 +94,7 @@ pub enum AppError {
     },
 }
 
-pub use crate::tenant::is_app_id;
+pub use crate::tenant::config::is_app_id;
 
 /// Whether `url` is an absolute https URL with a host and no fragment.
 pub fn is_https_url(url: &str) -> bool {
@@ -176,14 +178,6 @@ impl SamlApp {
             }
         }
         Ok(())
-    }
-
-    /// The ACS with this index, or the default one.
-    pub fn acs_by_index(&self, index: Option<u16>) -> Option<&Acs> {
-        match index {
-            None => self.sp.acs.first(),
-            Some(i) => self.sp.acs.iter().find(|a| a.index == Some(i)),
-        }
     }
 }
 

@@ -16,7 +16,7 @@ pub enum Binding {
 
 impl Binding {
     /// The binding's URI.
-    pub fn uri(self) -> &'static str {
+    pub(crate) fn uri(self) -> &'static str {
         match self {
             Self::Post => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
             Self::Redirect => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
@@ -24,7 +24,7 @@ impl Binding {
     }
 
     /// The binding of a URI (`None` for SOAP, Artifact, …).
-    pub fn from_uri(uri: &str) -> Option<Self> {
+    pub(crate) fn from_uri(uri: &str) -> Option<Self> {
         match uri {
             "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" => Some(Self::Post),
             "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" => Some(Self::Redirect),
@@ -51,7 +51,7 @@ pub enum NameIdFormat {
 }
 
 /// `urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified`.
-pub const FORMAT_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+pub(crate) const FORMAT_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
 
 impl NameIdFormat {
     /// The format's URI.

@@ -18,9 +18,9 @@ mod send;
 use serde::{Deserialize, Serialize};
 
 use self::message::verify_signature;
-pub use self::message::{parse, LogoutError, LogoutMessage};
+pub use self::message::{parse, LogoutMessage};
 use self::send::answer;
-pub use self::send::logout_step;
+pub(crate) use self::send::logout_step;
 use super::binding::{self, Incoming};
 use super::config::LoadedApp;
 use super::response::Status;
@@ -46,7 +46,7 @@ struct Done {
 }
 
 /// `/saml/{app}/slo` (GET: Redirect binding; POST: POST binding).
-pub async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
+pub(crate) async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
         Err(resp) => return resp.into(),
@@ -294,7 +294,7 @@ async fn check_request<P: Platform>(
 }
 
 /// `/saml/{app}/slo/done?t=…`: the end of an SP-initiated logout — answer that SP.
-pub async fn done<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn done<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
     let done: Option<Done> = ctx.req.query_param("t").and_then(|t| {
         let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
         cookie::open(&key, DONE_TOKEN, &t)

@@ -89,7 +89,7 @@ async fn send_signed<P: Platform>(
 
 /// Sends a LogoutRequest to a SAML participant during single logout; `None` when its app has
 /// no Single Logout (the chain then skips it).
-pub async fn logout_step<P: Platform>(
+pub(crate) async fn logout_step<P: Platform>(
     ctx: &Ctx<'_, P>,
     participant: &Participant,
     continue_to: &str,

@@ -18,25 +18,26 @@
 mod read;
 mod write;
 
-pub use self::read::{parse, Element, XmlError};
-pub use self::write::{El, INCLUSIVE_PREFIXES};
+pub(crate) use self::read::XmlError;
+pub use self::read::{parse, Element};
+pub(crate) use self::write::{El, INCLUSIVE_PREFIXES};
 
 /// SAML 2.0 protocol namespace.
-pub const NS_SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+pub(crate) const NS_SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 /// SAML 2.0 assertion namespace.
-pub const NS_SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub(crate) const NS_SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 /// SAML 2.0 metadata namespace.
-pub const NS_MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+pub(crate) const NS_MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 /// XML-DSig namespace.
-pub const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub(crate) const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// XML Schema namespace (attribute value types).
-pub const NS_XS: &str = "http://www.w3.org/2001/XMLSchema";
+pub(crate) const NS_XS: &str = "http://www.w3.org/2001/XMLSchema";
 /// XML Schema instance namespace (`xsi:type`).
-pub const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+pub(crate) const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// XML Encryption namespace (`EncryptedAssertion` content).
-pub const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
+pub(crate) const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 /// Exclusive c14n namespace (`ec:InclusiveNamespaces`).
-pub const NS_EC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+pub(crate) const NS_EC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
 /// Largest XML document we parse (after base64 decoding and inflating).
 pub const MAX_XML_BYTES: usize = 128 * 1024;

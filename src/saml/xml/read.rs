@@ -41,46 +41,38 @@ pub enum XmlError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element {
     /// Namespace URI (empty for none).
-    pub ns: String,
+    pub(crate) ns: String,
     /// Local name.
-    pub local: String,
+    pub(crate) local: String,
     /// Attributes: (namespace URI, local name, value). Namespace declarations are not listed.
-    pub attrs: Vec<(String, String, String)>,
+    pub(crate) attrs: Vec<(String, String, String)>,
     /// Child elements, in order.
     pub children: Vec<Element>,
     /// The element's own text (concatenated text and CDATA children).
-    pub text: String,
+    pub(crate) text: String,
 }
 
 impl Element {
     /// Whether this element is `{ns}local`.
-    pub fn is(&self, ns: &str, local: &str) -> bool {
+    pub(crate) fn is(&self, ns: &str, local: &str) -> bool {
         self.ns == ns && self.local == local
     }
 
     /// An unqualified attribute's value.
-    pub fn attr(&self, local: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, local: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(ns, l, _)| ns.is_empty() && l == local)
             .map(|(_, _, v)| v.as_str())
     }
 
-    /// A namespaced attribute's value.
-    pub fn attr_ns(&self, ns: &str, local: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(n, l, _)| n == ns && l == local)
-            .map(|(_, _, v)| v.as_str())
-    }
-
     /// The first child `{ns}local`.
-    pub fn child(&self, ns: &str, local: &str) -> Option<&Element> {
+    pub(crate) fn child(&self, ns: &str, local: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.is(ns, local))
     }
 
     /// Every child `{ns}local`.
-    pub fn children_named<'a>(
+    pub(crate) fn children_named<'a>(
         &'a self,
         ns: &'a str,
         local: &'a str,
@@ -91,7 +83,7 @@ impl Element {
     /// The text of the first child `{ns}local`, without leading and trailing XML whitespace.
     /// `None` when that child holds elements: a signature covers all of its text, so reading
     /// only its own text would read less than what was signed.
-    pub fn child_text(&self, ns: &str, local: &str) -> Option<&str> {
+    pub(crate) fn child_text(&self, ns: &str, local: &str) -> Option<&str> {
         self.child(ns, local)
             .filter(|c| c.children.is_empty())
             .map(|c| c.text.trim_matches(is_xml_space))

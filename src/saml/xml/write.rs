@@ -4,12 +4,12 @@ use super::ns_of;
 
 /// The prefixes [`El::declare`] may force: our signatures name them in the exclusive c14n
 /// transform's `InclusiveNamespaces PrefixList`, which makes a verifier keep them as we do.
-pub const INCLUSIVE_PREFIXES: &str = "xs";
+pub(crate) const INCLUSIVE_PREFIXES: &str = "xs";
 
 /// An element to write. `name` is a QName with one of the known prefixes (`samlp`, `saml`, `md`,
 /// `ds`, `xs`, `xsi`, `ec`, `xenc`); attribute names are unqualified or use a known prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct El {
+pub(crate) struct El {
     name: &'static str,
     attrs: Vec<(&'static str, String)>,
     /// Prefixes declared here although not visibly used (they appear in attribute values, such as
@@ -28,7 +28,7 @@ enum Node {
 
 impl El {
     /// A new element.
-    pub fn new(name: &'static str) -> Self {
+    pub(crate) fn new(name: &'static str) -> Self {
         Self {
             name,
             attrs: Vec::new(),
@@ -38,19 +38,19 @@ impl El {
     }
 
     /// Declares `prefix` here even though no name uses it (see [`INCLUSIVE_PREFIXES`]).
-    pub fn declare(mut self, prefix: &'static str) -> Self {
+    pub(crate) fn declare(mut self, prefix: &'static str) -> Self {
         self.declared.push(prefix);
         self
     }
 
     /// Adds an attribute.
-    pub fn attr(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn attr(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.attrs.push((name, value.into()));
         self
     }
 
     /// Adds an attribute when `value` is `Some`.
-    pub fn attr_opt(self, name: &'static str, value: Option<impl Into<String>>) -> Self {
+    pub(crate) fn attr_opt(self, name: &'static str, value: Option<impl Into<String>>) -> Self {
         match value {
             Some(v) => self.attr(name, v),
             None => self,
@@ -58,13 +58,13 @@ impl El {
     }
 
     /// Adds a child element.
-    pub fn child(mut self, e: El) -> Self {
+    pub(crate) fn child(mut self, e: El) -> Self {
         self.kids.push(Node::El(e));
         self
     }
 
     /// Adds a child element when `e` is `Some`.
-    pub fn child_opt(self, e: Option<El>) -> Self {
+    pub(crate) fn child_opt(self, e: Option<El>) -> Self {
         match e {
             Some(e) => self.child(e),
             None => self,
@@ -72,34 +72,26 @@ impl El {
     }
 
     /// Adds text content.
-    pub fn text(mut self, t: impl Into<String>) -> Self {
+    pub(crate) fn text(mut self, t: impl Into<String>) -> Self {
         self.kids.push(Node::Text(t.into()));
         self
     }
 
     /// Inserts a child element at position `pos` among the children (clamped).
-    pub fn insert(&mut self, pos: usize, e: El) {
+    pub(crate) fn insert(&mut self, pos: usize, e: El) {
         let pos = pos.min(self.kids.len());
         self.kids.insert(pos, Node::El(e));
     }
 
-    /// The first child element named `name`, mutably.
-    pub fn child_mut(&mut self, name: &str) -> Option<&mut El> {
-        self.kids.iter_mut().find_map(|k| match k {
-            Node::El(e) if e.name == name => Some(e),
-            _ => None,
-        })
-    }
-
     /// The position of the first child element named `name` among all children.
-    pub fn position(&self, name: &str) -> Option<usize> {
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
         self.kids
             .iter()
             .position(|k| matches!(k, Node::El(e) if e.name == name))
     }
 
     /// The exclusive canonical form of this element as the apex of its own document.
-    pub fn to_c14n(&self) -> String {
+    pub(crate) fn to_c14n(&self) -> String {
         let mut out = String::with_capacity(2048);
         self.write(&mut Vec::new(), &mut out);
         out
