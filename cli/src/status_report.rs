@@ -5,8 +5,6 @@
 
 use std::fmt::Write as _;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde_json::Value;
 
 use crate::deployed::Deployed;
@@ -112,13 +110,7 @@ pub fn keys_of(deployed: &Deployed) -> (Vec<SamlKeys>, Option<OidcKeys>) {
 
 /// The `notAfter` of a base64 DER certificate, in seconds since the epoch.
 pub fn not_after(b64: &str) -> Option<i64> {
-    let der = STANDARD
-        .decode(
-            b64.bytes()
-                .filter(|b| !b.is_ascii_whitespace())
-                .collect::<Vec<_>>(),
-        )
-        .ok()?;
+    let (der, _) = edge_idp::saml::config::decode_certificate(b64)?;
     i64::try_from(crate::saml::x509::not_after_secs(&der)?).ok()
 }
 

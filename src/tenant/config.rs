@@ -282,7 +282,8 @@ pub struct TenantConfig {
     /// Customised page texts.
     #[serde(default)]
     pub(crate) pages: PageTexts,
-    /// Domains that return URLs may point at.
+    /// Accepted and ignored: the tenant's own pages return only to local paths
+    /// (`http::is_local_path`), and each bridge app registers its own return domains.
     // Part of the schema, so `deny_unknown_fields` must accept it, but nothing here reads it.
     #[serde(default)]
     #[allow(dead_code)]
