@@ -24,7 +24,7 @@ pub fn is_app_id(id: &str) -> bool {
 /// A tenant id: lowercase letters, digits and dashes, at most 63 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(transparent)]
-pub(crate) struct TenantId(pub(crate) String);
+pub(crate) struct TenantId(String);
 
 impl TenantId {
     /// Whether the id has the allowed shape.
