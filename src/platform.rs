@@ -205,6 +205,8 @@ pub const MASTER_KEY_SECRET: &str = "MASTER_KEY";
 pub mod bindings {
     /// Workers KV namespace binding (and the Spin key-value store label) holding tenant config.
     pub const TENANTS_KV: &str = "TENANTS";
+    /// Spin key-value store label holding tenant config (written by the CLI, only read here).
+    pub const SPIN_STORE: &str = "default";
     /// Spin key-value store label holding what the IdP itself writes: take-once values, counters
     /// and the shared cache. Apart from the configuration, so that sweeping it costs what traffic
     /// left there, not what the tenant count put in the configuration store.

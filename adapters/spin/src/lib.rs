@@ -18,7 +18,7 @@ use edge_idp::audit::{AuditEvent, Outcome};
 use edge_idp::crypto::{KeyRef, SoftKey};
 use edge_idp::http::{read_body_capped, split_authority, Request as CoreRequest};
 use edge_idp::platform::{
-    HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
+    bindings, HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
 };
 use edge_idp::Idp;
 use futures_util::future::{select, Either};
@@ -238,7 +238,8 @@ impl Future for Sleep {
 
 impl Platform for SpinPlatform {
     async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
-        let store = Store::open_default().map_err(|e| PlatformError::Kv(e.to_string()))?;
+        let store =
+            Store::open(bindings::SPIN_STORE).map_err(|e| PlatformError::Kv(e.to_string()))?;
         store.get(key).map_err(|e| PlatformError::Kv(e.to_string()))
     }
 
