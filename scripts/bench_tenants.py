@@ -123,7 +123,10 @@ def figures(stack, known: list[str], n: int) -> dict[str, float]:
 
 
 def cli(stack, *args: str) -> subprocess.CompletedProcess:
+    # The CLI's value cache lives with the run, so that the re-plan finds what this apply wrote
+    # and nothing a run before it left.
     env = {**os.environ, **gen_tenants.ENV, "EDGE_IDP_MASTER_KEY": stack.key,
+           "EDGE_IDP_CACHE_DIR": str(stack.state / "cli-cache"),
            "PATH": f"{stack_mod.NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"}
     return subprocess.run([str(stack_mod.CLI), *args, *stack.store_args()], cwd=stack_mod.ROOT, env=env,
                           capture_output=True, text=True)
@@ -178,8 +181,12 @@ def run(runtime: str, count: int, n: int) -> list[tuple[str, str, float, str]]:
             (runtime, f"runtime process memory: ratio at {count} vs 2 tenants", after["rss_sweep"] / before["rss"], "x"),
         ]
         if before["isolate"] is not None:
-            rows.append((runtime, f"isolate memory: ratio at {count} vs 2 tenants",
-                         after["isolate_sweep"] / before["isolate"], "x"))
+            rows += [
+                (runtime, f"isolate memory: ratio at {count} vs 2 tenants",
+                 after["isolate"] / before["isolate"], "x"),
+                (runtime, f"isolate memory: ratio after {len(sweep)} distinct hosts (caches full) vs 2 tenants",
+                 after["isolate_sweep"] / before["isolate"], "x"),
+            ]
     finally:
         stack.stop()
     return rows

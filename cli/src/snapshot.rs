@@ -3,7 +3,8 @@
 //!
 //! On Workers every read is a wrangler process of about a second, so planning ten thousand
 //! tenants key by key would take hours. A snapshot lists the `host:` and `tenant:` keys once,
-//! keeps the tenants the files name, and fetches their values with `wrangler kv bulk get`.
+//! keeps the tenants the files name, takes every value whose listed digest is in the local
+//! value cache (`crate::store::ValueCache`), and fetches the others with `wrangler kv bulk get`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -12,7 +13,7 @@ use serde_json::Value;
 
 use crate::error::CliError;
 use crate::push::HOST_PREFIX;
-use crate::store::{Target, TempDir};
+use crate::store::{Listed, Target, TempDir, ValueCache};
 
 /// The reads a plan makes.
 pub trait Source {
@@ -44,27 +45,65 @@ const BULK_GET_KEYS: usize = 1000;
 impl Snapshot {
     /// Reads the `host:` keys of `target` and the keys of `tenants`.
     pub fn read(target: &Target, tenants: &BTreeSet<String>) -> Result<Self, CliError> {
-        let mut keys = target.list(HOST_PREFIX)?;
+        let mut keys = target.list_with_digests(HOST_PREFIX)?;
         keys.extend(
             target
-                .list("tenant:")?
+                .list_with_digests("tenant:")?
                 .into_iter()
-                .filter(|key| tenant_of(key).is_some_and(|t| tenants.contains(t))),
+                .filter(|key| tenant_of(&key.name).is_some_and(|t| tenants.contains(t))),
         );
         let mut values = BTreeMap::new();
         if matches!(target, Target::Workers { .. }) {
-            for chunk in keys.chunks(BULK_GET_KEYS) {
-                values.extend(bulk_get(target, chunk)?);
+            let cache = ValueCache::from_env();
+            let missing = from_cache(cache.as_ref(), keys, &mut values);
+            let cached = values.len();
+            for chunk in missing.chunks(BULK_GET_KEYS) {
+                let fetched = bulk_get(target, chunk)?;
+                if let Some(cache) = &cache {
+                    fetched.values().for_each(|value| cache.keep(value));
+                }
+                values.extend(fetched);
+            }
+            eprintln!(
+                "read {} values: {cached} from the local cache, {} fetched",
+                cached + missing.len(),
+                missing.len()
+            );
+            if let Some(cache) = &cache {
+                cache.prune();
             }
         } else {
             for key in keys {
-                if let Some(value) = target.get(&key)? {
-                    values.insert(key, value);
+                if let Some(value) = target.get(&key.name)? {
+                    values.insert(key.name, value);
                 }
             }
         }
         Ok(Self { values })
     }
+}
+
+/// Moves into `values` each listed key whose digest names a cached value; the names of the
+/// others, which must be fetched.
+fn from_cache(
+    cache: Option<&ValueCache>,
+    keys: Vec<Listed>,
+    values: &mut BTreeMap<String, Vec<u8>>,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    for key in keys {
+        let hit = cache
+            .zip(key.sha256.as_deref())
+            .and_then(|(cache, sha256)| cache.get(sha256))
+            .filter(|value| !value.is_empty());
+        match hit {
+            Some(value) => {
+                values.insert(key.name, value);
+            }
+            None => missing.push(key.name),
+        }
+    }
+    missing
 }
 
 impl Source for Snapshot {

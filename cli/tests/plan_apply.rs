@@ -635,8 +635,6 @@ fn the_example_file_mirrors_the_demo_tenant() {
 
 // ---- Workers, through a stand-in wrangler ----
 
-/// A stand-in wrangler over `dir/store/` (one file per key, named by the key). `kv key get` and
-/// `kv key list --prefix` read it as wrangler 4 answers (a missing key: "Value not found");
 /// What the fake wrangler prints for `kv bulk get FILE`: wrangler's JSON object of values.
 #[cfg(unix)]
 const BULK_GET: &str = "import json, os, sys; store = sys.argv[1]; \
@@ -644,10 +642,30 @@ const BULK_GET: &str = "import json, os, sys; store = sys.argv[1]; \
     print(json.dumps({k: {\"value\": open(path(k)).read() if os.path.isfile(path(k)) else None} \
     for k in json.load(open(sys.argv[2]))}, indent=2))";
 
-/// `kv key delete` removes the file; `kv bulk get FILE` prints the values of FILE's keys;
-/// `kv bulk put FILE` copies FILE to `dir/bulk-<n>.json`, which
-/// `flush` writes into the store after the run (a run reads before it writes and never puts and
-/// deletes one key, so the end state is the same). Every call is appended to `dir/calls`.
+/// What the fake wrangler prints for `kv key list --prefix P`: names, with their metadata.
+#[cfg(unix)]
+const LIST: &str = "import json, os, sys; d = sys.argv[1]; \
+    meta = lambda k: os.path.join(d, 'meta', k); \
+    print(json.dumps([dict(name=k, **({'metadata': json.load(open(meta(k)))} \
+    if os.path.isfile(meta(k)) else {})) for k in sorted(os.listdir(os.path.join(d, 'store'))) \
+    if k.startswith(sys.argv[2])]))";
+
+/// What the fake wrangler does for `kv bulk delete FILE`: removes each key and its metadata, and
+/// adds a line `deleted KEY` for each to the calls.
+#[cfg(unix)]
+const BULK_DELETE: &str = "import json, os, sys; d = sys.argv[1]; \
+    keys = json.load(open(sys.argv[2])); \
+    [os.remove(p) for k in keys \
+    for p in (os.path.join(d, 'store', k), os.path.join(d, 'meta', k)) if os.path.isfile(p)]; \
+    open(os.path.join(d, 'calls'), 'a').write(''.join('deleted %s\\n' % k for k in keys))";
+
+/// A stand-in wrangler over `dir/store/` (one file per key, named by the key) and `dir/meta/`
+/// (the keys' metadata). `kv key get` and `kv key list --prefix` read them as wrangler 4
+/// answers (a missing key: "Value not found"); `kv bulk delete FILE` removes FILE's keys;
+/// `kv bulk get FILE` prints the values of FILE's keys; `kv bulk put FILE` copies FILE to
+/// `dir/bulk-<n>.json`, which `flush` writes into the store after the run (a run reads before
+/// it writes and never puts and deletes one key, so the end state is the same). Every call is
+/// appended to `dir/calls`.
 #[cfg(unix)]
 fn fake_wrangler(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -658,12 +676,13 @@ fn fake_wrangler(dir: &Path) -> PathBuf {
             "#!/bin/sh\n\
              d=\"{dir}\"\n\
              BULK_GET='{BULK_GET}'\n\
+             LIST=\"{LIST}\"\n\
+             BULK_DELETE=\"{BULK_DELETE}\"\n\
              echo \"$*\" >> \"$d/calls\"\n\
              case \"$1 $2 $3\" in\n\
              'kv key get') if [ -f \"$d/store/$4\" ]; then cat \"$d/store/$4\"; else echo 'Value not found'; fi; exit 0;;\n\
-             'kv key list') printf '['; sep=''; for f in \"$d/store/$5\"*; do [ -f \"$f\" ] || continue;\n\
-               printf '%s{{\"name\":\"%s\"}}' \"$sep\" \"$(basename \"$f\")\"; sep=','; done; echo ']'; exit 0;;\n\
-             'kv key delete') rm -f \"$d/store/$4\"; exit 0;;\n\
+             'kv key list') exec python3 -c \"$LIST\" \"$d\" \"$5\";;\n\
+             'kv bulk delete') exec python3 -c \"$BULK_DELETE\" \"$d\" \"$4\";;\n\
              'kv bulk put') n=$(ls \"$d\" | grep -c '^bulk-'); cp \"$4\" \"$d/bulk-$n.json\"; exit 0;;\n\
              'kv bulk get') exec python3 -c \"$BULK_GET\" \"$d/store\" \"$4\";;\n\
              esac\n\
@@ -674,10 +693,11 @@ fn fake_wrangler(dir: &Path) -> PathBuf {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir_all(dir.join("store")).unwrap();
+    std::fs::create_dir_all(dir.join("meta")).unwrap();
     script
 }
 
-/// Writes the bulk puts of the last run into the fake store, in order.
+/// Writes the bulk puts of the last run into the fake store, in order, with their metadata.
 #[cfg(unix)]
 fn flush(dir: &Path) {
     for n in 0.. {
@@ -687,11 +707,15 @@ fn flush(dir: &Path) {
         };
         let entries: Value = serde_json::from_str(&text).unwrap();
         for e in entries.as_array().unwrap() {
-            std::fs::write(
-                dir.join("store").join(e["key"].as_str().unwrap()),
-                e["value"].as_str().unwrap(),
-            )
-            .unwrap();
+            let key = e["key"].as_str().unwrap();
+            std::fs::write(dir.join("store").join(key), e["value"].as_str().unwrap()).unwrap();
+            let meta = dir.join("meta").join(key);
+            match e.get("metadata") {
+                Some(m) => std::fs::write(meta, m.to_string()).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(meta);
+                }
+            }
         }
         std::fs::remove_file(bulk).unwrap();
     }
@@ -707,6 +731,8 @@ fn take_calls(dir: &Path) -> Vec<String> {
             let l = l.split(" --binding").next().unwrap();
             if l.starts_with("kv bulk put ") {
                 "kv bulk put".to_owned()
+            } else if l.starts_with("kv bulk delete ") {
+                "kv bulk delete".to_owned()
             } else {
                 l.to_owned()
             }
@@ -795,9 +821,11 @@ fn workers_onboarding_then_removals_in_order() {
     assert_eq!(
         writes,
         [
-            "kv key delete host:b.acme.example",
+            "kv bulk delete",
+            "deleted host:b.acme.example",
             "kv bulk put",
-            "kv key delete tenant:acme:oidc:portal"
+            "kv bulk delete",
+            "deleted tenant:acme:oidc:portal"
         ]
     );
     flush(&dir);
@@ -936,7 +964,69 @@ fn several_files_on_workers_read_in_bulk_and_write_each_phase_once() {
     args.pop();
     let r = run_env(&args, "");
     assert_eq!(r.code, 0, "a second plan finds nothing to do: {}", r.all());
+    // Every value apply wrote is in the local cache under the digest the listing shows.
+    assert_eq!(
+        take_calls(&dir),
+        ["kv key list --prefix host:", "kv key list --prefix tenant:"]
+    );
+    assert!(
+        r.stderr
+            .contains("read 12 values: 12 from the local cache, 0 fetched"),
+        "{}",
+        r.stderr
+    );
+
+    // A value written behind the CLI's back (no digest in its metadata) is fetched, alone, and
+    // its change shows.
+    let key = "tenant:w2:bridge:events";
+    let mut changed: Value = read_json(&dir.join("store").join(key));
+    changed["name"] = Value::from("Changed by hand");
+    std::fs::write(dir.join("store").join(key), changed.to_string()).unwrap();
+    std::fs::remove_file(dir.join("meta").join(key)).unwrap();
+    let r = run_env(&args, "");
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stdout.contains(&format!("~ {key}: name")), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("11 from the local cache, 1 fetched"),
+        "{}",
+        r.stderr
+    );
     let calls = take_calls(&dir);
     assert_eq!(calls.len(), 3, "{calls:?}");
     assert!(calls[2].starts_with("kv bulk get "), "{calls:?}");
+
+    // A cached file that no longer matches its digest is a miss, never a wrong value.
+    let digest = |v: &str| sha2_hex(v);
+    let w1 = std::fs::read_to_string(dir.join("store/tenant:w1:bridge:events")).unwrap();
+    std::fs::write(cache_dir().join(digest(&w1)), "{}").unwrap();
+    let r = run_env(&args, "");
+    // Keys with equal values share one cached file: each of them is fetched.
+    let sharing = std::fs::read_dir(dir.join("store"))
+        .unwrap()
+        .filter(|e| std::fs::read_to_string(e.as_ref().unwrap().path()).unwrap() == w1)
+        .count();
+    let fetched = 1 + sharing;
+    assert!(
+        r.stderr.contains(&format!(
+            "{} from the local cache, {fetched} fetched",
+            12 - fetched
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("tenant:w1"), "{}", r.stdout);
+
+    // Without a cache every value is fetched.
+    let mut c = common::cmd(&args);
+    c.env("EDGE_IDP_MASTER_KEY", MASTER_KEY)
+        .env("PA_PASSWORD", PASSWORD)
+        .env("PA_VENDOR", VENDOR)
+        .env("EDGE_IDP_CACHE_DIR", "");
+    let r = common::run(c);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("0 from the local cache, 12 fetched"),
+        "{}",
+        r.stderr
+    );
 }

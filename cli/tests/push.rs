@@ -244,7 +244,15 @@ fn workers_local_runs_one_wrangler_bulk_put_with_every_key() {
         .unwrap()
         .iter()
         .map(|e| {
-            assert_eq!(e.as_object().unwrap().len(), 2, "{e}");
+            assert_eq!(e.as_object().unwrap().len(), 3, "{e}");
+            // The digest a later plan finds the value by in the local value cache.
+            let value = e["value"].as_str().unwrap();
+            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(value));
+            assert_eq!(
+                e["metadata"],
+                serde_json::json!({ "sha256": sha256 }),
+                "{e}"
+            );
             (
                 e["key"].as_str().unwrap().to_owned(),
                 e["value"].as_str().unwrap().to_owned(),

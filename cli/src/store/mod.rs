@@ -1,7 +1,7 @@
 //! The tenant-config store the CLI reads and writes: Workers KV through wrangler (`kv key get`,
-//! `kv key list`, `kv bulk put`, `kv key delete`), the local Spin key-value store (a folder of
-//! files named by the hex of their key), or a Spin app's store on Fermyon Cloud (written with
-//! `spin cloud kv set`, read from a local mirror: `crate::spin_cloud`).
+//! `kv key list`, `kv bulk get`, `kv bulk put`, `kv bulk delete`), the local Spin key-value
+//! store (a folder of files named by the hex of their key), or a Spin app's store on Fermyon
+//! Cloud (written with `spin cloud kv set`, read from a local mirror: `crate::spin_cloud`).
 //!
 //! Values never go on wrangler's command line: it gets them in a private temporary file. `spin
 //! cloud kv set` takes nothing but arguments; the values it gets hold only sealed secrets.
@@ -9,6 +9,7 @@
 mod file_name;
 mod spin_local;
 mod temp_dir;
+mod value_cache;
 mod wrangler;
 
 use std::path::PathBuf;
@@ -18,6 +19,8 @@ use crate::spin_cloud::{self, CloudStore};
 
 pub use spin_local::{spin_local_delete, spin_local_put};
 pub(crate) use temp_dir::TempDir;
+pub(crate) use value_cache::ValueCache;
+pub use wrangler::Listed;
 
 /// One key and its value, as written to KV.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +80,11 @@ impl Target {
     /// Every key that starts with `prefix`, sorted.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, CliError> {
         let mut keys = match self {
-            Target::Workers { .. } => self.wrangler_list(prefix)?,
+            Target::Workers { .. } => self
+                .wrangler_list(prefix)?
+                .into_iter()
+                .map(|listed| listed.name)
+                .collect(),
             Target::SpinLocal { kv_dir } => spin_local::spin_local_list(prefix, kv_dir)?,
             Target::SpinCloud { mirror, .. } => spin_local::spin_local_list(prefix, mirror)?,
         };
@@ -103,12 +110,28 @@ impl Target {
         }
     }
 
-    /// Deletes each of `keys`, in order; a key that is already gone is not an error. On
-    /// Fermyon Cloud, which cannot delete one key, each is set to the empty value (a tombstone
-    /// the runtime reads as no key) and leaves the mirror.
+    /// Every Workers key that starts with `prefix`, sorted, with the digest its metadata lists;
+    /// on the other targets every digest is `None`.
+    pub fn list_with_digests(&self, prefix: &str) -> Result<Vec<Listed>, CliError> {
+        let mut listed = match self {
+            Target::Workers { .. } => self.wrangler_list(prefix)?,
+            _ => self
+                .list(prefix)?
+                .into_iter()
+                .map(|name| Listed { name, sha256: None })
+                .collect(),
+        };
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listed)
+    }
+
+    /// Deletes each of `keys` (on Workers in one call, so in no promised order); a key that is
+    /// already gone is not an error. On Fermyon Cloud, which cannot delete one key, each is set
+    /// to the empty value (a tombstone the runtime reads as no key) and leaves the mirror.
     pub fn delete(&self, keys: &[String]) -> Result<(), CliError> {
         match self {
-            Target::Workers { .. } => keys.iter().try_for_each(|key| self.wrangler_delete(key)),
+            Target::Workers { .. } if keys.is_empty() => Ok(()),
+            Target::Workers { .. } => self.wrangler_bulk_delete(keys),
             Target::SpinLocal { kv_dir } => keys
                 .iter()
                 .try_for_each(|key| spin_local_delete(key, kv_dir)),

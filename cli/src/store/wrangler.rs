@@ -8,8 +8,19 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
+use super::value_cache::{metadata_of, ValueCache};
 use super::{Entry, Target, TempDir};
 use crate::error::CliError;
+
+/// A key as `wrangler kv key list` shows it: its name, and the digest `apply` wrote in its
+/// metadata (none for a key written otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The key.
+    pub name: String,
+    /// The `sha256` of its metadata, as listed (checked before any use).
+    pub sha256: Option<String>,
+}
 
 impl Target {
     /// Runs wrangler with `args` followed by the namespace arguments; a usage error for any
@@ -60,8 +71,9 @@ impl Target {
         })
     }
 
-    /// Lists keys with `wrangler kv key list --prefix` (a JSON array of `{"name": …}`).
-    pub(super) fn wrangler_list(&self, prefix: &str) -> Result<Vec<String>, CliError> {
+    /// Lists keys with `wrangler kv key list --prefix` (a JSON array of `{"name": …,
+    /// "metadata": …}`).
+    pub(super) fn wrangler_list(&self, prefix: &str) -> Result<Vec<Listed>, CliError> {
         let (command, out) = self.wrangler(vec![
             "kv".into(),
             "key".into(),
@@ -83,13 +95,17 @@ impl Target {
         parse_list(&out.stdout).ok_or_else(|| failed(&out))
     }
 
-    /// Writes every entry with one `wrangler kv bulk put` of a private temporary file.
+    /// Writes every entry, each with its digest in its metadata, with one `wrangler kv bulk put`
+    /// of a private temporary file; then keeps the values in the local value cache.
     pub(super) fn wrangler_bulk_put(&self, entries: &[Entry]) -> Result<(), CliError> {
         let tmp = TempDir::new()?;
         let file = tmp.path().join("bulk.json");
         let bulk: Vec<Value> = entries
             .iter()
-            .map(|e| json!({ "key": e.key, "value": e.value }))
+            .map(|e| {
+                let metadata = metadata_of(e.value.as_bytes());
+                json!({ "key": e.key, "value": e.value, "metadata": metadata })
+            })
             .collect();
         fs::write(&file, Value::Array(bulk).to_string())
             .map_err(|e| CliError::io("cannot write", &file, e))?;
@@ -99,16 +115,28 @@ impl Target {
             "put".into(),
             file.display().to_string(),
         ])?;
-        relay(command, &out)
+        relay(command, &out)?;
+        if let Some(cache) = ValueCache::from_env() {
+            for entry in entries {
+                cache.keep(entry.value.as_bytes());
+            }
+        }
+        Ok(())
     }
 
-    /// Deletes `key` with `wrangler kv key delete`.
-    pub(super) fn wrangler_delete(&self, key: &str) -> Result<(), CliError> {
+    /// Deletes `keys` with one `wrangler kv bulk delete --force` of a private temporary file (a
+    /// missing key is not an error).
+    pub(super) fn wrangler_bulk_delete(&self, keys: &[String]) -> Result<(), CliError> {
+        let tmp = TempDir::new()?;
+        let file = tmp.path().join("delete.json");
+        fs::write(&file, Value::from(keys.to_vec()).to_string())
+            .map_err(|e| CliError::io("cannot write", &file, e))?;
         let (command, out) = self.wrangler(vec![
             "kv".into(),
-            "key".into(),
+            "bulk".into(),
             "delete".into(),
-            key.to_owned(),
+            file.display().to_string(),
+            "--force".into(),
         ])?;
         relay(command, &out)
     }
@@ -171,11 +199,18 @@ fn interpret_get(success: bool, stdout: &[u8], stderr: &[u8]) -> Result<Option<V
     }
 }
 
-/// The key names of `wrangler kv key list` output; `None` when it is not such a list.
-fn parse_list(stdout: &[u8]) -> Option<Vec<String>> {
+/// The keys of `wrangler kv key list` output; `None` when it is not such a list.
+fn parse_list(stdout: &[u8]) -> Option<Vec<Listed>> {
     let list: Vec<Value> = serde_json::from_slice(stdout).ok()?;
     list.iter()
-        .map(|item| item.get("name").and_then(Value::as_str).map(str::to_owned))
+        .map(|item| {
+            let name = item.get("name").and_then(Value::as_str)?.to_owned();
+            let sha256 = item
+                .pointer("/metadata/sha256")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            Some(Listed { name, sha256 })
+        })
         .collect()
 }
 
@@ -204,13 +239,23 @@ mod tests {
     }
 
     #[test]
-    fn wrangler_list_output_is_a_json_array_of_names() {
-        let out = br#"[{"name":"tenant:acme:keys"},{"name":"tenant:acme:saml:x","metadata":{}}]"#;
+    fn wrangler_list_output_is_a_json_array_of_names_with_their_digests() {
+        let out = br#"[{"name":"tenant:acme:keys"},{"name":"tenant:acme:saml:x","metadata":{}},
+            {"name":"host:a","metadata":{"sha256":"ab12"}},{"name":"host:b","metadata":"x"}]"#;
+        let listed = |name: &str, sha256: Option<&str>| Listed {
+            name: name.to_owned(),
+            sha256: sha256.map(str::to_owned),
+        };
         assert_eq!(
             parse_list(out).unwrap(),
-            ["tenant:acme:keys", "tenant:acme:saml:x"]
+            [
+                listed("tenant:acme:keys", None),
+                listed("tenant:acme:saml:x", None),
+                listed("host:a", Some("ab12")),
+                listed("host:b", None),
+            ]
         );
-        assert_eq!(parse_list(b"[]").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_list(b"[]").unwrap(), Vec::<Listed>::new());
         for bad in [&b"Not logged in"[..], b"{}", br#"[{"nom":"x"}]"#, b""] {
             assert_eq!(parse_list(bad), None, "{bad:?}");
         }

@@ -47,11 +47,23 @@ impl From<Output> for Run {
     }
 }
 
-/// A command for the binary, with no master key in its environment.
+/// A command for the binary, with no master key in its environment, and a value cache of the
+/// test process's own (never the user's).
 pub fn cmd(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_edge-idp"));
-    c.args(args).env_remove("EDGE_IDP_MASTER_KEY");
+    c.args(args)
+        .env_remove("EDGE_IDP_MASTER_KEY")
+        .env("EDGE_IDP_CACHE_DIR", cache_base());
     c
+}
+
+fn cache_base() -> PathBuf {
+    std::env::temp_dir().join(format!("edge-idp-cli-tests-{}", std::process::id()))
+}
+
+/// The folder of the value cache every run of this test process shares.
+pub fn cache_dir() -> PathBuf {
+    cache_base().join("kv-values")
 }
 
 /// Runs the binary with `stdin` as standard input.
