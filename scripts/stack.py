@@ -311,10 +311,15 @@ class Stack:
 
     def start_runtime(self) -> None:
         if self.runtime == "workers":
-            (ROOT / ".dev.vars").write_text(f"MASTER_KEY={self.key}\n")
+            # The secret goes in a file of this stack's own (not the repository's .dev.vars), so
+            # that two local stacks never hand each other their master keys.
+            env_file = self.state / "dev.vars"
+            env_file.touch(mode=0o600)
+            env_file.write_text(f"MASTER_KEY={self.key}\n")
             proc, log = self._spawn("wrangler", [
                 str(NPM_BIN / "wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.idp_port),
                 "--local-protocol", "https", "--persist-to", str(self.state / "wrangler"),
+                "--env-file", str(env_file),
                 "--show-interactive-dev-session=false", "--inspector-port", str(self.inspector_port),
             ], env={"PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"})
         else:
