@@ -15,6 +15,7 @@ use edge_idp::http::{percent_encode, Request, Response};
 use edge_idp::platform::{HttpMethod, PlatformError};
 use edge_idp::cookie;
 use edge_idp::signin::{session, Participant, Session, SessionUser};
+use edge_idp::tenant::config::AppId;
 use edge_idp::Idp;
 
 use crate::platform::{block_on, FakePlatform, NOW_MS};
@@ -710,18 +711,21 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
             participants: participants
                 .iter()
                 .take(12)
-                .map(|c| match c {
-                    ParticipantChoice::Saml(app, name_id) => Participant::Saml {
-                        app: self.text(app),
+                // Only ids an app can have: the session type holds no other.
+                .filter_map(|c| match c {
+                    ParticipantChoice::Saml(app, name_id) => Some(Participant::Saml {
+                        app: AppId::parse(&self.text(app))?,
                         name_id: self.text(name_id),
                         name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
                             .into(),
                         session_index: "_idx".into(),
-                    },
-                    ParticipantChoice::Oidc(c) => Participant::Oidc {
+                    }),
+                    ParticipantChoice::Oidc(c) => Some(Participant::Oidc {
                         client: self.text(c),
-                    },
-                    ParticipantChoice::Bridge(a) => Participant::Bridge { app: self.text(a) },
+                    }),
+                    ParticipantChoice::Bridge(a) => Some(Participant::Bridge {
+                        app: AppId::parse(&self.text(a))?,
+                    }),
                 })
                 .collect(),
         };

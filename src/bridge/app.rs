@@ -46,7 +46,7 @@ pub(crate) struct BridgeApp {
     /// Format version (1).
     pub(crate) schema_version: u8,
     /// App id (the `{app}` of the key and of `/bridge/{app}/…`).
-    pub(crate) id: String,
+    pub(crate) id: AppId,
     /// App name shown on pages.
     pub(crate) name: String,
     /// Allowed deliveries; the first is the default, `?delivery=` picks another allowed one.
@@ -240,7 +240,7 @@ fn is_cookie_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-pub use crate::tenant::config::is_app_id;
+pub use crate::tenant::config::{is_app_id, AppId};
 
 /// Why an app cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,11 +259,8 @@ pub(crate) type AppCache = TtlCache<Result<Arc<BridgeApp>, AppError>>;
 /// The bridge app `id` of the request's tenant.
 pub(crate) async fn load<P: Platform>(
     ctx: &Ctx<'_, P>,
-    id: &str,
+    id: &AppId,
 ) -> Result<Arc<BridgeApp>, AppError> {
-    if !is_app_id(id) {
-        return Err(AppError::Unknown);
-    }
     let key = format!("tenant:{}:bridge:{id}", ctx.tenant.id.as_str());
     let now = ctx.platform.now();
     let cache = &ctx.idp.bridge_apps;
@@ -272,7 +269,7 @@ pub(crate) async fn load<P: Platform>(
     }
     let result = match ctx.platform.config_get(&key).await {
         Ok(Some(bytes)) => match serde_json::from_slice::<BridgeApp>(&bytes) {
-            Ok(app) if app.id != id => Err(AppError::Invalid("id differs from its key".into())),
+            Ok(app) if app.id != *id => Err(AppError::Invalid("id differs from its key".into())),
             Ok(app) => app
                 .check()
                 .map(|()| Arc::new(app))

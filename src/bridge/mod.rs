@@ -26,13 +26,13 @@ use crate::platform::{HttpMethod, Platform};
 use crate::signin::{Reply, Session};
 use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
-use app::{AppError, Delivery};
+use app::{AppError, AppId, Delivery};
 
 /// A bridge sign-in waiting for the member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingSignin {
     /// Bridge app id.
-    pub(crate) app: String,
+    pub(crate) app: AppId,
     /// The validated ReturnURL, if the vendor gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) return_url: Option<String>,
@@ -45,24 +45,57 @@ impl crate::signin::Resumable for PendingSignin {
     const KIND: &'static str = "bridge";
 }
 
+/// A bridge endpoint of an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    SignIn,
+    User,
+    Ping,
+    SignOut,
+    SignedOut,
+}
+
+impl Endpoint {
+    /// The endpoint a path's last part and a method ask for.
+    fn of(path: &str, method: HttpMethod) -> Option<Self> {
+        use HttpMethod::{Get, Head, Options, Post};
+        match (path, method) {
+            ("signin", Get | Head) => Some(Self::SignIn),
+            // GET only: a HEAD would spend the token without the vendor seeing the answer.
+            ("user", Get) => Some(Self::User),
+            ("ping", Get | Head | Options) => Some(Self::Ping),
+            ("signout", Get | Post) => Some(Self::SignOut),
+            ("signed-out", Get | Head) => Some(Self::SignedOut),
+            _ => None,
+        }
+    }
+
+    /// What the endpoint answers for an app this tenant does not have.
+    fn unknown_app<P: Platform>(self, ctx: &Ctx<'_, P>) -> Response {
+        match self {
+            Self::SignIn | Self::SignOut | Self::SignedOut => page_for_unknown_app(ctx),
+            Self::Ping => json_for_unknown_app(),
+            Self::User => user::invalid_client(),
+        }
+    }
+}
+
 /// Answers `/bridge/{app}/…`; `None` for other paths.
 pub(crate) async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
     let rest = ctx.req.path.strip_prefix("/bridge/")?;
     let (app, endpoint) = rest.split_once('/')?;
-    let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
-    if endpoint == "signout" && matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Post) {
-        return Some(signout::handle(ctx, app).await);
-    }
-    let resp = match (endpoint, get) {
-        ("signin", true) => signin::handle(ctx, app).await,
-        // GET only: a HEAD would spend the token without the vendor seeing the answer.
-        ("user", _) if ctx.req.method == HttpMethod::Get => user::handle(ctx, app).await,
-        ("ping", true) => ping::handle(ctx, app).await,
-        ("ping", false) if ctx.req.method == HttpMethod::Options => ping::handle(ctx, app).await,
-        ("signed-out", true) => signout::signed_out(ctx, app).await,
-        _ => return None,
+    let endpoint = Endpoint::of(endpoint, ctx.req.method)?;
+    // An id no app can have is answered as an app this tenant does not have.
+    let Some(app) = AppId::parse(app) else {
+        return Some(endpoint.unknown_app(ctx).into());
     };
-    Some(resp.into())
+    Some(match endpoint {
+        Endpoint::SignIn => signin::handle(ctx, &app).await.into(),
+        Endpoint::User => user::handle(ctx, &app).await.into(),
+        Endpoint::Ping => ping::handle(ctx, &app).await.into(),
+        Endpoint::SignOut => signout::handle(ctx, &app).await,
+        Endpoint::SignedOut => signout::signed_out(ctx, &app).await.into(),
+    })
 }
 
 /// Finishes a bridge sign-in after sign-in.
@@ -81,7 +114,7 @@ pub(crate) async fn resume<P: Platform>(
 /// one (checked against its registered domains like every ReturnURL).
 pub(crate) async fn frontchannel_logout_uri<P: Platform>(
     ctx: &Ctx<'_, P>,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Option<String> {
     let app = app::load(ctx, app_id).await.ok()?;
     let url = app.logout_url.as_deref()?;
@@ -89,20 +122,14 @@ pub(crate) async fn frontchannel_logout_uri<P: Platform>(
 }
 
 /// The page for an app that cannot be used.
-pub(crate) fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppError) -> Response {
+pub(crate) fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId, e: &AppError) -> Response {
     match e {
-        AppError::Unknown => ctx.error_page(
-            404,
-            ErrorTitle::UnknownApp,
-            ErrorMessage::NoAppHere,
-            Some("/"),
-        ),
+        AppError::Unknown => page_for_unknown_app(ctx),
         AppError::Invalid(why) | AppError::Unavailable(why) => {
-            let safe_id = if app::is_app_id(app_id) { app_id } else { "?" };
             ctx.audit(
                 "bridge.config_unusable",
                 Outcome::Failure,
-                Some(safe_id),
+                Some(app_id),
                 Some(why.clone()),
             );
             ctx.error_page(
@@ -118,22 +145,34 @@ pub(crate) fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, e: &AppEr
 /// The JSON answer for an app that cannot be used (ping).
 pub(crate) fn app_failure_json<P: Platform>(
     ctx: &Ctx<'_, P>,
-    app_id: &str,
+    app_id: &AppId,
     e: &AppError,
 ) -> Response {
     match e {
-        AppError::Unknown => user::json_error(404, "unknown_app", "no such application"),
+        AppError::Unknown => json_for_unknown_app(),
         AppError::Invalid(why) | AppError::Unavailable(why) => {
-            let safe_id = if app::is_app_id(app_id) { app_id } else { "?" };
             ctx.audit(
                 "bridge.config_unusable",
                 Outcome::Failure,
-                Some(safe_id),
+                Some(app_id),
                 Some(why.clone()),
             );
             user::json_error(503, "temporarily_unavailable", "try again later")
         }
     }
+}
+
+fn page_for_unknown_app<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
+    ctx.error_page(
+        404,
+        ErrorTitle::UnknownApp,
+        ErrorMessage::NoAppHere,
+        Some("/"),
+    )
+}
+
+fn json_for_unknown_app() -> Response {
+    user::json_error(404, "unknown_app", "no such application")
 }
 
 #[cfg(test)]

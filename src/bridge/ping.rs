@@ -15,7 +15,7 @@
 
 use serde_json::{json, Value};
 
-use super::app::BridgeApp;
+use super::app::{AppId, BridgeApp};
 use super::{app_failure_json, token};
 use crate::audit::Outcome;
 use crate::http::Response;
@@ -45,7 +45,7 @@ fn cors(resp: Response, origin: &str) -> Response {
 }
 
 /// `GET` / `OPTIONS /bridge/{app}/ping`.
-pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Response {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
         Err(e) => return app_failure_json(ctx, app_id, &e),

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::app::{BridgeApp, Delivery};
+use super::app::{AppId, BridgeApp, Delivery};
 use super::{app_failure, return_url, token, PendingSignin};
 use crate::access::{self, Asking, Decision};
 use crate::audit::Outcome;
@@ -46,7 +46,7 @@ pub(crate) fn refused_return_url<P: Platform>(
 }
 
 /// `GET /bridge/{app}/signin`.
-pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Response {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
         Err(e) => return app_failure(ctx, app_id, &e),

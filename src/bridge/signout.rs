@@ -8,6 +8,7 @@
 //! returns to `/bridge/{app}/signed-out?ReturnURL=…` on this host; that page checks the ReturnURL
 //! again (it is reachable by anyone, so it must not become an open redirect) and goes there.
 
+use super::app::AppId;
 use super::{app_failure, return_url};
 use crate::audit::Outcome;
 use crate::http::{percent_encode, Response};
@@ -16,7 +17,7 @@ use crate::signin::{self, Participant, Reply};
 use crate::Ctx;
 
 /// `GET` / `POST /bridge/{app}/signout`.
-pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Reply {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
         Err(e) => return app_failure(ctx, app_id, &e).into(),
@@ -66,7 +67,7 @@ pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply
 }
 
 /// `GET /bridge/{app}/signed-out?ReturnURL=…`: the last hop back to the vendor.
-pub(crate) async fn signed_out<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn signed_out<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Response {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
         Err(e) => return app_failure(ctx, app_id, &e),

@@ -526,3 +526,31 @@ fn data_iqas_are_checked_when_the_app_is_loaded() {
         assert!(!location(&r).contains("token="), "{bad}");
     }
 }
+
+#[test]
+fn an_id_no_app_can_have_is_answered_as_an_unknown_app_at_every_endpoint() {
+    let (idp, p) = setup(json!({}));
+    let mut b = signed_in(&idp, &p);
+    let long = "a".repeat(129);
+    for endpoint in ["signin", "user", "ping", "signout", "signed-out"] {
+        let unknown = b.get(&format!("/bridge/nope/{endpoint}"));
+        assert!(
+            [401, 404].contains(&unknown.status),
+            "{endpoint}: {}",
+            unknown.status
+        );
+        for bad in ["bad:id", "-lead", "a%2Fb", &long] {
+            let r = b.get(&format!("/bridge/{bad}/{endpoint}"));
+            assert_eq!(r.status, unknown.status, "{endpoint} {bad}");
+            assert_eq!(
+                r.header("content-type"),
+                unknown.header("content-type"),
+                "{endpoint} {bad}"
+            );
+            if endpoint == "user" || endpoint == "ping" {
+                assert_eq!(body(&r), body(&unknown), "{endpoint} {bad}");
+            }
+        }
+    }
+    assert!(b.jar.contains_key("__Host-idp-session"));
+}

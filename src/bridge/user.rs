@@ -10,7 +10,7 @@ use std::sync::Arc;
 use futures_util::future::{join, join_all};
 use serde_json::{json, Map, Value};
 
-use super::app::BridgeApp;
+use super::app::{AppId, BridgeApp};
 use super::token;
 use crate::access::{self, Asking, Decision, Profile};
 use crate::audit::Outcome;
@@ -47,7 +47,7 @@ fn presented_secret<P: Platform>(ctx: &Ctx<'_, P>) -> Option<String> {
 }
 
 /// `GET /bridge/{app}/user`.
-pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Response {
     let app = match vendor_app(ctx, app_id).await {
         Ok(app) => app,
         Err(refusal) => return refusal,
@@ -110,7 +110,7 @@ pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Respo
 /// The app whose vendor presented its secret, or the JSON error to answer.
 async fn vendor_app<P: Platform>(
     ctx: &Ctx<'_, P>,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<Arc<BridgeApp>, Response> {
     let app = match super::app::load(ctx, app_id).await {
         Ok(app) => app,
@@ -128,13 +128,7 @@ async fn vendor_app<P: Platform>(
             ));
         }
         // An unknown app answers like a wrong secret: no way to probe which apps exist.
-        Err(_) => {
-            return Err(json_error(
-                401,
-                "invalid_client",
-                "the app or its secret is not valid",
-            ))
-        }
+        Err(_) => return Err(invalid_client()),
     };
     let secret = presented_secret(ctx).map_or(SecretMatch::No, |s| {
         app.secret_match(&s, ctx.platform.now())
@@ -154,13 +148,14 @@ async fn vendor_app<P: Platform>(
             Some(&app.id),
             Some("wrong or missing vendor secret".into()),
         );
-        return Err(json_error(
-            401,
-            "invalid_client",
-            "the app or its secret is not valid",
-        ));
+        return Err(invalid_client());
     }
     Ok(app)
+}
+
+/// The answer to a wrong or missing vendor secret, and to an unknown app alike.
+pub(super) fn invalid_client() -> Response {
+    json_error(401, "invalid_client", "the app or its secret is not valid")
 }
 
 /// What the app's IQAs say about the member, beyond the sign-in's own fields.

@@ -38,21 +38,58 @@ use crate::platform::{HttpMethod, Platform, PlatformError};
 use crate::signin::Reply;
 use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
-use config::LoadedApp;
+use config::{AppId, LoadedApp};
+
+/// A SAML endpoint of an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Metadata,
+    Sso,
+    Login,
+    Slo,
+    SloDone,
+}
+
+impl Endpoint {
+    /// The endpoint a path's last part and a method ask for.
+    fn of(path: &str, method: HttpMethod) -> Option<Self> {
+        let get = matches!(method, HttpMethod::Get | HttpMethod::Head);
+        let post = method == HttpMethod::Post;
+        match (path, get, post) {
+            ("metadata", true, _) => Some(Self::Metadata),
+            ("sso", true, _) | ("sso", _, true) => Some(Self::Sso),
+            ("login", true, _) => Some(Self::Login),
+            ("slo", true, _) | ("slo", _, true) => Some(Self::Slo),
+            ("slo/done", true, _) => Some(Self::SloDone),
+            _ => None,
+        }
+    }
+
+    /// What the endpoint answers for an id no app can have: what an unknown app gets, and at
+    /// `slo/done` what a request without a valid token for the app gets.
+    fn unknown_app<P: Platform>(self, ctx: &Ctx<'_, P>, app: &str) -> Response {
+        match self {
+            Self::SloDone => logout::no_done_token(),
+            _ => unknown_app(ctx, app),
+        }
+    }
+}
 
 /// Answers `/saml/{app}/…`; `None` when the path is not a SAML endpoint.
 pub(crate) async fn route<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Reply> {
     let rest = ctx.req.path.strip_prefix("/saml/")?;
     let (app, endpoint) = rest.split_once('/')?;
-    let get = matches!(ctx.req.method, HttpMethod::Get | HttpMethod::Head);
-    let post = ctx.req.method == HttpMethod::Post;
-    Some(match (endpoint, get, post) {
-        ("metadata", true, _) => metadata_endpoint(ctx, app).await.into(),
-        ("sso", true, _) | ("sso", _, true) => sso::sso(ctx, app).await.into(),
-        ("login", true, _) => sso::login(ctx, app).await.into(),
-        ("slo", true, _) | ("slo", _, true) => logout::slo(ctx, app).await,
-        ("slo/done", true, _) => logout::done(ctx, app).await.into(),
-        _ => return None,
+    let endpoint = Endpoint::of(endpoint, ctx.req.method)?;
+    // An id no app can have is answered as an app this tenant does not have.
+    let Some(app) = AppId::parse(app) else {
+        return Some(endpoint.unknown_app(ctx, app).into());
+    };
+    Some(match endpoint {
+        Endpoint::Metadata => metadata_endpoint(ctx, &app).await.into(),
+        Endpoint::Sso => sso::sso(ctx, &app).await.into(),
+        Endpoint::Login => sso::login(ctx, &app).await.into(),
+        Endpoint::Slo => logout::slo(ctx, &app).await,
+        Endpoint::SloDone => logout::done(ctx, &app).await.into(),
     })
 }
 
@@ -106,7 +143,7 @@ const REPLAY_WINDOW_SECS: u32 = 900;
 pub(crate) async fn first_sighting<P: Platform>(
     ctx: &Ctx<'_, P>,
     what: &str,
-    app_id: &str,
+    app_id: &AppId,
     message_id: &str,
 ) -> Result<bool, crate::platform::PlatformError> {
     use sha2::{Digest, Sha256};
@@ -127,7 +164,7 @@ pub(crate) fn new_id(platform: &impl Platform) -> String {
 /// Loads a usable app, or the page to show instead.
 pub(crate) async fn app_or_page<P: Platform>(
     ctx: &Ctx<'_, P>,
-    app: &str,
+    app: &AppId,
 ) -> Result<Arc<LoadedApp>, Response> {
     match config::load(ctx, app).await {
         Ok(Some(loaded)) => match loaded.as_ref() {
@@ -147,15 +184,7 @@ pub(crate) async fn app_or_page<P: Platform>(
                 ))
             }
         },
-        Ok(None) => {
-            ctx.audit(
-                "saml.unknown_app",
-                Outcome::Refused,
-                None,
-                Some(format!("app {}", app.chars().take(64).collect::<String>())),
-            );
-            Err(ctx.error_page(404, ErrorTitle::UnknownApp, ErrorMessage::NoAppHere, None))
-        }
+        Ok(None) => Err(unknown_app(ctx, app)),
         Err(e) => {
             ctx.audit(
                 "saml.config_unavailable",
@@ -173,6 +202,17 @@ pub(crate) async fn app_or_page<P: Platform>(
                 .with_header("retry-after", "5"))
         }
     }
+}
+
+/// The page for an app id this tenant has no app for (`app`: as the request gave it).
+fn unknown_app<P: Platform>(ctx: &Ctx<'_, P>, app: &str) -> Response {
+    ctx.audit(
+        "saml.unknown_app",
+        Outcome::Refused,
+        None,
+        Some(format!("app {}", app.chars().take(64).collect::<String>())),
+    );
+    ctx.error_page(404, ErrorTitle::UnknownApp, ErrorMessage::NoAppHere, None)
 }
 
 /// The page when the app's key cannot sign (no master key, a key that does not open).
@@ -208,7 +248,7 @@ pub(crate) fn sign_failed<P: Platform>(ctx: &Ctx<'_, P>, e: &PlatformError) -> R
     )
 }
 
-async fn metadata_endpoint<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+async fn metadata_endpoint<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Response {
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
         Err(resp) => return resp,

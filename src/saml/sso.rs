@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::assertion::{self, AssertionContent, NameId};
 use super::authn_request::{self, Refusal, RequestError};
 use super::binding::{self, Outgoing, MAX_RELAY_STATE};
-use super::config::{Acs, Binding, LoadedApp};
+use super::config::{Acs, AppId, Binding, LoadedApp};
 use super::response::{self, Envelope, Status};
 use super::xml::El;
 use super::{app_or_page, new_id, urls};
@@ -25,7 +25,7 @@ use crate::Ctx;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingSso {
     /// SAML app (internal Client ID).
-    pub(crate) app: String,
+    pub(crate) app: AppId,
     /// The AuthnRequest's ID (`None`: IdP-initiated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) request_id: Option<String>,
@@ -57,7 +57,7 @@ fn refuse_page<P: Platform>(ctx: &Ctx<'_, P>, app: &str, status: u16, reason: St
 }
 
 /// `/saml/{app}/sso`: an AuthnRequest.
-pub(crate) async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Response {
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
         Err(resp) => return resp,
@@ -87,7 +87,7 @@ pub(crate) async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response
         }
     };
     let pending = PendingSso {
-        app: app_id.to_string(),
+        app: app_id.clone(),
         request_id: Some(verified.req.id.clone()),
         acs: verified.acs,
         relay_state: incoming.relay_state.clone(),
@@ -128,7 +128,7 @@ pub(crate) async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response
 }
 
 /// `/saml/{app}/login?RelayState=…`: IdP-initiated login to the app's default ACS.
-pub(crate) async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Response {
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
         Err(resp) => return resp,
@@ -141,7 +141,7 @@ pub(crate) async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Respon
         return refuse_page(ctx, app_id, 400, "RelayState too long".into());
     }
     let pending = PendingSso {
-        app: app_id.to_string(),
+        app: app_id.clone(),
         request_id: None,
         acs: 0,
         relay_state,
@@ -272,12 +272,12 @@ async fn answer<P: Platform>(
 
 /// Records the app as a participant of the session with the NameID and SessionIndex just sent:
 /// one entry per app, as the latest ones are what Single Logout needs.
-fn set_participant(session: &mut Session, app_id: &str, name_id: NameId, session_index: String) {
+fn set_participant(session: &mut Session, app_id: &AppId, name_id: NameId, session_index: String) {
     session
         .participants
         .retain(|p| !matches!(p, Participant::Saml { app, .. } if app == app_id));
     session.add_participant(Participant::Saml {
-        app: app_id.to_string(),
+        app: app_id.clone(),
         name_id: name_id.value,
         name_id_format: name_id.format.to_string(),
         session_index,

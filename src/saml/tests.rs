@@ -808,3 +808,26 @@ fn a_forged_message_beside_a_signed_one_is_refused() {
     }
     assert_eq!(b.get(&format!("/saml/demo-sp/slo?{signed}")).status, 303);
 }
+
+#[test]
+fn an_id_no_app_can_have_is_answered_as_an_unknown_app_at_every_endpoint() {
+    let (idp, p) = setup(&app_json(|_| {}));
+    let mut b = Browser::new(&idp, &p, HOST);
+    let long = "a".repeat(129);
+    for endpoint in ["metadata", "sso", "login", "slo", "slo/done"] {
+        let unknown = b.get(&format!("/saml/nope/{endpoint}"));
+        // slo/done without a token for the app ends on the signed-out page.
+        let expected = if endpoint == "slo/done" { 303 } else { 404 };
+        assert_eq!(unknown.status, expected, "{endpoint}");
+        for bad in ["bad:id", "-lead", "a%2Fb", &long] {
+            let r = b.get(&format!("/saml/{bad}/{endpoint}"));
+            assert_eq!(r.status, expected, "{endpoint} {bad}");
+            assert_eq!(
+                r.header("content-type"),
+                unknown.header("content-type"),
+                "{endpoint} {bad}"
+            );
+            assert_eq!(r.header("location"), unknown.header("location"));
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::imis::Member;
+use crate::tenant::config::AppId;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "__Host-idp-session";
@@ -69,7 +70,7 @@ pub enum Participant {
     /// A SAML service provider.
     Saml {
         /// SAML app (internal Client ID).
-        app: String,
+        app: AppId,
         /// NameID sent.
         name_id: String,
         /// NameID format sent.
@@ -85,7 +86,7 @@ pub enum Participant {
     /// A token-bridge app.
     Bridge {
         /// Bridge app id.
-        app: String,
+        app: AppId,
     },
 }
 

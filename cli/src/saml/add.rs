@@ -1,7 +1,7 @@
 //! `saml add`: a new app from settings on the command line, with a fresh key.
 
 use edge_idp::saml::config::{
-    is_app_id, is_https_url, Acs, Binding, EncryptionMethod, IdpSettings, NameIdFormat, RoleFormat,
+    is_https_url, Acs, AppId, Binding, EncryptionMethod, IdpSettings, NameIdFormat, RoleFormat,
     SamlApp, SpSettings,
 };
 
@@ -17,11 +17,11 @@ const DUMMY_ACS: &str = "https://sp.invalid/saml/acs";
 
 pub(super) fn add(args: AddArgs) -> Result<(), CliError> {
     let tenant = tenant_of_dir(&args.dir)?;
-    if !is_app_id(&args.id) {
+    let Some(id) = AppId::parse(&args.id) else {
         return Err(usage(
             "--id: letters, digits, '.', '_' and '-' (at most 128)",
         ));
-    }
+    };
     let file = args.dir.join("saml").join(format!("{}.json", args.id));
     if file.exists() && !args.force {
         return Err(usage(format!(
@@ -43,7 +43,7 @@ pub(super) fn add(args: AddArgs) -> Result<(), CliError> {
     let master = master(args.master_key_file.as_deref())?;
     let mut app = SamlApp {
         schema_version: 1,
-        id: args.id.clone(),
+        id,
         name: args.name.clone(),
         profile_iqa: None,
         role_iqa: None,

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use edge_idp::saml::config::{
-    is_app_id, EncryptionMethod, IdpKey, IdpSettings, NameIdFormat, RoleFormat, SamlApp, SpSettings,
+    AppId, EncryptionMethod, IdpKey, IdpSettings, NameIdFormat, RoleFormat, SamlApp, SpSettings,
 };
 use edge_idp::saml::metadata::{parse_sp_metadata, SpMetadata};
 
@@ -66,11 +66,11 @@ pub(super) fn import(args: ImportArgs) -> Result<(), CliError> {
         .id
         .clone()
         .unwrap_or_else(|| id_from_entity(&md.entity_id));
-    if !is_app_id(&id) {
+    let Some(id) = AppId::parse(&id) else {
         return Err(usage(format!(
             "Client ID {id:?}: letters, digits, '.', '_' and '-' (pass --id)"
         )));
-    }
+    };
     let file = args.tenant_dir.join("saml").join(format!("{id}.json"));
     let existing = if file.exists() {
         Some(read_app(&file)?)
@@ -81,7 +81,7 @@ pub(super) fn import(args: ImportArgs) -> Result<(), CliError> {
         .name
         .clone()
         .or_else(|| existing.as_ref().map(|a| a.name.clone()))
-        .unwrap_or_else(|| id.clone());
+        .unwrap_or_else(|| id.to_string());
     print!(
         "SP metadata from {}:\n{}",
         args.source,
@@ -144,7 +144,7 @@ fn sp_settings(md: &SpMetadata) -> SpSettings {
 }
 
 /// A new app for the SP of `md`, signing with `key`.
-fn new_app(md: &SpMetadata, id: String, name: String, key: IdpKey) -> SamlApp {
+fn new_app(md: &SpMetadata, id: AppId, name: String, key: IdpKey) -> SamlApp {
     SamlApp {
         schema_version: 1,
         id,

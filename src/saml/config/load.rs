@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::{decode_certificate, is_app_id, AppError, SamlApp, SigningKey};
+use super::{decode_certificate, AppError, AppId, SamlApp, SigningKey};
 use crate::platform::{Platform, PlatformError, MASTER_KEY_SECRET};
 use crate::seal::{self, MasterKey};
 use crate::Ctx;
@@ -86,11 +86,8 @@ pub(crate) type Loaded = Result<Arc<LoadedApp>, AppError>;
 /// Loads app `app` of the request's tenant through the per-isolate cache. `Ok(None)`: no such app.
 pub(crate) async fn load<P: Platform>(
     ctx: &Ctx<'_, P>,
-    app: &str,
+    app: &AppId,
 ) -> Result<Option<Arc<Loaded>>, PlatformError> {
-    if !is_app_id(app) {
-        return Ok(None);
-    }
     let tenant = ctx.tenant.id.as_str().to_string();
     let key = format!("tenant:{tenant}:saml:{app}");
     let master = ctx
@@ -106,7 +103,7 @@ pub(crate) async fn load<P: Platform>(
             MISSING_TTL_SECS,
             |bytes| {
                 let cfg = SamlApp::parse(bytes)?;
-                if cfg.id != app {
+                if cfg.id != *app {
                     return Err(AppError::Field {
                         field: "id",
                         rule: "must equal the app named by the key".into(),

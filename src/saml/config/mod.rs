@@ -36,7 +36,7 @@ pub struct SamlApp {
     /// Schema version (1).
     pub schema_version: u32,
     /// Internal Client ID: the `{app}` of the key and URLs.
-    pub id: String,
+    pub id: AppId,
     /// App Name.
     pub name: String,
     /// Profile IQA path.
@@ -94,7 +94,7 @@ pub enum AppError {
     },
 }
 
-pub use crate::tenant::config::is_app_id;
+pub use crate::tenant::config::{is_app_id, AppId};
 
 /// Whether `url` is an absolute https URL with a host and no fragment.
 pub fn is_https_url(url: &str) -> bool {
@@ -128,9 +128,6 @@ impl SamlApp {
         };
         if self.schema_version != 1 {
             return field("schema_version", "must be 1");
-        }
-        if !is_app_id(&self.id) {
-            return field("id", "letters, digits, '.', '_' and '-' (at most 128)");
         }
         if self.name.trim().is_empty() || self.name.len() > 200 {
             return field("name", "1 to 200 characters");

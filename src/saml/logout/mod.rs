@@ -22,7 +22,7 @@ pub use self::message::{parse, LogoutMessage};
 use self::send::answer;
 pub(crate) use self::send::logout_step;
 use super::binding::{self, Incoming};
-use super::config::LoadedApp;
+use super::config::{AppId, LoadedApp};
 use super::response::Status;
 use super::{app_or_page, urls};
 use crate::audit::Outcome;
@@ -39,14 +39,14 @@ const DONE_TOKEN: &str = "saml-slo-done";
 /// What `/saml/{app}/slo/done` needs to answer the initiating SP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Done {
-    app: String,
+    app: AppId,
     irt: String,
     relay: Option<String>,
     exp: u64,
 }
 
 /// `/saml/{app}/slo` (GET: Redirect binding; POST: POST binding).
-pub(crate) async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Reply {
+pub(crate) async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Reply {
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
         Err(resp) => return resp.into(),
@@ -125,7 +125,7 @@ fn issuer_is_sp(app: &LoadedApp, issuer: &Option<String>) -> bool {
 }
 
 /// Audits a refused logout message; the page the member sees.
-fn refuse<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, reason: String) -> Reply {
+fn refuse<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId, reason: String) -> Reply {
     ctx.audit(
         "saml.slo_refused",
         Outcome::Refused,
@@ -146,7 +146,7 @@ fn refuse<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str, reason: String) -> Reply 
 async fn sp_request<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &LoadedApp,
-    app_id: &str,
+    app_id: &AppId,
     incoming: Incoming,
     request: SpRequest,
 ) -> Reply {
@@ -195,7 +195,7 @@ async fn sp_request<P: Platform>(
         Some(format!("user {}", session.user.username)),
     );
     let done = Done {
-        app: app_id.to_string(),
+        app: app_id.clone(),
         irt: request.id,
         relay: incoming.relay_state,
         exp: now + 600,
@@ -228,7 +228,7 @@ async fn sp_request<P: Platform>(
 async fn check_request<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &LoadedApp,
-    app_id: &str,
+    app_id: &AppId,
     incoming: &Incoming,
     request: &SpRequest,
 ) -> Result<u64, Reply> {
@@ -293,14 +293,20 @@ async fn check_request<P: Platform>(
     Ok(now)
 }
 
+/// The answer to `/saml/{app}/slo/done` without a valid token for the app: the signed-out page,
+/// as the logout itself is done.
+pub(crate) fn no_done_token() -> Response {
+    Response::redirect("/signed-out")
+}
+
 /// `/saml/{app}/slo/done?t=…`: the end of an SP-initiated logout — answer that SP.
-pub(crate) async fn done<P: Platform>(ctx: &Ctx<'_, P>, app_id: &str) -> Response {
+pub(crate) async fn done<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Response {
     let done: Option<Done> = ctx.req.query_param("t").and_then(|t| {
         let key = cookie::cookie_key(ctx.platform, ctx.tenant.id.as_str())?;
         cookie::open(&key, DONE_TOKEN, &t)
     });
-    let Some(done) = done.filter(|d| d.app == app_id && ctx.platform.now().secs() < d.exp) else {
-        return Response::redirect("/signed-out");
+    let Some(done) = done.filter(|d| d.app == *app_id && ctx.platform.now().secs() < d.exp) else {
+        return no_done_token();
     };
     let app = match app_or_page(ctx, app_id).await {
         Ok(a) => a,
