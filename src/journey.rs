@@ -12,6 +12,7 @@
 use serde::Deserialize;
 
 use crate::http::{is_local_path, Response};
+use crate::ids::ClientId;
 use crate::platform::Platform;
 use crate::signin::logout::{self, LogoutState, CONTINUE_PATH};
 use crate::signin::pending::DirectReturn;
@@ -69,7 +70,7 @@ async fn resume<P: Platform>(
 async fn start_logout<P: Platform>(ctx: &Ctx<'_, P>, signed_out: SignedOut) -> Response {
     let SignedOut { ended, done } = signed_out;
     // The back channel first and at once: it needs no browser, so it cannot be cut short.
-    let oidc_clients: Vec<String> = ended
+    let oidc_clients: Vec<ClientId> = ended
         .participants
         .iter()
         .filter_map(|p| match p {

@@ -21,6 +21,7 @@ pub mod cookie;
 pub mod crypto;
 pub mod healthz;
 pub mod http;
+pub mod ids;
 pub mod imis;
 mod journey;
 pub mod oidc;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use edge_idp::crypto::FillRng;
-use edge_idp::oidc::client::{secret_hash, valid_id};
+use edge_idp::ids::is_client_id;
+use edge_idp::oidc::client::secret_hash;
 use edge_idp::seal::{seal_secret, MasterKey, NONCE_LEN};
 use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
@@ -164,7 +165,7 @@ pub fn add(args: &AddArgs) -> Result<(), CliError> {
 /// the URIs' schemes, which grant needs what); the client's JWKS when it authenticates with
 /// `private_key_jwt`.
 fn checked_jwks(args: &AddArgs) -> Result<Option<Value>, CliError> {
-    if !valid_id(&args.id) {
+    if !is_client_id(&args.id) {
         return Err(CliError::Usage(format!(
             "--id {:?}: letters, digits, '.', '_' and '-', at most 128",
             args.id

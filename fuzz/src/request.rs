@@ -15,7 +15,7 @@ use edge_idp::http::{percent_encode, Request, Response};
 use edge_idp::platform::{HttpMethod, PlatformError};
 use edge_idp::cookie;
 use edge_idp::signin::{session, Participant, Session, SessionUser};
-use edge_idp::tenant::config::AppId;
+use edge_idp::ids::{AppId, ClientId};
 use edge_idp::Idp;
 
 use crate::platform::{block_on, FakePlatform, NOW_MS};
@@ -721,7 +721,7 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
                         session_index: "_idx".into(),
                     }),
                     ParticipantChoice::Oidc(c) => Some(Participant::Oidc {
-                        client: self.text(c),
+                        client: ClientId::parse(&self.text(c))?,
                     }),
                     ParticipantChoice::Bridge(a) => Some(Participant::Bridge {
                         app: AppId::parse(&self.text(a))?,

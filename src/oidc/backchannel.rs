@@ -10,7 +10,7 @@
 use futures_util::future::join_all;
 use serde_json::json;
 
-use super::client::{self, Client};
+use super::client::{self, Client, ClientId};
 use super::keys::{self, KeySet};
 use super::token::{client_hmac_key, id_token_signer, random_token};
 use super::{issuer, jwt};
@@ -28,7 +28,7 @@ pub(crate) const TIMEOUT_MS: u32 = 2_000;
 const LIFETIME_SECS: u64 = 120;
 
 /// Tells each of `clients` that registered a back-channel logout URI that session `sid` ended.
-pub(crate) async fn notify<P: Platform>(ctx: &Ctx<'_, P>, sid: &str, clients: &[String]) {
+pub(crate) async fn notify<P: Platform>(ctx: &Ctx<'_, P>, sid: &str, clients: &[ClientId]) {
     let mut targets = Vec::new();
     for id in clients {
         if let Ok(Some(client)) = client::load(ctx, id).await {

@@ -13,6 +13,8 @@ use crate::platform::{Platform, PlatformError, UnixTime};
 use crate::seal::SecretMatch;
 use crate::Ctx;
 
+pub use crate::ids::ClientId;
+
 /// How long a client value is served from the per-isolate cache.
 pub(crate) const CLIENT_TTL_SECS: u64 = 60;
 
@@ -147,7 +149,7 @@ pub struct Client {
     /// Schema version (1).
     pub(crate) schema_version: u32,
     /// client_id.
-    pub(crate) id: String,
+    pub(crate) id: ClientId,
     /// Name shown on pages.
     pub(crate) name: String,
     /// Confidential or public.
@@ -352,15 +354,6 @@ pub(crate) fn is_api_scope(scope: &str) -> bool {
         && !super::claims::SCOPES.contains(&scope)
 }
 
-/// Whether a client id has an acceptable shape.
-pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 /// Why a client value cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
@@ -380,11 +373,8 @@ pub enum ClientError {
 /// Loads a client of this request's tenant; `Ok(None)` when there is no such client.
 pub(crate) async fn load<P: Platform>(
     ctx: &Ctx<'_, P>,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<Option<Arc<Client>>, ClientError> {
-    if !valid_id(client_id) {
-        return Ok(None);
-    }
     let key = format!("tenant:{}:oidc:{client_id}", ctx.tenant.id.as_str());
     let now = ctx.platform.now();
     let cache = &ctx.idp.oidc.clients;
@@ -400,6 +390,18 @@ pub(crate) async fn load<P: Platform>(
     Ok(value)
 }
 
+/// The client a request names by `id`, as it gave it; `Ok(None)` when this tenant has no such
+/// client, as for an id no client can have.
+pub(crate) async fn load_named<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    id: &str,
+) -> Result<Option<Arc<Client>>, ClientError> {
+    match ClientId::parse(id) {
+        Some(id) => load(ctx, &id).await,
+        None => Ok(None),
+    }
+}
+
 /// Parses and checks a client value.
 pub fn parse(client_id: &str, bytes: &[u8]) -> Result<Client, ClientError> {
     let invalid = |reason: String| ClientError::Invalid {
@@ -410,7 +412,7 @@ pub fn parse(client_id: &str, bytes: &[u8]) -> Result<Client, ClientError> {
     if c.schema_version != 1 {
         return Err(invalid("schema_version must be 1".into()));
     }
-    if c.id != client_id {
+    if *c.id != *client_id {
         return Err(invalid("id must equal the client id of its key".into()));
     }
     match (c.client_type, c.token_endpoint_auth_method) {

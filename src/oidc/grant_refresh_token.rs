@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::authorize::Grant;
 use super::claims::has_scope;
-use super::client::Client;
+use super::client::{Client, ClientId};
 use super::error::{ErrorCode, OidcError};
 use super::token;
 use crate::audit::Outcome;
@@ -18,7 +18,7 @@ use crate::Ctx;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RefreshRecord {
     /// The client it was issued to.
-    pub(crate) client_id: String,
+    pub(crate) client_id: ClientId,
     /// The grant.
     pub(crate) grant: Grant,
     /// When it expires (seconds since the epoch); absent in records written before it was kept.

@@ -49,7 +49,7 @@ async fn check_hint<P: Platform>(ctx: &Ctx<'_, P>, hint: &str) -> Option<Value> 
     };
     let claims = match jws.alg() {
         "HS256" | "HS512" => {
-            let c = client::load(ctx, &aud).await.ok()??;
+            let c = client::load_named(ctx, &aud).await.ok()??;
             if c.id_token_signed_response_alg.as_str() != jws.alg() {
                 return None;
             }
@@ -95,7 +95,7 @@ pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
         (a, b) => a.or(b),
     };
     let client = match &client_id {
-        Some(id) => match client::load(ctx, id).await {
+        Some(id) => match client::load_named(ctx, id).await {
             Ok(Some(c)) => Some(c),
             _ => return refuse(ctx, "the client is not registered"),
         },
@@ -135,7 +135,7 @@ pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {
     if let Some(id) = &client_id {
         ended
             .participants
-            .retain(|p| !matches!(p, Participant::Oidc { client } if client == id));
+            .retain(|p| !matches!(p, Participant::Oidc { client } if client.as_str() == id));
     }
     ctx.audit("oidc.logout", Outcome::Success, client_id.as_deref(), None);
     ended.then(done)

@@ -55,7 +55,7 @@ pub(crate) struct OidcCache {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingAuthorize {
     /// Client id.
-    pub(crate) client_id: String,
+    pub(crate) client_id: client::ClientId,
     /// The verified redirect URI.
     pub(crate) redirect_uri: String,
     /// Granted scopes (space separated, `openid` first).
@@ -155,7 +155,7 @@ pub(crate) async fn resume<P: Platform>(
 /// (OpenID Connect Front-Channel Logout 1.0: `iss` and `sid` added to the query).
 pub(crate) async fn frontchannel_logout_uri<P: Platform>(
     ctx: &Ctx<'_, P>,
-    client: &str,
+    client: &client::ClientId,
     sid: &str,
 ) -> Option<String> {
     let client = client::load(ctx, client).await.ok()??;

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::authorize::{store_key, CodeRecord, Grant};
 use super::claims;
+use super::client::ClientId;
 use super::grant_authorization_code::pkce_matches;
 use super::jwt::Unverified;
 use crate::access::Profile;
@@ -70,7 +71,7 @@ pub(super) fn put_code(
     let mut claims = Map::new();
     claims.insert("email".into(), json!("jane@example.org"));
     let record = CodeRecord {
-        client_id: client.into(),
+        client_id: ClientId::parse(client).unwrap(),
         redirect_uri: redirect.into(),
         code_challenge: challenge.map(str::to_string),
         grant: Grant {

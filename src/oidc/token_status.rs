@@ -156,7 +156,7 @@ pub(crate) async fn revoke<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         Err(resp) => return resp,
     };
     match (presented.client_id(), presented.family()) {
-        (Some(owner), Some(family)) if owner == client.id => {
+        (Some(owner), Some(family)) if owner == client.id.as_str() => {
             if let Err(e) = token::revoke(ctx, family).await {
                 // RFC 7009 §2.2.1: 503 says the token was not revoked; 200 would be a lie.
                 ctx.audit(

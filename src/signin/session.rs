@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{AppId, ClientId};
 use crate::imis::Member;
-use crate::tenant::config::AppId;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "__Host-idp-session";
@@ -81,7 +81,7 @@ pub enum Participant {
     /// An OpenID Connect client.
     Oidc {
         /// Client id.
-        client: String,
+        client: ClientId,
     },
     /// A token-bridge app.
     Bridge {

@@ -4,73 +4,13 @@
 //! Parsing is strict (unknown fields are refused) and is followed by [`TenantConfig::check`], which
 //! enforces the rules a JSON Schema cannot express well. A value that fails either is never used.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+pub use crate::ids::{is_app_id, AppId};
 use crate::seal;
 
 /// The schema version this build reads.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
-
-/// Whether `id` has the shape of the id of a tenant's SAML app or bridge app, which names its
-/// key and its URLs (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`).
-pub fn is_app_id(id: &str) -> bool {
-    let b = id.as_bytes();
-    (1..=128).contains(&b.len())
-        && b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
-}
-
-/// The id of one of a tenant's SAML or bridge apps: the `{app}` of its KV key and of its URLs.
-/// Every value has the shape [`is_app_id`] accepts (checked when it is made, also when it is read
-/// back from a cookie or a stored value), so it is safe in a key, a URL path and an audit event.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct AppId(String);
-
-impl AppId {
-    /// `id` as an app id, if it has the shape of one.
-    pub fn parse(id: &str) -> Option<Self> {
-        is_app_id(id).then(|| Self(id.to_owned()))
-    }
-}
-
-impl TryFrom<String> for AppId {
-    type Error = String;
-
-    fn try_from(id: String) -> Result<Self, Self::Error> {
-        if is_app_id(&id) {
-            Ok(Self(id))
-        } else {
-            Err(
-                "an app id is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter \
-                 or digit"
-                    .to_owned(),
-            )
-        }
-    }
-}
-
-impl From<AppId> for String {
-    fn from(id: AppId) -> Self {
-        id.0
-    }
-}
-
-/// An app id reads as the text it is (in keys, URLs and audit events).
-impl std::ops::Deref for AppId {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for AppId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A tenant id: lowercase letters, digits and dashes, at most 63 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
@@ -536,29 +476,5 @@ pub fn is_service_url(url: &str) -> bool {
             host == "127.0.0.1" || host == "localhost" || host == "[::1]"
         }
         None => false,
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::AppId;
-
-    #[test]
-    fn an_app_id_is_made_only_from_an_id_an_app_can_have() {
-        let id = AppId::parse("demo-sp.v2_1").unwrap();
-        assert_eq!(&*id, "demo-sp.v2_1");
-        assert_eq!(serde_json::to_string(&id).unwrap(), r#""demo-sp.v2_1""#);
-        assert_eq!(
-            serde_json::from_str::<AppId>(r#""demo-sp.v2_1""#).unwrap(),
-            id
-        );
-        let long = "a".repeat(129);
-        for bad in ["", "-x", ".x", "a:b", "a/b", "a b", "é", &long] {
-            assert_eq!(AppId::parse(bad), None, "{bad:?}");
-            let json = serde_json::to_string(bad).unwrap();
-            assert!(serde_json::from_str::<AppId>(&json).is_err(), "{bad:?}");
-        }
-        assert!(AppId::parse(&"a".repeat(128)).is_some());
     }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::client::{self, Client};
+use super::client::{self, Client, ClientId};
 use super::error::{ErrorCode, OidcError};
 use super::{issuer, PendingAuthorize};
 use crate::audit::Outcome;
@@ -37,7 +37,7 @@ pub(crate) const MAX_PARAM_LEN: usize = 512;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct CodeRecord {
     /// The client it was issued to.
-    pub(crate) client_id: String,
+    pub(crate) client_id: ClientId,
     /// The redirect URI of the authorization request.
     pub(crate) redirect_uri: String,
     /// PKCE S256 challenge.
@@ -168,7 +168,7 @@ pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         Ok(None) => return error_page(ctx, None, "client_id is missing"),
         Err(e) => return error_page(ctx, None, &e),
     };
-    let client = match client::load(ctx, &client_id).await {
+    let client = match client::load_named(ctx, &client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return error_page(ctx, None, "the client is not registered"),
         Err(e) => {

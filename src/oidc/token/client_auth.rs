@@ -67,7 +67,7 @@ pub(crate) async fn authenticate<P: Platform>(
         (Some(id), _) | (None, Some(id)) => id,
         (None, None) => return Err(bad("client_id is missing")),
     };
-    let client = match client::load(ctx, &client_id).await {
+    let client = match client::load_named(ctx, &client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(bad("unknown client")),
         Err(e) => {

@@ -1,0 +1,135 @@
+//! Identifiers that name a tenant's apps and clients in KV keys, URLs, cookies and audit events.
+//!
+//! Each is a type whose every value has the identifier's shape: it is checked when the value is
+//! made from request text, from a stored value or from a sealed cookie, and nowhere else. So a
+//! loader that takes an [`AppId`] cannot be handed a path segment nobody checked, and a value of
+//! one kind cannot be passed where the other is meant. Comparison is exact (case-sensitive).
+
+use serde::{Deserialize, Serialize};
+
+/// Defines an identifier type: a `String` that `$accepts` accepts, made only through `parse` or
+/// deserialization, read as `&str` (in keys, URLs and audit events).
+macro_rules! identifier {
+    ($(#[$doc:meta])* $name:ident, $accepts:path, $rule:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            #[doc = concat!("`id` as a value, if it is ", $rule, ".")]
+            pub fn parse(id: &str) -> Option<Self> {
+                $accepts(id).then(|| Self(id.to_owned()))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(id: String) -> Result<Self, Self::Error> {
+                if $accepts(&id) {
+                    Ok(Self(id))
+                } else {
+                    Err(concat!("not ", $rule).to_owned())
+                }
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+identifier!(
+    /// The id of one of a tenant's SAML or bridge apps: the `{app}` of its KV key and its URLs.
+    AppId,
+    is_app_id,
+    "an app id (1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit)"
+);
+
+identifier!(
+    /// An OpenID Connect `client_id`: the `{client}` of its KV key.
+    ClientId,
+    is_client_id,
+    "a client id (1 to 128 letters, digits, '.', '_' or '-')"
+);
+
+/// Whether `id` has the shape of the id of a tenant's SAML app or bridge app
+/// (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`).
+pub fn is_app_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    (1..=128).contains(&b.len())
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+/// Whether `id` has the shape of an OpenID Connect client id (`^[A-Za-z0-9._-]{1,128}$`).
+pub fn is_client_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_id_is_made_only_from_an_id_an_app_can_have() {
+        let id = AppId::parse("demo-sp.v2_1").unwrap();
+        assert_eq!(&*id, "demo-sp.v2_1");
+        assert_eq!(serde_json::to_string(&id).unwrap(), r#""demo-sp.v2_1""#);
+        assert_eq!(
+            serde_json::from_str::<AppId>(r#""demo-sp.v2_1""#).unwrap(),
+            id
+        );
+        let long = "a".repeat(129);
+        for bad in ["", "-x", ".x", "a:b", "a/b", "a b", "é", &long] {
+            assert_eq!(AppId::parse(bad), None, "{bad:?}");
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(serde_json::from_str::<AppId>(&json).is_err(), "{bad:?}");
+        }
+        assert!(AppId::parse(&"a".repeat(128)).is_some());
+    }
+
+    #[test]
+    fn a_client_id_is_made_only_from_an_id_a_client_can_have() {
+        for good in ["portal", "-x", ".x", "A.b_c-9"] {
+            let id = ClientId::parse(good).unwrap();
+            assert_eq!(&*id, good);
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(serde_json::from_str::<ClientId>(&json).unwrap(), id);
+        }
+        let long = "a".repeat(129);
+        for bad in ["", "a:b", "a/b", "a b", "é", "a\n", &long] {
+            assert_eq!(ClientId::parse(bad), None, "{bad:?}");
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(serde_json::from_str::<ClientId>(&json).is_err(), "{bad:?}");
+        }
+    }
+}
