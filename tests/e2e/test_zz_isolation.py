@@ -89,8 +89,10 @@ def kids_collide(stack) -> bool:
 @pytest.fixture(scope="module")
 def tenants(stack):
     """Both demo tenants as demo/tenants/ has them. Another module (test_oidc's RSA-4096 test)
-    replaces globex's keys at run time; if that happened first, globex is rendered and pushed again
-    from demo/tenants/globex and we wait for the runtime's per-isolate cache (60 s) to let go."""
+    replaces globex's keys at run time and pushes the demo's back when it ends, which the runtime
+    sees once its per-isolate cache (60 s) lets go: by the time this module runs when the whole
+    suite runs. When it does not see them (this module run soon after that one), globex is
+    rendered and pushed again from demo/tenants/globex and we wait for the cache."""
     if not kids_collide(stack):
         out = Path(tempfile.mkdtemp(prefix="edge-idp-isolation-"))
         stack_mod.render_tenants(out, stack.imis_origin, stack.key, stack.vendor_origin, stack.sp_origin,
