@@ -189,7 +189,7 @@ fn tenant_keys(
 /// Checks every document against its embedded schema and the rules beyond it; prints the
 /// problems, named by the file and table, with no value of a secret or digest field.
 fn check(path: &Path, docs: &[DesiredDoc]) -> Result<(), CliError> {
-    let schemas = Schemas::compile()?;
+    let schemas = Schemas::shared()?;
     let mut problems: Vec<Problem> = Vec::new();
     for doc in docs {
         let place = PathBuf::from(format!("{} {}", path.display(), doc.label));

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::Validator;
@@ -32,6 +33,17 @@ impl Schemas {
             validators.insert(kind, validator);
         }
         Ok(Self { validators })
+    }
+
+    /// The schemas compiled once for the whole run: a plan of many tenant files checks every
+    /// document of each, and compiling them per file cost more than the checks themselves.
+    pub(crate) fn shared() -> Result<&'static Self, CliError> {
+        static SHARED: OnceLock<Schemas> = OnceLock::new();
+        if let Some(schemas) = SHARED.get() {
+            return Ok(schemas);
+        }
+        let compiled = Self::compile()?;
+        Ok(SHARED.get_or_init(|| compiled))
     }
 
     /// Checks `value` against the schema of `kind`; one problem per broken rule.
