@@ -227,11 +227,18 @@ def test_a_body_over_the_limit_is_refused_and_the_runtime_goes_on(stack, emulato
     padding = "x" * MAX_BODY_BYTES
     r = post(s, url, data={"p": p, "username": "hsimpson", "password": PASSWORD, "pad": padding})
     assert r.status_code == 413 and "Request too large" in r.text, r.status_code
-    # The same body without a length (chunked): the runtime stops reading it past the limit.
+    # The same body without a length (chunked): the runtime stops reading it past the limit. It
+    # answers 413 while the client is still sending, and closes; the client may then lose that
+    # answer to the connection's reset (a race of the transport, not a choice of the IdP), so a
+    # connection closed mid-upload also counts as refused. Either way nothing reaches iMIS and
+    # the runtime goes on (below).
     body = urlencode({"p": p, "username": "hsimpson", "password": PASSWORD, "pad": padding}).encode()
     chunks = (body[i:i + 16384] for i in range(0, len(body), 16384))
-    r = post(s, url, data=chunks, headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 413 and "Request too large" in r.text, r.status_code
+    try:
+        r = post(s, url, data=chunks, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 413 and "Request too large" in r.text, r.status_code
+    except requests.ConnectionError as e:
+        assert "Connection aborted" in str(e), e
     assert not any(e["path"].endswith("/token") for e in emulator.log()), "nothing reached iMIS"
     # Just under the limit is read, and the member signs in.
     r = post(s, url, data={"p": p, "username": "hsimpson", "password": PASSWORD,
