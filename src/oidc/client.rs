@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::keys::Verifier;
@@ -140,6 +140,22 @@ pub(crate) struct Consent {
     /// Days a consent is remembered.
     #[serde(default)]
     pub(crate) grace_days: u32,
+}
+
+/// A redirect URI the client registered: the only place an authorization response goes. Made by
+/// [`Client::registered_redirect`], or read back from the pending-request cookie, which the IdP
+/// sealed itself after that check (and which is checked again against the client when the
+/// request resumes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct RegisteredRedirect(String);
+
+impl std::ops::Deref for RegisteredRedirect {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// `tenant:{id}:oidc:{client_id}`.
@@ -298,6 +314,13 @@ fn default_grants() -> Vec<String> {
 }
 
 impl Client {
+    /// `uri` as a redirect target, if it is one of the registered redirect URIs (exact string
+    /// comparison).
+    pub(crate) fn registered_redirect(&self, uri: &str) -> Option<RegisteredRedirect> {
+        self.has_redirect_uri(uri)
+            .then(|| RegisteredRedirect(uri.to_owned()))
+    }
+
     /// Whether `uri` is one of the registered redirect URIs (exact string comparison).
     pub(crate) fn has_redirect_uri(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|u| u == uri)

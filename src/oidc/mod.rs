@@ -57,7 +57,7 @@ pub(crate) struct PendingAuthorize {
     /// Client id.
     pub(crate) client_id: client::ClientId,
     /// The verified redirect URI.
-    pub(crate) redirect_uri: String,
+    pub(crate) redirect_uri: client::RegisteredRedirect,
     /// Granted scopes (space separated, `openid` first).
     pub(crate) scope: String,
     /// `state`, echoed back.

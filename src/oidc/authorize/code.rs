@@ -109,7 +109,7 @@ async fn store_code<P: Platform>(
     let now = ctx.platform.now().secs();
     let record = CodeRecord {
         client_id: client.id.clone(),
-        redirect_uri: p.redirect_uri.clone(),
+        redirect_uri: p.redirect_uri.to_string(),
         code_challenge: p.code_challenge.clone(),
         grant: Grant {
             sub: claims::subject(client, &session.user),

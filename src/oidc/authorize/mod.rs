@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::client::{self, Client, ClientId};
+use super::client::{self, Client, ClientId, RegisteredRedirect};
 use super::error::{ErrorCode, OidcError};
 use super::{issuer, PendingAuthorize};
 use crate::audit::Outcome;
@@ -117,7 +117,7 @@ fn error_page<P: Platform>(ctx: &Ctx<'_, P>, client: Option<&str>, reason: &str)
 /// `state` and `iss` (RFC 9207).
 fn to_client<P: Platform>(
     ctx: &Ctx<'_, P>,
-    redirect_uri: &str,
+    redirect_uri: &RegisteredRedirect,
     form_post: bool,
     state: Option<&str>,
     mut fields: Vec<(&str, String)>,
@@ -131,7 +131,8 @@ fn to_client<P: Platform>(
         crate::pages::auto_post(ctx.brand(), redirect_uri, &pairs, &ctx.nonce)
     } else {
         let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-        Response::redirect(&format!("{redirect_uri}{sep}{}", encode_form(&pairs)))
+        let target: &str = redirect_uri;
+        Response::redirect(&format!("{target}{sep}{}", encode_form(&pairs)))
     }
 }
 
@@ -187,14 +188,16 @@ pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
         }
     };
     let redirect_uri = match get("redirect_uri") {
-        Ok(Some(r)) if client.has_redirect_uri(&r) => r,
-        Ok(Some(_)) => {
-            return error_page(
-                ctx,
-                Some(&client.id),
-                "the redirect_uri is not registered for this client",
-            )
-        }
+        Ok(Some(r)) => match client.registered_redirect(&r) {
+            Some(registered) => registered,
+            None => {
+                return error_page(
+                    ctx,
+                    Some(&client.id),
+                    "the redirect_uri is not registered for this client",
+                )
+            }
+        },
         Ok(None) => return error_page(ctx, Some(&client.id), "redirect_uri is missing"),
         Err(e) => return error_page(ctx, Some(&client.id), &e),
     };
@@ -231,13 +234,13 @@ pub(crate) async fn handle<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
 
 fn pending_stub(
     client: &Client,
-    redirect_uri: &str,
+    redirect_uri: &RegisteredRedirect,
     state: Option<String>,
     form_post: bool,
 ) -> PendingAuthorize {
     PendingAuthorize {
         client_id: client.id.clone(),
-        redirect_uri: redirect_uri.to_string(),
+        redirect_uri: redirect_uri.clone(),
         scope: String::new(),
         state,
         nonce: None,
