@@ -5,14 +5,13 @@
 //! loader that takes an [`AppId`] cannot be handed a path segment nobody checked, and a value of
 //! one kind cannot be passed where the other is meant. Comparison is exact (case-sensitive).
 
-use serde::{Deserialize, Serialize};
-
-/// Defines an identifier type: a `String` that `$accepts` accepts, made only through `parse` or
-/// deserialization, read as `&str` (in keys, URLs and audit events).
+/// Defines a checked text type: a `String` that `$accepts` accepts, made only through `parse` or
+/// deserialization, read as `&str` (in keys, URLs and audit events). Also used beside the
+/// protocols for values they check the same way (`saml::binding::RelayState`).
 macro_rules! identifier {
     ($(#[$doc:meta])* $name:ident, $accepts:path, $rule:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -61,6 +60,8 @@ macro_rules! identifier {
         }
     };
 }
+
+pub(crate) use identifier;
 
 identifier!(
     /// The id of one of a tenant's SAML or bridge apps: the `{app}` of its KV key and its URLs.

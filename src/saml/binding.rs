@@ -17,6 +17,18 @@ const MAX_PARAM_LEN: usize = 96 * 1024;
 /// Longest RelayState we carry (the spec asks SPs for 80 bytes at most).
 pub const MAX_RELAY_STATE: usize = 400;
 
+/// Whether `relay` can be carried as RelayState.
+fn is_relay_state(relay: &str) -> bool {
+    relay.len() <= MAX_RELAY_STATE
+}
+
+crate::ids::identifier!(
+    /// RelayState: opaque to the IdP and given back verbatim, at most [`MAX_RELAY_STATE`] bytes.
+    RelayState,
+    is_relay_state,
+    "a RelayState (at most 400 bytes)"
+);
+
 /// A message as it arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incoming {
@@ -27,7 +39,7 @@ pub struct Incoming {
     /// The XML.
     pub xml: String,
     /// RelayState, verbatim.
-    pub relay_state: Option<String>,
+    pub relay_state: Option<RelayState>,
     /// The query signature of a Redirect-binding message, when it carries one.
     pub query_signature: Option<QuerySignature>,
 }
@@ -135,13 +147,10 @@ pub fn read_encoded(binding: Binding, encoded: &str) -> Result<Incoming, Binding
         return Err(BindingError::TooLarge);
     }
     let value = crate::http::percent_decode(raw_message, true);
-    let relay_state = params.decoded("RelayState");
-    if relay_state
-        .as_ref()
-        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
-    {
-        return Err(BindingError::RelayState);
-    }
+    let relay_state = params
+        .decoded("RelayState")
+        .map(|r| RelayState::parse(&r).ok_or(BindingError::RelayState))
+        .transpose()?;
     let query_signature = match (binding, params.raw("SigAlg"), params.raw("Signature")) {
         (Binding::Post, _, _) | (Binding::Redirect, None, None) => None,
         (Binding::Redirect, Some(sig_alg), Some(signature)) => {
@@ -273,6 +282,25 @@ mod tests {
             (sig.sig_alg.as_str(), sig.signature.as_str()),
             ("alg:1", "c2ln+")
         );
+    }
+
+    #[test]
+    fn a_relay_state_over_the_limit_is_refused_at_the_limit_it_is_kept() {
+        let m = deflated("<x/>");
+        let at_limit = "r".repeat(MAX_RELAY_STATE);
+        let got = read_encoded(
+            Binding::Redirect,
+            &format!("SAMLRequest={m}&RelayState={at_limit}"),
+        );
+        assert_eq!(got.unwrap().relay_state.as_deref(), Some(at_limit.as_str()));
+        // 401 bytes once decoded (the escape counts as one byte).
+        let over = format!("SAMLRequest={m}&RelayState=%2F{at_limit}");
+        assert!(matches!(
+            read_encoded(Binding::Redirect, &over),
+            Err(BindingError::RelayState)
+        ));
+        assert!(RelayState::parse(&at_limit).is_some());
+        assert!(serde_json::from_str::<RelayState>(&format!("\"/{at_limit}\"")).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::assertion::{self, AssertionContent, NameId};
 use super::authn_request::{self, Refusal, RequestError};
-use super::binding::{self, Outgoing, MAX_RELAY_STATE};
+use super::binding::{self, Outgoing, RelayState};
 use super::config::{Acs, AppId, Binding, LoadedApp};
 use super::response::{self, Envelope, Status};
 use super::xml::El;
@@ -34,7 +34,7 @@ pub(crate) struct PendingSso {
     pub(crate) acs: usize,
     /// RelayState, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) relay_state: Option<String>,
+    pub(crate) relay_state: Option<RelayState>,
 }
 
 impl crate::signin::Resumable for PendingSso {
@@ -133,13 +133,13 @@ pub(crate) async fn login<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Resp
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let relay_state = ctx.req.query_param("RelayState").filter(|r| !r.is_empty());
-    if relay_state
-        .as_ref()
-        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
-    {
-        return refuse_page(ctx, app_id, 400, "RelayState too long".into());
-    }
+    let relay_state = match ctx.req.query_param("RelayState").filter(|r| !r.is_empty()) {
+        Some(relay) => match RelayState::parse(&relay) {
+            Some(relay) => Some(relay),
+            None => return refuse_page(ctx, app_id, 400, "RelayState too long".into()),
+        },
+        None => None,
+    };
     let pending = PendingSso {
         app: app_id.clone(),
         request_id: None,

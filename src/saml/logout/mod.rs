@@ -21,7 +21,7 @@ use self::message::verify_signature;
 pub use self::message::{parse, LogoutMessage};
 use self::send::answer;
 pub(crate) use self::send::logout_step;
-use super::binding::{self, Incoming};
+use super::binding::{self, Incoming, RelayState};
 use super::config::{AppId, LoadedApp};
 use super::response::Status;
 use super::{app_or_page, urls};
@@ -41,7 +41,7 @@ const DONE_TOKEN: &str = "saml-slo-done";
 struct Done {
     app: AppId,
     irt: String,
-    relay: Option<String>,
+    relay: Option<RelayState>,
     exp: u64,
 }
 
