@@ -12,7 +12,7 @@ use crate::platform::{Platform, MASTER_KEY_SECRET};
 use crate::seal::{MasterKey, Purpose, SealKey};
 
 /// Largest cookie value we write or read; browsers keep about 4 KB per cookie.
-pub(crate) const MAX_COOKIE_LEN: usize = 3800;
+const MAX_COOKIE_LEN: usize = 3800;
 
 /// The tenant's cookie key, or `None` when the runtime has no usable master key (then no cookie
 /// is trusted and none is written: fail closed).

@@ -21,7 +21,7 @@ use crate::Ctx;
 const ADMIN_TOKEN_LABEL: &[u8] = b"edge-idp/v1/healthz-admin/";
 
 /// What `?deep=1` says instead of probing iMIS when no admin token came with it.
-pub(crate) const NEEDS_ADMIN_TOKEN: &str = "needs admin token";
+const NEEDS_ADMIN_TOKEN: &str = "needs admin token";
 
 /// The bearer token that opens `/healthz?deep=1` of `tenant_id`: base64url without padding of
 /// HMAC-SHA256, under the raw master key, of `edge-idp/v1/healthz-admin/{tenant_id}`.

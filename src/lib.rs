@@ -103,7 +103,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
     }
 
     /// Adds `Set-Cookie: cookie` to this request's response, whichever it turns out to be.
-    pub(crate) fn set_cookie(&self, cookie: String) {
+    fn set_cookie(&self, cookie: String) {
         self.cookies.borrow_mut().push(cookie);
     }
 
@@ -118,7 +118,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
 
 impl<P: Platform> Ctx<'_, P> {
     /// The tenant's brand for pages.
-    pub(crate) fn brand(&self) -> Brand<'_> {
+    fn brand(&self) -> Brand<'_> {
         Brand {
             name: &self.tenant.name,
             branding: Some(&self.tenant.branding),
@@ -134,17 +134,17 @@ impl<P: Platform> Ctx<'_, P> {
     }
 
     /// An iMIS client for this tenant.
-    pub(crate) fn imis(&self) -> imis::ImisClient<'_, P> {
+    fn imis(&self) -> imis::ImisClient<'_, P> {
         imis::ImisClient::new(self.platform, &self.tenant)
     }
 
     /// The per-isolate background-token cache.
-    pub(crate) fn imis_tokens(&self) -> &imis::TokenCache {
+    fn imis_tokens(&self) -> &imis::TokenCache {
         &self.idp.imis_tokens
     }
 
     /// Writes an audit event for this request and tenant.
-    pub(crate) fn audit(
+    fn audit(
         &self,
         event: &'static str,
         outcome: Outcome,
@@ -164,7 +164,7 @@ impl<P: Platform> Ctx<'_, P> {
 
     /// A branded page of this tenant. Its forms may lead to the tenant's iMIS as well (sign-out
     /// redirects there after the form is sent).
-    pub(crate) fn page(&self, status: u16, title: &str, body_html: &str) -> Response {
+    fn page(&self, status: u16, title: &str, body_html: &str) -> Response {
         pages::page_response_with_form_target(
             status,
             self.brand(),
@@ -177,7 +177,7 @@ impl<P: Platform> Ctx<'_, P> {
 
     /// Audits a refused request (`reason` is for operators, in English) and answers with a
     /// branded error page.
-    pub(crate) fn refuse<'m>(
+    fn refuse<'m>(
         &self,
         event: &'static str,
         reason: &str,
@@ -191,7 +191,7 @@ impl<P: Platform> Ctx<'_, P> {
     }
 
     /// A branded error page in this response's language.
-    pub(crate) fn error_page<'m>(
+    fn error_page<'m>(
         &self,
         status: u16,
         title: ErrorTitle,

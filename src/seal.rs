@@ -27,7 +27,7 @@ pub const KEY_LEN: usize = 32;
 /// Length in bytes of an AES-GCM nonce; every sealed value starts with its nonce.
 pub const NONCE_LEN: usize = 12;
 /// Length in bytes of the AES-GCM authentication tag at the end of every sealed value.
-pub(crate) const TAG_LEN: usize = 16;
+const TAG_LEN: usize = 16;
 /// Prefix of a sealed secret stored as text in KV.
 pub const SECRET_PREFIX: &str = "sealed:v1:";
 

@@ -31,7 +31,7 @@ pub(crate) enum Lang {
 
 impl Lang {
     /// Every language, in the order of this file's columns.
-    pub(crate) const ALL: [Lang; 3] = [Lang::En, Lang::Fr, Lang::Es];
+    const ALL: [Lang; 3] = [Lang::En, Lang::Fr, Lang::Es];
 
     /// The BCP 47 primary subtag (`<html lang>`, the keys of `pages.texts`).
     pub(crate) fn code(self) -> &'static str {
@@ -43,7 +43,7 @@ impl Lang {
     }
 
     /// The language of a tag such as `fr-CA` (its primary subtag), if it is one of ours.
-    pub(crate) fn of_tag(tag: &str) -> Option<Self> {
+    fn of_tag(tag: &str) -> Option<Self> {
         let primary = tag.trim().split(['-', '_']).next()?;
         Self::ALL
             .into_iter()
@@ -200,7 +200,7 @@ impl From<ErrorMessage> for Text {
 impl Text {
     /// Every text but those of error pages.
     #[cfg(test)]
-    pub(crate) const PAGE: [Text; 43] = [
+    const PAGE: [Text; 43] = [
         Text::AccountNav,
         Text::CreateAccount,
         Text::ForgotPassword,
@@ -248,7 +248,7 @@ impl Text {
 
     /// Every text, in the order the kv-schema lists their keys.
     #[cfg(test)]
-    pub(crate) fn all() -> impl Iterator<Item = Text> {
+    fn all() -> impl Iterator<Item = Text> {
         Self::PAGE
             .into_iter()
             .chain(ErrorTitle::ALL.into_iter().map(Text::from))
@@ -256,7 +256,7 @@ impl Text {
     }
 
     /// Its key in a tenant's `pages.texts`, and its English, French and Spanish wording.
-    pub(crate) fn entry(self) -> (&'static str, [&'static str; 3]) {
+    fn entry(self) -> (&'static str, [&'static str; 3]) {
         match self {
             Text::AccountNav => ("account.nav", ["Your account", "Votre compte", "Su cuenta"]),
             Text::CreateAccount => ("account.create", ["Create an account", "Créer un compte", "Crear una cuenta"]),
@@ -308,7 +308,7 @@ impl Text {
 
     /// Its key in a tenant's `pages.texts`.
     #[cfg(test)]
-    pub(crate) fn key(self) -> &'static str {
+    fn key(self) -> &'static str {
         self.entry().0
     }
 

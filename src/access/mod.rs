@@ -17,7 +17,7 @@ use crate::Ctx;
 pub(crate) use remembered::{Remembered, SessionRef};
 
 /// The column the No Access Mapping looks at.
-pub(crate) const ACCESS_COLUMN: &str = "AccessRestrictionCode";
+const ACCESS_COLUMN: &str = "AccessRestrictionCode";
 
 /// The IQA settings of one client app.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,7 +41,7 @@ pub(crate) struct Profile {
 
 /// The decision for one member and app.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Access {
+enum Access {
     /// The member may use the app.
     Granted(Profile),
     /// Show the built-in No Access page.
@@ -217,7 +217,7 @@ pub fn parse_mapping(text: &str) -> Result<Vec<NoAccessRule>, MappingError> {
 /// The decision for a profile row under a mapping. Fails closed: a mapping that does not parse,
 /// or rules with no `AccessRestrictionCode` column in the profile to apply them to, refuse
 /// everyone. A column that is present but empty is a member without a code.
-pub(crate) fn decide(rules: Result<Vec<NoAccessRule>, MappingError>, profile: Profile) -> Access {
+fn decide(rules: Result<Vec<NoAccessRule>, MappingError>, profile: Profile) -> Access {
     let Ok(rules) = rules else {
         return Access::NoAccessPage;
     };

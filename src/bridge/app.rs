@@ -12,9 +12,9 @@ use crate::seal::SecretMatch;
 use crate::Ctx;
 
 /// How long a loaded app (or its absence) is served from the cache.
-pub(crate) const APP_TTL_SECS: u64 = 60;
+const APP_TTL_SECS: u64 = 60;
 /// One-time token lifetime when the app sets none.
-pub(crate) const DEFAULT_TOKEN_TTL_SECS: u32 = 60;
+const DEFAULT_TOKEN_TTL_SECS: u32 = 60;
 
 /// How the one-time token reaches the vendor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -102,7 +102,7 @@ fn default_cookie_name() -> String {
 }
 
 /// How many data IQAs an app may have: each costs at least one iMIS call per redemption.
-pub(crate) const MAX_DATA_IQAS: usize = 4;
+const MAX_DATA_IQAS: usize = 4;
 
 /// An IQA whose rows, all of them, are part of the user data.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -171,7 +171,7 @@ impl BridgeApp {
     }
 
     /// Checks what the schema cannot: deliveries have what they need.
-    pub(crate) fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), String> {
         if self.schema_version != 1 {
             return Err("schema_version must be 1".into());
         }

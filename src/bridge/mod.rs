@@ -122,7 +122,7 @@ pub(crate) async fn frontchannel_logout_uri<P: Platform>(
 }
 
 /// The page for an app that cannot be used.
-pub(crate) fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId, e: &AppError) -> Response {
+fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId, e: &AppError) -> Response {
     match e {
         AppError::Unknown => page_for_unknown_app(ctx),
         AppError::Invalid(why) | AppError::Unavailable(why) => {
@@ -143,11 +143,7 @@ pub(crate) fn app_failure<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId, e: &App
 }
 
 /// The JSON answer for an app that cannot be used (ping).
-pub(crate) fn app_failure_json<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    app_id: &AppId,
-    e: &AppError,
-) -> Response {
+fn app_failure_json<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId, e: &AppError) -> Response {
     match e {
         AppError::Unknown => json_for_unknown_app(),
         AppError::Invalid(why) | AppError::Unavailable(why) => {

@@ -10,7 +10,7 @@
 use super::app::BridgeApp;
 
 /// Longest ReturnURL accepted.
-pub(crate) const MAX_LEN: usize = 2048;
+const MAX_LEN: usize = 2048;
 
 /// Why a ReturnURL is refused (for the audit log; the page says only that it is not allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,7 +23,7 @@ use sha2::{Sha256, Sha384, Sha512};
 pub use crate::tenant::config::{FormsCompatibility, FormsValidation};
 
 /// Longest cookie value read (ASP.NET's own limit on a ticket is 4 KB before hex encoding).
-pub(crate) const MAX_COOKIE_CHARS: usize = 8192;
+const MAX_COOKIE_CHARS: usize = 8192;
 /// .NET ticks (100 ns since 0001-01-01) at the Unix epoch.
 const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
 const TICKS_PER_SEC: i64 = 10_000_000;

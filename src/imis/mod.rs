@@ -23,11 +23,11 @@ use crate::tenant::TenantConfig;
 pub(crate) use wire::Row;
 
 /// Page size asked of `/api/IQA` (the iMIS maximum).
-pub(crate) const IQA_PAGE_SIZE: u32 = 500;
+const IQA_PAGE_SIZE: u32 = 500;
 /// Pages read at most from one query (10,000 rows).
-pub(crate) const IQA_MAX_PAGES: u32 = 20;
+const IQA_MAX_PAGES: u32 = 20;
 /// A cached background token is renewed this many seconds before iMIS says it expires.
-pub(crate) const TOKEN_RENEW_MARGIN_SECS: u64 = 60;
+const TOKEN_RENEW_MARGIN_SECS: u64 = 60;
 
 /// What went wrong talking to iMIS. Messages never include a secret or a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -276,11 +276,7 @@ impl<'a, P: Platform> ImisClient<'a, P> {
     }
 
     /// `GET {api}/api/{path_and_query}` with a bearer token; the JSON body.
-    pub(crate) async fn get_json(
-        &self,
-        path_and_query: &str,
-        token: &str,
-    ) -> Result<Value, ImisError> {
+    async fn get_json(&self, path_and_query: &str, token: &str) -> Result<Value, ImisError> {
         let resp = self
             .platform
             .fetch(OutboundRequest {

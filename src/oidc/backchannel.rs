@@ -19,10 +19,10 @@ use crate::platform::{HttpMethod, OutboundRequest, Platform};
 use crate::Ctx;
 
 /// The event a logout token carries.
-pub(crate) const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// How long one client gets to answer.
-pub(crate) const TIMEOUT_MS: u32 = 2_000;
+const TIMEOUT_MS: u32 = 2_000;
 
 /// How long a logout token is valid: only long enough to be delivered.
 const LIFETIME_SECS: u64 = 120;

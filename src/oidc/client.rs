@@ -16,7 +16,7 @@ use crate::Ctx;
 pub use crate::ids::ClientId;
 
 /// How long a client value is served from the per-isolate cache.
-pub(crate) const CLIENT_TTL_SECS: u64 = 60;
+const CLIENT_TTL_SECS: u64 = 60;
 
 /// Confidential (holds a secret or key) or public (a browser or native app, PKCE required).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -368,7 +368,7 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 /// Whether `scope` is a scope token (RFC 6749 §3.3) that is not one of the member scopes.
-pub(crate) fn is_api_scope(scope: &str) -> bool {
+fn is_api_scope(scope: &str) -> bool {
     !scope.is_empty()
         && scope.len() <= 128
         && scope

@@ -18,7 +18,7 @@ use crate::Ctx;
 pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The longest accepted assertion lifetime (`exp` − now). Libraries use 60 s to 1 h.
-pub(crate) const MAX_LIFETIME_SECS: i64 = 3600;
+const MAX_LIFETIME_SECS: i64 = 3600;
 
 /// Clock skew allowed on `exp`, `nbf` and `iat`.
 const SKEW_SECS: i64 = 60;

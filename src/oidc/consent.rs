@@ -19,7 +19,7 @@ use crate::text::{ErrorMessage, ErrorTitle, Text};
 use crate::Ctx;
 
 /// How long the consent form stays valid.
-pub(crate) const FORM_TTL_SECS: u64 = 600;
+const FORM_TTL_SECS: u64 = 600;
 const AAD: &str = "oidc-consent";
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// The provider metadata of this request's issuer.
-pub(crate) fn metadata(iss: &str) -> serde_json::Value {
+fn metadata(iss: &str) -> serde_json::Value {
     json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oidc/authorize"),

@@ -17,10 +17,10 @@ use crate::seal::constant_time_eq;
 use crate::Ctx;
 
 /// How long a used code is remembered for reuse detection.
-pub(crate) const USED_TTL_SECS: u32 = 3600;
+const USED_TTL_SECS: u32 = 3600;
 
 /// The token family of a code: every token issued from it, revoked together.
-pub(crate) fn family(code: &str) -> String {
+fn family(code: &str) -> String {
     token_hash(code).chars().take(22).collect()
 }
 

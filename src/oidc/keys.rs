@@ -16,7 +16,7 @@ use crate::seal::{open_secret, MasterKey};
 use crate::Ctx;
 
 /// How long opened keys are kept in the per-isolate cache.
-pub(crate) const KEYS_TTL_SECS: u64 = 60;
+const KEYS_TTL_SECS: u64 = 60;
 
 #[derive(Debug, Clone, Deserialize)]
 struct StoredKey {

@@ -88,7 +88,7 @@ impl crate::signin::Resumable for PendingAuthorize {
 }
 
 /// The issuer of this request's host: `https://{host}` plus the port when it is not 443.
-pub(crate) fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
+fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
     match ctx.req.port {
         Some(p) if p != 443 => format!("https://{}:{p}", ctx.req.host),
         _ => format!("https://{}", ctx.req.host),
@@ -97,7 +97,7 @@ pub(crate) fn issuer<P: Platform>(ctx: &Ctx<'_, P>) -> String {
 
 /// The audience of access tokens that stand for a member (and so may read userinfo); a client's
 /// own tokens (`client_credentials`) name the issuer instead.
-pub(crate) fn member_audience(iss: &str) -> String {
+fn member_audience(iss: &str) -> String {
     format!("{iss}/oidc/userinfo")
 }
 

@@ -35,7 +35,7 @@ impl Brand<'static> {
 
 impl Brand<'_> {
     /// A text of the page in its language.
-    pub(crate) fn t(&self, text: Text) -> &str {
+    fn t(&self, text: Text) -> &str {
         text.in_lang(self.lang, self.texts)
     }
 }
@@ -92,7 +92,7 @@ fn colour(value: Option<&String>, fallback: &'static str) -> String {
 }
 
 /// Renders a full page: `body_html` must already be escaped.
-pub(crate) fn render(brand: Brand<'_>, title: &str, body_html: &str, nonce: &str) -> String {
+fn render(brand: Brand<'_>, title: &str, body_html: &str, nonce: &str) -> String {
     let primary = colour(
         brand.branding.and_then(|b| b.primary_color.as_ref()),
         "#1f4e79",
@@ -153,7 +153,7 @@ input:not([type=hidden]){{box-sizing:border-box;width:100%;min-height:2.75rem;pa
 }
 
 /// The Content-Security-Policy for a page with this style nonce.
-pub(crate) fn content_security_policy(nonce: &str) -> String {
+fn content_security_policy(nonce: &str) -> String {
     format!(
         "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src https: data:; \
 form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'"
@@ -183,7 +183,7 @@ pub(crate) fn page_response_with_form_target(
 }
 
 /// A complete HTML response with the page security headers.
-pub(crate) fn page_response(
+fn page_response(
     status: u16,
     brand: Brand<'_>,
     title: &str,

@@ -10,9 +10,9 @@ use crate::platform::Platform;
 use crate::signin::SessionUser;
 
 /// How long an Assertion may be used from its issue.
-pub(crate) const LIFETIME_SECS: u64 = 300;
+const LIFETIME_SECS: u64 = 300;
 /// Allowance for the SP's clock running behind ours.
-pub(crate) const NOT_BEFORE_SKEW_SECS: u64 = 60;
+const NOT_BEFORE_SKEW_SECS: u64 = 60;
 
 /// A NameID as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

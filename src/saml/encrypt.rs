@@ -21,12 +21,12 @@ use super::xml::El;
 use crate::platform::{Platform, PlatformError};
 
 /// `EncryptedData` algorithm, the default.
-pub(crate) const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+const AES256_GCM: &str = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
 /// `EncryptedData` algorithm for SPs that cannot decrypt GCM (no integrity of its own: the
 /// assertion's signature is what protects it).
-pub(crate) const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
+const AES128_CBC: &str = "http://www.w3.org/2001/04/xmlenc#aes128-cbc";
 /// `EncryptedKey` algorithm.
-pub(crate) const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
 const ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
 const GCM_NONCE_LEN: usize = 12;

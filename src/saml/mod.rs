@@ -105,7 +105,7 @@ pub struct Saml {
 }
 
 /// The URLs of `app` as seen from this request's host.
-pub(crate) fn urls<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Saml {
+fn urls<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Saml {
     let primary = ctx
         .tenant
         .hostnames
@@ -140,7 +140,7 @@ const REPLAY_WINDOW_SECS: u32 = 900;
 
 /// Records the ID of a message an app's SP sent (`what`: its kind); `Ok(true)` the first time
 /// within [`REPLAY_WINDOW_SECS`], `Ok(false)` for a replay.
-pub(crate) async fn first_sighting<P: Platform>(
+async fn first_sighting<P: Platform>(
     ctx: &Ctx<'_, P>,
     what: &str,
     app_id: &AppId,
@@ -157,12 +157,12 @@ pub(crate) async fn first_sighting<P: Platform>(
 }
 
 /// A fresh message ID (`_` + 32 random alphanumerics: an NCName).
-pub(crate) fn new_id(platform: &impl Platform) -> String {
+fn new_id(platform: &impl Platform) -> String {
     format!("_{}", assertion::random_alnum(platform, 32))
 }
 
 /// Loads a usable app, or the page to show instead.
-pub(crate) async fn app_or_page<P: Platform>(
+async fn app_or_page<P: Platform>(
     ctx: &Ctx<'_, P>,
     app: &AppId,
 ) -> Result<Arc<LoadedApp>, Response> {
@@ -216,7 +216,7 @@ fn unknown_app<P: Platform>(ctx: &Ctx<'_, P>, app: &str) -> Response {
 }
 
 /// The page when the app's key cannot sign (no master key, a key that does not open).
-pub(crate) fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
+fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Response {
     let reason = app.signing.as_ref().err().cloned();
     ctx.audit(
         "saml.key_unavailable",
@@ -233,7 +233,7 @@ pub(crate) fn unavailable<P: Platform>(ctx: &Ctx<'_, P>, app: &LoadedApp) -> Res
 }
 
 /// The page when signing failed at the platform.
-pub(crate) fn sign_failed<P: Platform>(ctx: &Ctx<'_, P>, e: &PlatformError) -> Response {
+fn sign_failed<P: Platform>(ctx: &Ctx<'_, P>, e: &PlatformError) -> Response {
     ctx.audit(
         "saml.sign_failed",
         Outcome::Failure,

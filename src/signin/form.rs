@@ -80,7 +80,7 @@ async fn signed_in_by_ticket<P: Platform>(
 
 /// Minimum time a failed password sign-in takes, so that the answer does not tell whether the
 /// username exists.
-pub(crate) const FAILED_SIGNIN_MIN_MS: u64 = 700;
+const FAILED_SIGNIN_MIN_MS: u64 = 700;
 
 /// `POST /signin` (legacy mode): the username and password form.
 pub(crate) async fn legacy_submit<P: Platform>(ctx: &Ctx<'_, P>) -> Reply {

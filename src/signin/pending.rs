@@ -14,9 +14,9 @@ use crate::Ctx;
 /// The pending-requests cookie's name.
 pub const PENDING_COOKIE: &str = "__Host-idp-pending";
 /// How long a pending request waits for its callback.
-pub(crate) const PENDING_TTL_SECS: u64 = 900;
+const PENDING_TTL_SECS: u64 = 900;
 /// Pending requests kept at most.
-pub(crate) const MAX_PENDING: usize = 5;
+const MAX_PENDING: usize = 5;
 
 /// Which RiSE Single Sign On page (and callback) a sign-in goes through: iMIS needs a separate
 /// client application, and so a separate page, for SAML and for OIDC.
@@ -98,7 +98,7 @@ pub struct PendingList {
 
 impl PendingList {
     /// Drops requests older than [`PENDING_TTL_SECS`].
-    pub(crate) fn prune(&mut self, now: u64) {
+    fn prune(&mut self, now: u64) {
         self.items
             .retain(|p| now < p.created.saturating_add(PENDING_TTL_SECS));
     }

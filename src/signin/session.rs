@@ -9,7 +9,7 @@ use crate::imis::Member;
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "__Host-idp-session";
 /// Participants kept at most (the oldest drop off), which bounds the cookie's size.
-pub(crate) const MAX_PARTICIPANTS: usize = 12;
+const MAX_PARTICIPANTS: usize = 12;
 /// The cookie is re-issued (sliding the idle timeout) when it was last written this long ago.
 pub(crate) const TOUCH_AFTER_SECS: u64 = 60;
 

@@ -12,11 +12,11 @@ use crate::platform::Platform;
 use crate::Ctx;
 
 /// Window of the counters.
-pub(crate) const WINDOW_SECS: u32 = 900;
+const WINDOW_SECS: u32 = 900;
 /// Attempts per username per window that reach iMIS (a success starts the count again).
 pub(crate) const MAX_USER_ATTEMPTS: i64 = 4;
 /// Attempts per client address per window that reach iMIS.
-pub(crate) const MAX_IP_ATTEMPTS: i64 = 20;
+const MAX_IP_ATTEMPTS: i64 = 20;
 
 /// The counters of one attempt.
 pub(crate) struct Throttle {

@@ -10,7 +10,7 @@ pub use crate::ids::{is_app_id, AppId};
 use crate::seal;
 
 /// The schema version this build reads.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 1;
 
 /// A tenant id: lowercase letters, digits and dashes, at most 63 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
@@ -19,7 +19,7 @@ pub(crate) struct TenantId(String);
 
 impl TenantId {
     /// Whether the id has the allowed shape.
-    pub(crate) fn is_valid(&self) -> bool {
+    fn is_valid(&self) -> bool {
         let s = self.0.as_bytes();
         !s.is_empty()
             && s.len() <= 63

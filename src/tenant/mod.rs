@@ -16,7 +16,7 @@ use crate::platform::{Platform, PlatformError};
 /// How long a resolved tenant is served from the cache.
 pub(crate) const CONFIG_TTL_SECS: u64 = 60;
 /// How long an unknown host or a broken value is remembered.
-pub(crate) const NEGATIVE_TTL_SECS: u64 = 10;
+const NEGATIVE_TTL_SECS: u64 = 10;
 
 /// Why a request's host does not lead to a usable tenant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -31,7 +31,7 @@ use crate::text::{ErrorMessage, ErrorTitle};
 use crate::Ctx;
 
 /// Longest `state` / `nonce` accepted (they travel in the pending cookie).
-pub(crate) const MAX_PARAM_LEN: usize = 512;
+const MAX_PARAM_LEN: usize = 512;
 
 /// What an authorization code stands for, kept in the take-once store until redeemed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

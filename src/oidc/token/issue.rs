@@ -39,7 +39,7 @@ fn claims_key<P: Platform>(ctx: &Ctx<'_, P>) -> Option<SealKey> {
 }
 
 /// AAD of the sealed claims inside an access token.
-pub(crate) const CLAIMS_AAD: &[u8] = b"oidc-access-token-claims";
+const CLAIMS_AAD: &[u8] = b"oidc-access-token-claims";
 
 /// Seals the userinfo claims for the access token's `ext` claim.
 fn seal_claims<P: Platform>(

@@ -130,7 +130,7 @@ pub(crate) async fn put_back<P: Platform>(
 }
 
 /// The revocation flag of a token family (set when a code or refresh token is used twice).
-pub(crate) fn revocation_key(tenant: &str, family: &str) -> String {
+fn revocation_key(tenant: &str, family: &str) -> String {
     format!("oidc:revoked:{tenant}:{family}")
 }
 

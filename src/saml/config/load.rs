@@ -13,9 +13,9 @@ use crate::seal::{self, MasterKey};
 use crate::Ctx;
 
 /// How long a loaded app is served from the cache.
-pub(crate) const APP_TTL_SECS: u64 = 60;
+const APP_TTL_SECS: u64 = 60;
 /// How long an unknown app is remembered.
-pub(crate) const MISSING_TTL_SECS: u64 = 10;
+const MISSING_TTL_SECS: u64 = 10;
 
 /// An app, checked, with what the requests need derived once.
 #[derive(Debug)]
@@ -81,7 +81,7 @@ fn derive(tenant: &str, cfg: SamlApp, master: Option<&MasterKey>) -> LoadedApp {
 }
 
 /// What loading an app found.
-pub(crate) type Loaded = Result<Arc<LoadedApp>, AppError>;
+type Loaded = Result<Arc<LoadedApp>, AppError>;
 
 /// Loads app `app` of the request's tenant through the per-isolate cache. `Ok(None)`: no such app.
 pub(crate) async fn load<P: Platform>(

@@ -31,19 +31,19 @@ pub(crate) const NS_MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 /// XML-DSig namespace.
 pub(crate) const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// XML Schema namespace (attribute value types).
-pub(crate) const NS_XS: &str = "http://www.w3.org/2001/XMLSchema";
+const NS_XS: &str = "http://www.w3.org/2001/XMLSchema";
 /// XML Schema instance namespace (`xsi:type`).
-pub(crate) const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+const NS_XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 /// XML Encryption namespace (`EncryptedAssertion` content).
-pub(crate) const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
+const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 /// Exclusive c14n namespace (`ec:InclusiveNamespaces`).
-pub(crate) const NS_EC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const NS_EC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
 /// Largest XML document we parse (after base64 decoding and inflating).
 pub const MAX_XML_BYTES: usize = 128 * 1024;
 
 /// The prefixes the writer knows, with their namespaces.
-pub(crate) fn ns_of(prefix: &str) -> &'static str {
+fn ns_of(prefix: &str) -> &'static str {
     match prefix {
         "samlp" => NS_SAMLP,
         "saml" => NS_SAML,
