@@ -22,6 +22,8 @@ import ssl
 
 CLIENT_ADDR = b"spin-client-addr"
 MAX_HEAD = 64 * 1024
+# How long a closing connection still takes in what the client sends (see `linger`).
+LINGER_SECS = 2.0
 REQUEST_LINE = re.compile(rb"[A-Z]+ [\x21-\x7e]+ HTTP/1\.[01]")
 HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\x00\r\n]*?)[ \t]*")
 CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[^\x00\r\n]*)?")
@@ -130,7 +132,7 @@ async def forward_requests(reader: asyncio.StreamReader, writer: asyncio.StreamW
             await writer.drain()
     except (BadRequest, asyncio.LimitOverrunError, asyncio.IncompleteReadError, ValueError,
             ConnectionError, ssl.SSLError):
-        writer.close()  # the backend connection, and with it the client's (see `pipe`)
+        writer.close()  # the backend connection, and with it the client's (see `handle`)
         return
     try:
         if writer.can_write_eof():
@@ -140,18 +142,27 @@ async def forward_requests(reader: asyncio.StreamReader, writer: asyncio.StreamW
 
 
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Backend -> client, unchanged."""
+    """Backend -> client, unchanged, until the backend closes."""
     try:
         while data := await reader.read(65536):
             writer.write(data)
             await writer.drain()
     except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
         pass
-    finally:
-        try:
-            writer.close()
-        except Exception:  # noqa: BLE001 — already gone
+
+
+async def linger(reader: asyncio.StreamReader) -> None:
+    """Reads and drops what the client still sends, for at most LINGER_SECS. A backend that
+    refuses a request answers before the body is all sent (413) and closes; closing the client's
+    connection while its body is still arriving resets it, and the client loses the answer. So,
+    as a production front does (a "lingering close"), the rest is read first."""
+    async def drop() -> None:
+        while await reader.read(65536):
             pass
+    try:
+        await asyncio.wait_for(drop(), LINGER_SECS)
+    except (asyncio.TimeoutError, ConnectionError, ssl.SSLError):
+        pass
 
 
 async def serve(listen: str, backend: str, ctx: ssl.SSLContext) -> None:
@@ -163,8 +174,18 @@ async def serve(listen: str, backend: str, ctx: ssl.SSLContext) -> None:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(forward_requests(reader, bwriter, peer_address(writer)),
-                             pipe(breader, writer))
+        forward = asyncio.create_task(forward_requests(reader, bwriter, peer_address(writer)))
+        await pipe(breader, writer)
+        # The backend is done with the connection: stop forwarding, take in what the client
+        # still sends, then close.
+        forward.cancel()
+        await asyncio.gather(forward, return_exceptions=True)
+        bwriter.close()
+        await linger(reader)
+        try:
+            writer.close()
+        except Exception:  # noqa: BLE001 — already gone
+            pass
 
     host, port = listen.rsplit(":", 1)
     server = await asyncio.start_server(handle, host, int(port), ssl=ctx, limit=MAX_HEAD)
