@@ -649,3 +649,19 @@ fn the_token_preflight_echoes_only_a_well_formed_origin() {
         assert_eq!(preflight(origin), (204, None), "{origin:?}");
     }
 }
+
+#[test]
+fn a_client_id_no_client_can_have_is_refused_as_an_unknown_client() {
+    let p = setup();
+    let idp = Idp::new();
+    let long = "a".repeat(129);
+    for bad in ["bad%3Aid", "a%2Fb", "rp%0A", "", long.as_str()] {
+        let (status, _, resp) = send(&idp, &p, HttpMethod::Get, &format!("/oidc/authorize?client_id={bad}&redirect_uri=https%3A%2F%2Frp.example%2Fcb&response_type=code&scope=openid"), &[], "");
+        assert_eq!(status, 400, "{bad}");
+        assert!(resp.header("location").is_none(), "{bad}: never redirected");
+        let form = format!("grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Frp.example%2Fcb&client_id={bad}&client_secret=s3cret");
+        let (status, json, _) = send(&idp, &p, HttpMethod::Post, "/oidc/token", &[], &form);
+        assert_eq!(status, 401, "{bad}: {json}");
+        assert_eq!(json["error"], "invalid_client", "{bad}");
+    }
+}

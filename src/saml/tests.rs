@@ -831,3 +831,16 @@ fn an_id_no_app_can_have_is_answered_as_an_unknown_app_at_every_endpoint() {
         }
     }
 }
+
+#[test]
+fn an_idp_initiated_relay_state_over_the_limit_is_refused() {
+    let (idp, p) = setup(&app_json(|_| {}));
+    let mut b = Browser::new(&idp, &p, HOST);
+    let at_limit = "r".repeat(400);
+    let r = b.get(&format!("/saml/demo-sp/login?RelayState={at_limit}"));
+    assert_ne!(r.status, 400, "400 bytes is carried");
+    let r = b.get(&format!("/saml/demo-sp/login?RelayState=%2F{at_limit}"));
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+    assert!(!body(&r).contains(&at_limit), "never echoed");
+}
