@@ -15,7 +15,7 @@ mod montgomery;
 
 use pkcs1::RsaPrivateKey as Pkcs1Key;
 use pkcs8::PrivateKeyInfo;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use montgomery::{add_raw, bit_len, from_be, mul_full, to_be, trim, Limb, Modulus};
 
@@ -23,6 +23,11 @@ use montgomery::{add_raw, bit_len, from_be, mul_full, to_be, trim, Limb, Modulus
 const SHA256_DIGEST_INFO: [u8; 19] = [
     0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
     0x00, 0x04, 0x20,
+];
+/// The DER prefix of a SHA-512 `DigestInfo` (RFC 8017, section 9.2, note 1).
+const SHA512_DIGEST_INFO: [u8; 19] = [
+    0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
+    0x00, 0x04, 0x40,
 ];
 /// The rsaEncryption algorithm identifier.
 const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
@@ -109,16 +114,55 @@ impl RsaSigner {
     }
 }
 
+/// The hash under an RSASSA-PKCS1-v1_5 signature to verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    /// SHA-256.
+    Sha256,
+    /// SHA-512.
+    Sha512,
+}
+
+/// Whether `signature` is the RSASSA-PKCS1-v1_5 signature of `msg` under `hash` by the public
+/// key (`n`, `e`), given as big-endian bytes (RFC 8017, section 8.2.2: the signature is exactly
+/// as long as the modulus and below it, and its public-key image is exactly the encoding).
+/// Variable time: nothing here is secret. The caller bounds the key's size and exponent.
+pub fn verify_pkcs1_v15(n: &[u8], e: &[u8], hash: Hash, msg: &[u8], signature: &[u8]) -> bool {
+    let first = n.iter().position(|&b| b != 0).unwrap_or(n.len());
+    let n = n.get(first..).unwrap_or_default();
+    // Equal lengths: comparing the bytes compares the numbers.
+    if signature.len() != n.len() || signature >= n {
+        return false;
+    }
+    let Some(modulus) = Modulus::new(n) else {
+        return false;
+    };
+    let Some(expected) = emsa_pkcs1_v15(hash, msg, n.len()) else {
+        return false;
+    };
+    let s = modulus.to_mont(&from_be(signature));
+    let image = modulus.out_of_mont(&modulus.pow_public(&s, &trim(from_be(e))));
+    to_be(&image, n.len()) == expected
+}
+
 /// EMSA-PKCS1-v1_5 encoding of SHA-256(`msg`) to `len` bytes (RFC 8017, section 9.2).
 fn emsa_pkcs1_v15_sha256(msg: &[u8], len: usize) -> Option<Vec<u8>> {
-    let digest = Sha256::digest(msg);
-    let t_len = SHA256_DIGEST_INFO.len() + digest.len();
+    emsa_pkcs1_v15(Hash::Sha256, msg, len)
+}
+
+/// EMSA-PKCS1-v1_5 encoding of the `hash` of `msg` to `len` bytes.
+fn emsa_pkcs1_v15(hash: Hash, msg: &[u8], len: usize) -> Option<Vec<u8>> {
+    let (prefix, digest) = match hash {
+        Hash::Sha256 => (&SHA256_DIGEST_INFO, Sha256::digest(msg).to_vec()),
+        Hash::Sha512 => (&SHA512_DIGEST_INFO, Sha512::digest(msg).to_vec()),
+    };
+    let t_len = prefix.len() + digest.len();
     let padding = len.checked_sub(t_len + 3).filter(|&p| p >= 8)?;
     let mut em = Vec::with_capacity(len);
     em.extend_from_slice(&[0x00, 0x01]);
     em.resize(2 + padding, 0xff);
     em.push(0x00);
-    em.extend_from_slice(&SHA256_DIGEST_INFO);
+    em.extend_from_slice(prefix);
     em.extend_from_slice(&digest);
     Some(em)
 }
@@ -186,6 +230,76 @@ mod tests {
             let der = key.to_pkcs8_der().unwrap();
             same_as_reference(der.as_bytes(), &[b"a", b"the quick brown fox"]);
         }
+    }
+
+    /// Our verification agrees with the `rsa` crate's signatures, and refuses every change.
+    #[test]
+    fn verification_accepts_exactly_the_right_signatures() {
+        use super::{verify_pkcs1_v15, Hash};
+        use rsa::traits::PublicKeyParts;
+        let der = include_bytes!("../../../src/testdata/test-rsa2048.pk8.der");
+        let key = RsaPrivateKey::from_pkcs8_der(der).unwrap();
+        let (n, e) = (key.n().to_bytes_be(), key.e().to_bytes_be());
+        let msg = b"SAMLRequest=abc&SigAlg=rsa-sha256";
+        let s256 = SigningKey::<Sha256>::new(key.clone()).sign(msg).to_vec();
+        let s512 = SigningKey::<sha2::Sha512>::new(key.clone())
+            .sign(msg)
+            .to_vec();
+        assert!(verify_pkcs1_v15(&n, &e, Hash::Sha256, msg, &s256));
+        assert!(verify_pkcs1_v15(&n, &e, Hash::Sha512, msg, &s512));
+        // A leading zero byte on the modulus (as DER integers carry) changes nothing.
+        let n0 = [&[0u8][..], &n].concat();
+        assert!(verify_pkcs1_v15(&n0, &e, Hash::Sha256, msg, &s256));
+        assert!(
+            !verify_pkcs1_v15(&n, &e, Hash::Sha512, msg, &s256),
+            "wrong hash"
+        );
+        assert!(
+            !verify_pkcs1_v15(&n, &e, Hash::Sha256, b"SAMLRequest=abd", &s256),
+            "other message"
+        );
+        for i in [0, 100, 255] {
+            let mut bad = s256.clone();
+            bad[i] ^= 1;
+            assert!(
+                !verify_pkcs1_v15(&n, &e, Hash::Sha256, msg, &bad),
+                "bit flipped at {i}"
+            );
+        }
+        assert!(
+            !verify_pkcs1_v15(&n, &e, Hash::Sha256, msg, &s256[1..]),
+            "short"
+        );
+        assert!(
+            !verify_pkcs1_v15(&n, &e, Hash::Sha256, msg, &[&s256[..], &[0]].concat()),
+            "long"
+        );
+        // s + n has the same image modulo n, but a signature must be below the modulus.
+        assert!(!verify_pkcs1_v15(&n, &e, Hash::Sha256, msg, &n), "s = n");
+        assert!(
+            !verify_pkcs1_v15(&n, &[3], Hash::Sha256, msg, &s256),
+            "other exponent"
+        );
+        assert!(
+            !verify_pkcs1_v15(&[], &e, Hash::Sha256, msg, &[]),
+            "no modulus"
+        );
+        assert!(
+            !verify_pkcs1_v15(&[0, 0], &e, Hash::Sha256, msg, &[]),
+            "zero modulus"
+        );
+        let other = SigningKey::<Sha256>::new(
+            RsaPrivateKey::from_pkcs8_der(include_bytes!(
+                "../../../src/testdata/test-rsa4096.pk8.der"
+            ))
+            .unwrap(),
+        )
+        .sign(msg)
+        .to_vec();
+        assert!(
+            !verify_pkcs1_v15(&n, &e, Hash::Sha256, msg, &other),
+            "another key's signature"
+        );
     }
 
     #[test]
