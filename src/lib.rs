@@ -15,6 +15,8 @@
 
 pub mod access;
 pub mod audit;
+#[cfg(any(test, feature = "bench"))]
+pub mod bench;
 pub mod bridge;
 pub(crate) mod cache;
 pub mod cookie;

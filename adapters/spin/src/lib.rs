@@ -45,6 +45,13 @@ mod entry {
         // Only after a request without a body: one whose body was refused unread (413) must
         // end at once, or the client may see its connection closed before the answer.
         let may_sweep = matches!(core.method, HttpMethod::Get | HttpMethod::Head);
+        #[cfg(feature = "bench")]
+        let resp = if core.path == edge_idp::bench::PATH {
+            edge_idp::bench::serve(&core, &SpinPlatform).await
+        } else {
+            IDP.handle(core, &SpinPlatform).await
+        };
+        #[cfg(not(feature = "bench"))]
         let resp = IDP.handle(core, &SpinPlatform).await;
         let headers: Vec<(String, Vec<u8>)> = resp
             .headers

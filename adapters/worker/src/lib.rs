@@ -49,6 +49,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Ok(r) => r,
         Err(e) => return plain(400, &format!("bad request: {e}")),
     };
+    #[cfg(feature = "bench")]
+    if core_req.path == edge_idp::bench::PATH {
+        return from_core(edge_idp::bench::serve(&core_req, &platform).await);
+    }
     let resp = IDP.handle(core_req, &platform).await;
     from_core(platform.randomness.guard(resp))
 }
