@@ -29,6 +29,11 @@ to each runtime's local store in one `edge-idp apply`, and host lookups, isolate
 and at that many tenants.
 iMIS calls per flow (benchlib/imis_calls.py): what the emulator is asked by a first SAML SSO and a
 first code -> token exchange of a member who has just signed in, and by a repeat of each.
+In-runtime CPU per operation (benchlib/inruntime.py): the bench builds of both adapters run N
+complete operations inside one request (SAML SSO, code -> token, bridge redemption, discovery,
+JWKS, bare signatures) against in-memory stores and canned iMIS answers with the runtime's own
+signer; one operation costs (time(N) - time(0)) / N, set against a signature measured the same
+way and against the peers' CPU (oidc-provider, samlify) for the same operation.
 A summary table (runtime, measurement, figure, goal, met) closes the run.
 """
 from __future__ import annotations
@@ -39,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack as stack_mod  # noqa: E402
-from benchlib import bundle, crypto, imis_calls, latency, oidc, peers, saml, tenants, units  # noqa: E402
+from benchlib import bundle, crypto, imis_calls, inruntime, latency, oidc, peers, saml, tenants, units  # noqa: E402
 from benchlib.report import Report  # noqa: E402
 from benchlib.settings import OIDC_N, RUNTIMES, SAML_N, TENANTS  # noqa: E402
 
@@ -68,10 +73,15 @@ def main() -> int:
     bundle.bundle_sizes(report)
     # The reference signatures first: every goal below is relative to them.
     sig = crypto.reference_signatures(report)
+    in_runtime = inruntime.measure(report, RUNTIMES)
     tputs = {runtime: bench_runtime(runtime, sig, report) for runtime in RUNTIMES}
     if TENANTS:
         tenants.scale(report)
     node = peers.bench_oidc_provider(OIDC_N, report)
+    samlify = peers.bench_samlify(SAML_N, report)
+    peer_cpu = {name: figures["cpu"] for name, figures in (("oidc-provider", node), ("samlify", samlify))
+                if figures}
+    inruntime.against_peers(report, in_runtime, peer_cpu)
     peers.throughput_table(report, tputs, node)
     report.print_summary()
     return 0

@@ -73,3 +73,20 @@ def throughput_table(report: Report, tputs: dict[str, dict[str, float]], node: d
                       None, "- (reference)")
         report.figure("node", "oidc-provider code->token CPU (RS256 id_token + JWT AT)", node["cpu"], "ms", None,
                       "- (reference)")
+
+
+def bench_samlify(n: int, report: Report) -> dict[str, float] | None:
+    """samlify as an IdP on this machine: CPU per signed-AuthnRequest-in, signed-Response-out, read
+    inside its own process; None when its package is missing."""
+    if not (NODE_MODULES / "samlify").is_dir():
+        report.line("saml", "samlify: scripts/bench-node/node_modules missing (run scripts/setup); skipped")
+        return None
+    done = subprocess.run([str(stack_mod.NPM_BIN / "node"), "samlify.mjs", str(n), str(ROOT / "tests/saml/keys")],
+                          cwd=ROOT / "scripts/bench-node", capture_output=True, text=True, timeout=600, check=True)
+    figures = json.loads(done.stdout.splitlines()[0])
+    version = json.loads((NODE_MODULES / "samlify/package.json").read_text())["version"]
+    report.line("saml", f"node    samlify {version}: signed AuthnRequest (Redirect) verified, signed Response out  "
+                f"n={n}  CPU {figures['cpu_ms']:6.2f} ms  {figures['per_second']:6.1f} per second on one core")
+    report.figure("node", f"samlify {version} SSO CPU (verify request, sign Response)", figures["cpu_ms"], "ms", None,
+                  "- (reference)")
+    return {"cpu": figures["cpu_ms"], "per_second": figures["per_second"]}

@@ -24,9 +24,13 @@ class Report:
         print(f"{section:8}{text}")
 
     def figure(self, runtime: str, measurement: str, value: float, unit: str, goal: float | None,
-               goal_text: str) -> None:
-        """A row of the summary; `goal` is a ceiling, and None says there is none to meet."""
-        met = "-" if goal is None else ("met" if value <= goal else "not met")
+               goal_text: str, at_least: bool = False) -> None:
+        """A row of the summary; `goal` is a ceiling (a floor with `at_least`), and None says
+        there is none to meet."""
+        if goal is None:
+            met = "-"
+        else:
+            met = "met" if (value >= goal if at_least else value <= goal) else "not met"
         self.rows.append((runtime, measurement, f"{value:.2f} {unit}", goal_text, met))
 
     def print_summary(self) -> None:
