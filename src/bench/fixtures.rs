@@ -34,8 +34,19 @@ const SP_CERT: &str = include_str!("../../tests/saml/keys/sp.crt.b64");
 pub(super) const SP_PK8: &str = include_str!("../../tests/saml/keys/sp.pk8.b64");
 /// A bare RSA-2048 key and its id, for the signature-only operations.
 pub(super) const RSA_PK8: &[u8] = include_bytes!("../testdata/test-rsa2048.pk8.der");
+pub(super) const RSA_SPKI: &[u8] = include_bytes!("../testdata/test-rsa2048.spki.der");
 const PROFILE: &str = include_str!("../../tools/imis-emulator/recorded/iqa_profile.json");
 const ROLES: &str = include_str!("../../tools/imis-emulator/recorded/iqa_roles.json");
+
+/// The RS256 signature of `msg` by the key in `pkcs8` (e.g. [`RSA_PK8`]), made by the `rsa`
+/// crate: not by the signer under measurement, and the same on every build target.
+pub(super) fn rsa_signature(pkcs8: &[u8], msg: &[u8]) -> Result<Vec<u8>, String> {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(pkcs8).map_err(|e| e.to_string())?;
+    let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key);
+    let signature = signer.try_sign(msg).map_err(|e| e.to_string())?;
+    Ok(signature.to_vec())
+}
 
 /// A P-256 key: PKCS#8 DER and the public point's coordinates.
 pub(super) struct EcKey {

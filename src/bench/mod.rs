@@ -13,7 +13,9 @@
 //! `saml-iqa` (the same, with the Profile and Role IQA asked of iMIS), `saml-two` (Response and
 //! Assertion signed), `oidc-rs256` and `oidc-es256` (authorization code to id_token and access token),
 //! `bridge` (a one-time token redeemed at the user service), `discovery`, `jwks`, and one bare
-//! signature through the platform, `rsa` (RSA-2048) or `ecdsa` (P-256).
+//! signature through the platform, `rsa` (RSA-2048) or `ecdsa` (P-256); and, whatever the
+//! runtime's signer, `rsa-wasm` (an RSA-2048 signature by our wasm signer) and `rsa-verify` (a
+//! detached RSA-2048 signature checked, as in the Redirect binding).
 
 mod fixtures;
 mod platform;
@@ -23,7 +25,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::access::remembered::ANSWERS_COOKIE;
-use crate::crypto::{KeyRef, SignAlg, SoftKey};
+use crate::crypto::{self, KeyRef, SignAlg, SoftKey};
 use crate::http::{encode_form, parse_urlencoded, percent_encode, Request, Response};
 use crate::platform::{HttpMethod, Platform};
 use crate::signin::session::SESSION_COOKIE;
@@ -33,6 +35,8 @@ use platform::{MemPlatform, Stored};
 
 /// The path of the measurement route.
 pub const PATH: &str = "/__bench/cpu";
+/// What the bare signatures sign.
+const MESSAGE: &[u8] = b"an in-runtime measurement of one signature";
 /// Operations per request at most.
 const MAX_N: u32 = 20_000;
 
@@ -48,6 +52,8 @@ enum Op {
     Jwks,
     Rsa,
     Ecdsa,
+    RsaInWasm,
+    RsaVerify,
 }
 
 impl Op {
@@ -63,6 +69,8 @@ impl Op {
             "jwks" => Self::Jwks,
             "rsa" => Self::Rsa,
             "ecdsa" => Self::Ecdsa,
+            "rsa-wasm" => Self::RsaInWasm,
+            "rsa-verify" => Self::RsaVerify,
             _ => return None,
         })
     }
@@ -129,10 +137,20 @@ struct Repeat {
 }
 
 /// One operation, ready to repeat: a request to the IdP and the stored state it starts from, or
-/// a bare signature.
+/// a bare signature (or its check).
 enum Work {
     Request(Box<Repeat>),
-    Sign { alg: SignAlg, pkcs8: Vec<u8> },
+    Sign {
+        alg: SignAlg,
+        pkcs8: Vec<u8>,
+    },
+    /// An RSA-2048 signature by our wasm signer, whatever the runtime's own signer is.
+    SignInWasm(Box<SoftKey>),
+    /// A detached RSA-2048 SHA-256 signature checked, as the Redirect binding's.
+    Verify {
+        spki: Vec<u8>,
+        signature: Vec<u8>,
+    },
 }
 
 impl Work {
@@ -161,14 +179,17 @@ impl Work {
                     alg: *alg,
                     pkcs8_der: pkcs8,
                 };
-                match p
-                    .sign(&key, b"an in-runtime measurement of one signature")
-                    .await
-                {
+                match p.sign(&key, MESSAGE).await {
                     Ok(sig) if !sig.is_empty() => Ok(()),
                     Ok(_) => Err("an empty signature".into()),
                     Err(e) => Err(e.to_string()),
                 }
+            }
+            Self::SignInWasm(key) => key.sign(MESSAGE).map(|_| ()).map_err(|e| e.to_string()),
+            Self::Verify { spki, signature } => {
+                crypto::rsa_verify(spki, crypto::RsaHash::Sha256, MESSAGE, signature)
+                    .then_some(())
+                    .ok_or_else(|| "the signature does not verify".into())
             }
         }
     }
@@ -182,6 +203,17 @@ async fn prepare<P: Platform>(op: Op, idp: &Idp, p: &MemPlatform<'_, P>) -> Resu
                 alg: SignAlg::Rs256,
                 pkcs8: fixtures::RSA_PK8.to_vec(),
             })
+        }
+        Op::RsaInWasm => {
+            let key =
+                SoftKey::parse(SignAlg::Rs256, fixtures::RSA_PK8).map_err(|e| e.to_string())?;
+            return Ok(Work::SignInWasm(Box::new(key)));
+        }
+        Op::RsaVerify => {
+            return Ok(Work::Verify {
+                spki: fixtures::RSA_SPKI.to_vec(),
+                signature: fixtures::rsa_signature(fixtures::RSA_PK8, MESSAGE)?,
+            });
         }
         Op::Ecdsa => {
             return Ok(Work::Sign {
@@ -297,9 +329,7 @@ IssueInstant=\"{}\" Destination=\"https://{HOST}/saml/{app}/sso\">\
     let sp_key = STANDARD
         .decode(fixtures::SP_PK8.trim())
         .map_err(|e| e.to_string())?;
-    let signature = SoftKey::parse(SignAlg::Rs256, &sp_key)
-        .and_then(|k| k.sign(signed.as_bytes()))
-        .map_err(|e| e.to_string())?;
+    let signature = fixtures::rsa_signature(&sp_key, signed.as_bytes())?;
     Ok(format!(
         "{signed}&Signature={}",
         percent_encode(&STANDARD.encode(signature))
@@ -425,6 +455,8 @@ mod tests {
             ("jwks", 0.0, 0.0),
             ("rsa", 1.0, 0.0),
             ("ecdsa", 1.0, 0.0),
+            ("rsa-wasm", 0.0, 0.0),
+            ("rsa-verify", 0.0, 0.0),
         ];
         for (op, signatures, calls) in expected {
             let (status, answer) = run(&format!("op={op}&n=3"));
