@@ -57,3 +57,15 @@ def test_binding_names_match_the_core():
     assert [d["name"] for d in wrangler["durable_objects"]["bindings"]] == [once]
     spin = tomllib.loads((ROOT / "spin.toml").read_text())
     assert all({store, volatile} <= set(c["key_value_stores"]) for c in spin["component"].values())
+
+
+def test_the_deployable_builds_leave_out_the_measurement_route():
+    """scripts/bench's measurement route (src/bench, cargo feature `bench`) is never in what is
+    deployed: its path is not in either deployable wasm."""
+    worker = list((ROOT / "build/worker").rglob("*.wasm"))
+    spin = ROOT / tomllib.loads((ROOT / "spin.toml").read_text())["component"]["edge-idp"]["source"]
+    assert worker and spin.exists(), "scripts/build makes both"
+    for wasm in [*worker, spin]:
+        data = wasm.read_bytes()
+        assert b"/saml/imis/callback" in data, f"{wasm}: not the IdP"
+        assert b"__bench" not in data, f"{wasm} has the measurement route"

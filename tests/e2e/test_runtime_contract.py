@@ -301,3 +301,12 @@ def test_the_spin_store_sweeps_expired_entries(stack, client):
                       if not f.name.startswith(".") and bytes.fromhex(f.name).decode().startswith(
                           ("once:", "counter:", "cache:"))]
     assert not written_by_idp, written_by_idp
+
+
+@pytest.mark.parametrize("host", ["acme.localhost", "bench.localhost"])
+def test_the_served_build_has_no_measurement_route(stack, host):
+    """The in-runtime measurement route (src/bench) exists only in scripts/bench's own builds: the
+    build served here answers it as any unknown path, with no measurement run."""
+    r = get(requests.Session(), stack.url(host, "/__bench/cpu?op=rsa&n=1"))
+    assert r.status_code == 404, (r.status_code, r.text[:300])
+    assert '"ok"' not in r.text and "signatures_per_op" not in r.text
