@@ -45,14 +45,7 @@ mod entry {
         // Only after a request without a body: one whose body was refused unread (413) must
         // end at once, or the client may see its connection closed before the answer.
         let may_sweep = matches!(core.method, HttpMethod::Get | HttpMethod::Head);
-        #[cfg(feature = "bench")]
-        let resp = if core.path == edge_idp::bench::PATH {
-            edge_idp::bench::serve(&core, &SpinPlatform).await
-        } else {
-            IDP.handle(core, &SpinPlatform).await
-        };
-        #[cfg(not(feature = "bench"))]
-        let resp = IDP.handle(core, &SpinPlatform).await;
+        let resp = answer(core).await;
         let headers: Vec<(String, Vec<u8>)> = resp
             .headers
             .iter()
@@ -67,6 +60,16 @@ mod entry {
             sweep_sometimes(&SpinPlatform);
         }
     }
+}
+
+/// The core's answer to a request; a bench build (feature `bench`) also answers the
+/// measurement route.
+async fn answer(core: CoreRequest) -> edge_idp::http::Response {
+    #[cfg(feature = "bench")]
+    if core.path == edge_idp::bench::PATH {
+        return edge_idp::bench::serve(&core, &SpinPlatform).await;
+    }
+    IDP.handle(core, &SpinPlatform).await
 }
 
 /// Runs a sweep step of the store on one request in [`sweep::ONE_IN`], and logs what it did.
