@@ -284,7 +284,7 @@ impl Reader<'_> {
 }
 
 fn aes_cbc_decrypt(key: &[u8], iv: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, TicketError> {
-    if ciphertext.is_empty() || ciphertext.len() % AES_BLOCK != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(AES_BLOCK) {
         return Err(TicketError::Malformed);
     }
     let mut buf = ciphertext.to_vec();

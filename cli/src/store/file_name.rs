@@ -24,7 +24,7 @@ mod tests {
             _ => None,
         };
         let raw = name.as_bytes();
-        if raw.is_empty() || raw.len() % 2 != 0 {
+        if raw.is_empty() || !raw.len().is_multiple_of(2) {
             return None;
         }
         let bytes = raw
