@@ -307,28 +307,35 @@ pub fn encode_form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    escape_into(input, &mut out, |b| match b {
+/// The entity of each byte that HTML escaping replaces: what is left is safe in element content
+/// and in quoted attribute values.
+pub(crate) fn html_entity(b: u8) -> Option<&'static str> {
+    match b {
         b'&' => Some("&amp;"),
         b'<' => Some("&lt;"),
         b'>' => Some("&gt;"),
         b'"' => Some("&quot;"),
         b'\'' => Some("&#39;"),
         _ => None,
-    });
+    }
+}
+
+/// Escapes text for HTML element content and attribute values; the page templates escape every
+/// value the same way.
+pub fn html_escape(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    escape_into(input, &mut out, html_entity);
     out
 }
 
-/// Appends `input` to `out` with each ASCII byte that `replace` names replaced by its entity;
-/// the runs in between are copied whole (a page's base64 SAMLResponse is mostly one run), not
-/// pushed character by character.
-pub(crate) fn escape_into(
-    input: &str,
-    out: &mut String,
+/// Hands `input` to `emit` in pieces: each ASCII byte that `replace` names as its entity, and the
+/// runs in between whole (a page's base64 SAMLResponse is mostly one run), not character by
+/// character. The HTML pages and the XML writer escape through this, each with its own entities.
+pub(crate) fn escape_pieces<'a, E>(
+    input: &'a str,
     replace: impl Fn(u8) -> Option<&'static str>,
-) {
+    mut emit: impl FnMut(&'a str) -> Result<(), E>,
+) -> Result<(), E> {
     let mut start = 0;
     for (i, b) in input.bytes().enumerate() {
         // Only ASCII bytes are replaced, and an ASCII byte is always a character boundary.
@@ -336,12 +343,24 @@ pub(crate) fn escape_into(
             continue;
         }
         if let Some(entity) = replace(b) {
-            out.push_str(input.get(start..i).unwrap_or_default());
-            out.push_str(entity);
+            emit(input.get(start..i).unwrap_or_default())?;
+            emit(entity)?;
             start = i + 1;
         }
     }
-    out.push_str(input.get(start..).unwrap_or_default());
+    emit(input.get(start..).unwrap_or_default())
+}
+
+/// [`escape_pieces`] appended to a string.
+pub(crate) fn escape_into(
+    input: &str,
+    out: &mut String,
+    replace: impl Fn(u8) -> Option<&'static str>,
+) {
+    let Ok(()) = escape_pieces(input, replace, |piece| {
+        out.push_str(piece);
+        Ok::<(), core::convert::Infallible>(())
+    });
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@ use super::error::{ErrorCode, OidcError};
 use super::PendingAuthorize;
 use crate::audit::Outcome;
 use crate::cookie;
+use askama::Template;
+
 use crate::http::{html_escape, Response};
-use crate::pages::fill;
+use crate::pages::{fill, html, Brand};
 use crate::platform::Platform;
 use crate::signin::{self, Session, SessionUser};
 use crate::text::{ErrorMessage, ErrorTitle, Text};
@@ -64,6 +66,17 @@ fn describe<P: Platform>(ctx: &Ctx<'_, P>, name: &str) -> String {
     html_escape(ctx.t(known))
 }
 
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    brand: Brand<'a>,
+    title: &'a str,
+    text: &'a str,
+    /// What the client will receive, each already HTML.
+    claims: &'a [String],
+    token: &'a str,
+}
+
 /// The consent page for a pending request.
 pub(crate) fn page<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -87,29 +100,24 @@ pub(crate) fn page<P: Platform>(
             None,
         );
     };
-    let mut items: Vec<String> = vec![html_escape(ctx.t(Text::ConsentSub))];
+    let mut claims_html: Vec<String> = vec![html_escape(ctx.t(Text::ConsentSub))];
     for name in claims.keys() {
         let d = describe(ctx, name);
-        if !items.contains(&d) {
-            items.push(d);
+        if !claims_html.contains(&d) {
+            claims_html.push(d);
         }
     }
-    let list: String = items.iter().map(|i| format!("<li>{i}</li>")).collect();
     let app = html_escape(&client.name);
-    let title = fill(ctx.t(Text::ConsentTitle), &[("app", &app)]);
-    let body = format!(
-        "<h1>{title}</h1><p>{}</p><ul id=\"consent-claims\">{list}</ul>\
-<form id=\"consent\" method=\"post\" action=\"/oidc/consent\"><input type=\"hidden\" name=\"c\" value=\"{token}\">\
-<button type=\"submit\" name=\"decision\" value=\"allow\">{}</button> \
-<button type=\"submit\" name=\"decision\" value=\"deny\">{}</button></form>",
-        fill(
+    let body = html(&ConsentPage {
+        brand: ctx.brand(),
+        title: &fill(ctx.t(Text::ConsentTitle), &[("app", &app)]),
+        text: &fill(
             ctx.t(Text::ConsentText),
-            &[("app", &format!("<strong>{app}</strong>"))]
+            &[("app", &format!("<strong>{app}</strong>"))],
         ),
-        html_escape(ctx.t(Text::Allow)),
-        html_escape(ctx.t(Text::Deny)),
-        token = html_escape(&token),
-    );
+        claims: &claims_html,
+        token: &token,
+    });
     // The page title is text, escaped by the page: fill it in unescaped.
     let page_title = ctx.t(Text::ConsentTitle).replace("{app}", &client.name);
     ctx.page(200, &page_title, &body)

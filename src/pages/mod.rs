@@ -2,21 +2,23 @@
 //! JavaScript, and is served with a strict Content-Security-Policy whose style nonce is fresh per
 //! response; `frame-ancestors 'none'` keeps pages out of frames.
 
-use crate::http::{html_escape, Response};
+pub(crate) mod html;
+
+use askama::Template;
+
+use crate::http::Response;
 use crate::tenant::config::{Branding, ImisLinks};
 use crate::text::{ErrorTitle, Explanation, Lang, Overrides, Text};
+pub(crate) use html::fill;
 
 /// What a page is branded with: the tenant's name, branding and account links, or nothing
 /// (unknown host).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Brand<'a> {
-    /// Organisation name.
     pub(crate) name: &'a str,
-    /// Branding settings.
     pub(crate) branding: Option<&'a Branding>,
     /// The tenant's iMIS account pages, linked from every page with sign-out.
     pub(crate) links: Option<&'a ImisLinks>,
-    /// The language of the page.
     pub(crate) lang: Lang,
     /// The tenant's replacements of the built-in texts.
     pub(crate) texts: Option<&'a Overrides>,
@@ -33,123 +35,87 @@ impl Brand<'static> {
     };
 }
 
-impl Brand<'_> {
+impl<'a> Brand<'a> {
     /// A text of the page in its language.
-    fn t(&self, text: Text) -> &str {
+    pub(crate) fn t(&self, text: Text) -> &'a str {
         text.in_lang(self.lang, self.texts)
     }
 }
 
-/// `text` HTML-escaped, with each `{name}` replaced by its value, which is already HTML.
-pub(crate) fn fill(text: &str, values: &[(&str, &str)]) -> String {
-    values.iter().fold(html_escape(text), |out, (name, value)| {
-        out.replace(&format!("{{{name}}}"), value)
-    })
+/// A template's HTML. Rendering into a string fails only if a value's own formatting fails,
+/// which none of ours does; should it ever, the page says so rather than show half a form.
+pub(crate) fn html(template: &impl Template) -> String {
+    template
+        .render()
+        .unwrap_or_else(|_| String::from("<p>This page could not be shown.</p>"))
 }
 
 /// The member's account links, the same on every page of a tenant so that creating an account,
 /// recovering a password or username and signing out are always one click away: the tenant's
-/// own iMIS pages (those it configured) and our sign-out, which asks before it acts.
-fn account_links(brand: &Brand<'_>, links: &ImisLinks) -> String {
+/// own iMIS pages (those it configured, and only web addresses) and our sign-out, which asks
+/// before it acts.
+fn account_links<'a>(brand: &Brand<'a>, links: &'a ImisLinks) -> Vec<(&'a str, &'a str)> {
     fn web(href: &Option<String>) -> Option<&str> {
         href.as_deref()
             .filter(|h| h.starts_with("https://") || h.starts_with("http://"))
     }
-    let items: String = [
+    [
         (web(&links.create_account_url), Text::CreateAccount),
         (web(&links.forgot_password_url), Text::ForgotPassword),
         (web(&links.forgot_username_url), Text::ForgotUsername),
         (Some("/signout"), Text::SignOut),
     ]
     .into_iter()
-    .filter_map(|(href, text)| {
-        href.map(|h| {
-            format!(
-                "<li><a href=\"{}\">{}</a></li>",
-                html_escape(h),
-                html_escape(brand.t(text))
-            )
-        })
-    })
-    .collect();
-    format!(
-        "<nav class=\"account\" aria-label=\"{}\"><ul>{items}</ul></nav>",
-        html_escape(brand.t(Text::AccountNav))
-    )
+    .filter_map(|(href, text)| Some((href?, brand.t(text))))
+    .collect()
 }
 
-fn colour(value: Option<&String>, fallback: &'static str) -> String {
+/// A colour the page's style may carry: `#rrggbb` only, since it lands inside CSS.
+fn colour<'a>(value: Option<&'a String>, fallback: &'static str) -> &'a str {
     match value {
         Some(c)
             if c.len() == 7
                 && c.strip_prefix('#')
                     .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit())) =>
         {
-            c.clone()
+            c
         }
-        _ => fallback.to_string(),
+        _ => fallback,
     }
 }
 
-/// Renders a full page: `body_html` must already be escaped.
+#[derive(Template)]
+#[template(path = "page.html")]
+struct Page<'a> {
+    brand: Brand<'a>,
+    lang: &'a str,
+    title: &'a str,
+    nonce: &'a str,
+    primary: &'a str,
+    accent: &'a str,
+    logo: Option<&'a str>,
+    support: Option<&'a str>,
+    account: Option<Vec<(&'a str, &'a str)>>,
+    body: &'a str,
+}
+
+/// Renders a full page around `body_html`, which must already be HTML.
 fn render(brand: Brand<'_>, title: &str, body_html: &str, nonce: &str) -> String {
-    let primary = colour(
-        brand.branding.and_then(|b| b.primary_color.as_ref()),
-        "#1f4e79",
-    );
-    let accent = colour(
-        brand.branding.and_then(|b| b.accent_color.as_ref()),
-        "#e8eef5",
-    );
-    let logo = brand
-        .branding
-        .and_then(|b| b.logo_url.as_deref())
-        .filter(|u| u.starts_with("https://"))
-        .map(|u| {
-            format!(
-                "<img class=\"logo\" src=\"{}\" alt=\"{} logo\">",
-                html_escape(u),
-                html_escape(brand.name)
-            )
-        })
-        .unwrap_or_default();
-    let support = brand
-        .branding
-        .and_then(|b| b.support_email.as_deref())
-        .map(|e| {
-            format!(
-                "<p class=\"support\">{} <a href=\"mailto:{1}\">{1}</a></p>",
-                html_escape(brand.t(Text::NeedHelp)),
-                html_escape(e)
-            )
-        })
-        .unwrap_or_default();
-    let account = brand
-        .links
-        .map(|links| account_links(&brand, links))
-        .unwrap_or_default();
-    format!(
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title} · {name}</title><style nonce=\"{nonce}\">\
-body{{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;margin:0;background:{accent};color:#1a1a1a}}\
-header{{background:{primary};color:#fff;padding:1rem 1.5rem;display:flex;align-items:center;gap:1rem}}\
-header .org{{font-size:1.25rem;font-weight:600}}.logo{{max-height:48px}}\
-main{{max-width:32rem;margin:2rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15)}}\
-h1{{font-size:1.5rem;margin-top:0}}a{{color:{primary}}}\
-.button,button{{display:inline-block;background:{primary};color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;text-decoration:none;cursor:pointer}}\
-.muted{{color:#555;font-size:.9rem}}\
-input:not([type=hidden]){{box-sizing:border-box;width:100%;min-height:2.75rem;padding:.5rem .6rem;font-size:1rem;border:1px solid #767676;border-radius:4px}}\
-.button,button{{min-height:2.75rem}}:focus-visible{{outline:3px solid {primary};outline-offset:2px}}\
-@media (max-width:40rem){{main{{margin:0;border-radius:0;box-shadow:none;padding:1.25rem}}}}\
-.account ul{{list-style:none;padding:0;margin:1.5rem 0 0;display:flex;flex-wrap:wrap;gap:.75rem 1.25rem;font-size:.95rem}}\
-.account a{{display:inline-block;padding:.25rem 0}}.error{{color:#b00020}}code{{background:#f3f3f3;padding:0 .2rem}}\
-</style></head><body><header>{logo}<span class=\"org\">{name}</span></header>\
-<main id=\"main\">{body_html}{account}{support}</main></body></html>\n",
-        title = html_escape(title),
-        name = html_escape(brand.name),
-        lang = brand.lang.code(),
-    )
+    let branding = brand.branding;
+    html(&Page {
+        brand,
+        lang: brand.lang.code(),
+        title,
+        nonce,
+        primary: colour(branding.and_then(|b| b.primary_color.as_ref()), "#1f4e79"),
+        accent: colour(branding.and_then(|b| b.accent_color.as_ref()), "#e8eef5"),
+        logo: branding
+            .and_then(|b| b.logo_url.as_deref())
+            .filter(|u| u.starts_with("https://")),
+        support: branding.and_then(|b| b.support_email.as_deref()),
+        account: brand.links.map(|links| account_links(&brand, links)),
+        body: body_html,
+    })
 }
 
 /// The Content-Security-Policy for a page with this style nonce.
@@ -195,6 +161,16 @@ fn page_response(
         .with_header("cache-control", "no-store")
 }
 
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorBody<'a> {
+    brand: Brand<'a>,
+    title: &'a str,
+    explanation: &'a str,
+    retry: Option<&'a str>,
+    request_id: &'a str,
+}
+
 /// An error page: a title, an explanation and an optional retry link, in the page's language.
 pub(crate) fn error_page<'m>(
     status: u16,
@@ -207,7 +183,7 @@ pub(crate) fn error_page<'m>(
 ) -> Response {
     let Explanation { message, value } = message.into();
     // A placeholder without its value shows empty rather than as `{reason}`.
-    let value = html_escape(value.unwrap_or_default());
+    let value = crate::http::html_escape(value.unwrap_or_default());
     let values: Vec<(&str, &str)> = message
         .placeholder()
         .map(|name| (name, value.as_str()))
@@ -215,24 +191,24 @@ pub(crate) fn error_page<'m>(
         .collect();
     let explanation = fill(brand.t(message.into()), &values);
     let title = brand.t(title.into());
-    // Only ever a link within this host: an error page must not become an open redirect.
-    let retry = retry
-        .filter(|href| crate::http::is_local_path(href))
-        .map(|href| {
-            format!(
-                "<p><a class=\"button\" href=\"{}\">{}</a></p>",
-                html_escape(href),
-                html_escape(brand.t(Text::TryAgain))
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>{}</h1><p>{explanation}</p>{retry}<p class=\"muted\">{} <code>{}</code></p>",
-        html_escape(title),
-        html_escape(brand.t(Text::Reference)),
-        html_escape(request_id),
-    );
+    let body = html(&ErrorBody {
+        brand,
+        title,
+        explanation: &explanation,
+        // Only ever a link within this host: an error page must not become an open redirect.
+        retry: retry.filter(|href| crate::http::is_local_path(href)),
+        request_id,
+    });
     page_response(status, brand, title, &body, nonce)
+}
+
+#[derive(Template)]
+#[template(path = "no_access.html")]
+struct NoAccess<'a> {
+    brand: Brand<'a>,
+    title: &'a str,
+    message: &'a str,
+    app_name: Option<&'a str>,
 }
 
 /// The No Access page: the tenant's customisable text.
@@ -244,37 +220,22 @@ pub(crate) fn no_access(
     nonce: &str,
 ) -> Response {
     let title = title.unwrap_or(brand.t(Text::NoAccessTitle));
-    let message = message.unwrap_or(brand.t(Text::NoAccessText));
-    let app = app_name
-        .map(|a| {
-            format!(
-                "<p class=\"muted\">{} {}</p>",
-                html_escape(brand.t(Text::Service)),
-                html_escape(a)
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>{}</h1><p>{}</p>{app}<p><a href=\"/\">{}</a></p>",
-        html_escape(title),
-        html_escape(message),
-        html_escape(brand.t(Text::Home))
-    );
+    let body = html(&NoAccess {
+        brand,
+        title,
+        message: message.unwrap_or(brand.t(Text::NoAccessText)),
+        app_name,
+    });
     page_response(403, brand, title, &body, nonce)
 }
 
-/// `fields` as hidden form inputs, escaped.
-pub(crate) fn hidden_inputs(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                html_escape(k),
-                html_escape(v)
-            )
-        })
-        .collect()
+#[derive(Template)]
+#[template(path = "auto_post.html")]
+struct AutoPost<'a> {
+    brand: Brand<'a>,
+    action: &'a str,
+    fields: &'a [(&'a str, &'a str)],
+    nonce: &'a str,
 }
 
 /// A page that POSTs `fields` to `action` at once (SAML HTTP-POST binding, the token bridge).
@@ -285,16 +246,12 @@ pub(crate) fn auto_post(
     fields: &[(&str, &str)],
     nonce: &str,
 ) -> Response {
-    let inputs = hidden_inputs(fields);
-    let body = format!(
-        "<h1>{}</h1><form id=\"auto-post\" method=\"post\" action=\"{}\">{inputs}\
-<noscript><p>{}</p></noscript><button type=\"submit\">{}</button></form>\
-<script nonce=\"{nonce}\">document.getElementById('auto-post').submit();</script>",
-        html_escape(brand.t(Text::SigningIn)),
-        html_escape(action),
-        html_escape(brand.t(Text::PressContinue)),
-        html_escape(brand.t(Text::Continue)),
-    );
+    let body = html(&AutoPost {
+        brand,
+        action,
+        fields,
+        nonce,
+    });
     // The form posts to another site: allow exactly that target in form-action.
     let origin = action.split('/').take(3).collect::<Vec<_>>().join("/");
     let csp = content_security_policy(nonce).replace(
@@ -310,13 +267,6 @@ pub(crate) fn auto_post(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_tenant_text_is_escaped_and_only_its_placeholders_are_filled() {
-        let hostile = "<img src=x onerror=alert(1)> {org} {app}";
-        let html = fill(hostile, &[("org", "<b>Acme</b>")]);
-        assert_eq!(html, "&lt;img src=x onerror=alert(1)&gt; <b>Acme</b> {app}");
-    }
 
     #[test]
     fn escapes_and_brands() {
@@ -349,6 +299,41 @@ mod tests {
         assert!(!html.contains("javascript:"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("nonce=\"n0nce\""));
+    }
+
+    #[test]
+    fn the_auto_post_form_escapes_its_target_and_fields() {
+        let r = auto_post(
+            Brand::NEUTRAL,
+            "https://sp.example/acs?a=1&b=\"x",
+            &[
+                ("SAMLResponse", "PHN+/="),
+                ("RelayState", "\"><script>alert(1)</script>"),
+            ],
+            "n1",
+        );
+        let html = String::from_utf8_lossy(&r.body);
+        assert!(html.contains("action=\"https://sp.example/acs?a=1&amp;b=&quot;x\""));
+        assert!(html.contains("name=\"SAMLResponse\" value=\"PHN+/=\""));
+        assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("<script nonce=\"n1\">"));
+    }
+
+    #[test]
+    fn the_no_access_page_escapes_the_tenant_s_text_and_the_app_name() {
+        let r = no_access(
+            Brand::NEUTRAL,
+            Some("<i>No</i>"),
+            None,
+            Some("<b>LMS</b>"),
+            "n1",
+        );
+        assert_eq!(r.status, 403);
+        let html = String::from_utf8_lossy(&r.body);
+        assert!(html.contains("<h1>&lt;i&gt;No&lt;/i&gt;</h1>"));
+        assert!(html.contains("&lt;b&gt;LMS&lt;/b&gt;"));
+        assert!(!html.contains("<b>LMS"));
     }
 
     #[test]

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Participant;
 use crate::cookie;
-use crate::http::{html_escape, Response};
+use askama::Template;
+
+use crate::http::Response;
 use crate::platform::Platform;
 use crate::Ctx;
 
@@ -47,6 +49,14 @@ pub(crate) fn save<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Option
     Some(cookie::set(LOGOUT_COOKIE, &text, 300))
 }
 
+#[derive(Template)]
+#[template(path = "front_channel_logout.html")]
+struct FrontChannelLogout<'a> {
+    frames: &'a [String],
+    done: &'a str,
+    nonce: &'a str,
+}
+
 /// The end of the chain: the front-channel frames (if any), then `done`.
 pub(crate) fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Response {
     let clear = cookie::clear(LOGOUT_COOKIE);
@@ -54,27 +64,16 @@ pub(crate) fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Resp
         return Response::redirect(&state.done).with_header("set-cookie", clear);
     }
     // Front-channel logout: each client's URI in a hidden frame, then on to `done`.
-    let frames: String = state
-        .frames
-        .iter()
-        .map(|u| {
-            format!(
-                "<iframe src=\"{}\" title=\"logout\" hidden></iframe>",
-                html_escape(u)
-            )
-        })
-        .collect();
     let origins: Vec<String> = state
         .frames
         .iter()
         .filter_map(|u| crate::http::origin_of(u))
         .collect();
-    let body = format!(
-        "<h1>Signing you out…</h1>{frames}<p><a class=\"button\" id=\"logout-continue\" href=\"{0}\">Continue</a></p>\
-<script nonce=\"{1}\">setTimeout(function(){{location.href=document.getElementById('logout-continue').href}},1500);</script>",
-        html_escape(&state.done),
-        ctx.nonce,
-    );
+    let body = crate::pages::html(&FrontChannelLogout {
+        frames: &state.frames,
+        done: &state.done,
+        nonce: &ctx.nonce,
+    });
     let mut resp = ctx
         .page(200, "Signing out", &body)
         .with_header("set-cookie", clear);

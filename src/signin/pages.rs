@@ -1,11 +1,25 @@
 //! The sign-in journey's pages: the legacy sign-in form, the sign-out confirmation, the
 //! signed-out page and the home page.
 
+use askama::Template;
+
 use crate::http::{html_escape, Response};
-use crate::pages::fill;
+use crate::pages::{fill, html, Brand};
 use crate::platform::Platform;
 use crate::text::Text;
 use crate::Ctx;
+
+#[derive(Template)]
+#[template(path = "signin_form.html")]
+struct SigninForm<'a> {
+    brand: Brand<'a>,
+    app_name: Option<&'a str>,
+    message: Option<&'a str>,
+    error: Option<&'a str>,
+    pending_id: &'a str,
+    username: &'a str,
+    hint: &'a str,
+}
 
 /// The iMIS 2017 legacy sign-in form ("Sign in to continue to: {App Name}" when there is an app),
 /// with `error` above it after a failed attempt.
@@ -17,47 +31,19 @@ pub(crate) fn signin_form<P: Platform>(
     error: Option<Text>,
     status: u16,
 ) -> Response {
-    let heading = match app_name {
-        Some(app) => format!(
-            "{} {}",
-            html_escape(ctx.t(Text::SignInToContinue)),
-            html_escape(app)
-        ),
-        None => html_escape(ctx.t(Text::SignInTitle)),
-    };
-    let message = ctx
-        .tenant
-        .pages
-        .signin_message
-        .as_deref()
-        .map(|m| format!("<p>{}</p>", html_escape(m)))
-        .unwrap_or_default();
-    let error = error
-        .map(|e| {
-            format!(
-                "<p class=\"error\" role=\"alert\" id=\"signin-error\"><strong>{}</strong></p>",
-                html_escape(ctx.t(e))
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>{heading}</h1>{message}{error}\
-<form method=\"post\" action=\"/signin\" id=\"signin-form\">\
-<input type=\"hidden\" name=\"p\" value=\"{}\">\
-<p><label for=\"username\">{}</label><br><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required autofocus></p>\
-<p><label for=\"password\">{}</label><br><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
-<p><button type=\"submit\">{}</button></p></form>\
-<p class=\"muted\">{}</p>",
-        html_escape(pending_id),
-        html_escape(ctx.t(Text::Username)),
-        html_escape(username),
-        html_escape(ctx.t(Text::Password)),
-        html_escape(ctx.t(Text::SignInButton)),
-        fill(
-            ctx.t(Text::SignInHint),
-            &[("org", &html_escape(&ctx.tenant.name))]
-        ),
+    let hint = fill(
+        ctx.t(Text::SignInHint),
+        &[("org", &html_escape(&ctx.tenant.name))],
     );
+    let body = html(&SigninForm {
+        brand: ctx.brand(),
+        app_name,
+        message: ctx.tenant.pages.signin_message.as_deref(),
+        error: error.map(|e| ctx.t(e)),
+        pending_id,
+        username,
+        hint: &hint,
+    });
     ctx.page(status, ctx.t(Text::SignInTitle), &body)
 }
 
@@ -73,6 +59,18 @@ pub(crate) fn signout_confirm<P: Platform>(
     signout_confirm_form(ctx, action, token, app_name, &[], "signout")
 }
 
+#[derive(Template)]
+#[template(path = "signout_confirm.html")]
+struct SignoutConfirm<'a> {
+    brand: Brand<'a>,
+    asked_by: Option<String>,
+    question: &'a str,
+    form_id: &'a str,
+    action: &'a str,
+    token: &'a str,
+    fields: &'a [(&'a str, &'a str)],
+}
+
 /// [`signout_confirm`] whose form has the id `form_id` and carries `hidden` fields along with
 /// the token (a protocol's own parameters, posted back as they came).
 pub(crate) fn signout_confirm_form<P: Platform>(
@@ -83,40 +81,42 @@ pub(crate) fn signout_confirm_form<P: Platform>(
     hidden: &[(&str, &str)],
     form_id: &str,
 ) -> Response {
-    let hidden = crate::pages::hidden_inputs(hidden);
-    let asked_by = app_name
-        .map(|n| {
-            format!(
-                "<p>{}</p>",
-                fill(ctx.t(Text::SignOutAskedBy), &[("app", &html_escape(n))])
-            )
-        })
-        .unwrap_or_default();
-    let sign_out = html_escape(ctx.t(Text::SignOut));
-    let body = format!(
-        "<h1>{sign_out}</h1>{asked_by}<p>{}</p>\
-<form id=\"{}\" method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
-{hidden}<button type=\"submit\">{sign_out}</button></form>",
-        fill(
-            ctx.t(Text::SignOutQuestion),
-            &[("org", &html_escape(&ctx.tenant.name))]
-        ),
-        html_escape(form_id),
-        html_escape(action),
-        html_escape(token),
+    let question = fill(
+        ctx.t(Text::SignOutQuestion),
+        &[("org", &html_escape(&ctx.tenant.name))],
     );
+    let body = html(&SignoutConfirm {
+        brand: ctx.brand(),
+        asked_by: app_name.map(|n| fill(ctx.t(Text::SignOutAskedBy), &[("app", &html_escape(n))])),
+        question: &question,
+        form_id,
+        action,
+        token,
+        fields: hidden,
+    });
     ctx.page(200, ctx.t(Text::SignOut), &body)
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+struct SignedOut<'a> {
+    brand: Brand<'a>,
 }
 
 /// The page members land on after signing out.
 pub(crate) fn signed_out<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
-    let body = format!(
-        "<h1>{}</h1><p>{}</p><p><a class=\"button\" href=\"/signin\">{}</a></p>",
-        html_escape(ctx.t(Text::SignedOutTitle)),
-        html_escape(ctx.t(Text::SignedOutText)),
-        html_escape(ctx.t(Text::SignInAgain)),
-    );
+    let body = html(&SignedOut { brand: ctx.brand() });
     ctx.page(200, ctx.t(Text::SignedOutTitle), &body)
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home<'a> {
+    brand: Brand<'a>,
+    /// "Signed in as {name}" for a member, the introduction otherwise.
+    greeting: &'a str,
+    member: Option<&'a super::SessionUser>,
+    signout_token: &'a str,
 }
 
 /// `/`: who is signed in, with a sign-out button; or a sign-in button.
@@ -124,30 +124,28 @@ pub(crate) fn home<P: Platform>(
     ctx: &Ctx<'_, P>,
     session: Option<(&super::Session, String)>,
 ) -> Response {
-    let name = html_escape(&ctx.tenant.name);
-    let body = match session {
-        Some((s, token)) => format!(
-            "<h1>{name}</h1><p id=\"signed-in\">{} ({}, iMIS ID {}).</p>\
-<form method=\"post\" action=\"/signout\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
-<button type=\"submit\">{}</button></form>",
-            fill(
-                ctx.t(Text::SignedInAs),
-                &[(
-                    "name",
-                    &format!("<strong>{}</strong>", html_escape(&s.user.display_name()))
-                )]
-            ),
-            html_escape(&s.user.username),
-            html_escape(&s.user.imis_id),
-            html_escape(&token),
-            html_escape(ctx.t(Text::SignOut)),
+    let (member, signout_token) = match &session {
+        Some((s, token)) => (Some(&s.user), token.as_str()),
+        None => (None, ""),
+    };
+    let greeting = match member {
+        Some(user) => fill(
+            ctx.t(Text::SignedInAs),
+            &[(
+                "name",
+                &format!("<strong>{}</strong>", html_escape(&user.display_name())),
+            )],
         ),
-        None => format!(
-            "<h1>{name}</h1><p>{}</p>\
-<p><a class=\"button\" id=\"signin-link\" href=\"/signin\">{}</a></p>",
-            fill(ctx.t(Text::HomeIntro), &[("org", &name)]),
-            html_escape(ctx.t(Text::SignInLink)),
+        None => fill(
+            ctx.t(Text::HomeIntro),
+            &[("org", &html_escape(&ctx.tenant.name))],
         ),
     };
+    let body = html(&Home {
+        brand: ctx.brand(),
+        greeting: &greeting,
+        member,
+        signout_token,
+    });
     ctx.page(200, ctx.t(Text::HomeTitle), &body)
 }

@@ -324,6 +324,26 @@ fn legacy_sign_in_form_checks_the_password_at_imis() {
 }
 
 #[test]
+fn a_hostile_username_comes_back_escaped_in_the_form() {
+    let (idp, p, _) = legacy();
+    let mut b = browser(&idp, &p, "globex.localhost");
+    let form_url = location(&b.get("/signin?return=/x")).to_string();
+    let id = crate::http::percent_decode(form_url.trim_start_matches("/signin?p="), true);
+    let hostile = "\"><script>alert(1)</script>";
+    let r = b.post(
+        "/signin",
+        &crate::http::encode_form(&[("p", &id), ("username", hostile), ("password", "wrong")]),
+    );
+    assert_eq!(r.status, 401);
+    let html = body(&r);
+    assert!(
+        html.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"));
+}
+
+#[test]
 fn parallel_password_guesses_cannot_race_past_the_throttle() {
     let (idp, p, _) = legacy();
     // Fifty browsers, each with its own sign-in form, guess one member's password at once; the
