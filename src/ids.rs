@@ -1,4 +1,5 @@
-//! Identifiers that name a tenant's apps and clients in KV keys, URLs, cookies and audit events.
+//! Identifiers that name a tenant's apps and clients in KV keys, URLs, cookies and audit events,
+//! and the SAML identifiers the IdP compares or hands back: entity IDs and session indexes.
 //!
 //! Each is a type whose every value has the identifier's shape: it is checked when the value is
 //! made from request text, from a stored value or from a sealed cookie, and nowhere else. So a
@@ -77,6 +78,47 @@ identifier!(
     "a client id (1 to 128 letters, digits, '.', '_' or '-')"
 );
 
+identifier!(
+    /// A SAML entity ID, as an app's settings or an SP's metadata give it: an SP's is the
+    /// `Issuer` its requests must carry, compared exactly.
+    EntityId,
+    is_entity_id,
+    "an entity ID (1 to 1024 bytes, not only white space)"
+);
+
+identifier!(
+    /// The `SessionIndex` the IdP put in an assertion, kept with the session so that a logout
+    /// request to that SP names the same one.
+    SessionIndex,
+    is_session_index,
+    "a session index (1 to 64 letters, digits, '_' or '-')"
+);
+
+impl SessionIndex {
+    /// A new index: `_s` and the first 24 letters and digits of `random`.
+    pub(crate) fn fresh(random: &str) -> Self {
+        let tail: String = random
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(24)
+            .collect();
+        Self(format!("_s{tail}"))
+    }
+}
+
+/// Whether `id` can be an entity ID: SAML allows up to 1024 characters, and a blank one
+/// names nobody.
+pub fn is_entity_id(id: &str) -> bool {
+    !id.trim().is_empty() && id.len() <= 1024
+}
+
+fn is_session_index(index: &str) -> bool {
+    (1..=64).contains(&index.len())
+        && index
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
 /// Whether `id` has the shape of the id of a tenant's SAML app or bridge app
 /// (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`).
 pub fn is_app_id(id: &str) -> bool {
@@ -131,6 +173,48 @@ mod tests {
             assert_eq!(ClientId::parse(bad), None, "{bad:?}");
             let json = serde_json::to_string(bad).unwrap();
             assert!(serde_json::from_str::<ClientId>(&json).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_entity_id_is_any_text_saml_allows_and_compares_exactly() {
+        for good in [
+            "urn:moodle",
+            "https://sp.example/metadata",
+            "x",
+            &"e".repeat(1024),
+        ] {
+            let id = EntityId::parse(good).unwrap();
+            assert_eq!(&*id, good);
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(serde_json::from_str::<EntityId>(&json).unwrap(), id);
+        }
+        let long = "e".repeat(1025);
+        for bad in ["", " ", "\t\n", &long] {
+            assert_eq!(EntityId::parse(bad), None, "{bad:?}");
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(serde_json::from_str::<EntityId>(&json).is_err(), "{bad:?}");
+        }
+        assert_ne!(EntityId::parse("urn:Moodle"), EntityId::parse("urn:moodle"));
+    }
+
+    #[test]
+    fn a_fresh_session_index_is_always_one_and_others_are_checked() {
+        let fresh = SessionIndex::fresh("abcDEF0123456789abcdef0123456789");
+        assert_eq!(&*fresh, "_sabcDEF0123456789abcdef01");
+        // Whatever the random text holds, the index keeps the shape.
+        let odd = SessionIndex::fresh("<\"é>");
+        assert_eq!(&*odd, "_s");
+        let json = serde_json::to_string(&odd).unwrap();
+        assert_eq!(serde_json::from_str::<SessionIndex>(&json).unwrap(), odd);
+        let long = "s".repeat(65);
+        for bad in ["", "a b", "<x>", "a\"", &long] {
+            assert_eq!(SessionIndex::parse(bad), None, "{bad:?}");
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(
+                serde_json::from_str::<SessionIndex>(&json).is_err(),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -15,7 +15,7 @@ use edge_idp::http::{percent_encode, Request, Response};
 use edge_idp::platform::{HttpMethod, PlatformError};
 use edge_idp::cookie;
 use edge_idp::signin::{session, Participant, Session, SessionUser};
-use edge_idp::ids::{AppId, ClientId};
+use edge_idp::ids::{AppId, ClientId, SessionIndex};
 use edge_idp::Idp;
 
 use crate::platform::{block_on, FakePlatform, NOW_MS};
@@ -718,7 +718,7 @@ xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{}\" Version=\"{}\" Is
                         name_id: self.text(name_id),
                         name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
                             .into(),
-                        session_index: "_idx".into(),
+                        session_index: SessionIndex::parse("_idx")?,
                     }),
                     ParticipantChoice::Oidc(c) => Some(Participant::Oidc {
                         client: ClientId::parse(&self.text(c))?,

@@ -6,6 +6,7 @@ use super::config::{NameIdFormat, RoleFormat};
 use super::time;
 use super::xml::El;
 use crate::access::{value_text, Profile};
+use crate::ids::SessionIndex;
 use crate::platform::Platform;
 use crate::signin::SessionUser;
 
@@ -120,7 +121,7 @@ pub(crate) struct AssertionContent<'a> {
     /// When the member signed in (seconds).
     pub(crate) authn_instant: u64,
     /// SessionIndex (for Single Logout).
-    pub(crate) session_index: &'a str,
+    pub(crate) session_index: &'a SessionIndex,
     /// When the IdP session ends (seconds).
     pub(crate) session_not_on_or_after: u64,
     /// Attributes.
@@ -164,7 +165,7 @@ pub(crate) fn build(c: &AssertionContent<'_>) -> El {
         );
     let authn = El::new("saml:AuthnStatement")
         .attr("AuthnInstant", time::format(c.authn_instant))
-        .attr("SessionIndex", c.session_index)
+        .attr("SessionIndex", c.session_index.as_str())
         .attr(
             "SessionNotOnOrAfter",
             time::format(c.session_not_on_or_after),

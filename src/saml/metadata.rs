@@ -6,6 +6,7 @@ use base64::Engine;
 
 use super::config::{Acs, Binding, LoadedApp, Slo};
 use super::xml::{self, El, Element, NS_DS, NS_MD};
+use crate::ids::EntityId;
 
 /// The IdP's URLs for one app on the host the request came to.
 #[derive(Debug, Clone)]
@@ -73,8 +74,8 @@ pub(crate) fn idp_metadata(app: &LoadedApp, urls: &IdpUrls) -> String {
 /// What an SP's metadata says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpMetadata {
-    /// Entity ID.
-    pub entity_id: String,
+    /// The `entityID` the SP names itself by.
+    pub entity_id: EntityId,
     /// ACS endpoints with a binding we answer with (HTTP-POST, HTTP-Redirect), default first.
     pub acs: Vec<Acs>,
     /// The first Single Logout service with a binding we use.
@@ -115,9 +116,12 @@ fn flag(e: &Element, name: &str) -> bool {
 /// Reads SP metadata: an `EntityDescriptor`, or an `EntitiesDescriptor` holding exactly one SP.
 pub fn parse_sp_metadata(bytes: &[u8]) -> Result<SpMetadata, MetadataError> {
     let entity = sp_entity(xml::parse(bytes)?)?;
-    let entity_id = match entity.attr("entityID").map(str::trim) {
-        Some(id) if !id.is_empty() && id.len() <= 1024 => id.to_string(),
-        _ => return invalid("the EntityDescriptor has no entityID"),
+    let Some(entity_id) = entity
+        .attr("entityID")
+        .map(str::trim)
+        .and_then(EntityId::parse)
+    else {
+        return invalid("the EntityDescriptor has no entityID");
     };
     let Some(sp) = entity.child(NS_MD, "SPSSODescriptor") else {
         return invalid(

@@ -124,11 +124,10 @@ pub fn app_urls(app: &config::SamlApp, host: &str, port: Option<u16>, primary: &
     };
     let base = format!("https://{host}{port}/saml/{}", app.id);
     Saml {
-        entity_id: app
-            .idp
-            .entity_id
-            .clone()
-            .unwrap_or_else(|| format!("https://{primary}{port}/saml/{}/metadata", app.id)),
+        entity_id: app.idp.entity_id.as_ref().map_or_else(
+            || format!("https://{primary}{port}/saml/{}/metadata", app.id),
+            ToString::to_string,
+        ),
         sso: format!("{base}/sso"),
         slo: format!("{base}/slo"),
     }

@@ -15,6 +15,7 @@ use super::{app_or_page, new_id, urls};
 use crate::access::{self, AccessSettings, Asking, Decision, Profile};
 use crate::audit::Outcome;
 use crate::http::Response;
+use crate::ids::SessionIndex;
 use crate::platform::Platform;
 use crate::signin::{self, session_ref, Family, Participant, Session, SignInOptions};
 use crate::text::{ErrorMessage, ErrorTitle};
@@ -224,7 +225,7 @@ async fn answer<P: Platform>(
         Err(page) => return page,
     };
     let now = ctx.platform.now().secs();
-    let session_index = format!("_s{}", assertion::random_alnum(ctx.platform, 24));
+    let session_index = SessionIndex::fresh(&assertion::random_alnum(ctx.platform, 24));
     let assertion_id = new_id(ctx.platform);
     let idp = urls(ctx, app);
     let attributes = assertion::attributes(&profile, cfg.role_format);
@@ -272,7 +273,12 @@ async fn answer<P: Platform>(
 
 /// Records the app as a participant of the session with the NameID and SessionIndex just sent:
 /// one entry per app, as the latest ones are what Single Logout needs.
-fn set_participant(session: &mut Session, app_id: &AppId, name_id: NameId, session_index: String) {
+fn set_participant(
+    session: &mut Session,
+    app_id: &AppId,
+    name_id: NameId,
+    session_index: SessionIndex,
+) {
     session
         .participants
         .retain(|p| !matches!(p, Participant::Saml { app, .. } if app == app_id));

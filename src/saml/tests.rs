@@ -334,6 +334,19 @@ fn requests_are_checked() {
         .status,
         403
     );
+    // The Issuer is compared exactly (after the parser trims white space around the text):
+    // another case or a trailing slash is another SP.
+    for near in [
+        "https://SP.example/metadata",
+        "https://sp.example/metadata/",
+    ] {
+        let request = authn_request(&p, "_n", "").replace(SP, near);
+        let r = b.get(&format!(
+            "/saml/demo-sp/sso?{}",
+            redirect_query(&request, None)
+        ));
+        assert_eq!(r.status, 403, "{near:?}");
+    }
     let bad_acs = authn_request(
         &p,
         "_b",

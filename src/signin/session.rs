@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AppId, ClientId};
+use crate::ids::{AppId, ClientId, SessionIndex};
 use crate::imis::Member;
 
 /// The session cookie's name.
@@ -76,7 +76,7 @@ pub enum Participant {
         /// NameID format sent.
         name_id_format: String,
         /// SessionIndex sent.
-        session_index: String,
+        session_index: SessionIndex,
     },
     /// An OpenID Connect client.
     Oidc {

@@ -1,8 +1,8 @@
 //! `saml add`: a new app from settings on the command line, with a fresh key.
 
 use edge_idp::saml::config::{
-    is_https_url, Acs, AppId, Binding, EncryptionMethod, IdpSettings, NameIdFormat, RoleFormat,
-    SamlApp, SpSettings,
+    is_https_url, Acs, AppId, Binding, EncryptionMethod, EntityId, IdpSettings, NameIdFormat,
+    RoleFormat, SamlApp, SpSettings,
 };
 
 use super::folder::{tenant_of_dir, write_app};
@@ -36,6 +36,11 @@ pub(super) fn add(args: AddArgs) -> Result<(), CliError> {
             args.sp_entity_id.clone().unwrap_or_default(),
             args.acs_url.clone().unwrap_or_default(),
         )
+    };
+    let Some(entity_id) = EntityId::parse(&entity_id) else {
+        return Err(usage(
+            "--sp-entity-id: the SP's entity ID (1 to 1024 bytes, not only white space)",
+        ));
     };
     if !is_https_url(&acs_url) {
         return Err(usage("--acs-url must be an https URL"));

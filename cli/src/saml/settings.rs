@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use edge_idp::saml::config::{is_https_url, Binding, RoleFormat, SamlApp, Slo};
+use edge_idp::saml::config::{is_https_url, Binding, EntityId, RoleFormat, SamlApp, Slo};
 
 use super::usage;
 use super::x509::read_cert_file;
@@ -131,8 +131,14 @@ pub(super) fn apply(app: &mut SamlApp, s: &Settings) -> Result<(), CliError> {
     if let Some(v) = s.authn_requests_signed {
         app.sp.authn_requests_signed = v;
     }
-    if let Some(e) = &s.idp_entity_id {
-        app.idp.entity_id = Some(e.clone()).filter(|e| !e.is_empty());
+    // Empty goes back to the default entity ID.
+    if let Some(e) = s.idp_entity_id.as_deref() {
+        app.idp.entity_id = match e {
+            "" => None,
+            e => Some(EntityId::parse(e).ok_or_else(|| {
+                usage("--idp-entity-id: at most 1024 bytes, not only white space")
+            })?),
+        };
     }
     Ok(())
 }

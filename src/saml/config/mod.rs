@@ -94,6 +94,7 @@ pub enum AppError {
     },
 }
 
+pub use crate::ids::EntityId;
 pub use crate::tenant::config::{is_app_id, AppId};
 
 /// Whether `url` is an absolute https URL with a host and no fragment.
@@ -187,9 +188,6 @@ impl SpSettings {
                 rule: rule.to_string(),
             })
         };
-        if self.entity_id.trim().is_empty() || self.entity_id.len() > 1024 {
-            return field("sp.entity_id", "1 to 1024 characters");
-        }
         if self.acs.is_empty() {
             return field("sp.acs", "at least one Assertion Consumer Service");
         }

@@ -2,6 +2,7 @@
 //! and certificates, the IdP's keys), kept apart from the rules in `config` so the schema's shape
 //! reads on its own.
 
+use crate::ids::EntityId;
 use serde::{Deserialize, Serialize};
 
 /// A SAML binding.
@@ -107,7 +108,7 @@ pub struct Slo {
 #[serde(deny_unknown_fields)]
 pub struct SpSettings {
     /// The SP's entity ID: the Issuer of its requests.
-    pub entity_id: String,
+    pub entity_id: EntityId,
     /// ACS endpoints; the first is the default.
     pub acs: Vec<Acs>,
     /// Single Logout service.
@@ -164,7 +165,7 @@ pub struct IdpKey {
 pub struct IdpSettings {
     /// The IdP entity ID, when not `https://{first hostname}/saml/{app}/metadata`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
+    pub entity_id: Option<EntityId>,
     /// The key that signs.
     pub current: IdpKey,
     /// The next key: published in metadata, signs nothing until promoted.
