@@ -57,25 +57,25 @@ pub struct Idp {
     bridge_apps: bridge::app::AppCache,
     oidc: oidc::OidcCache,
     /// Protocol configuration read from KV (SAML apps, …), parsed once per isolate.
-    pub(crate) configs: cache::KvCache,
+    configs: cache::KvCache,
 }
 
 /// Everything one request's handlers need.
 pub struct Ctx<'a, P: Platform> {
     /// The runtime.
-    pub(crate) platform: &'a P,
+    platform: &'a P,
     /// Per-isolate state.
-    pub(crate) idp: &'a Idp,
+    idp: &'a Idp,
     /// The request.
-    pub(crate) req: &'a Request,
+    req: &'a Request,
     /// The tenant serving the request's host.
-    pub(crate) tenant: Arc<TenantConfig>,
+    tenant: Arc<TenantConfig>,
     /// Random id of this request, in logs and on error pages.
-    pub(crate) request_id: String,
+    request_id: String,
     /// Fresh nonce for this response's Content-Security-Policy.
-    pub(crate) nonce: String,
+    nonce: String,
     /// The language of this response's pages: the member's choice, else the tenant's.
-    pub(crate) lang: text::Lang,
+    lang: text::Lang,
     /// Cookies a handler set on the side (e.g. the remembered IQA answers), added to whatever
     /// response the request ends with.
     cookies: std::cell::RefCell<Vec<String>>,

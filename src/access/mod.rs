@@ -138,9 +138,9 @@ fn admit<P: Platform>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoAccessRule {
     /// The `AccessRestrictionCode` value it matches (exactly).
-    pub(crate) code: String,
+    code: String,
     /// Where to send the member; `None` shows the No Access page.
-    pub(crate) redirect: Option<String>,
+    redirect: Option<String>,
 }
 
 /// Why a No Access Mapping cannot be saved.

@@ -44,7 +44,7 @@ impl Delivery {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct BridgeApp {
     /// Format version (1).
-    pub(crate) schema_version: u8,
+    schema_version: u8,
     /// App id (the `{app}` of the key and of `/bridge/{app}/…`).
     pub(crate) id: AppId,
     /// App name shown on pages.
@@ -63,10 +63,10 @@ pub(crate) struct BridgeApp {
     #[serde(default)]
     pub(crate) allow_subdomains: bool,
     /// Hex SHA-256 of the vendor's API secret.
-    pub(crate) secret_sha256: String,
+    secret_sha256: String,
     /// The secret being replaced, accepted until its `valid_until` (`bridge rotate-secret`).
     #[serde(default)]
-    pub(crate) previous_secret: Option<PreviousSecret>,
+    previous_secret: Option<PreviousSecret>,
     /// Parent domain of the token cookie (cookie delivery).
     #[serde(default)]
     pub(crate) cookie_domain: Option<String>,
@@ -85,7 +85,7 @@ pub(crate) struct BridgeApp {
     pub(crate) profile_iqa: Option<String>,
     /// Role IQA (one parameter: the username; one column), whose rows go to the vendor as `roles`.
     #[serde(default)]
-    pub(crate) role_iqa: Option<String>,
+    role_iqa: Option<String>,
     /// IQAs whose every row goes to the vendor under `data.{name}` (committees, registrations…).
     #[serde(default)]
     pub(crate) data_iqas: Vec<DataIqa>,
@@ -94,7 +94,7 @@ pub(crate) struct BridgeApp {
     pub(crate) no_access_mapping: Option<String>,
     /// One-time token lifetime in seconds.
     #[serde(default)]
-    pub(crate) token_ttl_seconds: Option<u32>,
+    token_ttl_seconds: Option<u32>,
 }
 
 fn default_cookie_name() -> String {
@@ -127,9 +127,9 @@ fn is_data_name(name: &str) -> bool {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PreviousSecret {
     /// Hex SHA-256 of it, as [`BridgeApp::secret_sha256`].
-    pub(crate) secret_sha256: String,
+    secret_sha256: String,
     /// Seconds since the epoch after which it no longer works.
-    pub(crate) valid_until: u64,
+    valid_until: u64,
 }
 
 impl BridgeApp {

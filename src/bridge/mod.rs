@@ -32,13 +32,13 @@ use app::{AppError, AppId, Delivery};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingSignin {
     /// Bridge app id.
-    pub(crate) app: AppId,
+    app: AppId,
     /// The validated ReturnURL, if the vendor gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) return_url: Option<String>,
+    return_url: Option<String>,
     /// The delivery asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) delivery: Option<Delivery>,
+    delivery: Option<Delivery>,
 }
 
 impl crate::signin::Resumable for PendingSignin {

@@ -18,7 +18,7 @@ pub(crate) struct Grant {
     /// The member, as known at sign-in.
     pub(crate) user: SessionUser,
     /// When the token was minted (seconds since the epoch).
-    pub(crate) issued: u64,
+    issued: u64,
 }
 
 fn store_key(tenant: &str, app: &str, token: &str) -> String {

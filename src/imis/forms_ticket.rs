@@ -174,15 +174,15 @@ pub struct Ticket {
     /// The member's iMIS username.
     pub name: String,
     /// Issued at, in seconds since the Unix epoch.
-    pub(crate) issued: i64,
+    issued: i64,
     /// Expires at, in seconds since the Unix epoch.
-    pub(crate) expires: i64,
+    expires: i64,
     /// Whether the cookie outlives the browser session.
-    pub(crate) persistent: bool,
+    persistent: bool,
     /// The application's own data.
-    pub(crate) user_data: String,
+    user_data: String,
     /// The cookie path it was issued for.
-    pub(crate) cookie_path: String,
+    cookie_path: String,
 }
 
 impl Ticket {

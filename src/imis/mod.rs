@@ -112,11 +112,11 @@ impl From<PlatformError> for ImisError {
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenGrant {
     /// Bearer token for `/api`.
-    pub(crate) access_token: String,
+    access_token: String,
     /// The iMIS username the token belongs to, when iMIS says.
     pub(crate) user_name: Option<String>,
     /// Lifetime of the access token in seconds.
-    pub(crate) expires_in: u64,
+    expires_in: u64,
 }
 
 impl std::fmt::Debug for TokenGrant {

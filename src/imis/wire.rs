@@ -70,7 +70,7 @@ pub struct Paging {
     /// The offset of the next page (0 on the last page).
     pub(crate) next_offset: u64,
     /// Items on this page.
-    pub(crate) count: u64,
+    count: u64,
 }
 
 /// Reads the paging block; missing fields mean "no further page".

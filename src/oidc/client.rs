@@ -163,7 +163,7 @@ impl std::ops::Deref for RegisteredRedirect {
 #[serde(deny_unknown_fields)]
 pub struct Client {
     /// Schema version (1).
-    pub(crate) schema_version: u32,
+    schema_version: u32,
     /// client_id.
     pub(crate) id: ClientId,
     /// Name shown on pages.
@@ -175,18 +175,18 @@ pub struct Client {
     pub(crate) token_endpoint_auth_method: AuthMethod,
     /// `sha256:` + base64url of the SHA-256 of the client secret.
     #[serde(default)]
-    pub(crate) client_secret_hash: Option<String>,
+    client_secret_hash: Option<String>,
     /// The secret being replaced, accepted until its `valid_until` (`oidc rotate-secret`).
     #[serde(default)]
-    pub(crate) previous_client_secret: Option<PreviousClientSecret>,
+    previous_client_secret: Option<PreviousClientSecret>,
     /// Registered JWKS for `private_key_jwt`.
     #[serde(default)]
-    pub(crate) jwks: Option<serde_json::Value>,
+    jwks: Option<serde_json::Value>,
     /// The keys of [`Client::jwks`], parsed once when the client value is loaded.
     #[serde(skip)]
     pub(crate) assertion_keys: Vec<AssertionKey>,
     /// Redirect URIs, matched exactly.
-    pub(crate) redirect_uris: Vec<String>,
+    redirect_uris: Vec<String>,
     /// Post-logout redirect URIs, matched exactly.
     #[serde(default)]
     pub(crate) post_logout_redirect_uris: Vec<String>,
@@ -200,7 +200,7 @@ pub struct Client {
     // Never read, since `sid` is always sent; kept so that `deny_unknown_fields` accepts it.
     #[serde(default)]
     #[allow(dead_code)]
-    pub(crate) backchannel_logout_session_required: bool,
+    backchannel_logout_session_required: bool,
     /// id_token algorithm.
     #[serde(default)]
     pub(crate) id_token_signed_response_alg: IdTokenAlg,
@@ -239,9 +239,9 @@ pub struct Client {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PreviousClientSecret {
     /// Its hash, as [`Client::client_secret_hash`].
-    pub(crate) client_secret_hash: String,
+    client_secret_hash: String,
     /// Seconds since the epoch after which it no longer works.
-    pub(crate) valid_until: u64,
+    valid_until: u64,
 }
 
 /// A public key of a client's registered JWKS that may sign its `private_key_jwt` assertions.

@@ -115,9 +115,9 @@ pub struct KeySet {
     /// Signs RS256 tokens.
     pub current: Option<Key>,
     /// Published, not yet signing.
-    pub(crate) next: Option<Key>,
+    next: Option<Key>,
     /// Published until its tokens expire.
-    pub(crate) previous: Option<Key>,
+    previous: Option<Key>,
     /// Signs ES256 tokens.
     pub ec: Option<Key>,
 }

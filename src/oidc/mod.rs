@@ -55,32 +55,32 @@ pub(crate) struct OidcCache {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingAuthorize {
     /// Client id.
-    pub(crate) client_id: client::ClientId,
+    client_id: client::ClientId,
     /// The verified redirect URI.
-    pub(crate) redirect_uri: client::RegisteredRedirect,
+    redirect_uri: client::RegisteredRedirect,
     /// Granted scopes (space separated, `openid` first).
-    pub(crate) scope: String,
+    scope: String,
     /// `state`, echoed back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) state: Option<String>,
+    state: Option<String>,
     /// `nonce`, put in the id_token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) nonce: Option<String>,
+    nonce: Option<String>,
     /// PKCE S256 code challenge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) code_challenge: Option<String>,
+    code_challenge: Option<String>,
     /// `form_post` instead of the query.
     #[serde(default)]
-    pub(crate) form_post: bool,
+    form_post: bool,
     /// `prompt=consent` asked for.
     #[serde(default)]
-    pub(crate) prompt_consent: bool,
+    prompt_consent: bool,
     /// `prompt=none`: no page may be shown.
     #[serde(default)]
-    pub(crate) prompt_none: bool,
+    prompt_none: bool,
     /// The member consented on the consent page just now.
     #[serde(default)]
-    pub(crate) consented: bool,
+    consented: bool,
 }
 
 impl crate::signin::Resumable for PendingAuthorize {

@@ -30,15 +30,15 @@ pub struct AuthnRequest {
     /// `AssertionConsumerServiceURL`.
     pub(crate) acs_url: Option<String>,
     /// `AssertionConsumerServiceIndex`.
-    pub(crate) acs_index: Option<u16>,
+    acs_index: Option<u16>,
     /// `ProtocolBinding`.
-    pub(crate) protocol_binding: Option<String>,
+    protocol_binding: Option<String>,
     /// `ForceAuthn`.
     pub(crate) force_authn: bool,
     /// `IsPassive`.
     pub(crate) is_passive: bool,
     /// `NameIDPolicy/@Format`.
-    pub(crate) name_id_format: Option<String>,
+    name_id_format: Option<String>,
     /// Whether the XML carries a `ds:Signature` child of the root.
     pub(crate) xml_signed: bool,
 }
@@ -133,7 +133,7 @@ pub struct VerifiedRequest {
     /// Position of the ACS to answer in the app's `sp.acs`.
     pub acs: usize,
     /// Binding to answer with.
-    pub(crate) binding: Binding,
+    binding: Binding,
 }
 
 /// Checks who sent the request and where the answer goes: the Issuer is the app's SP, the

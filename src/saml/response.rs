@@ -13,9 +13,9 @@ use crate::platform::{Platform, PlatformError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Status {
     /// `…:status:Success`, `…:status:Requester`, `…:status:Responder`.
-    pub(crate) code: &'static str,
+    code: &'static str,
     /// e.g. `…:status:InvalidNameIDPolicy`, `…:status:NoPassive`.
-    pub(crate) sub: Option<&'static str>,
+    sub: Option<&'static str>,
 }
 
 macro_rules! status {

@@ -26,16 +26,16 @@ use crate::Ctx;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingSso {
     /// SAML app (internal Client ID).
-    pub(crate) app: AppId,
+    app: AppId,
     /// The AuthnRequest's ID (`None`: IdP-initiated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) request_id: Option<String>,
+    request_id: Option<String>,
     /// Position of the verified ACS in the app's `sp.acs`.
     #[serde(default)]
-    pub(crate) acs: usize,
+    acs: usize,
     /// RelayState, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) relay_state: Option<RelayState>,
+    relay_state: Option<RelayState>,
 }
 
 impl crate::signin::Resumable for PendingSso {

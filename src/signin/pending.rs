@@ -93,7 +93,7 @@ pub(crate) struct Pending {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingList {
     /// Oldest first.
-    pub(crate) items: Vec<Pending>,
+    items: Vec<Pending>,
 }
 
 impl PendingList {

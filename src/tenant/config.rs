@@ -39,7 +39,7 @@ impl TenantId {
 #[serde(deny_unknown_fields)]
 pub struct HostRecord {
     /// Schema version of this value.
-    pub(crate) schema_version: u32,
+    schema_version: u32,
     /// The tenant serving this hostname.
     pub(crate) tenant: TenantId,
 }
@@ -120,9 +120,9 @@ pub(crate) struct ImisSettings {
     /// The iMIS web site (RiSE pages, logout.aspx), no trailing slash.
     pub(crate) base_url: String,
     /// Where `/token` and `/api` live, when not at `base_url` (e.g. `…/Asi.Scheduler_iMIS`).
-    pub(crate) api_base_url: Option<String>,
+    api_base_url: Option<String>,
     /// Timeout of every iMIS call, in milliseconds.
-    pub(crate) timeout_ms: Option<u32>,
+    timeout_ms: Option<u32>,
     /// The background account.
     pub(crate) background_account: BackgroundAccount,
     /// RiSE Single Sign On pages (required in iMIS Cloud mode).
@@ -134,7 +134,7 @@ pub(crate) struct ImisSettings {
     /// Whether signing out of the IdP also signs out of iMIS.
     pub(crate) sign_out_of_imis: Option<bool>,
     /// How long a member's IQA answers are reused without asking iMIS again, in minutes.
-    pub(crate) profile_cache_minutes: Option<u32>,
+    profile_cache_minutes: Option<u32>,
     /// Reading iMIS's forms-authentication cookie (legacy mode), so that a member signed in to
     /// iMIS is not asked for a password again.
     pub(crate) forms_ticket: Option<FormsTicketSettings>,
@@ -251,7 +251,7 @@ pub(crate) struct PageTexts {
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     /// Schema version of this value.
-    pub(crate) schema_version: u32,
+    schema_version: u32,
     /// Tenant id.
     pub(crate) id: TenantId,
     /// Configuration version, bumped by the admin on every push.
@@ -278,7 +278,7 @@ pub struct TenantConfig {
     // Part of the schema, so `deny_unknown_fields` must accept it, but nothing here reads it.
     #[serde(default)]
     #[allow(dead_code)]
-    pub(crate) allowed_return_domains: Vec<String>,
+    allowed_return_domains: Vec<String>,
     /// Switched off by its operator: every page of its hosts says sign-in is not available
     /// here, and nothing else happens (no sign-in, no token, no call to iMIS).
     #[serde(default)]

@@ -45,7 +45,7 @@ pub struct Element {
     /// Local name.
     pub(crate) local: String,
     /// Attributes: (namespace URI, local name, value). Namespace declarations are not listed.
-    pub(crate) attrs: Vec<(String, String, String)>,
+    attrs: Vec<(String, String, String)>,
     /// Child elements, in order.
     pub children: Vec<Element>,
     /// The element's own text (concatenated text and CDATA children).
