@@ -198,90 +198,14 @@ impl Work {
 async fn prepare<P: Platform>(op: Op, idp: &Idp, p: &MemPlatform<'_, P>) -> Result<Work, String> {
     let mut member = Member::default();
     let req = match op {
-        Op::Rsa => {
-            return Ok(Work::Sign {
-                alg: SignAlg::Rs256,
-                pkcs8: fixtures::RSA_PK8.to_vec(),
-            })
+        Op::Rsa | Op::RsaInWasm | Op::RsaVerify | Op::Ecdsa => return bare_work(op),
+        Op::Saml | Op::SamlAskingIqa | Op::SamlTwoSignatures => {
+            saml_request(op, &mut member, idp, p).await?
         }
-        Op::RsaInWasm => {
-            let key =
-                SoftKey::parse(SignAlg::Rs256, fixtures::RSA_PK8).map_err(|e| e.to_string())?;
-            return Ok(Work::SignInWasm(Box::new(key)));
-        }
-        Op::RsaVerify => {
-            return Ok(Work::Verify {
-                spki: fixtures::RSA_SPKI.to_vec(),
-                signature: fixtures::rsa_signature(fixtures::RSA_PK8, MESSAGE)?,
-            });
-        }
-        Op::Ecdsa => {
-            return Ok(Work::Sign {
-                alg: SignAlg::Es256,
-                pkcs8: fixtures::ec_key()?.pkcs8,
-            })
-        }
+        Op::CodeRs256 | Op::CodeEs256 => token_request(op, &mut member, idp, p).await?,
+        Op::Bridge => bridge_request(&mut member, idp, p).await?,
         Op::Discovery => member.get("/.well-known/openid-configuration"),
         Op::Jwks => member.get("/.well-known/jwks.json"),
-        Op::Saml | Op::SamlAskingIqa | Op::SamlTwoSignatures => {
-            let app = if matches!(op, Op::SamlTwoSignatures) {
-                "two-sig"
-            } else {
-                "one-sig"
-            };
-            member
-                .sign_in(idp, p, &format!("/saml/{app}/login"))
-                .await?;
-            if matches!(op, Op::SamlAskingIqa) {
-                member.cookies.retain(|(k, _)| k != ANSWERS_COOKIE);
-            }
-            member.get(&format!(
-                "/saml/{app}/sso?{}",
-                signed_authn_request(app, p.now().secs())?
-            ))
-        }
-        Op::CodeRs256 | Op::CodeEs256 => {
-            let client = if matches!(op, Op::CodeRs256) {
-                "rp"
-            } else {
-                "es"
-            };
-            let authorize = format!(
-                "/oidc/authorize?{}",
-                encode_form(&[
-                    ("response_type", "code"),
-                    ("client_id", client),
-                    ("redirect_uri", RP_REDIRECT),
-                    ("scope", "openid profile email"),
-                    ("state", "s"),
-                    ("nonce", "n"),
-                ])
-            );
-            let code = member.sign_in(idp, p, &authorize).await?;
-            let code = query_value(&code, "code").ok_or("the authorization gave no code")?;
-            let mut req = member.post(
-                "/oidc/token",
-                &encode_form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", RP_REDIRECT),
-                ]),
-            );
-            let basic = STANDARD.encode(format!("{client}:{CLIENT_SECRET}"));
-            req.headers
-                .push(("authorization".into(), format!("Basic {basic}")));
-            req
-        }
-        Op::Bridge => {
-            let to = member
-                .sign_in(idp, p, "/bridge/vendor/signin?delivery=query")
-                .await?;
-            let token = query_value(&to, "token").ok_or("the bridge sign-in gave no token")?;
-            let mut req = member.get(&format!("/bridge/vendor/user?token={token}"));
-            req.headers
-                .push(("authorization".into(), format!("Bearer {VENDOR_SECRET}")));
-            req
-        }
     };
     Ok(Work::Request(Box::new(Repeat {
         req,
@@ -295,6 +219,108 @@ async fn prepare<P: Platform>(op: Op, idp: &Idp, p: &MemPlatform<'_, P>) -> Resu
             _ => |r| r.status == 200,
         },
     })))
+}
+
+/// The work of the operations that are one signature or one check, with no request around it.
+fn bare_work(op: Op) -> Result<Work, String> {
+    Ok(match op {
+        Op::Rsa => Work::Sign {
+            alg: SignAlg::Rs256,
+            pkcs8: fixtures::RSA_PK8.to_vec(),
+        },
+        Op::RsaInWasm => Work::SignInWasm(Box::new(
+            SoftKey::parse(SignAlg::Rs256, fixtures::RSA_PK8).map_err(|e| e.to_string())?,
+        )),
+        Op::RsaVerify => Work::Verify {
+            spki: fixtures::RSA_SPKI.to_vec(),
+            signature: fixtures::rsa_signature(fixtures::RSA_PK8, MESSAGE)?,
+        },
+        Op::Ecdsa => Work::Sign {
+            alg: SignAlg::Es256,
+            pkcs8: fixtures::ec_key()?.pkcs8,
+        },
+        _ => return Err(format!("{op:?} is not a bare operation")),
+    })
+}
+
+/// A signed-in member's Redirect-binding AuthnRequest, signed by the SP; for `saml-iqa` the
+/// member's remembered IQA answers are dropped so that iMIS is asked.
+async fn saml_request<P: Platform>(
+    op: Op,
+    member: &mut Member,
+    idp: &Idp,
+    p: &MemPlatform<'_, P>,
+) -> Result<Request, String> {
+    let app = if matches!(op, Op::SamlTwoSignatures) {
+        "two-sig"
+    } else {
+        "one-sig"
+    };
+    member
+        .sign_in(idp, p, &format!("/saml/{app}/login"))
+        .await?;
+    if matches!(op, Op::SamlAskingIqa) {
+        member.cookies.retain(|(k, _)| k != ANSWERS_COOKIE);
+    }
+    Ok(member.get(&format!(
+        "/saml/{app}/sso?{}",
+        signed_authn_request(app, p.now().secs())?
+    )))
+}
+
+/// The token request for a code just issued to the RS256 or the ES256 client.
+async fn token_request<P: Platform>(
+    op: Op,
+    member: &mut Member,
+    idp: &Idp,
+    p: &MemPlatform<'_, P>,
+) -> Result<Request, String> {
+    let client = if matches!(op, Op::CodeRs256) {
+        "rp"
+    } else {
+        "es"
+    };
+    let authorize = format!(
+        "/oidc/authorize?{}",
+        encode_form(&[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", RP_REDIRECT),
+            ("scope", "openid profile email"),
+            ("state", "s"),
+            ("nonce", "n"),
+        ])
+    );
+    let code = member.sign_in(idp, p, &authorize).await?;
+    let code = query_value(&code, "code").ok_or("the authorization gave no code")?;
+    let mut req = member.post(
+        "/oidc/token",
+        &encode_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", RP_REDIRECT),
+        ]),
+    );
+    let basic = STANDARD.encode(format!("{client}:{CLIENT_SECRET}"));
+    req.headers
+        .push(("authorization".into(), format!("Basic {basic}")));
+    Ok(req)
+}
+
+/// The vendor's redemption of a bridge token just issued to the member.
+async fn bridge_request<P: Platform>(
+    member: &mut Member,
+    idp: &Idp,
+    p: &MemPlatform<'_, P>,
+) -> Result<Request, String> {
+    let to = member
+        .sign_in(idp, p, "/bridge/vendor/signin?delivery=query")
+        .await?;
+    let token = query_value(&to, "token").ok_or("the bridge sign-in gave no token")?;
+    let mut req = member.get(&format!("/bridge/vendor/user?token={token}"));
+    req.headers
+        .push(("authorization".into(), format!("Bearer {VENDOR_SECRET}")));
+    Ok(req)
 }
 
 fn contains(r: &Response, needle: &str) -> bool {
