@@ -26,6 +26,7 @@ pub mod http;
 pub mod ids;
 pub mod imis;
 mod journey;
+pub mod kv_key;
 pub mod oidc;
 pub(crate) mod pages;
 pub mod platform;

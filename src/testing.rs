@@ -232,11 +232,11 @@ pub fn tenant_json(id: &str, host: &str, imis_base: &str) -> Value {
 /// Registers a host and tenant in the fake KV.
 pub fn add_tenant(p: &FakePlatform, id: &str, host: &str, imis_base: &str) {
     p.put_kv(
-        &format!("host:{host}"),
+        &crate::kv_key::host(host),
         &json!({"schema_version": 1, "tenant": id}).to_string(),
     );
     p.put_kv(
-        &format!("tenant:{id}"),
+        &crate::kv_key::tenant(id),
         &tenant_json(id, host, imis_base).to_string(),
     );
 }
@@ -359,9 +359,9 @@ impl<'a> Browser<'a> {
     pub fn imis_origin(&self) -> Option<String> {
         let host = self.host.split(':').next()?;
         let kv = self.p.kv.borrow();
-        let host_doc: Value = serde_json::from_slice(kv.get(&format!("host:{host}"))?).ok()?;
+        let host_doc: Value = serde_json::from_slice(kv.get(&crate::kv_key::host(host))?).ok()?;
         let tenant = host_doc.get("tenant")?.as_str()?;
-        let doc: Value = serde_json::from_slice(kv.get(&format!("tenant:{tenant}"))?).ok()?;
+        let doc: Value = serde_json::from_slice(kv.get(&crate::kv_key::tenant(tenant))?).ok()?;
         crate::http::origin_of(doc.pointer("/imis/base_url")?.as_str()?)
     }
 

@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::error::CliError;
-use crate::push::{owner_of, HOST_PREFIX};
+use crate::push::owner_of;
 use crate::snapshot::Source;
+use edge_idp::kv_key::{self, HOST_PREFIX};
 
 /// The deployed values that concern one tenant, by key.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,7 +44,7 @@ impl Deployed {
     /// The hostnames the deployed `tenant:{id}` lists.
     pub fn tenant_hostnames(&self) -> Vec<String> {
         self.tenant_values
-            .get(&format!("tenant:{}", self.tenant))
+            .get(&kv_key::tenant(&self.tenant))
             .map(crate::tenant_file::hostnames_of)
             .unwrap_or_default()
     }
@@ -51,7 +52,7 @@ impl Deployed {
     /// The deployed `config_version` of the tenant, if it is deployed.
     pub fn config_version(&self) -> Option<u64> {
         self.tenant_values
-            .get(&format!("tenant:{}", self.tenant))
+            .get(&kv_key::tenant(&self.tenant))
             .and_then(|t| t.get("config_version"))
             .and_then(Value::as_u64)
     }
@@ -70,7 +71,7 @@ pub fn read(
         tenant: tenant.to_owned(),
         ..Deployed::default()
     };
-    let tenant_key = format!("tenant:{tenant}");
+    let tenant_key = kv_key::tenant(tenant);
     let mut keys = vec![tenant_key.clone()];
     keys.extend(target.list(&format!("{tenant_key}:"))?);
     for key in keys {
@@ -89,7 +90,7 @@ pub fn read(
         }
     }
     for host in names {
-        let key = format!("{HOST_PREFIX}{host}");
+        let key = kv_key::host(&host);
         let Some(bytes) = target.get(&key)? else {
             continue;
         };

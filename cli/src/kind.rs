@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use edge_idp::kv_key;
+
 /// One kind of value held in KV; each has a schema in `kv-schema/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Kind {
@@ -82,12 +84,12 @@ impl Kind {
     /// for apps; unused for `tenant` and `keys`).
     pub fn kv_key(self, tenant: &str, id: &str) -> String {
         match self {
-            Kind::Host => format!("host:{id}"),
-            Kind::Tenant => format!("tenant:{tenant}"),
-            Kind::SamlApp => format!("tenant:{tenant}:saml:{id}"),
-            Kind::OidcClient => format!("tenant:{tenant}:oidc:{id}"),
-            Kind::BridgeApp => format!("tenant:{tenant}:bridge:{id}"),
-            Kind::Keys => format!("tenant:{tenant}:keys"),
+            Kind::Host => kv_key::host(id),
+            Kind::Tenant => kv_key::tenant(tenant),
+            Kind::SamlApp => kv_key::saml_app(tenant, id),
+            Kind::OidcClient => kv_key::oidc_client(tenant, id),
+            Kind::BridgeApp => kv_key::bridge_app(tenant, id),
+            Kind::Keys => kv_key::oidc_keys(tenant),
         }
     }
 }

@@ -11,8 +11,9 @@ use crate::deployed::Deployed;
 use crate::desired::Desired;
 use crate::error::CliError;
 use crate::kind::Kind;
-use crate::push::{check_moves, decide, HostMove, HOST_PREFIX};
+use crate::push::{check_moves, decide, HostMove};
 use crate::store::Entry;
+use edge_idp::kv_key::HOST_PREFIX;
 
 /// What happens to one key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +125,7 @@ pub fn compute(
     }
     for (host, on_store) in &deployed.hosts {
         if on_store.owner == tenant && !desired.hosts.contains(host) {
-            plan.steps.push(removal(&format!("{HOST_PREFIX}{host}")));
+            plan.steps.push(removal(&edge_idp::kv_key::host(host)));
         }
     }
     if let Some(mut value) = tenant_doc {
@@ -204,7 +205,7 @@ fn deletion(deployed: &Deployed) -> Plan {
     let mut steps: Vec<Step> = deployed.tenant_values.keys().map(|k| removal(k)).collect();
     for (host, on_store) in &deployed.hosts {
         if on_store.owner == deployed.tenant {
-            steps.push(removal(&format!("{HOST_PREFIX}{host}")));
+            steps.push(removal(&edge_idp::kv_key::host(host)));
         }
     }
     Plan {

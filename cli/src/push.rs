@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use edge_idp::kv_key::{self, HOST_PREFIX};
 use serde_json::{json, Value};
 
 use crate::check::{self, Document, Options};
@@ -110,9 +111,6 @@ pub fn push(
     Ok(())
 }
 
-/// The prefix of the keys that map a hostname to its tenant.
-pub const HOST_PREFIX: &str = "host:";
-
 /// The id of the tenant of a tenant folder's documents.
 fn tenant_id(docs: &[Document]) -> Result<&str, CliError> {
     docs.iter()
@@ -210,7 +208,7 @@ pub fn owner_of(key: &str, value: &[u8]) -> Result<String, CliError> {
 
 /// The tenant that owns `host` now in the store `target` writes to (`None`: no tenant).
 pub fn current_owner(target: &Target, host: &str) -> Result<Option<String>, CliError> {
-    let key = format!("{HOST_PREFIX}{host}");
+    let key = kv_key::host(host);
     let value = target.get(&key).map_err(|e| match e {
         CliError::StoreReadFailed {
             command,

@@ -12,8 +12,8 @@ use std::fs;
 use serde_json::Value;
 
 use crate::error::CliError;
-use crate::push::HOST_PREFIX;
 use crate::store::{Listed, Target, TempDir, ValueCache};
+use edge_idp::kv_key::{HOST_PREFIX, TENANT_PREFIX};
 
 /// The reads a plan makes.
 pub trait Source {
@@ -48,7 +48,7 @@ impl Snapshot {
         let mut keys = target.list_with_digests(HOST_PREFIX)?;
         keys.extend(
             target
-                .list_with_digests("tenant:")?
+                .list_with_digests(TENANT_PREFIX)?
                 .into_iter()
                 .filter(|key| tenant_of(&key.name).is_some_and(|t| tenants.contains(t))),
         );
@@ -124,7 +124,7 @@ impl Source for Snapshot {
 
 /// The tenant id of `tenant:{id}` or `tenant:{id}:…`.
 fn tenant_of(key: &str) -> Option<&str> {
-    let rest = key.strip_prefix("tenant:")?;
+    let rest = key.strip_prefix(TENANT_PREFIX)?;
     rest.split(':').next()
 }
 

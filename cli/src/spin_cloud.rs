@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use edge_idp::kv_key::HOST_PREFIX;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
@@ -193,7 +195,7 @@ pub fn set(
 
 /// The key of a tenant's manifest.
 pub fn manifest_key(tenant: &str) -> String {
-    format!("manifest:{tenant}")
+    edge_idp::kv_key::manifest(tenant)
 }
 
 /// The manifest of `tenant` as `target` holds it now: `{"config_version":N,"keys":{KEY:
@@ -202,7 +204,7 @@ pub fn manifest_key(tenant: &str) -> String {
 /// itself what the last writer's mirror held, so that a copy of the store can be compared with
 /// any mirror. `None` when the tenant has no key left (its manifest is then removed).
 pub fn manifest(target: &Target, tenant: &str) -> Result<Option<Entry>, CliError> {
-    let tenant_key = format!("tenant:{tenant}");
+    let tenant_key = edge_idp::kv_key::tenant(tenant);
     let mut keys = vec![tenant_key.clone()];
     keys.extend(target.list(&format!("{tenant_key}:"))?);
     let mut digests = BTreeMap::new();
@@ -218,7 +220,7 @@ pub fn manifest(target: &Target, tenant: &str) -> Result<Option<Entry>, CliError
         }
         digests.insert(key, hex::encode(Sha256::digest(&bytes)));
     }
-    for key in target.list(crate::push::HOST_PREFIX)? {
+    for key in target.list(HOST_PREFIX)? {
         let Some(bytes) = target.get(&key)? else {
             continue;
         };
@@ -270,7 +272,7 @@ pub fn empty_mirror_warning(target: &Target, tenant: &str) -> Result<Option<Stri
     let Target::SpinCloud { mirror, .. } = target else {
         return Ok(None);
     };
-    let tenant_key = format!("tenant:{tenant}");
+    let tenant_key = edge_idp::kv_key::tenant(tenant);
     let empty = target.get(&tenant_key)?.is_none()
         && target.list(&format!("{tenant_key}:"))?.is_empty()
         && target.get(&manifest_key(tenant))?.is_none();

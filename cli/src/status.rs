@@ -10,11 +10,12 @@ use crate::apply::plan_file;
 use crate::deployed;
 use crate::error::CliError;
 use crate::health::Probe;
-use crate::push::{owner_of, HOST_PREFIX};
+use crate::push::owner_of;
 use crate::secrets::master_key;
 use crate::status_report::{keys_of, FileState, Report};
 use crate::target_args::TargetArgs;
 use crate::tenant_file;
+use edge_idp::kv_key;
 
 /// What `status` takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -59,7 +60,7 @@ fn report(args: &StatusArgs) -> Result<Report, CliError> {
     let target = args.target.target()?;
     let master = master_key(args.master_key_file.as_deref())?.ok_or(CliError::NoMasterKey)?;
 
-    let key = format!("{HOST_PREFIX}{host}");
+    let key = kv_key::host(&host);
     let Some(bytes) = target.get(&key)? else {
         return Err(CliError::Usage(format!(
             "{key} is not in {}: no tenant serves {host} there",
@@ -91,7 +92,7 @@ fn report(args: &StatusArgs) -> Result<Report, CliError> {
     let health = probe.check(&token);
     let (saml, oidc) = keys_of(&on_store);
     let disabled = on_store
-        .get(&format!("tenant:{tenant}"))
+        .get(&kv_key::tenant(&tenant))
         .and_then(|t| t.get("disabled"))
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);

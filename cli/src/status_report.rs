@@ -76,7 +76,7 @@ pub struct Report {
 
 /// The SAML apps' and OIDC keys' state, as deployed for `deployed.tenant`.
 pub fn keys_of(deployed: &Deployed) -> (Vec<SamlKeys>, Option<OidcKeys>) {
-    let saml_prefix = format!("tenant:{}:saml:", deployed.tenant);
+    let saml_prefix = edge_idp::kv_key::saml_apps_prefix(&deployed.tenant);
     let saml = deployed
         .tenant_values
         .iter()
@@ -93,7 +93,7 @@ pub fn keys_of(deployed: &Deployed) -> (Vec<SamlKeys>, Option<OidcKeys>) {
         })
         .collect();
     let oidc = deployed
-        .get(&format!("tenant:{}:keys", deployed.tenant))
+        .get(&edge_idp::kv_key::oidc_keys(&deployed.tenant))
         .map(|keys| OidcKeys {
             current_kid: keys
                 .pointer("/current/kid")

@@ -12,6 +12,7 @@ use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::kv_key;
 use crate::platform::{OutboundRequest, OutboundResponse};
 use crate::seal::{seal_secret, MasterKey};
 
@@ -157,28 +158,28 @@ pub(super) fn store() -> Result<HashMap<String, Vec<u8>>, String> {
     let master = MasterKey::from_base64(MASTER_KEY).map_err(|e| e.to_string())?;
     let values = [
         (
-            format!("host:{HOST}"),
+            kv_key::host(HOST),
             json!({"schema_version": 1, "tenant": TENANT}),
         ),
-        (format!("tenant:{TENANT}"), tenant(&master)),
+        (kv_key::tenant(TENANT), tenant(&master)),
         (
-            format!("tenant:{TENANT}:saml:one-sig"),
+            kv_key::saml_app(TENANT, "one-sig"),
             saml_app(&master, "one-sig", false),
         ),
         (
-            format!("tenant:{TENANT}:saml:two-sig"),
+            kv_key::saml_app(TENANT, "two-sig"),
             saml_app(&master, "two-sig", true),
         ),
-        (format!("tenant:{TENANT}:keys"), oidc_keys(&master)?),
+        (kv_key::oidc_keys(TENANT), oidc_keys(&master)?),
         (
-            format!("tenant:{TENANT}:oidc:rp"),
+            kv_key::oidc_client(TENANT, "rp"),
             oidc_client("rp", "RS256"),
         ),
         (
-            format!("tenant:{TENANT}:oidc:es"),
+            kv_key::oidc_client(TENANT, "es"),
             oidc_client("es", "ES256"),
         ),
-        (format!("tenant:{TENANT}:bridge:vendor"), bridge_app()),
+        (kv_key::bridge_app(TENANT, "vendor"), bridge_app()),
     ];
     Ok(values
         .into_iter()

@@ -261,7 +261,7 @@ pub(crate) async fn load<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &AppId,
 ) -> Result<Arc<BridgeApp>, AppError> {
-    let key = format!("tenant:{}:bridge:{id}", ctx.tenant.id.as_str());
+    let key = crate::kv_key::bridge_app(ctx.tenant.id.as_str(), id);
     let now = ctx.platform.now();
     let cache = &ctx.idp.bridge_apps;
     if let Some(hit) = cache.get(&key, now) {

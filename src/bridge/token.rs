@@ -22,10 +22,7 @@ pub(crate) struct Grant {
 }
 
 fn store_key(tenant: &str, app: &str, token: &str) -> String {
-    format!(
-        "bridge:{tenant}:{app}:{}",
-        hex::encode(Sha256::digest(token.as_bytes()))
-    )
+    crate::kv_key::bridge_token(tenant, app, &hex::encode(Sha256::digest(token.as_bytes())))
 }
 
 /// Whether `token` has the shape of a token we mint.

@@ -163,11 +163,6 @@ struct SharedToken {
     until_ms: u64,
 }
 
-/// The shared-cache key of a background token (`{tenant}:{config_version}`).
-fn shared_cache_key(key: &str) -> String {
-    format!("imis-token:{key}")
-}
-
 /// A client for one tenant's iMIS.
 pub struct ImisClient<'a, P: Platform> {
     platform: &'a P,
@@ -346,7 +341,10 @@ impl<'a, P: Platform> ImisClient<'a, P> {
 
     /// The background token from the shared cache, if it is there, opens, and has time left.
     async fn shared_token(&self, key: &str) -> Option<(String, UnixTime)> {
-        let sealed = self.platform.shared_get(&shared_cache_key(key)).await?;
+        let sealed = self
+            .platform
+            .shared_get(&crate::kv_key::imis_token(key))
+            .await?;
         let plain = self
             .shared_token_key()?
             .open(SHARED_TOKEN_AAD, &sealed)
@@ -371,7 +369,7 @@ impl<'a, P: Platform> ImisClient<'a, P> {
         self.platform.random(&mut nonce);
         let sealed = seal_key.seal(nonce, SHARED_TOKEN_AAD, &plain);
         self.platform
-            .shared_put(&shared_cache_key(key), &sealed)
+            .shared_put(&crate::kv_key::imis_token(key), &sealed)
             .await;
     }
 

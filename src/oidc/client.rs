@@ -398,7 +398,7 @@ pub(crate) async fn load<P: Platform>(
     ctx: &Ctx<'_, P>,
     client_id: &ClientId,
 ) -> Result<Option<Arc<Client>>, ClientError> {
-    let key = format!("tenant:{}:oidc:{client_id}", ctx.tenant.id.as_str());
+    let key = crate::kv_key::oidc_client(ctx.tenant.id.as_str(), client_id);
     let now = ctx.platform.now();
     let cache = &ctx.idp.oidc.clients;
     if let Some(hit) = cache.get(&key, now) {

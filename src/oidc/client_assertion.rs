@@ -49,7 +49,7 @@ pub fn claimed_client(assertion: &str) -> Option<String> {
 /// The replay-store key of a `jti` (hashed: the `jti` is the client's text).
 fn jti_key(tenant: &str, client: &str, jti: &str) -> String {
     let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(jti.as_bytes()));
-    format!("oidc:jti:{tenant}:{client}:{digest}")
+    crate::kv_key::oidc_jti(tenant, client, &digest)
 }
 
 fn int_claim(claims: &Value, name: &str) -> Result<Option<i64>, AssertionError> {

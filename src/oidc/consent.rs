@@ -32,7 +32,7 @@ struct FormState {
 }
 
 fn key(ctx_tenant: &str, client: &str, user: &SessionUser) -> String {
-    format!("oidc:consent:{ctx_tenant}:{client}:{}", user.imis_id)
+    crate::kv_key::oidc_consent(ctx_tenant, client, &user.imis_id)
 }
 
 /// Whether the member consented to this client within its grace period.

@@ -263,7 +263,7 @@ pub fn parse(tenant: &str, bytes: &[u8], master: Option<&MasterKey>) -> Result<K
 /// The tenant's keys, from the per-isolate cache or KV.
 pub(crate) async fn load<P: Platform>(ctx: &Ctx<'_, P>) -> Result<Arc<KeySet>, KeysError> {
     let tenant = ctx.tenant.id.as_str();
-    let key = format!("tenant:{tenant}:keys");
+    let key = crate::kv_key::oidc_keys(tenant);
     let now = ctx.platform.now();
     if let Some(hit) = ctx.idp.oidc.keys.get(&key, now) {
         return Ok(hit);

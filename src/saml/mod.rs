@@ -147,10 +147,11 @@ async fn first_sighting<P: Platform>(
 ) -> Result<bool, crate::platform::PlatformError> {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(message_id.as_bytes());
-    let key = format!(
-        "{what}:{}:{app_id}:{}",
+    let key = crate::kv_key::saml_message(
+        what,
         ctx.tenant.id.as_str(),
-        hex::encode(digest.get(..16).unwrap_or_default())
+        app_id,
+        &hex::encode(digest.get(..16).unwrap_or_default()),
     );
     Ok(ctx.platform.count(&key, REPLAY_WINDOW_SECS, 1).await? == 1)
 }

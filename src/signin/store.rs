@@ -41,7 +41,7 @@ pub(crate) async fn current<P: Platform>(ctx: &Ctx<'_, P>) -> Option<Session> {
 
 /// The store key that marks session `sid` of this tenant as ended.
 fn ended_key<P: Platform>(ctx: &Ctx<'_, P>, sid: &str) -> String {
-    format!("session-ended:{}:{sid}", ctx.tenant.id.as_str())
+    crate::kv_key::session_ended(ctx.tenant.id.as_str(), sid)
 }
 
 /// How long an ended session's record is kept: as long as any session can live.

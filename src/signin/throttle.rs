@@ -8,6 +8,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::kv_key;
 use crate::platform::Platform;
 use crate::Ctx;
 
@@ -37,15 +38,12 @@ impl Throttle {
     pub(crate) fn new<P: Platform>(ctx: &Ctx<'_, P>, username: &str) -> Self {
         let tenant = ctx.tenant.id.as_str();
         Self {
-            user_key: format!(
-                "throttle:{tenant}:user:{}",
-                digest(&username.to_lowercase())
-            ),
+            user_key: kv_key::throttle_user(tenant, &digest(&username.to_lowercase())),
             ip_key: ctx
                 .req
                 .client_ip
                 .as_ref()
-                .map(|ip| format!("throttle:{tenant}:ip:{}", digest(ip))),
+                .map(|ip| kv_key::throttle_ip(tenant, &digest(ip))),
         }
     }
 

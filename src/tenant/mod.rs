@@ -11,6 +11,7 @@ pub use config::TenantConfig;
 pub(crate) use config::{ConfigError, IdentityMode};
 
 use crate::cache::TtlCache;
+use crate::kv_key;
 use crate::platform::{Platform, PlatformError};
 
 /// How long a resolved tenant is served from the cache.
@@ -70,10 +71,10 @@ async fn load(host: &str, platform: &impl Platform) -> Resolution {
     if host.is_empty() || host.len() > 253 || !host.bytes().all(hostname_char) {
         return Err(TenantError::UnknownHost);
     }
-    let record = match platform.config_get(&format!("host:{host}")).await {
+    let record = match platform.config_get(&kv_key::host(host)).await {
         Ok(Some(bytes)) => {
             config::HostRecord::parse(&bytes).map_err(|error| TenantError::Invalid {
-                tenant: format!("host:{host}"),
+                tenant: kv_key::host(host),
                 error,
             })?
         }
@@ -85,7 +86,7 @@ async fn load(host: &str, platform: &impl Platform) -> Resolution {
         tenant: tenant.clone(),
         error,
     };
-    let bytes = match platform.config_get(&format!("tenant:{tenant}")).await {
+    let bytes = match platform.config_get(&kv_key::tenant(&tenant)).await {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Err(invalid(ConfigError::Shape("tenant value missing".into()))),
         Err(e) => return Err(TenantError::Unavailable(e)),

@@ -72,7 +72,7 @@ pub(crate) struct Grant {
 
 /// The take-once key of an authorization code or refresh token.
 pub(crate) fn store_key(tenant: &str, kind: &str, token: &str) -> String {
-    format!("oidc:{kind}:{tenant}:{}", token_hash(token))
+    crate::kv_key::oidc_token(kind, tenant, &token_hash(token))
 }
 
 /// base64url(SHA-256(token)): what we store instead of a token.

@@ -131,7 +131,7 @@ pub(crate) async fn put_back<P: Platform>(
 
 /// The revocation flag of a token family (set when a code or refresh token is used twice).
 fn revocation_key(tenant: &str, family: &str) -> String {
-    format!("oidc:revoked:{tenant}:{family}")
+    crate::kv_key::oidc_revoked(tenant, family)
 }
 
 /// Whether a token family has been revoked.

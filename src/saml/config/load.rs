@@ -89,7 +89,7 @@ pub(crate) async fn load<P: Platform>(
     app: &AppId,
 ) -> Result<Option<Arc<Loaded>>, PlatformError> {
     let tenant = ctx.tenant.id.as_str().to_string();
-    let key = format!("tenant:{tenant}:saml:{app}");
+    let key = crate::kv_key::saml_app(&tenant, app);
     let master = ctx
         .platform
         .secret(MASTER_KEY_SECRET)
