@@ -57,10 +57,18 @@ impl<V: Clone> TtlCache<V> {
     }
 }
 
-/// Values read from KV and parsed once per isolate, kept under their KV key: a protocol's app
-/// configuration (and what is derived from it, such as parsed keys) costs one KV read and one
-/// parse a minute, not one per request. Values of any type share one cache; a missing key is
-/// remembered for a shorter time.
+/// How long a value read by [`KvCache::load`] is served before KV is read again: an app's or
+/// client's change reaches every isolate within a minute.
+const CONFIG_TTL_SECS: u64 = 60;
+/// How long a missing key is remembered: a newly pushed app is found within seconds, while a
+/// flood of requests for an app that does not exist still costs one KV read per key and period.
+const MISSING_TTL_SECS: u64 = 10;
+
+/// Values read from KV and parsed once per isolate, kept under their KV key: SAML apps, OIDC
+/// clients and bridge apps (and what is derived from them, such as parsed keys) cost one KV read
+/// and one parse a minute, not one per request. Values of any type share one cache and one rule:
+/// a value, or the error parsing it gave, is kept for [`CONFIG_TTL_SECS`]; a missing key for
+/// [`MISSING_TTL_SECS`]; a KV failure is not kept.
 #[derive(Default)]
 pub(crate) struct KvCache {
     entries: TtlCache<Option<Arc<dyn Any + Send + Sync>>>,
@@ -73,15 +81,12 @@ impl std::fmt::Debug for KvCache {
 }
 
 impl KvCache {
-    /// The value under `key`, parsed by `parse` (whose result, an error included, is kept for
-    /// `ttl_secs`); `Ok(None)` when the key does not exist or holds an empty value, a tombstone
-    /// (kept for `negative_ttl_secs`). A KV failure is not cached.
+    /// The value under `key`, parsed by `parse`; `Ok(None)` when the key does not exist or holds
+    /// an empty value, a tombstone.
     pub(crate) async fn load<T, P, F>(
         &self,
         platform: &P,
         key: &str,
-        ttl_secs: u64,
-        negative_ttl_secs: u64,
         parse: F,
     ) -> Result<Option<Arc<T>>, PlatformError>
     where
@@ -105,8 +110,8 @@ impl KvCache {
             .await?
             .map(|bytes| Arc::new(parse(&bytes)));
         let (value, ttl): (Option<Arc<dyn Any + Send + Sync>>, u64) = match &loaded {
-            Some(v) => (Some(v.clone()), ttl_secs),
-            None => (None, negative_ttl_secs),
+            Some(v) => (Some(v.clone()), CONFIG_TTL_SECS),
+            None => (None, MISSING_TTL_SECS),
         };
         self.entries.put(key, value, now.plus_secs(ttl), now);
         Ok(loaded)
@@ -128,5 +133,32 @@ mod tests {
             c.put(&i.to_string(), i as i32, t0.plus_secs(1), t0);
         }
         assert!(c.entries.lock().map(|e| e.len()).unwrap_or(usize::MAX) <= MAX_ENTRIES);
+    }
+
+    #[test]
+    fn one_rule_for_every_app_a_value_a_minute_a_missing_key_ten_seconds() {
+        let p = crate::testing::FakePlatform::default();
+        let cache = KvCache::default();
+        let load = |key: &'static str| {
+            crate::testing::block_on(cache.load(&p, key, |bytes| bytes.len()))
+                .ok()
+                .flatten()
+                .map(|n| *n)
+        };
+        p.put_kv("tenant:t:saml:a", "four");
+        assert_eq!(load("tenant:t:saml:a"), Some(4));
+        assert_eq!(load("tenant:t:oidc:missing"), None);
+        let reads = p.kv_reads.get();
+        p.put_kv("tenant:t:saml:a", "changed");
+        p.put_kv("tenant:t:oidc:missing", "now here");
+        p.advance_secs(9);
+        assert_eq!(load("tenant:t:saml:a"), Some(4), "a value is kept");
+        assert_eq!(load("tenant:t:oidc:missing"), None, "so is an absence, briefly");
+        assert_eq!(p.kv_reads.get(), reads, "both from the cache");
+        p.advance_secs(1);
+        assert_eq!(load("tenant:t:oidc:missing"), Some(8), "an absence for 10 s");
+        assert_eq!(load("tenant:t:saml:a"), Some(4));
+        p.advance_secs(50);
+        assert_eq!(load("tenant:t:saml:a"), Some(7), "a value for 60 s");
     }
 }

@@ -55,7 +55,6 @@ use text::{ErrorMessage, ErrorTitle, Explanation};
 pub struct Idp {
     tenants: TenantResolver,
     imis_tokens: imis::TokenCache,
-    bridge_apps: bridge::app::AppCache,
     oidc: oidc::OidcCache,
     /// Protocol configuration read from KV (SAML apps, …), parsed once per isolate.
     configs: cache::KvCache,

@@ -6,13 +6,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::cache::TtlCache;
 use crate::platform::{Platform, UnixTime};
 use crate::seal::SecretMatch;
 use crate::Ctx;
 
-/// How long a loaded app (or its absence) is served from the cache.
-const APP_TTL_SECS: u64 = 60;
 /// One-time token lifetime when the app sets none.
 const DEFAULT_TOKEN_TTL_SECS: u32 = 60;
 
@@ -253,33 +250,32 @@ pub(crate) enum AppError {
     Unavailable(String),
 }
 
-/// Per-isolate cache of bridge apps, keyed `tenant:app`.
-pub(crate) type AppCache = TtlCache<Result<Arc<BridgeApp>, AppError>>;
-
 /// The bridge app `id` of the request's tenant.
 pub(crate) async fn load<P: Platform>(
     ctx: &Ctx<'_, P>,
     id: &AppId,
 ) -> Result<Arc<BridgeApp>, AppError> {
     let key = crate::kv_key::bridge_app(ctx.tenant.id.as_str(), id);
-    let now = ctx.platform.now();
-    let cache = &ctx.idp.bridge_apps;
-    if let Some(hit) = cache.get(&key, now) {
-        return hit;
+    let loaded = ctx
+        .idp
+        .configs
+        .load(ctx.platform, &key, |bytes| parse(id, bytes))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    match loaded.as_deref() {
+        None => Err(AppError::Unknown),
+        Some(parsed) => parsed.clone(),
     }
-    let result = match ctx.platform.config_get(&key).await {
-        Ok(Some(bytes)) => match serde_json::from_slice::<BridgeApp>(&bytes) {
-            Ok(app) if app.id != *id => Err(AppError::Invalid("id differs from its key".into())),
-            Ok(app) => app
-                .check()
-                .map(|()| Arc::new(app))
-                .map_err(AppError::Invalid),
-            Err(e) => Err(AppError::Invalid(e.to_string())),
-        },
-        Ok(None) => Err(AppError::Unknown),
-        // A KV outage is not cached.
-        Err(e) => return Err(AppError::Unavailable(e.to_string())),
-    };
-    cache.put(&key, result.clone(), now.plus_secs(APP_TTL_SECS), now);
-    result
+}
+
+/// Reads and checks the stored app `id`.
+fn parse(id: &AppId, bytes: &[u8]) -> Result<Arc<BridgeApp>, AppError> {
+    match serde_json::from_slice::<BridgeApp>(bytes) {
+        Ok(app) if app.id != *id => Err(AppError::Invalid("id differs from its key".into())),
+        Ok(app) => app
+            .check()
+            .map(|()| Arc::new(app))
+            .map_err(AppError::Invalid),
+        Err(e) => Err(AppError::Invalid(e.to_string())),
+    }
 }

@@ -15,9 +15,6 @@ use crate::Ctx;
 
 pub use crate::ids::ClientId;
 
-/// How long a client value is served from the per-isolate cache.
-const CLIENT_TTL_SECS: u64 = 60;
-
 /// Confidential (holds a secret or key) or public (a browser or native app, PKCE required).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -399,18 +396,19 @@ pub(crate) async fn load<P: Platform>(
     client_id: &ClientId,
 ) -> Result<Option<Arc<Client>>, ClientError> {
     let key = crate::kv_key::oidc_client(ctx.tenant.id.as_str(), client_id);
-    let now = ctx.platform.now();
-    let cache = &ctx.idp.oidc.clients;
-    if let Some(hit) = cache.get(&key, now) {
-        return Ok(hit);
+    let loaded = ctx
+        .idp
+        .configs
+        .load(ctx.platform, &key, |bytes| {
+            parse(client_id, bytes).map(Arc::new)
+        })
+        .await
+        .map_err(ClientError::Unavailable)?;
+    match loaded.as_deref() {
+        None => Ok(None),
+        Some(Ok(client)) => Ok(Some(client.clone())),
+        Some(Err(e)) => Err(e.clone()),
     }
-    let value = match ctx.platform.config_get(&key).await {
-        Ok(Some(bytes)) => Some(Arc::new(parse(client_id, &bytes)?)),
-        Ok(None) => None,
-        Err(e) => return Err(ClientError::Unavailable(e)),
-    };
-    cache.put(&key, value.clone(), now.plus_secs(CLIENT_TTL_SECS), now);
-    Ok(value)
 }
 
 /// The client a request names by `id`, as it gave it; `Ok(None)` when this tenant has no such

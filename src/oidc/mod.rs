@@ -47,7 +47,6 @@ use crate::Ctx;
 /// Per-isolate caches of the OIDC configuration (clients and opened keys), about a minute each.
 #[derive(Debug, Default)]
 pub(crate) struct OidcCache {
-    clients: crate::cache::TtlCache<Option<std::sync::Arc<client::Client>>>,
     keys: crate::cache::TtlCache<std::sync::Arc<keys::KeySet>>,
 }
 

@@ -12,11 +12,6 @@ use crate::platform::{Platform, PlatformError, MASTER_KEY_SECRET};
 use crate::seal::{self, MasterKey};
 use crate::Ctx;
 
-/// How long a loaded app is served from the cache.
-const APP_TTL_SECS: u64 = 60;
-/// How long an unknown app is remembered.
-const MISSING_TTL_SECS: u64 = 10;
-
 /// An app, checked, with what the requests need derived once.
 #[derive(Debug)]
 pub struct LoadedApp {
@@ -96,21 +91,15 @@ pub(crate) async fn load<P: Platform>(
         .and_then(|m| MasterKey::from_base64(&m).ok());
     ctx.idp
         .configs
-        .load(
-            ctx.platform,
-            &key,
-            APP_TTL_SECS,
-            MISSING_TTL_SECS,
-            |bytes| {
-                let cfg = SamlApp::parse(bytes)?;
-                if cfg.id != *app {
-                    return Err(AppError::Field {
-                        field: "id",
-                        rule: "must equal the app named by the key".into(),
-                    });
-                }
-                Ok(Arc::new(derive(&tenant, cfg, master.as_ref())))
-            },
-        )
+        .load(ctx.platform, &key, |bytes| {
+            let cfg = SamlApp::parse(bytes)?;
+            if cfg.id != *app {
+                return Err(AppError::Field {
+                    field: "id",
+                    rule: "must equal the app named by the key".into(),
+                });
+            }
+            Ok(Arc::new(derive(&tenant, cfg, master.as_ref())))
+        })
         .await
 }
