@@ -153,10 +153,18 @@ mod tests {
         p.put_kv("tenant:t:oidc:missing", "now here");
         p.advance_secs(9);
         assert_eq!(load("tenant:t:saml:a"), Some(4), "a value is kept");
-        assert_eq!(load("tenant:t:oidc:missing"), None, "so is an absence, briefly");
+        assert_eq!(
+            load("tenant:t:oidc:missing"),
+            None,
+            "so is an absence, briefly"
+        );
         assert_eq!(p.kv_reads.get(), reads, "both from the cache");
         p.advance_secs(1);
-        assert_eq!(load("tenant:t:oidc:missing"), Some(8), "an absence for 10 s");
+        assert_eq!(
+            load("tenant:t:oidc:missing"),
+            Some(8),
+            "an absence for 10 s"
+        );
         assert_eq!(load("tenant:t:saml:a"), Some(4));
         p.advance_secs(50);
         assert_eq!(load("tenant:t:saml:a"), Some(7), "a value for 60 s");

@@ -18,6 +18,7 @@
 //! detached RSA-2048 signature checked, as in the Redirect binding).
 
 mod fixtures;
+mod member;
 mod platform;
 
 use base64::engine::general_purpose::STANDARD;
@@ -27,10 +28,10 @@ use serde_json::json;
 use crate::access::remembered::ANSWERS_COOKIE;
 use crate::crypto::{self, KeyRef, SignAlg, SoftKey};
 use crate::http::{encode_form, parse_urlencoded, percent_encode, Request, Response};
-use crate::platform::{HttpMethod, Platform};
-use crate::signin::session::SESSION_COOKIE;
+use crate::platform::Platform;
 use crate::Idp;
-use fixtures::{CLIENT_SECRET, HOST, IMIS_ORIGIN, RP_REDIRECT, SP_ENTITY_ID, VENDOR_SECRET};
+use fixtures::{CLIENT_SECRET, HOST, RP_REDIRECT, SP_ENTITY_ID, VENDOR_SECRET};
+use member::Member;
 use platform::{MemPlatform, Stored};
 
 /// The path of the measurement route.
@@ -362,98 +363,11 @@ IssueInstant=\"{}\" Destination=\"https://{HOST}/saml/{app}/sso\">\
     ))
 }
 
-/// A member's browser: the IdP's cookies, kept from one answer to the next.
-#[derive(Default)]
-struct Member {
-    cookies: Vec<(String, String)>,
-}
-
-impl Member {
-    fn request(&self, method: HttpMethod, path: &str) -> Request {
-        let mut req = Request::new(method, HOST, path);
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req.headers.push(("cookie".into(), jar.join("; ")));
-        }
-        req
-    }
-
-    fn get(&self, path: &str) -> Request {
-        self.request(HttpMethod::Get, path)
-    }
-
-    fn post(&self, path: &str, form: &str) -> Request {
-        let mut req = self.request(HttpMethod::Post, path);
-        req.body = form.as_bytes().to_vec();
-        req.headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
-        req
-    }
-
-    async fn send<P: Platform>(
-        &mut self,
-        idp: &Idp,
-        p: &MemPlatform<'_, P>,
-        req: Request,
-    ) -> Response {
-        let resp = idp.handle(req, p).await;
-        let set = resp.headers.iter().filter(|(k, _)| k == "set-cookie");
-        for value in set.map(|(_, v)| v) {
-            let pair = value.split(';').next().unwrap_or_default();
-            let Some((k, v)) = pair.split_once('=') else {
-                continue;
-            };
-            self.cookies.retain(|(old, _)| old != k);
-            if !value.contains("Max-Age=0") {
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        resp
-    }
-
-    /// Starts at `path`, signs in at iMIS (its Single Sign On page hands back a refresh token)
-    /// and answers where the IdP then sends the member.
-    async fn sign_in<P: Platform>(
-        &mut self,
-        idp: &Idp,
-        p: &MemPlatform<'_, P>,
-        path: &str,
-    ) -> Result<String, String> {
-        let first = self.send(idp, p, self.get(path)).await;
-        if first.status != 303 {
-            return Err(format!(
-                "{path}: {} instead of a redirect to iMIS",
-                first.status
-            ));
-        }
-        let callback = if path.starts_with("/saml/") {
-            "/saml/imis/callback"
-        } else {
-            "/imis/callback"
-        };
-        let mut req = self.post(callback, "refresh_token=rt-jsmith");
-        req.headers.push(("origin".into(), IMIS_ORIGIN.into()));
-        let back = self.send(idp, p, req).await;
-        if !self.cookies.iter().any(|(k, _)| k == SESSION_COOKIE) {
-            return Err(format!(
-                "{path}: no session after the iMIS sign-in ({})",
-                back.status
-            ));
-        }
-        Ok(back.header("location").unwrap_or_default().to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::platform::HttpMethod;
     use crate::testing::{block_on, FakePlatform};
 
     fn run(query: &str) -> (u16, serde_json::Value) {
