@@ -138,9 +138,7 @@ pub struct Member {
     pub imis_id: String,
     /// Contact key GUID (`UniformId`), when iMIS gives one.
     pub(crate) contact_key: Option<String>,
-    /// First name.
     pub(crate) first_name: Option<String>,
-    /// Last name.
     pub(crate) last_name: Option<String>,
     /// Primary email.
     pub(crate) email: Option<String>,

@@ -68,7 +68,6 @@ impl ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {description}", code.as_str())]
 pub(crate) struct OidcError {
-    /// The code.
     pub(crate) code: ErrorCode,
     /// `error_description`.
     pub(crate) description: String,

@@ -19,7 +19,6 @@ use crate::Ctx;
 pub(crate) struct RefreshRecord {
     /// The client it was issued to.
     pub(crate) client_id: ClientId,
-    /// The grant.
     pub(crate) grant: Grant,
     /// When it expires (seconds since the epoch); absent in records written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]

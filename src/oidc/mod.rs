@@ -53,7 +53,6 @@ pub(crate) struct OidcCache {
 /// An authorization request waiting for the member to sign in (kept in the pending cookie).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PendingAuthorize {
-    /// Client id.
     client_id: client::ClientId,
     /// The verified redirect URI.
     redirect_uri: client::RegisteredRedirect,

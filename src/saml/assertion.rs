@@ -18,7 +18,6 @@ const NOT_BEFORE_SKEW_SECS: u64 = 60;
 /// A NameID as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NameId {
-    /// The value.
     pub(crate) value: String,
     /// The format URI.
     pub(crate) format: &'static str,
@@ -124,7 +123,6 @@ pub(crate) struct AssertionContent<'a> {
     pub(crate) session_index: &'a SessionIndex,
     /// When the IdP session ends (seconds).
     pub(crate) session_not_on_or_after: u64,
-    /// Attributes.
     pub(crate) attributes: &'a [(String, Vec<String>)],
 }
 

@@ -11,7 +11,6 @@ use crate::ids::EntityId;
 /// The IdP's URLs for one app on the host the request came to.
 #[derive(Debug, Clone)]
 pub(crate) struct IdpUrls {
-    /// Entity ID.
     pub(crate) entity_id: String,
     /// `/saml/{app}/sso`.
     pub(crate) sso: String,

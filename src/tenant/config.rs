@@ -123,7 +123,6 @@ pub(crate) struct ImisSettings {
     api_base_url: Option<String>,
     /// Timeout of every iMIS call, in milliseconds.
     timeout_ms: Option<u32>,
-    /// The background account.
     pub(crate) background_account: BackgroundAccount,
     /// RiSE Single Sign On pages (required in iMIS Cloud mode).
     #[serde(default)]
@@ -263,7 +262,6 @@ pub struct TenantConfig {
     /// Branding.
     #[serde(default)]
     pub(crate) branding: Branding,
-    /// Identity mode.
     pub(crate) identity_mode: IdentityMode,
     /// iMIS connection.
     pub(crate) imis: ImisSettings,

@@ -285,7 +285,6 @@ impl ErrorMessage {
 /// An explanation as shown: the message and the value of its placeholder, if it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Explanation<'a> {
-    /// The message.
     pub(crate) message: ErrorMessage,
     /// Plain text for the message's placeholder.
     pub(crate) value: Option<&'a str>,

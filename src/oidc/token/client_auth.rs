@@ -17,7 +17,6 @@ use crate::Ctx;
 
 /// The authenticated client of a token request, and whether it used HTTP Basic.
 pub(crate) struct Authenticated {
-    /// The client.
     pub(crate) client: Arc<Client>,
     /// HTTP Basic was used (a 401 then carries a Basic challenge).
     pub(crate) basic: bool,
