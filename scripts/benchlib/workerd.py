@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import subprocess
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import requests
 import stack as stack_mod
 
 from . import oidc, peers, saml
-from .cpu import cpu_seconds, runtime_cpu
+from .cpu import cpu_seconds, request_cpu
 from .report import Report
 from .settings import CONCURRENCY, OIDC_N, ROOT, SAML_N
 from .tokens import RP_BASIC, RP_REDIRECT, TokenTarget, exchange_concurrent, exchange_sequential
@@ -136,7 +137,8 @@ class Server:
 @dataclass
 class Figures:
     """What one server did: exchanges/s sequential and concurrent, wall p50, and CPU ms per
-    exchange of its workerd and node processes; SAML SSO CPU and wall p50 (0 when not measured)."""
+    exchange of its workerd and node processes; SAML SSO CPU and wall p50, and the CPU of a
+    request that does nothing (`/healthz`, tenant cached) (0 when not measured)."""
     seq: float
     conc: float
     p50: float
@@ -145,6 +147,7 @@ class Figures:
     conc_workerd_ms: float
     saml_ms: float = 0.0
     saml_wall: float = 0.0
+    base_ms: float = 0.0
 
 
 def bench_tokens(server: Server, codes: Callable[[int], list[str]], n: int) -> Figures:
@@ -214,11 +217,13 @@ def measure(stack, browser: oidc.OidcBrowser, s: requests.Session, n: int, saml_
             origin = f"{stack.sp_origin}/bench-sp"
             saml.bench_sso(server.site, "bench-sp", origin, session, 20)  # warm
             fig.saml_ms, fig.saml_wall = saml.bench_sso(server.site, "bench-sp", origin, session, saml_n)
+            fig.base_ms = request_cpu(server.site, session, "/healthz", saml_n)
             out[server.name] = fig
             report.line("workerd", f"{server.name:36} code->token n={n}: {fig.seq:6.1f}/s sequential "
                         f"(p50 {fig.p50:5.2f} ms, workerd CPU {fig.workerd_ms:5.2f} ms, node {fig.node_ms:5.2f} ms), "
                         f"{fig.conc:6.1f}/s with {CONCURRENCY} connections (workerd CPU {fig.conc_workerd_ms:5.2f} ms); "
-                        f"SAML SSO n={saml_n}: workerd CPU {fig.saml_ms:5.2f} ms, wall p50 {fig.saml_wall:5.2f} ms")
+                        f"SAML SSO n={saml_n}: workerd CPU {fig.saml_ms:5.2f} ms, wall p50 {fig.saml_wall:5.2f} ms; "
+                        f"/healthz workerd CPU {fig.base_ms:5.2f} ms")
         return out
     finally:
         bare.stop()
@@ -233,3 +238,82 @@ def inspector_under(root: int) -> bool:
         except OSError:
             continue
     return False
+
+
+def per_cpu_second(cpu_ms: float) -> float:
+    """Operations per CPU-second from CPU ms per operation (0 when nothing was read)."""
+    return 1000 / cpu_ms if cpu_ms > 0 else 0.0
+
+
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages, to print beside the figures (a shared machine)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def table(report: Report, figs: dict[str, Figures], node: dict[str, float] | None,
+          samlify: dict[str, float] | None, loads: tuple[str, str]) -> None:
+    """The servers side by side, per second and per CPU-second, what each layer costs, and the
+    goals against the peers (per core: >= 2 x oidc-provider, >= 3 x samlify)."""
+    print(f"\nthroughput on bare workerd (same driver, one run; load average {loads[0]} before, {loads[1]} after):")
+    print(f"  {'server':36} {'seq/s':>6} {f'{CONCURRENCY} conn/s':>9} {'p50 ms':>7} {'CPU ms':>7} "
+          f"{'per CPU-s':>9} {f'CPU ms {CONCURRENCY}c':>9} {'SSO CPU ms':>10} {'SSO/CPU-s':>9}")
+    for name, f in figs.items():
+        print(f"  {name:36} {f.seq:6.1f} {f.conc:9.1f} {f.p50:7.2f} {f.workerd_ms:7.2f} "
+              f"{per_cpu_second(f.workerd_ms):9.1f} {f.conc_workerd_ms:9.2f} {f.saml_ms:10.2f} "
+              f"{per_cpu_second(f.saml_ms):9.1f}")
+    if node:
+        print(f"  {'oidc-provider (node, https)':36} {node['seq']:6.1f} {node['conc']:9.1f} {'':>7} {node['cpu']:7.2f} "
+              f"{per_cpu_second(node['cpu']):9.1f}")
+    if samlify:
+        print(f"  {'samlify (in-process, no HTTP)':36} {'':>6} {'':>9} {'':>7} {'':>7} {'':>9} {'':>9} "
+              f"{samlify['cpu']:10.2f} {per_cpu_second(samlify['cpu']):9.1f}")
+    print("  CPU: the workerd processes (wrangler dev has two: its proxy and the Worker's), read from /proc "
+          "around the requests; node's log relay is not in it.")
+    layers(figs)
+    goals(report, figs, node, samlify)
+
+
+def layers(figs: dict[str, Figures]) -> None:
+    """Per-request cost of each layer: the difference between two servers that differ by it."""
+    (a_name, a), (b_name, b), (c_name, c) = list(figs.items())[:3]
+    print("  what each layer costs per request (code->token wall p50 and workerd CPU; SAML SSO and /healthz "
+          "workerd CPU):")
+    for what, hi, lo in (("wrangler dev's proxy workerd + inspector", a, b),
+                         ("TLS in workerd + Miniflare's entry worker", b, c)):
+        print(f"    {what:44} {hi.p50 - lo.p50:6.2f} ms wall  {hi.workerd_ms - lo.workerd_ms:6.2f} ms CPU  "
+              f"SSO {hi.saml_ms - lo.saml_ms:6.2f} ms CPU  /healthz {hi.base_ms - lo.base_ms:6.2f} ms CPU")
+    print(f"    {'workerd itself, a request that does nothing':44} {c.base_ms:6.2f} ms CPU on the direct socket "
+          "(/healthz); code->token and SSO there include it")
+
+
+def goals(report: Report, figs: dict[str, Figures], node: dict[str, float] | None,
+          samlify: dict[str, float] | None) -> None:
+    """Summary rows: exchanges and SSOs per CPU-second on each server, against the peers."""
+    node_rate = per_cpu_second(node["cpu"]) if node else None
+    saml_rate = per_cpu_second(samlify["cpu"]) if samlify else None
+    for name, f in figs.items():
+        rate = per_cpu_second(f.workerd_ms)
+        report.figure("workers", f"code->token per CPU-second, {name}", rate, "/CPU-s",
+                      2 * node_rate if node_rate else None,
+                      f">= 2 x oidc-provider = {2 * node_rate:.1f}" if node_rate else "-", at_least=True)
+        report.figure("workers", f"SAML SSO per CPU-second, {name}", per_cpu_second(f.saml_ms), "/CPU-s",
+                      3 * saml_rate if saml_rate else None,
+                      f">= 3 x samlify = {3 * saml_rate:.1f}" if saml_rate else "-", at_least=True)
+
+
+def run_alone(report: Report) -> None:
+    """Only this section: a workers stack, the bare workerd beside it, then the peers; everything
+    else the bench measures is skipped (BENCH_WORKERD=only)."""
+    loads = [load()]
+    stack = stack_mod.Stack("workers", Path(tempfile.mkdtemp(prefix="edge-idp-bench-workerd-")))
+    try:
+        stack.start()
+        stack.add_saml_app("bench-sp", f"{stack.sp_origin}/bench-sp", {"sign_assertion": False})
+        stack.push(stack.tenant_folder("acme"))
+        figs = measure(stack, oidc.OidcBrowser(stack), saml.saml_session(stack), OIDC_N, SAML_N, report)
+    finally:
+        stack.stop()
+    node = peers.bench_oidc_provider(OIDC_N, report)
+    samlify = peers.bench_samlify(SAML_N, report)
+    loads.append(load())
+    table(report, figs, node, samlify, (loads[0], loads[1]))
