@@ -10,10 +10,10 @@
 //   name, compatibility_date, kv (binding -> namespace id), durable_objects (binding -> class),
 //   sqlite_classes (classes with SQLite storage), bindings (vars and secrets),
 //   persist      the same v3 folder wrangler dev persists to (so stack.push()'s tenants are seen)
-//   host, https_port, http_port, cert, key
-// Two sockets on the one workerd: Miniflare's entry socket over https (TLS in workerd, then
-// Miniflare's small entry worker, then ours) and a direct plain-http socket straight into our
-// Worker. Prints one JSON line {"https": URL, "http": URL} once both answer.
+//   host, entry_port, http_port, cert, key (null: the entry socket speaks plain http)
+// Two sockets on the one workerd: Miniflare's entry socket (TLS in workerd unless cert is null,
+// then Miniflare's small entry worker, then ours) and a direct plain-http socket straight into
+// our Worker. Prints one JSON line {"entry": URL, "direct": URL} once both answer.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -33,9 +33,9 @@ const kvNamespaces = Object.fromEntries(Object.entries(opts.kv).map(([binding, i
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     host: opts.host,
-    port: opts.https_port,
-    httpsKey: readFileSync(opts.key, "utf8"),
-    httpsCert: readFileSync(opts.cert, "utf8"),
+    port: opts.entry_port,
+    httpsKey: opts.key ? readFileSync(opts.key, "utf8") : undefined,
+    httpsCert: opts.cert ? readFileSync(opts.cert, "utf8") : undefined,
     // No inspectorPort: workerd runs without --inspector-addr (wrangler dev always sets one).
     resourcePersistencePath: opts.persist,
     // As wrangler dev: request lines off, the Worker's own console lines (audit) on.
@@ -63,7 +63,7 @@ const mf = new Miniflare(
 
 const url = await mf.ready;
 const direct = await mf.unsafeGetDirectURL(opts.name);
-console.log(JSON.stringify({ https: url.href, http: direct.href }));
+console.log(JSON.stringify({ entry: url.href, direct: direct.href }));
 
 const stop = async () => {
   await mf.dispose();
