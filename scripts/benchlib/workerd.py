@@ -1,7 +1,8 @@
 """Throughput on bare workerd: the Worker that `wrangler dev` serves, served again by workerd
-through Miniflare's API (scripts/bench-node/workerd.mjs) with no proxy workerd and no inspector in
-front, on the same local state; code -> token exchanges and signed SAML Responses measured on
-both, per second and per CPU-second, beside oidc-provider and samlify.
+through Miniflare's API (scripts/bench-node/workerd.mjs) with no proxy workerd and no inspector,
+on the same local state. Code -> token exchanges and signed SAML Responses are measured on four
+servers (wrangler dev; Miniflare's entry socket with and without TLS; a direct socket into the
+Worker), per second and per CPU-second, beside oidc-provider and samlify.
 
 Why: wrangler dev's own layers cost more CPU per request than a SAML SSO spends in our code, so
 its throughput says little about ours. The differences between the servers are what each layer
