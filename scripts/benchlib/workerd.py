@@ -244,48 +244,58 @@ def plain_session(s: requests.Session) -> requests.Session:
     return plain
 
 
-def servers(stack, browser: oidc.OidcBrowser, tls: BareWorkerd, plain: BareWorkerd) -> list[Server]:
-    """wrangler dev; Miniflare's entry socket with and without TLS; the direct http socket."""
-    def target(port: int, secure: bool) -> TokenTarget:
-        kind = TokenTarget if secure else PlainTokenTarget
-        return kind(port, "acme.localhost", "/oidc/token", RP_BASIC, RP_REDIRECT)
-    tls_mint = oidc.OidcBrowser(tls, session=browser.s)
-    plain_mint = oidc.OidcBrowser(plain, session=plain_session(browser.s))
-    return [
-        Server("wrangler dev (https)", target(stack.idp_port, True), stack, stack.runtime_proc.pid, browser),
-        Server("Miniflare entry, https", target(tls.idp_port, True), tls, tls.runtime_proc.pid, tls_mint),
-        Server("Miniflare entry, http", target(plain.idp_port, False), plain, plain.runtime_proc.pid, plain_mint),
-        Server("workerd direct socket, http", target(tls.http_port, False), DirectSocket(tls),
-               tls.runtime_proc.pid, tls_mint),
-    ]
+def target(port: int, secure: bool) -> TokenTarget:
+    """demo-rp's token endpoint on `port`, over https or plain http."""
+    kind = TokenTarget if secure else PlainTokenTarget
+    return kind(port, "acme.localhost", "/oidc/token", RP_BASIC, RP_REDIRECT)
+
+
+def bare_servers(bare: BareWorkerd, browser: oidc.OidcBrowser) -> list[Server]:
+    """A running bare workerd's entry socket, and its direct socket when the entry has TLS."""
+    mint = oidc.OidcBrowser(bare, session=browser.s if bare.tls else plain_session(browser.s))
+    pid = bare.runtime_proc.pid
+    entry = Server(f"Miniflare entry, {bare.scheme}", target(bare.idp_port, bare.tls), bare, pid, mint)
+    if not bare.tls:
+        return [entry]
+    return [entry, Server("workerd direct socket, http", target(bare.http_port, False), DirectSocket(bare), pid, mint)]
+
+
+def measure_one(server: Server, s: requests.Session, sp_origin: str, n: int, saml_n: int,
+                report: Report) -> Figures:
+    """Every figure of one server, with its report line."""
+    fig = bench_tokens(server, n)
+    bench_sso(server, fig, s, sp_origin, saml_n)
+    report.line("workerd", f"{server.name:28} code->token n={n}: {fig.seq:6.1f}/s sequential "
+                f"(p50 {fig.p50:5.2f} ms, CPU ms {fmt(fig.token)}), {fig.conc:6.1f}/s with {CONCURRENCY} "
+                f"connections (CPU ms {fmt(fig.token_conc)}); SAML SSO n={saml_n} (CPU ms {fmt(fig.sso)}, "
+                f"wall p50 {fig.sso_wall:5.2f} ms); /healthz (CPU ms {fmt(fig.base)}); unknown code refused "
+                f"(CPU ms {fmt(fig.refused)})")
+    return fig
 
 
 def measure(stack, browser: oidc.OidcBrowser, s: requests.Session, n: int, saml_n: int,
             report: Report) -> dict[str, Figures]:
-    """Starts two bare workerds beside `stack` (which must have bench-sp pushed), one with TLS on
-    its entry socket and one without, and measures the four servers one after the other."""
-    bares = [BareWorkerd(stack, tls) for tls in (True, False)]
-    try:
-        for bare in bares:
+    """wrangler dev first, then a bare workerd with TLS on its entry socket (entry and direct
+    socket), then one without; `stack` must have bench-sp pushed. One bare workerd at a time:
+    they share wrangler dev's Durable Object SQLite files, and two writers there fail with
+    SQLITE_BUSY. Returns the four in the order wrangler dev, https entry, http entry, direct."""
+    report.line("workerd", f"wrangler dev's Worker's workerd inspector on: {inspector_under(stack.runtime_proc.pid)}")
+    out = {"wrangler dev (https)": measure_one(
+        Server("wrangler dev (https)", target(stack.idp_port, True), stack, stack.runtime_proc.pid, browser),
+        s, stack.sp_origin, n, saml_n, report)}
+    for tls in (True, False):
+        bare = BareWorkerd(stack, tls)
+        try:
             bare.start()
-        report.line("workerd", "bare workerd (Miniflare, build/worker) up; inspector on: "
-                    f"{any(inspector_under(b.runtime_proc.pid) for b in bares)}; wrangler dev's Worker's "
-                    f"workerd inspector on: {inspector_under(stack.runtime_proc.pid)}")
-        out = {}
-        for server in servers(stack, browser, *bares):
-            fig = bench_tokens(server, n)
-            bench_sso(server, fig, s, stack.sp_origin, saml_n)
-            out[server.name] = fig
-            report.line("workerd", f"{server.name:28} code->token n={n}: {fig.seq:6.1f}/s sequential "
-                        f"(p50 {fig.p50:5.2f} ms, CPU ms {fmt(fig.token)}), {fig.conc:6.1f}/s with {CONCURRENCY} "
-                        f"connections (CPU ms {fmt(fig.token_conc)}); SAML SSO n={saml_n} (CPU ms {fmt(fig.sso)}, "
-                        f"wall p50 {fig.sso_wall:5.2f} ms); /healthz (CPU ms {fmt(fig.base)}); unknown code refused "
-                        f"(CPU ms {fmt(fig.refused)})")
-        return out
-    finally:
-        for bare in bares:
+            report.line("workerd", f"bare workerd (Miniflare, build/worker, entry {bare.scheme}) up; inspector on: "
+                        f"{inspector_under(bare.runtime_proc.pid)}")
+            for server in bare_servers(bare, browser):
+                out[server.name] = measure_one(server, s, stack.sp_origin, n, saml_n, report)
+        finally:
             if hasattr(bare, "runtime_proc"):
                 bare.stop()
+    order = ["wrangler dev (https)", "Miniflare entry, https", "Miniflare entry, http", "workerd direct socket, http"]
+    return {name: out[name] for name in order}
 
 
 def fmt(cpu: dict[str, float]) -> str:
