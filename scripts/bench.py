@@ -44,13 +44,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack as stack_mod  # noqa: E402
-from benchlib import bundle, crypto, imis_calls, inruntime, latency, oidc, peers, saml, tenants, units  # noqa: E402
+from benchlib import bundle, crypto, imis_calls, inruntime, latency, oidc, peers, saml, tenants, units, workerd  # noqa: E402
 from benchlib.report import Report  # noqa: E402
-from benchlib.settings import OIDC_N, RUNTIMES, SAML_N, TENANTS  # noqa: E402
+from benchlib.settings import OIDC_N, RUNTIMES, SAML_N, TENANTS, WORKERD  # noqa: E402
 
 
-def bench_runtime(runtime: str, sig: dict[str, float], report: Report) -> dict[str, float]:
-    """Every figure of one runtime's stack; returns its token-endpoint throughput."""
+def bench_runtime(runtime: str, sig: dict[str, float], report: Report,
+                  bare: dict[str, workerd.Figures] | None = None) -> dict[str, float]:
+    """Every figure of one runtime's stack; returns its token-endpoint throughput (and fills
+    `bare` with the bare-workerd figures, when given, on Workers)."""
     stack = stack_mod.Stack(runtime, Path(tempfile.mkdtemp(prefix=f"edge-idp-bench-{runtime}-")))
     try:
         stack.start()
@@ -63,18 +65,27 @@ def bench_runtime(runtime: str, sig: dict[str, float], report: Report) -> dict[s
         s = saml.saml_session(stack)
         unit_prices = units.unit_costs(stack, s, SAML_N, report)
         marginal_rsa = saml.bench_saml(stack, unit_prices, sig, report)
-        return oidc.bench_oidc(stack, oidc.OidcBrowser(stack), unit_prices, sig, OIDC_N, marginal_rsa, report)
+        browser = oidc.OidcBrowser(stack)
+        tput = oidc.bench_oidc(stack, browser, unit_prices, sig, OIDC_N, marginal_rsa, report)
+        if bare is not None and runtime == "workers":
+            bare.update(workerd.measure(stack, browser, s, OIDC_N, SAML_N, report))
+        return tput
     finally:
         stack.stop()
 
 
 def main() -> int:
     report = Report()
+    if WORKERD == "only":
+        workerd.run_alone(report)
+        report.print_summary()
+        return 0
+    bare, load_before = ({} if WORKERD == "1" else None), workerd.load()
     bundle.bundle_sizes(report)
     # The reference signatures first: every goal below is relative to them.
     sig = crypto.reference_signatures(report)
     in_runtime = inruntime.measure(report, RUNTIMES)
-    tputs = {runtime: bench_runtime(runtime, sig, report) for runtime in RUNTIMES}
+    tputs = {runtime: bench_runtime(runtime, sig, report, bare) for runtime in RUNTIMES}
     if TENANTS:
         tenants.scale(report)
     node = peers.bench_oidc_provider(OIDC_N, report)
@@ -83,6 +94,8 @@ def main() -> int:
                 if figures}
     inruntime.against_peers(report, in_runtime, peer_cpu)
     peers.throughput_table(report, tputs, node)
+    if bare:
+        workerd.table(report, bare, node, samlify, (load_before, workerd.load()))
     report.print_summary()
     return 0
 

@@ -13,3 +13,5 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 # Tenants generated for the scale figures (scripts/bench_tenants.py); 0 skips them.
 TENANTS = int(os.environ.get("BENCH_TENANTS", "10000"))
 RUNTIMES = ("workers", "spin")
+# Throughput on bare workerd (benchlib/workerd.py): "1" adds it to the run, "only" runs it alone.
+WORKERD = os.environ.get("BENCH_WORKERD", "0")
