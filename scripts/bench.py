@@ -96,6 +96,8 @@ def main() -> int:
     peers.throughput_table(report, tputs, node)
     if bare:
         workerd.table(report, bare, node, samlify, (load_before, workerd.load()))
+    if bare is not None:
+        workerd.cold_start(report)
     report.print_summary()
     return 0
 
