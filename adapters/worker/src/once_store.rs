@@ -24,6 +24,25 @@ struct Entry {
     exp: f64,
 }
 
+/// Makes the shard's sweep run by a second after `exp` (both in ms since the epoch). The alarm is
+/// moved earlier, never later: an entry that lives 30 days, written first, must not keep the
+/// shard's 60-second codes stored until it expires.
+async fn sweep_by(storage: &worker::Storage, now: f64, exp: f64) -> worker::Result<()> {
+    let due = exp + 1000.0;
+    if sweep_needs_moving(storage.get_alarm().await?, due) {
+        let wait = (due - now).max(0.0);
+        storage
+            .set_alarm(std::time::Duration::from_millis(wait as u64))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether an alarm `pending` (ms since the epoch, if any) comes too late to sweep by `due`.
+fn sweep_needs_moving(pending: Option<i64>, due: f64) -> bool {
+    pending.is_none_or(|at| at as f64 > due)
+}
+
 fn shard_of(key: &str) -> String {
     // FNV-1a: stable across isolates and versions.
     let hash = key.bytes().fold(0x811c_9dc5_u32, |h, b| {
@@ -145,13 +164,7 @@ impl DurableObject for OnceStore {
                         },
                     )
                     .await?;
-                if storage.get_alarm().await?.is_none() {
-                    storage
-                        .set_alarm(std::time::Duration::from_millis(
-                            (ttl * 1000.0) as u64 + 1000,
-                        ))
-                        .await?;
-                }
+                sweep_by(&storage, now, exp).await?;
                 Response::ok("stored")
             }
             (Method::Post, "/take") => match storage.get::<Entry>(&key).await? {
@@ -183,14 +196,9 @@ impl DurableObject for OnceStore {
                 };
                 let n = counter.n;
                 if delta != 0 {
+                    let exp = counter.exp;
                     storage.put(&key, counter).await?;
-                    if storage.get_alarm().await?.is_none() {
-                        storage
-                            .set_alarm(std::time::Duration::from_millis(
-                                (ttl * 1000.0) as u64 + 1000,
-                            ))
-                            .await?;
-                    }
+                    sweep_by(&storage, now, exp).await?;
                 }
                 Response::ok(n.to_string())
             }
@@ -223,5 +231,32 @@ impl DurableObject for OnceStore {
                 .await?;
         }
         Response::ok("swept")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sweep_needs_moving;
+
+    #[test]
+    fn a_short_entry_moves_the_sweep_earlier_and_a_long_one_never_later() {
+        let day = 86_400_000_i64;
+        let now = 1_000_000_000_000_i64;
+        // No alarm yet: one is set.
+        assert!(sweep_needs_moving(None, (now + 61_000) as f64));
+        // An alarm for a 30-day refresh token: a 60-second code pulls it in.
+        assert!(sweep_needs_moving(
+            Some(now + 30 * day),
+            (now + 61_000) as f64
+        ));
+        // An alarm due sooner stays: a longer entry does not push it out.
+        assert!(!sweep_needs_moving(
+            Some(now + 61_000),
+            (now + 30 * day) as f64
+        ));
+        assert!(!sweep_needs_moving(
+            Some(now + 61_000),
+            (now + 61_000) as f64
+        ));
     }
 }
