@@ -34,6 +34,10 @@ complete operations inside one request (SAML SSO, code -> token, bridge redempti
 JWKS, bare signatures) against in-memory stores and canned iMIS answers with the runtime's own
 signer; one operation costs (time(N) - time(0)) / N, set against a signature measured the same
 way and against the peers' CPU (oidc-provider, samlify) for the same operation.
+Soak (benchlib/soak.py, opt-in): BENCH_SOAK_SECONDS of mixed SAML, OIDC and bridge traffic from
+BENCH_SOAK_WORKERS workers on each runtime's stack after its other figures: throughput, latency
+per kind, errors, and the growth of the runtime's memory and stored keys. BENCH_ONLY=soak runs
+only that (600 s unless BENCH_SOAK_SECONDS says otherwise), on a fresh stack per runtime.
 A summary table (runtime, measurement, figure, goal, met) closes the run.
 """
 from __future__ import annotations
@@ -44,9 +48,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack as stack_mod  # noqa: E402
-from benchlib import bundle, crypto, imis_calls, inruntime, latency, oidc, peers, saml, tenants, units  # noqa: E402
+from benchlib import (bundle, crypto, imis_calls, inruntime, latency, oidc, peers, saml, soak,  # noqa: E402
+                      tenants, units)
 from benchlib.report import Report  # noqa: E402
-from benchlib.settings import OIDC_N, RUNTIMES, SAML_N, TENANTS  # noqa: E402
+from benchlib.settings import OIDC_N, ONLY, RUNTIMES, SAML_N, SOAK_SECONDS, SOAK_WORKERS, TENANTS  # noqa: E402
 
 
 def bench_runtime(runtime: str, sig: dict[str, float], report: Report) -> dict[str, float]:
@@ -63,13 +68,31 @@ def bench_runtime(runtime: str, sig: dict[str, float], report: Report) -> dict[s
         s = saml.saml_session(stack)
         unit_prices = units.unit_costs(stack, s, SAML_N, report)
         marginal_rsa = saml.bench_saml(stack, unit_prices, sig, report)
-        return oidc.bench_oidc(stack, oidc.OidcBrowser(stack), unit_prices, sig, OIDC_N, marginal_rsa, report)
+        tput = oidc.bench_oidc(stack, oidc.OidcBrowser(stack), unit_prices, sig, OIDC_N, marginal_rsa, report)
+        if SOAK_SECONDS:
+            soak.soak(stack, SOAK_SECONDS, SOAK_WORKERS, report)
+        return tput
+    finally:
+        stack.stop()
+
+
+def soak_runtime(runtime: str, report: Report) -> None:
+    """Only the soak, on a fresh stack of `runtime` (BENCH_ONLY=soak)."""
+    stack = stack_mod.Stack(runtime, Path(tempfile.mkdtemp(prefix=f"edge-idp-soak-{runtime}-")))
+    try:
+        stack.start()
+        soak.soak(stack, SOAK_SECONDS, SOAK_WORKERS, report)
     finally:
         stack.stop()
 
 
 def main() -> int:
     report = Report()
+    if ONLY == "soak":
+        for runtime in RUNTIMES:
+            soak_runtime(runtime, report)
+        report.print_summary()
+        return 0
     bundle.bundle_sizes(report)
     # The reference signatures first: every goal below is relative to them.
     sig = crypto.reference_signatures(report)
