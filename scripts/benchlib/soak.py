@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Callable
 
 import requests
+import websocket
 
 import bench_tenants
 import stack as stack_mod
@@ -507,14 +508,32 @@ def report_memory(report: Report, runtime: str, samples: list[Sample], ops: list
                       f"flat: <= +{FLAT_TOLERANCE * 100:.0f}%")
 
 
-def isolate_mb(stack) -> float | str | None:
-    """The Workers isolate's memory in MB (None on Spin), or why it could not be read: a heap
-    snapshot through the inspector can time out on a loaded machine, and that must not cost the
-    figures of the run."""
-    try:
-        return bench_tenants.isolate_mb(stack)
-    except Exception as e:  # noqa: BLE001 — reported instead of the figure
-        return f"{type(e).__name__}: {e}"
+class Isolate:
+    """Workers: the isolate's memory (heap snapshots) through one inspector connection held from
+    before the traffic to after it. A connection opened only after a few minutes of traffic made
+    wrangler dev's inspector proxy and workerd run out of file descriptors (20,000, then "Too many
+    open files" in a loop) and the snapshot never came; over the held connection it takes seconds,
+    the run's queued messages skipped. A snapshot that fails all the same is reported, not fatal."""
+
+    def __init__(self, stack):
+        self.ws = None
+        self.asked = 0
+        if stack.runtime == "workers":
+            self.ws = websocket.create_connection(f"ws://127.0.0.1:{stack.inspector_port}/ws", timeout=120)
+
+    def mb(self) -> float | str | None:
+        """The isolate's memory in MB, None on Spin, or why it could not be read."""
+        if self.ws is None:
+            return None
+        self.asked += 1
+        try:
+            return bench_tenants.heap_snapshot_mb(self.ws, self.asked)
+        except Exception as e:  # noqa: BLE001 — reported instead of the figure
+            return f"{type(e).__name__}: {e}"
+
+    def close(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
 
 
 def warm(members: list[Member]) -> None:
@@ -530,22 +549,26 @@ def soak(stack, seconds: float, workers: int, report: Report) -> None:
     report.line("soak", f"{r:7} {seconds:.0f} s, {workers} workers, turns {', '.join(CYCLE)}")
     members = [Member(stack) for _ in range(workers)]
     warm(members)
-    isolate_start = isolate_mb(stack)
-    store_start, swept_start = stored_keys(stack), sweeps_logged(stack)
-    samples: list[Sample] = []
-    cpu = runtime_cpu(stack)
-    cpu0, own0 = cpu(), os.times()
-
-    def sample(at: float) -> None:
-        samples.append(Sample(at, bench_tenants.rss_mb(stack), stored_keys(stack).total))
-
-    ops = run_traffic(members, seconds, sample)
-    runtime_cores, own = (cpu() - cpu0) / seconds, os.times()
-    driver_cores = (own.user + own.system - own0.user - own0.system) / seconds
-    store_end, swept_end = stored_keys(stack), sweeps_logged(stack)
     warm_up = min(WARM_UP_MAX_S, seconds * WARM_UP_SHARE)
-    report_traffic(report, r, ops, seconds, warm_up)
-    isolate_end = isolate_mb(stack)
+    isolate = Isolate(stack)
+    try:
+        isolate_start = isolate.mb()
+        store_start, swept_start = stored_keys(stack), sweeps_logged(stack)
+        samples: list[Sample] = []
+        cpu = runtime_cpu(stack)
+        cpu0, own0 = cpu(), os.times()
+
+        def sample(at: float) -> None:
+            samples.append(Sample(at, bench_tenants.rss_mb(stack), stored_keys(stack).total))
+
+        ops = run_traffic(members, seconds, sample)
+        runtime_cores, own = (cpu() - cpu0) / seconds, os.times()
+        driver_cores = (own.user + own.system - own0.user - own0.system) / seconds
+        store_end, swept_end = stored_keys(stack), sweeps_logged(stack)
+        report_traffic(report, r, ops, seconds, warm_up)
+        isolate_end = isolate.mb()
+    finally:
+        isolate.close()
     report.line("soak", f"{r:7} CPU: runtime process {runtime_cores * 100:.0f}% of a core, this driver "
                 f"{driver_cores * 100:.0f}% ({os.cpu_count()} cores in all, shared)")
     report_memory(report, r, samples, ops, seconds, warm_up, (isolate_start, isolate_end))
