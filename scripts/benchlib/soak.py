@@ -50,7 +50,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import requests
 import websocket
@@ -184,9 +184,9 @@ def check_bridge_user(answer: requests.Response) -> None:
 class Stored:
     """The keys of a runtime's stores at one moment."""
     config: int = 0
-    by_kind: Counter = field(default_factory=Counter)
+    by_kind: Counter[str] = field(default_factory=Counter)
     # Keys whose own expiry has passed but that are still stored.
-    expired: Counter = field(default_factory=Counter)
+    expired: Counter[str] = field(default_factory=Counter)
     # How long the oldest expired key of each kind has been past its expiry (s).
     overdue: dict[str, float] = field(default_factory=dict)
     # The longest time a key of each kind has yet to live (s): about its lifetime, when the
@@ -195,7 +195,7 @@ class Stored:
     # Workers: the shards' pending sweep alarms (seconds from now), their expired keys, and how
     # long the oldest of those has been past its expiry (s).
     alarms: dict[str, float] = field(default_factory=dict)
-    expired_on: Counter = field(default_factory=Counter)
+    expired_on: Counter[str] = field(default_factory=Counter)
     overdue_on: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -290,11 +290,11 @@ def spin_stored(state: Path) -> Stored:
             value = path.read_bytes()
         except FileNotFoundError:
             continue  # taken or swept since the listing
-        out.add(kind_of(namespace, logical), spin_exp(namespace, value), now_ms)
+        out.add(kind_of(namespace, logical), spin_exp(namespace, value, now_ms), now_ms)
     return out
 
 
-def keys_in(folder: Path):
+def keys_in(folder: Path) -> Iterator[tuple[str, Path]]:
     """(key, file) for each key file of a local Spin store folder; lock and temporary files
     (dot names) are no keys."""
     for path in folder.iterdir() if folder.is_dir() else ():
@@ -304,12 +304,12 @@ def keys_in(folder: Path):
             continue
 
 
-def spin_exp(namespace: str, value: bytes) -> float | None:
+def spin_exp(namespace: str, value: bytes, now_ms: float) -> float | None:
     """The expiry (ms since the epoch) of a volatile value (docs/kv-layout.md §3.2): a take-once
-    value starts with it (8 bytes big-endian ms; the tombstone has passed); a counter record has
-    it in whole seconds after two magic bytes."""
+    value starts with it (8 bytes big-endian ms); a counter record has it in whole seconds after
+    two magic bytes. A tombstone a taker left, dead as the sweep sees it, expires `now_ms`."""
     if namespace == "once":
-        return 0.0 if value == b"\0taken" or len(value) < 8 else float(struct.unpack(">Q", value[:8])[0])
+        return now_ms if value == b"\0taken" or len(value) < 8 else float(struct.unpack(">Q", value[:8])[0])
     if namespace == "counter" and len(value) == 8 and value[:2] == b"\xc7\x01":
         return struct.unpack(">I", value[2:6])[0] * 1000.0
     return None
