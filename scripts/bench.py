@@ -34,6 +34,10 @@ complete operations inside one request (SAML SSO, code -> token, bridge redempti
 JWKS, bare signatures) against in-memory stores and canned iMIS answers with the runtime's own
 signer; one operation costs (time(N) - time(0)) / N, set against a signature measured the same
 way and against the peers' CPU (oidc-provider, samlify) for the same operation.
+Soak (benchlib/soak.py, opt-in): BENCH_SOAK_SECONDS of mixed SAML, OIDC and bridge traffic from
+BENCH_SOAK_WORKERS workers on each runtime's stack after its other figures: throughput, latency
+per kind, errors, and the growth of the runtime's memory and stored keys. BENCH_ONLY=soak runs
+only that (600 s unless BENCH_SOAK_SECONDS says otherwise), on a fresh stack per runtime.
 A summary table (runtime, measurement, figure, goal, met) closes the run.
 """
 from __future__ import annotations
@@ -44,9 +48,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack as stack_mod  # noqa: E402
-from benchlib import bundle, crypto, imis_calls, inruntime, latency, oidc, peers, saml, tenants, units, workerd  # noqa: E402
+from benchlib import (bundle, crypto, imis_calls, inruntime, latency, oidc, peers, saml, soak,  # noqa: E402
+                      tenants, units, workerd)
 from benchlib.report import Report  # noqa: E402
-from benchlib.settings import OIDC_N, RUNTIMES, SAML_N, TENANTS, WORKERD  # noqa: E402
+from benchlib.settings import (OIDC_N, ONLY, RUNTIMES, SAML_N, SOAK_SECONDS, SOAK_WORKERS,  # noqa: E402
+                               TENANTS, WORKERD)
 
 
 def bench_runtime(runtime: str, sig: dict[str, float], report: Report,
@@ -69,7 +75,19 @@ def bench_runtime(runtime: str, sig: dict[str, float], report: Report,
         tput = oidc.bench_oidc(stack, browser, unit_prices, sig, OIDC_N, marginal_rsa, report)
         if bare is not None and runtime == "workers":
             bare.update(workerd.measure(stack, browser, s, OIDC_N, SAML_N, report))
+        if SOAK_SECONDS:
+            soak.soak(stack, SOAK_SECONDS, SOAK_WORKERS, report)
         return tput
+    finally:
+        stack.stop()
+
+
+def soak_runtime(runtime: str, report: Report) -> None:
+    """Only the soak, on a fresh stack of `runtime` (BENCH_ONLY=soak)."""
+    stack = stack_mod.Stack(runtime, Path(tempfile.mkdtemp(prefix=f"edge-idp-soak-{runtime}-")))
+    try:
+        stack.start()
+        soak.soak(stack, SOAK_SECONDS, SOAK_WORKERS, report)
     finally:
         stack.stop()
 
@@ -78,6 +96,11 @@ def main() -> int:
     report = Report()
     if WORKERD == "only":
         workerd.run_alone(report)
+        report.print_summary()
+        return 0
+    if ONLY == "soak":
+        for runtime in RUNTIMES:
+            soak_runtime(runtime, report)
         report.print_summary()
         return 0
     bare, load_before = ({} if WORKERD == "1" else None), workerd.load()

@@ -16,6 +16,9 @@ from .members import handoff_form, sign_in_page, submit_handoff
 from .report import Report, p50_p99
 from .settings import N
 
+# The demo vendor's API secret, as the vendor sends it to the user service.
+VENDOR_AUTH = {"Authorization": f"Bearer {stack_mod.DEMO_VENDOR_SECRET}"}
+
 
 def admin(stack) -> dict[str, str]:
     """The header that opens acme's `/healthz?deep=1` (without it, the deep check asks no iMIS)."""
@@ -64,33 +67,52 @@ def sign_in_figures(stack, n: int) -> tuple[float, float, float]:
     return statistics.median(totals), statistics.median(added), statistics.median(calls)
 
 
+def bridge_signin_url(stack) -> str:
+    """The demo vendor's silent signin at the IdP (query delivery of the one-time token)."""
+    return_url = quote(f"{stack.vendor_origin}/welcome", safe="")
+    return stack.url("acme.localhost", f"/bridge/demo-vendor/signin?delivery=query&ReturnURL={return_url}")
+
+
+def bridge_signin(s: requests.Session, signin_url: str) -> str:
+    """The signin leg alone: the one-time token the IdP sends the vendor (query delivery)."""
+    r = s.get(signin_url, allow_redirects=False, timeout=30, verify=False)
+    if r.status_code != 303 or "token=" not in r.headers.get("location", ""):
+        raise RuntimeError(f"bridge signin answered {r.status_code}")
+    return r.headers["location"].rsplit("token=", 1)[1]
+
+
+def bridge_once(stack, s: requests.Session, vendor: requests.Session, signin_url: str
+                ) -> tuple[float, float, requests.Response]:
+    """One round trip of the token bridge for the member signed in on `s`: the signin leg mints a
+    token, the vendor (`vendor`, with its secret) redeems it at the user service. The two legs'
+    times in seconds, and the user service's answer (its 200 checked; its body is the caller's
+    to check)."""
+    t0 = time.perf_counter()
+    tok = bridge_signin(s, signin_url)
+    t1 = time.perf_counter()
+    u = vendor.get(stack.url("acme.localhost", f"/bridge/demo-vendor/user?token={tok}"), headers=VENDOR_AUTH,
+                   timeout=30, verify=False)
+    t2 = time.perf_counter()
+    if u.status_code != 200:
+        raise RuntimeError(f"bridge user answered {u.status_code}")
+    return t1 - t0, t2 - t1, u
+
+
 def bridge_round_trip(stack, n: int, report: Report) -> None:
     """Signs jsmith in once over HTTP, then times silent signin → user service round trips."""
     s = requests.Session()
     s.verify = False
     submit_handoff(stack, s, *handoff_form(sign_in_page(stack, s, "/signin")))
-    return_url = quote(f"{stack.vendor_origin}/welcome", safe="")
-    signin_url = stack.url("acme.localhost", f"/bridge/demo-vendor/signin?delivery=query&ReturnURL={return_url}")
+    signin_url = bridge_signin_url(stack)
     vendor = requests.Session()
     vendor.verify = False
-    auth = {"Authorization": f"Bearer {stack_mod.DEMO_VENDOR_SECRET}"}
     legs: dict[str, list[float]] = {"signin": [], "user": [], "round trip": []}
     for i in range(n + 10):
-        t0 = time.perf_counter()
-        r = s.get(signin_url, allow_redirects=False, timeout=30, verify=False)
-        t1 = time.perf_counter()
-        if r.status_code != 303 or "token=" not in r.headers.get("location", ""):
-            raise RuntimeError(f"bridge signin answered {r.status_code}")
-        tok = r.headers["location"].rsplit("token=", 1)[1]
-        u = vendor.get(stack.url("acme.localhost", f"/bridge/demo-vendor/user?token={tok}"), headers=auth,
-                       timeout=30, verify=False)
-        t2 = time.perf_counter()
-        if u.status_code != 200:
-            raise RuntimeError(f"bridge user answered {u.status_code}")
+        signin, user, _ = bridge_once(stack, s, vendor, signin_url)
         if i >= 10:
-            legs["signin"].append((t1 - t0) * 1000)
-            legs["user"].append((t2 - t1) * 1000)
-            legs["round trip"].append((t2 - t0) * 1000)
+            legs["signin"].append(signin * 1000)
+            legs["user"].append(user * 1000)
+            legs["round trip"].append((signin + user) * 1000)
     for name, times in legs.items():
         p50, p99 = p50_p99(times)
         report.line("bridge", f"{stack.runtime:7} {name:16} n={n}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")

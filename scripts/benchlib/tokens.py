@@ -31,12 +31,17 @@ class TokenTarget:
         return http.client.HTTPSConnection("127.0.0.1", self.port, context=ssl._create_unverified_context())
 
     def post(self, conn: http.client.HTTPSConnection, code: str) -> int:
+        """Exchanges `code`; the answer's status."""
+        return self.exchange(conn, code)[0]
+
+    def exchange(self, conn: http.client.HTTPSConnection, code: str) -> tuple[int, bytes]:
+        """Exchanges `code`: the answer's status and body (the token response, for a caller that
+        checks what it got, not only that it got a 200)."""
         body = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri})
         conn.request("POST", self.path, body=body, headers={
             "Host": self.host, "Content-Type": "application/x-www-form-urlencoded", "Authorization": self.auth})
         resp = conn.getresponse()
-        resp.read()
-        return resp.status
+        return resp.status, resp.read()
 
 
 def exchange_sequential(target: TokenTarget, codes: list[str],
