@@ -14,7 +14,7 @@ use crate::cookie;
 use askama::Template;
 
 use crate::http::{html_escape, Response};
-use crate::pages::{fill, html, Brand};
+use crate::pages::{fill, render_template, Brand};
 use crate::platform::Platform;
 use crate::signin::{self, Session, SessionUser};
 use crate::text::{ErrorMessage, ErrorTitle, Text};
@@ -108,7 +108,7 @@ pub(crate) fn page<P: Platform>(
         }
     }
     let app = html_escape(&client.name);
-    let body = html(&ConsentPage {
+    let body = render_template(&ConsentPage {
         brand: ctx.brand(),
         title: &fill(ctx.t(Text::ConsentTitle), &[("app", &app)]),
         text: &fill(

@@ -44,7 +44,7 @@ impl<'a> Brand<'a> {
 
 /// A template's HTML. Rendering into a string fails only if a value's own formatting fails,
 /// which none of ours does; should it ever, the page says so rather than show half a form.
-pub(crate) fn html(template: &impl Template) -> String {
+pub(crate) fn render_template(template: &impl Template) -> String {
     template
         .render()
         .unwrap_or_else(|_| String::from("<p>This page could not be shown.</p>"))
@@ -102,7 +102,7 @@ struct Page<'a> {
 /// Renders a full page around `body_html`, which must already be HTML.
 fn render(brand: Brand<'_>, title: &str, body_html: &str, nonce: &str) -> String {
     let branding = brand.branding;
-    html(&Page {
+    render_template(&Page {
         brand,
         lang: brand.lang.code(),
         title,
@@ -191,7 +191,7 @@ pub(crate) fn error_page<'m>(
         .collect();
     let explanation = fill(brand.t(message.into()), &values);
     let title = brand.t(title.into());
-    let body = html(&ErrorBody {
+    let body = render_template(&ErrorBody {
         brand,
         title,
         explanation: &explanation,
@@ -220,7 +220,7 @@ pub(crate) fn no_access(
     nonce: &str,
 ) -> Response {
     let title = title.unwrap_or(brand.t(Text::NoAccessTitle));
-    let body = html(&NoAccess {
+    let body = render_template(&NoAccess {
         brand,
         title,
         message: message.unwrap_or(brand.t(Text::NoAccessText)),
@@ -246,7 +246,7 @@ pub(crate) fn auto_post(
     fields: &[(&str, &str)],
     nonce: &str,
 ) -> Response {
-    let body = html(&AutoPost {
+    let body = render_template(&AutoPost {
         brand,
         action,
         fields,

@@ -69,7 +69,7 @@ pub(crate) fn finish<P: Platform>(ctx: &Ctx<'_, P>, state: &LogoutState) -> Resp
         .iter()
         .filter_map(|u| crate::http::origin_of(u))
         .collect();
-    let body = crate::pages::html(&FrontChannelLogout {
+    let body = crate::pages::render_template(&FrontChannelLogout {
         frames: &state.frames,
         done: &state.done,
         nonce: &ctx.nonce,

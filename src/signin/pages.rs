@@ -4,7 +4,7 @@
 use askama::Template;
 
 use crate::http::{html_escape, Response};
-use crate::pages::{fill, html, Brand};
+use crate::pages::{fill, render_template, Brand};
 use crate::platform::Platform;
 use crate::text::Text;
 use crate::Ctx;
@@ -35,7 +35,7 @@ pub(crate) fn signin_form<P: Platform>(
         ctx.t(Text::SignInHint),
         &[("org", &html_escape(&ctx.tenant.name))],
     );
-    let body = html(&SigninForm {
+    let body = render_template(&SigninForm {
         brand: ctx.brand(),
         app_name,
         message: ctx.tenant.pages.signin_message.as_deref(),
@@ -85,7 +85,7 @@ pub(crate) fn signout_confirm_form<P: Platform>(
         ctx.t(Text::SignOutQuestion),
         &[("org", &html_escape(&ctx.tenant.name))],
     );
-    let body = html(&SignoutConfirm {
+    let body = render_template(&SignoutConfirm {
         brand: ctx.brand(),
         asked_by: app_name.map(|n| fill(ctx.t(Text::SignOutAskedBy), &[("app", &html_escape(n))])),
         question: &question,
@@ -105,7 +105,7 @@ struct SignedOut<'a> {
 
 /// The page members land on after signing out.
 pub(crate) fn signed_out<P: Platform>(ctx: &Ctx<'_, P>) -> Response {
-    let body = html(&SignedOut { brand: ctx.brand() });
+    let body = render_template(&SignedOut { brand: ctx.brand() });
     ctx.page(200, ctx.t(Text::SignedOutTitle), &body)
 }
 
@@ -141,7 +141,7 @@ pub(crate) fn home<P: Platform>(
             &[("org", &html_escape(&ctx.tenant.name))],
         ),
     };
-    let body = html(&Home {
+    let body = render_template(&Home {
         brand: ctx.brand(),
         greeting: &greeting,
         member,
