@@ -188,7 +188,7 @@ class Handler(BaseHTTPRequestHandler):
                   "code_challenge_method": "S256"}
         if q.get("prompt") in ("login", "consent", "none"):
             params["prompt"] = q["prompt"]
-        url, _ = self.oauth(scope="openid profile email roles").create_authorization_url(
+        url, _ = self.oauth(scope="openid profile email roles offline_access").create_authorization_url(
             self.meta()["authorization_endpoint"], state=state, **params)
         return self.redirect(url)
 

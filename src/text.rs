@@ -165,6 +165,8 @@ pub(crate) enum Text {
     ConsentRoles,
     /// Consent: any other claim; `{claim}` is its name.
     ConsentOther,
+    /// Consent: a refresh token (`offline_access`), access that outlasts the sign-in.
+    ConsentOffline,
     /// Consent: allow.
     Allow,
     /// Consent: deny.
@@ -200,7 +202,7 @@ impl From<ErrorMessage> for Text {
 impl Text {
     /// Every text but those of error pages.
     #[cfg(test)]
-    const PAGE: [Text; 43] = [
+    const PAGE: [Text; 44] = [
         Text::AccountNav,
         Text::CreateAccount,
         Text::ForgotPassword,
@@ -237,6 +239,7 @@ impl Text {
         Text::ConsentEmail,
         Text::ConsentRoles,
         Text::ConsentOther,
+        Text::ConsentOffline,
         Text::Allow,
         Text::Deny,
         Text::SigningIn,
@@ -294,6 +297,7 @@ impl Text {
             Text::ConsentEmail => ("consent.email", ["Your email address", "Votre adresse e-mail", "Su dirección de correo electrónico"]),
             Text::ConsentRoles => ("consent.roles", ["Your roles", "Vos rôles", "Sus roles"]),
             Text::ConsentOther => ("consent.other", ["Your {claim}", "Votre {claim}", "Su {claim}"]),
+            Text::ConsentOffline => ("consent.offline_access", ["Access to these while you are not signed in", "L’accès à ces données quand vous n’êtes pas connecté", "Acceso a estos datos cuando no haya iniciado sesión"]),
             Text::Allow => ("consent.allow", ["Allow", "Autoriser", "Permitir"]),
             Text::Deny => ("consent.deny", ["Deny", "Refuser", "Denegar"]),
             Text::SigningIn => ("auto_post.title", ["Signing you in…", "Connexion en cours…", "Iniciando sesión…"]),

@@ -600,7 +600,7 @@ pub fn bridge_return_url(data: &[u8]) {
         let _ = edge_idp::saml::config::is_https_url(&url);
         let _ = edge_idp::tenant::config::is_service_url(&url);
         let _ = edge_idp::ids::is_client_id(&name);
-        let _ = edge_idp::oidc::claims::granted_scopes(&name);
+        let _ = edge_idp::oidc::claims::granted_scopes(&name, true);
         let _ = edge_idp::access::parse_mapping(&url);
     });
 }

@@ -12,8 +12,13 @@ use crate::signin::SessionUser;
 /// Scopes this provider knows; others are ignored (RFC 6749 §3.3 lets the server narrow them).
 pub(crate) const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
 
+/// The scope that asks for a refresh token (OpenID Connect Core §11).
+pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
+
 /// The scopes of a request this provider grants, `openid` first; `None` without `openid`.
-pub fn granted_scopes(requested: &str) -> Option<String> {
+/// `offline_access` is granted only to a client that may refresh (`may_refresh`), so a token
+/// response's `scope` says whether a refresh token comes with it.
+pub fn granted_scopes(requested: &str, may_refresh: bool) -> Option<String> {
     let asked: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
     if !asked.contains(&"openid") {
         return None;
@@ -22,6 +27,7 @@ pub fn granted_scopes(requested: &str) -> Option<String> {
         SCOPES
             .iter()
             .filter(|s| asked.contains(s))
+            .filter(|s| may_refresh || **s != OFFLINE_ACCESS)
             .copied()
             .collect::<Vec<_>>()
             .join(" "),

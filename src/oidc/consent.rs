@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::authorize::{error_to_client, finish};
+use super::claims::{has_scope, OFFLINE_ACCESS};
 use super::client::{self, Client};
 use super::error::{ErrorCode, OidcError};
 use super::PendingAuthorize;
@@ -106,6 +107,9 @@ pub(crate) fn page<P: Platform>(
         if !claims_html.contains(&d) {
             claims_html.push(d);
         }
+    }
+    if has_scope(&p.scope, OFFLINE_ACCESS) {
+        claims_html.push(html_escape(ctx.t(Text::ConsentOffline)));
     }
     let app = html_escape(&client.name);
     let body = render_template(&ConsentPage {

@@ -15,7 +15,7 @@ use super::grant_authorization_code::pkce_matches;
 use super::jwt::Unverified;
 use crate::access::Profile;
 use crate::http::{encode_form, Request};
-use crate::platform::HttpMethod;
+use crate::platform::{HttpMethod, OutboundRequest, OutboundResponse, PlatformError};
 use crate::signin::SessionUser;
 use crate::testing::*;
 use crate::Idp;
@@ -61,12 +61,53 @@ pub(super) fn setup() -> FakePlatform {
     p
 }
 
+/// What the fake iMIS answers a sign-in of `jsmith` (token, user, party).
+pub(super) fn imis_signs_in_jsmith(
+    req: &OutboundRequest,
+) -> Result<OutboundResponse, PlatformError> {
+    if req.url.ends_with("/token") {
+        return json_response(
+            200,
+            &json!({"access_token": "t", "expires_in": 1199, "userName": "jsmith"}).to_string(),
+        );
+    }
+    if req.url.contains("/api/User?UserName=") {
+        return json_response(
+            200,
+            &json!({"Items": {"$values": [{"UserId": "101", "UserName": "jsmith"}]}}).to_string(),
+        );
+    }
+    json_response(
+        200,
+        r#"{"PersonName":{"FirstName":"Jane","LastName":"Smith"},"UniformId":"CK-1"}"#,
+    )
+}
+
+/// Stores a code for `client` whose grant asked for a refresh token (`offline_access`).
 pub(super) fn put_code(
     p: &FakePlatform,
     code: &str,
     client: &str,
     redirect: &str,
     challenge: Option<&str>,
+) {
+    put_code_for_scope(
+        p,
+        code,
+        client,
+        redirect,
+        challenge,
+        "openid email offline_access",
+    );
+}
+
+pub(super) fn put_code_for_scope(
+    p: &FakePlatform,
+    code: &str,
+    client: &str,
+    redirect: &str,
+    challenge: Option<&str>,
+    scope: &str,
 ) {
     let mut claims = Map::new();
     claims.insert("email".into(), json!("jane@example.org"));
@@ -75,7 +116,7 @@ pub(super) fn put_code(
         redirect_uri: redirect.into(),
         code_challenge: challenge.map(str::to_string),
         grant: Grant {
-            scope: "openid email".into(),
+            scope: scope.into(),
             sub: "CK-1".into(),
             auth_time: NOW_MS / 1000 - 5,
             sid: "sid-1".into(),
@@ -382,6 +423,94 @@ fn a_leaked_code_or_refresh_token_cannot_be_burnt_by_a_wrong_request() {
 }
 
 #[test]
+fn a_refresh_token_is_issued_only_when_the_rp_asked_for_offline_access() {
+    let p = setup();
+    let idp = Idp::new();
+    put_code_for_scope(
+        &p,
+        "code-online",
+        "rp",
+        "https://rp.example/cb",
+        None,
+        "openid email",
+    );
+    let stored_before = p.once.borrow().len();
+    let (status, body) = redeem(&idp, &p, "code-online", None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string() && body["id_token"].is_string());
+    assert_eq!(body["scope"], "openid email");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "no offline_access, no refresh token: {body}"
+    );
+    let refresh_tokens = p
+        .once
+        .borrow()
+        .keys()
+        .filter(|k| k.contains(":rt:"))
+        .count();
+    assert_eq!(refresh_tokens, 0, "nothing stored for a refresh");
+    assert!(p.once.borrow().len() <= stored_before, "the code was taken");
+
+    put_code(&p, "code-offline", "rp", "https://rp.example/cb", None);
+    let (status, body) = redeem(&idp, &p, "code-offline", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "openid email offline_access");
+    assert!(body["refresh_token"].is_string(), "{body}");
+    let refresh_tokens = p
+        .once
+        .borrow()
+        .keys()
+        .filter(|k| k.contains(":rt:"))
+        .count();
+    assert_eq!(refresh_tokens, 1);
+}
+
+#[test]
+fn the_consent_page_says_when_a_client_asks_for_access_while_the_member_is_away() {
+    let p = setup();
+    p.on_fetch(imis_signs_in_jsmith);
+    for (id, grants) in [
+        ("cons-rt", json!(["authorization_code", "refresh_token"])),
+        ("cons", json!(["authorization_code"])),
+    ] {
+        p.put_kv(
+            &format!("tenant:acme:oidc:{id}"),
+            &json!({"schema_version": 1, "id": id, "name": "Survey", "type": "confidential",
+                    "token_endpoint_auth_method": "client_secret_basic",
+                    "client_secret_hash": super::client::secret_hash("s3cret"),
+                    "redirect_uris": ["https://rp.example/cb"], "grant_types": grants,
+                    "consent": {"required": true, "grace_days": 0}})
+            .to_string(),
+        );
+    }
+    let idp = Idp::new();
+    let mut b = Browser::new(&idp, &p, HOST);
+    let consent_page = |b: &mut Browser, client: &str| {
+        let r = b.get(&format!(
+            "/oidc/authorize?response_type=code&client_id={client}&redirect_uri=https://rp.example/cb&scope=openid%20email%20offline_access&state=s"
+        ));
+        let r = if r.status == 303 && !b.jar.contains_key("__Host-idp-session") {
+            b.post("/imis/callback", "refresh_token=rt-jsmith")
+        } else {
+            r
+        };
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let page = String::from_utf8_lossy(&r.body).to_string();
+        assert!(page.contains("id=\"consent\""), "{page}");
+        page
+    };
+    let away = "Access to these while you are not signed in";
+    let page = consent_page(&mut b, "cons-rt");
+    assert!(page.contains(away), "{page}");
+    let page = consent_page(&mut b, "cons");
+    assert!(
+        page.contains("Your member identifier") && !page.contains(away),
+        "offline_access is not granted to a client without refresh tokens: {page}"
+    );
+}
+
+#[test]
 fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let p = setup();
     let idp = Idp::new();
@@ -543,10 +672,19 @@ fn authorize_refuses_bad_clients_with_a_page_and_the_rest_with_a_redirect() {
 #[test]
 fn claims_follow_scopes_and_nest_dotted_aliases() {
     assert_eq!(
-        claims::granted_scopes("email openid foo").as_deref(),
+        claims::granted_scopes("email openid foo", true).as_deref(),
         Some("openid email")
     );
-    assert_eq!(claims::granted_scopes("profile"), None);
+    assert_eq!(claims::granted_scopes("profile", true), None);
+    assert_eq!(
+        claims::granted_scopes("openid offline_access", true).as_deref(),
+        Some("openid offline_access")
+    );
+    assert_eq!(
+        claims::granted_scopes("openid offline_access", false).as_deref(),
+        Some("openid"),
+        "a client without the refresh_token grant is not granted offline_access"
+    );
     let user = SessionUser {
         username: "jsmith".into(),
         imis_id: "101".into(),

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::jwt::Unverified;
 use super::keys;
-use super::tests::{setup, HOST, ISS};
+use super::tests::{imis_signs_in_jsmith, setup, HOST, ISS};
 use crate::audit::Outcome;
 use crate::http::parse_urlencoded;
 use crate::platform::HttpMethod;
@@ -35,23 +35,7 @@ fn platform() -> FakePlatform {
         if req.url == RP_BACKCHANNEL {
             return json_response(200, "");
         }
-        if req.url.ends_with("/token") {
-            return json_response(
-                200,
-                &json!({"access_token": "t", "expires_in": 1199, "userName": "jsmith"}).to_string(),
-            );
-        }
-        if req.url.contains("/api/User?UserName=") {
-            return json_response(
-                200,
-                &json!({"Items": {"$values": [{"UserId": "101", "UserName": "jsmith"}]}})
-                    .to_string(),
-            );
-        }
-        json_response(
-            200,
-            r#"{"PersonName":{"FirstName":"Jane","LastName":"Smith"},"UniformId":"CK-1"}"#,
-        )
+        imis_signs_in_jsmith(req)
     });
     p
 }

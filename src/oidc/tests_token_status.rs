@@ -103,7 +103,7 @@ fn introspection_tells_a_client_about_its_own_tokens_only() {
     assert_eq!(info["active"], true, "{info}");
     assert_eq!(info["client_id"], "rp");
     assert_eq!(info["sub"], "CK-1");
-    assert_eq!(info["scope"], "openid email");
+    assert_eq!(info["scope"], "openid email offline_access");
     assert_eq!(info["token_type"], "Bearer");
     assert!(info["exp"].as_u64().is_some());
     assert!(

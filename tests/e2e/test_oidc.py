@@ -66,7 +66,7 @@ def pkce() -> tuple[str, str]:
 
 def authorize_url(stack, client=RP, **params) -> str:
     q = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": client["redirect_uri"],
-         "scope": "openid profile email roles", "state": "st-" + secrets.token_hex(4), "nonce": "n-" + secrets.token_hex(4)}
+         "scope": "openid profile email roles offline_access", "state": "st-" + secrets.token_hex(4), "nonce": "n-" + secrets.token_hex(4)}
     q.update(params)
     q = {k: v for k, v in q.items() if v is not None}
     return stack.url(HOST, "/oidc/authorize?" + urlencode(q))
@@ -152,7 +152,7 @@ def test_oidcc_discovery_endpoint_verification(stack):
 def test_oidcc_server_openid_client_code_pkce_userinfo_refresh_logout(stack, emulator):
     """oidcc-server + oidcc-userinfo-get + oidcc-refresh-token + oidcc-rp-initiated-logout with the
     certified openid-client library (confidential client, client_secret_basic, PKCE)."""
-    start = rp(stack, op="start", scope="openid profile email roles", **RP)
+    start = rp(stack, op="start", scope="openid profile email roles offline_access", **RP)
     assert "error" not in start, start
     s = browser()
     r = sign_in_at_imis(stack, s, get(s, start["url"]))
@@ -188,9 +188,9 @@ def test_oidcc_server_openid_client_code_pkce_userinfo_refresh_logout(stack, emu
 
 
 
-def openid_client_tokens(stack, client=RP, user="jsmith") -> dict:
+def openid_client_tokens(stack, client=RP, user="jsmith", scope="openid profile email offline_access") -> dict:
     """Signs `user` in through openid-client's code flow; the token response."""
-    start = rp(stack, op="start", scope="openid profile email", **client)
+    start = rp(stack, op="start", scope=scope, **client)
     assert "error" not in start, start
     s = browser()
     r = sign_in_at_imis(stack, s, get(s, start["url"]), user)
@@ -421,6 +421,29 @@ def test_oidcc_userinfo_post_and_bearer_errors(stack, emulator):
     assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
     r = requests.get(stack.url(HOST, "/oidc/userinfo"), verify=False, timeout=30)
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_oidcc_refresh_token_only_for_offline_access(stack, emulator):
+    """A refresh token outlives the sign-in, so it is issued only when the RP asks for one with
+    offline_access (OpenID Connect Core §11), and only to a client that may refresh."""
+    s = browser()
+    params, _ = code_for(stack, s, scope="openid email")
+    r = redeem(stack, params["code"])
+    assert r.status_code == 200, r.text
+    tokens = r.json()
+    assert tokens["scope"] == "openid email" and "refresh_token" not in tokens, tokens
+    params, _ = code_for(stack, s)
+    r = redeem(stack, params["code"])
+    assert r.status_code == 200, r.text
+    tokens = r.json()
+    assert "offline_access" in tokens["scope"].split() and tokens["refresh_token"], tokens
+    # demo-consent may not refresh: offline_access is dropped from what it is granted.
+    client = {"client_id": "demo-consent", "redirect_uri": "https://demo-consent.localhost/callback"}
+    _, challenge = pkce()
+    r = get(s, authorize_url(stack, client, scope="openid email offline_access", prompt="consent",
+                             code_challenge=challenge, code_challenge_method="S256"))
+    assert r.status_code == 200 and 'id="consent"' in r.text, r.text
+    assert "while you are not signed in" not in r.text
 
 
 def test_oidcc_refresh_token_reuse_revokes_the_family(stack, emulator):
@@ -764,7 +787,7 @@ def test_oidcc_server_es256_openid_client(stack, emulator):
     code + PKCE, validates the id_token and calls userinfo; authlib and `cryptography` check the
     header and the signature against the tenant's EC key in JWKS; refresh gives ES256 again."""
     meta = {"id_token_signed_response_alg": "ES256"}
-    start = rp(stack, op="start", scope="openid profile email", metadata=meta, **ES)
+    start = rp(stack, op="start", scope="openid profile email offline_access", metadata=meta, **ES)
     assert "error" not in start, start
     s = browser()
     r = sign_in_at_imis(stack, s, get(s, start["url"]))

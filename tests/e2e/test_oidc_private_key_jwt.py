@@ -60,7 +60,7 @@ def test_oidcc_server_private_key_jwt_openid_client_es256(stack, emulator):
     """openid-client signs an ES256 assertion (aud = issuer) for the code exchange and again
     for the refresh; the id_token and userinfo are the member's."""
     start = rp(stack, op="start", client_id=PK["client_id"], private_jwk=EC_KEY, redirect_uri=PK["redirect_uri"],
-               scope="openid profile email")
+               scope="openid profile email offline_access")
     s = browser()
     r = get(s, start["url"])
     r = sign_in_at_imis(stack, s, r)

@@ -181,7 +181,7 @@ def pkce() -> tuple[str, str]:
 
 def authorize_url(stack, tenant: str, client: dict, **params) -> str:
     q = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": client["redirect_uri"],
-         "scope": "openid profile email", "state": "st-" + secrets.token_hex(4), "nonce": "n-" + secrets.token_hex(4)}
+         "scope": "openid profile email offline_access", "state": "st-" + secrets.token_hex(4), "nonce": "n-" + secrets.token_hex(4)}
     q.update(params)
     return url(stack, tenant, "/oidc/authorize?" + urlencode(q))
 

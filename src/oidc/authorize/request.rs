@@ -65,7 +65,9 @@ pub(super) fn checked(
             "the client may not use the authorization code flow".into(),
         ));
     }
-    let Some(scope) = get("scope").and_then(|s| claims::granted_scopes(&s)) else {
+    let Some(scope) =
+        get("scope").and_then(|s| claims::granted_scopes(&s, client.allows_refresh()))
+    else {
         return Err((ErrorCode::InvalidScope, "scope must include openid".into()));
     };
     p.scope = scope;

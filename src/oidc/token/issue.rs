@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::audit::Outcome;
 use crate::oidc::authorize::{store_key, Grant};
+use crate::oidc::claims::{has_scope, OFFLINE_ACCESS};
 use crate::oidc::client::{Client, IdTokenAlg};
 use crate::oidc::error::{ErrorCode, OidcError};
 use crate::oidc::jwt::{self, Signer};
@@ -187,7 +188,9 @@ pub(crate) async fn issue<P: Platform>(
         let id_token = sign_id_token(ctx, client, &keyset, grant, &iss, now, &access_token).await?;
         body.insert("id_token".into(), json!(id_token));
     }
-    if client.allows_refresh() {
+    // A refresh token is a stored credential that outlives the sign-in; only an RP that asked
+    // for one (and may have it) gets one, so an RP that never refreshes leaves nothing behind.
+    if client.allows_refresh() && has_scope(&grant.scope, OFFLINE_ACCESS) {
         let token = store_refresh_token(ctx, client, grant, family).await?;
         body.insert("refresh_token".into(), json!(token));
     }
