@@ -5,9 +5,13 @@
 //! throttles, ended sessions), would stay for good and fill a store limited to 1,024 keys.
 //!
 //! Spin has no scheduled work for an HTTP component, so the sweep rides on requests: after the
-//! response has gone out, one request in [`ONE_IN`] inspects the next [`BUDGET`] volatile keys in
-//! key order and deletes the dead ones ([`once_store::is_dead`]). Where it stopped is kept under
+//! response has gone out, one request in [`ONE_IN`] inspects the next volatile keys in key order
+//! and deletes the dead ones ([`once_store::is_dead`]). Where it stopped is kept under
 //! [`CURSOR_KEY`], so successive sweeps, on any instance, walk the whole store and start again.
+//!
+//! A step inspects a share of the store ([`budget`]), not a fixed number of keys: with a fixed
+//! number, a pass over the store took as many requests as the store held keys, so the busier the
+//! IdP, the longer an expired key stayed, and the store grew with it.
 //!
 //! `wasi:keyvalue` lists a whole store or nothing, so a step costs what the volatile store holds:
 //! that is why the configuration, which grows with the tenant count, lives in another store.
@@ -19,8 +23,20 @@ use crate::once_store::{self, Bucket};
 /// One request in this many runs a sweep step.
 pub const ONE_IN: u8 = 64;
 
-/// How many volatile keys one sweep step reads at most.
-const BUDGET: usize = 64;
+/// The fewest volatile keys a step reads (all of them in a smaller store).
+const MIN_BUDGET: usize = 64;
+
+/// The most volatile keys a step reads, so one request's sweep stays short in a huge store.
+const MAX_BUDGET: usize = 1024;
+
+/// A pass over the store takes this many steps while the store holds at most
+/// `PASS_STEPS * MAX_BUDGET` volatile keys: about `PASS_STEPS * ONE_IN` requests.
+const PASS_STEPS: usize = 16;
+
+/// How many of `volatile` keys one step reads.
+fn budget(volatile: usize) -> usize {
+    volatile.div_ceil(PASS_STEPS).clamp(MIN_BUDGET, MAX_BUDGET)
+}
 
 /// The last key the previous step inspected (in the shared-cache namespace, so it is never
 /// itself swept).
@@ -39,8 +55,8 @@ fn is_volatile(key: &str) -> bool {
     key.starts_with("once:") || key.starts_with("counter:")
 }
 
-/// Inspects the [`BUDGET`] volatile keys after the stored cursor (from the first one when the
-/// cursor is at the end) and deletes those that are dead at `now`.
+/// Inspects the next [`budget`] volatile keys after the stored cursor (from the first one when
+/// the cursor is at the end) and deletes those that are dead at `now`.
 pub fn step(bucket: &impl Bucket, now: UnixTime) -> Result<Swept, PlatformError> {
     let mut keys: Vec<String> = bucket
         .list_keys()?
@@ -56,7 +72,7 @@ pub fn step(bucket: &impl Bucket, now: UnixTime) -> Result<Swept, PlatformError>
     let start = if start >= keys.len() { 0 } else { start };
     let mut swept = Swept::default();
     let mut last = None;
-    for key in keys.iter().skip(start).take(BUDGET) {
+    for key in keys.iter().skip(start).take(budget(keys.len())) {
         swept.inspected += 1;
         last = Some(key);
         // A key another instance deleted meanwhile is simply gone.
@@ -169,20 +185,54 @@ mod tests {
     #[test]
     fn successive_steps_walk_the_whole_store_and_wrap_around() {
         let b = MemBucket::default();
-        let n = BUDGET * 2 + 10;
+        let n = MIN_BUDGET * 2 + 10;
         for i in 0..n {
             once_store::put(&b, &format!("c{i:04}"), b"v", at(T0 - 1)).unwrap();
         }
         let first = step(&b, at(T0)).unwrap();
         let second = step(&b, at(T0)).unwrap();
         let third = step(&b, at(T0)).unwrap();
-        assert_eq!(first.deleted, BUDGET);
-        assert_eq!(second.deleted, BUDGET);
+        assert_eq!(first.deleted, MIN_BUDGET);
+        assert_eq!(second.deleted, MIN_BUDGET);
         assert_eq!(third.deleted, 10);
         assert!(b.list_keys().unwrap().iter().all(|k| !is_volatile(k)));
 
         // Past the end, the next step starts again from the first key.
         once_store::put(&b, "a-first", b"v", at(T0 - 1)).unwrap();
         assert_eq!(step(&b, at(T0)).unwrap().deleted, 1);
+    }
+
+    #[test]
+    fn a_pass_over_a_busy_store_takes_the_same_number_of_steps_as_over_a_small_one() {
+        assert_eq!(budget(0), MIN_BUDGET);
+        assert_eq!(budget(1_000), MIN_BUDGET);
+        assert_eq!(budget(PASS_STEPS * 100), 100);
+        assert_eq!(budget(usize::MAX), MAX_BUDGET);
+
+        // 3,000 live keys and 1,000 expired ones spread among them: about one pass of
+        // PASS_STEPS steps deletes every expired one (a step reads a share of what is left, so a
+        // store that shrinks as it is swept takes a few more: 19). With a fixed 64 keys a
+        // step it took 63 steps.
+        let b = MemBucket::default();
+        for i in 0..4_000 {
+            let expiry = if i % 4 == 0 { T0 - 1 } else { T0 + 60_000 };
+            once_store::put(&b, &format!("k{i:05}"), b"v", at(expiry)).unwrap();
+        }
+        let mut deleted = 0;
+        let mut steps = 0;
+        while deleted < 1_000 && steps < 4 * PASS_STEPS {
+            deleted += step(&b, at(T0)).unwrap().deleted;
+            steps += 1;
+        }
+        assert!(steps <= PASS_STEPS + PASS_STEPS / 4, "{steps} steps");
+        assert_eq!(deleted, 1_000);
+        assert_eq!(
+            b.list_keys()
+                .unwrap()
+                .iter()
+                .filter(|k| is_volatile(k))
+                .count(),
+            3_000
+        );
     }
 }
