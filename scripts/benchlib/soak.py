@@ -87,12 +87,14 @@ SWEEP_LAG_S = {"workers": {"once": 60.0, "counter": 60.0}, "spin": {"once": 0.0,
 ALARM_PERIOD_S = 60.0
 
 WHAT_SWEEPS = {
-    "workers": "the OnceStore Durable Object's alarm (adapters/worker/src/once_store.rs): set by a write "
-               "to a shard with no alarm pending, at that entry's lifetime + 1 s; then every 60 s while the "
-               "shard holds entries; it deletes entries past their expiry. Config KV: written by the CLI only.",
-    "spin": "a sweep step after 1 in 64 GET/HEAD responses (adapters/spin/src/sweep.rs): the next 64 once:/"
-            "counter: keys of the volatile store, deleting take-once values past their expiry and counters "
-            "an hour past their window. The default store (config) is written by the CLI only.",
+    "workers": "the OnceStore Durable Object's alarm (adapters/worker/src/once_store.rs): each write moves its "
+               "shard's alarm to a second after that entry's expiry when that comes sooner (never later); "
+               "then every 60 s while the shard holds entries; it deletes entries past their expiry. "
+               "Config KV: written by the CLI only.",
+    "spin": "a sweep step after 1 in 64 GET/HEAD responses (adapters/spin/src/sweep.rs): the next sixteenth "
+            "(64 to 1,024 keys) of the volatile store's once:/counter: keys, deleting take-once values past "
+            "their expiry and counters an hour past their window. The default store (config) is written by "
+            "the CLI only.",
 }
 
 
@@ -476,10 +478,10 @@ def report_stores(report: Report, runtime: str, start: Stored, end: Stored, seco
 
 
 def report_alarms(report: Report, runtime: str, end: Stored) -> None:
-    """Workers: when each shard's sweep is due and the expired keys it holds. A shard's alarm is
-    set only when none is pending, for the lifetime of the entry being written, and re-armed for
-    60 s only once it has fired: so a shard whose first entry lives long (a SAML replay counter
-    15 min, a used-code marker 1 h, a refresh token 30 days) sweeps nothing until then."""
+    """Workers: when each shard's sweep is due and the expired keys it holds. Every write brings
+    its shard's alarm forward to its own expiry, so a shard due later than a minute holds only
+    entries that live longer (a SAML replay counter 15 min, a used-code marker 1 h, a refresh
+    token 30 days); expired keys there would mean the alarm was not brought forward."""
     if not end.alarms:
         return
     due = {name: s for name, s in end.alarms.items() if s <= ALARM_PERIOD_S + 1}
@@ -495,8 +497,7 @@ def report_alarms(report: Report, runtime: str, end: Stored) -> None:
                     f"{''.join(f', {n} in {life_text(w)}' for w, n in sorted(whens.items()))}: "
                     f"{expired} expired keys, the oldest {life_text(overdue)} past its expiry")
     if later:
-        report.line("soak", f"{runtime:7}   on the shards due later nothing expired is deleted before that alarm: "
-                    "it was set for the first entry the shard held, and no later write brings it forward")
+        report.line("soak", f"{runtime:7}   on the shards due later nothing expired is deleted before that alarm")
 
 
 def sweeps_logged(stack) -> tuple[int, int, int]:
