@@ -114,7 +114,8 @@ pub(crate) async fn handle<P: Platform>(
         |record| record.exp,
     )
     .await?;
-    let body = token::issue(ctx, client, &record.grant, &family, true).await?;
+    let refresh = token::refresh_grant(client, &record.grant);
+    let body = token::issue(ctx, client, &record.grant, &family, refresh).await?;
     ctx.audit(
         "oidc.tokens_issued",
         Outcome::Success,

@@ -80,7 +80,10 @@ pub(crate) async fn handle<P: Platform>(
         |record| record.exp.unwrap_or(now + UNKNOWN_EXPIRY_PUT_BACK_SECS),
     )
     .await?;
-    let mut grant = record.grant;
+    // The new refresh token stands for the whole original grant (RFC 6749 §6: its scope is the
+    // one the client presented); a narrower `scope` narrows only this response's tokens.
+    let original = record.grant;
+    let mut grant = original.clone();
     if let Some(scope) = field("scope") {
         if !scope
             .split(' ')
@@ -95,7 +98,7 @@ pub(crate) async fn handle<P: Platform>(
         grant.scope = scope.to_string();
     }
     grant.nonce = None;
-    let body = token::issue(ctx, client, &grant, family, true).await?;
+    let body = token::issue(ctx, client, &grant, family, Some(&original)).await?;
     ctx.audit(
         "oidc.tokens_issued",
         Outcome::Success,

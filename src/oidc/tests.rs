@@ -542,6 +542,36 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 }
 
 #[test]
+fn a_narrower_scope_at_refresh_narrows_the_tokens_not_the_next_refresh_token() {
+    let p = setup();
+    let idp = Idp::new();
+    put_code(&p, "code-n", "rp", "https://rp.example/cb", None);
+    let (_, body) = redeem(&idp, &p, "code-n", None);
+    let auth = basic("rp", "s3cret");
+    let refresh = |rt: &str, scope: Option<&str>| {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
+        form.extend(scope.map(|s| ("scope", s)));
+        send(
+            &idp,
+            &p,
+            HttpMethod::Post,
+            "/oidc/token",
+            &[("authorization", &auth)],
+            &encode_form(&form),
+        )
+        .1
+    };
+    let narrow = refresh(body["refresh_token"].as_str().unwrap(), Some("openid"));
+    assert_eq!(narrow["scope"], "openid", "{narrow}");
+    // RFC 6749 §6: the new refresh token keeps the scope of the one presented, offline_access
+    // included, so the family goes on and may ask for the whole grant again.
+    let rt2 = narrow["refresh_token"].as_str().unwrap();
+    let full = refresh(rt2, Some("openid email offline_access"));
+    assert_eq!(full["scope"], "openid email offline_access", "{full}");
+    assert!(full["refresh_token"].is_string());
+}
+
+#[test]
 fn a_4096_bit_current_key_signs_id_tokens_that_verify() {
     let p = setup();
     let der = include_bytes!("../testdata/test-rsa4096.pk8.der");

@@ -144,13 +144,14 @@ pub(crate) async fn issue_client_token<P: Platform>(
     Ok(body)
 }
 
-/// Issues the token response for `grant` (id_token only when `with_id_token`).
+/// Issues the token response for `grant`: an access token, an id_token, and a refresh token
+/// standing for `refresh` when there is one (see [`refresh_grant`]).
 pub(crate) async fn issue<P: Platform>(
     ctx: &Ctx<'_, P>,
     client: &Client,
     grant: &Grant,
     family: &str,
-    with_id_token: bool,
+    refresh: Option<&Grant>,
 ) -> Result<Value, OidcError> {
     let unavailable = |msg: String| signing_unavailable(ctx, client, msg);
     let keyset: Arc<KeySet> = keys::load(ctx)
@@ -184,17 +185,21 @@ pub(crate) async fn issue<P: Platform>(
     body.insert("token_type".into(), json!("Bearer"));
     body.insert("expires_in".into(), json!(client.lifetimes.access_token));
     body.insert("scope".into(), json!(grant.scope));
-    if with_id_token {
-        let id_token = sign_id_token(ctx, client, &keyset, grant, &iss, now, &access_token).await?;
-        body.insert("id_token".into(), json!(id_token));
-    }
-    // A refresh token is a stored credential that outlives the sign-in; only an RP that asked
-    // for one (and may have it) gets one, so an RP that never refreshes leaves nothing behind.
-    if client.allows_refresh() && has_scope(&grant.scope, OFFLINE_ACCESS) {
-        let token = store_refresh_token(ctx, client, grant, family).await?;
+    let id_token = sign_id_token(ctx, client, &keyset, grant, &iss, now, &access_token).await?;
+    body.insert("id_token".into(), json!(id_token));
+    if let Some(refresh) = refresh {
+        let token = store_refresh_token(ctx, client, refresh, family).await?;
         body.insert("refresh_token".into(), json!(token));
     }
     Ok(Value::Object(body))
+}
+
+/// What a refresh token issued with a code's tokens stands for, if one is issued. A refresh
+/// token is a stored credential that outlives the sign-in: only a client that may refresh gets
+/// one, and only when its request asked for one (`offline_access`), so an RP that never
+/// refreshes leaves nothing behind in the store.
+pub(crate) fn refresh_grant<'a>(client: &Client, grant: &'a Grant) -> Option<&'a Grant> {
+    (client.allows_refresh() && has_scope(&grant.scope, OFFLINE_ACCESS)).then_some(grant)
 }
 
 /// The signer of `client`'s id_tokens (and logout tokens), by its `id_token_signed_response_alg`:

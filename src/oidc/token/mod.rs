@@ -12,6 +12,7 @@ mod single_use;
 pub(crate) use self::client_auth::authenticate;
 pub(crate) use self::issue::{
     client_hmac_key, id_token_signer, issue, issue_client_token, open_claims, random_token,
+    refresh_grant,
 };
 pub(crate) use self::single_use::put_back;
 pub(crate) use self::single_use::{
