@@ -472,7 +472,11 @@ def report_stores(report: Report, runtime: str, start: Stored, end: Stored, seco
             if end.expired[kind]:
                 text += f" (the oldest by {life_text(end.overdue[kind])})"
             lag = SWEEP_LAG_S[runtime].get(kind.split(":")[0], 0.0)
-            if life > 0 and rate > 0:
+            if life > 0 and life + lag < seconds / 2:
+                # Written and swept many times over within the run: its count is already its
+                # level, and the net growth says nothing of how fast it is written.
+                text += f"; lives up to {life_text(life)}: level within the run"
+            elif life > 0 and rate > 0:
                 text += (f"; lives up to {life_text(life)}: at this rate levels off near "
                          f"{rate * (life + lag):,.0f} after {life_text(life + lag)}")
         report.line("soak", text)
