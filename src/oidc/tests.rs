@@ -434,6 +434,13 @@ fn a_refresh_token_is_issued_only_when_the_rp_asked_for_offline_access() {
         None,
         "openid email",
     );
+    let refresh_tokens = || {
+        p.once
+            .borrow()
+            .keys()
+            .filter(|k| k.contains(":rt:"))
+            .count()
+    };
     let stored_before = p.once.borrow().len();
     let (status, body) = redeem(&idp, &p, "code-online", None);
     assert_eq!(status, 200, "{body}");
@@ -443,13 +450,7 @@ fn a_refresh_token_is_issued_only_when_the_rp_asked_for_offline_access() {
         body.get("refresh_token").is_none(),
         "no offline_access, no refresh token: {body}"
     );
-    let refresh_tokens = p
-        .once
-        .borrow()
-        .keys()
-        .filter(|k| k.contains(":rt:"))
-        .count();
-    assert_eq!(refresh_tokens, 0, "nothing stored for a refresh");
+    assert_eq!(refresh_tokens(), 0, "nothing stored for a refresh");
     assert!(p.once.borrow().len() <= stored_before, "the code was taken");
 
     put_code(&p, "code-offline", "rp", "https://rp.example/cb", None);
@@ -457,13 +458,7 @@ fn a_refresh_token_is_issued_only_when_the_rp_asked_for_offline_access() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], "openid email offline_access");
     assert!(body["refresh_token"].is_string(), "{body}");
-    let refresh_tokens = p
-        .once
-        .borrow()
-        .keys()
-        .filter(|k| k.contains(":rt:"))
-        .count();
-    assert_eq!(refresh_tokens, 1);
+    assert_eq!(refresh_tokens(), 1);
 }
 
 #[test]
@@ -510,6 +505,22 @@ fn the_consent_page_says_when_a_client_asks_for_access_while_the_member_is_away(
     );
 }
 
+/// A `refresh_token` grant of client `rp`, with `scope` when given: the status and JSON body.
+fn refresh_as_rp(idp: &Idp, p: &FakePlatform, rt: &str, scope: Option<&str>) -> (u16, Value) {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
+    form.extend(scope.map(|s| ("scope", s)));
+    let auth = basic("rp", "s3cret");
+    let (status, json, _) = send(
+        idp,
+        p,
+        HttpMethod::Post,
+        "/oidc/token",
+        &[("authorization", &auth)],
+        &encode_form(&form),
+    );
+    (status, json)
+}
+
 #[test]
 fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let p = setup();
@@ -517,18 +528,8 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     put_code(&p, "code-r", "rp", "https://rp.example/cb", None);
     let (_, body) = redeem(&idp, &p, "code-r", None);
     let rt1 = body["refresh_token"].as_str().unwrap().to_string();
-    let auth = basic("rp", "s3cret");
-    let refresh = |rt: &str| {
-        send(
-            &idp,
-            &p,
-            HttpMethod::Post,
-            "/oidc/token",
-            &[("authorization", &auth)],
-            &encode_form(&[("grant_type", "refresh_token"), ("refresh_token", rt)]),
-        )
-    };
-    let (status, b2, _) = refresh(&rt1);
+    let refresh = |rt: &str| refresh_as_rp(&idp, &p, rt, None);
+    let (status, b2) = refresh(&rt1);
     assert_eq!(status, 200, "{b2}");
     let rt2 = b2["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(rt1, rt2);
@@ -547,20 +548,7 @@ fn a_narrower_scope_at_refresh_narrows_the_tokens_not_the_next_refresh_token() {
     let idp = Idp::new();
     put_code(&p, "code-n", "rp", "https://rp.example/cb", None);
     let (_, body) = redeem(&idp, &p, "code-n", None);
-    let auth = basic("rp", "s3cret");
-    let refresh = |rt: &str, scope: Option<&str>| {
-        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
-        form.extend(scope.map(|s| ("scope", s)));
-        send(
-            &idp,
-            &p,
-            HttpMethod::Post,
-            "/oidc/token",
-            &[("authorization", &auth)],
-            &encode_form(&form),
-        )
-        .1
-    };
+    let refresh = |rt: &str, scope: Option<&str>| refresh_as_rp(&idp, &p, rt, scope).1;
     let narrow = refresh(body["refresh_token"].as_str().unwrap(), Some("openid"));
     assert_eq!(narrow["scope"], "openid", "{narrow}");
     // RFC 6749 §6: the new refresh token keeps the scope of the one presented, offline_access
