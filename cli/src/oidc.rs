@@ -50,7 +50,7 @@ pub struct AddArgs {
     /// id_token algorithm.
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "HS256", "HS512"])]
     pub alg: String,
-    /// Allow refresh tokens.
+    /// Allow refresh tokens (issued when the authorization request asks for `offline_access`).
     #[arg(long)]
     pub refresh: bool,
     /// Allow client_credentials: access tokens for the client itself (confidential clients).
