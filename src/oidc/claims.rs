@@ -9,11 +9,11 @@ use super::client::{Client, SubjectSource};
 use crate::access::Profile;
 use crate::signin::SessionUser;
 
-/// Scopes this provider knows; others are ignored (RFC 6749 §3.3 lets the server narrow them).
-pub(crate) const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
-
 /// The scope that asks for a refresh token (OpenID Connect Core §11).
 pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
+
+/// Scopes this provider knows; others are ignored (RFC 6749 §3.3 lets the server narrow them).
+pub(crate) const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", OFFLINE_ACCESS];
 
 /// The scopes of a request this provider grants, `openid` first; `None` without `openid`.
 /// `offline_access` is granted only to a client that may refresh (`may_refresh`), so a token
