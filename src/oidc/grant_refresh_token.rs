@@ -32,6 +32,14 @@ fn invalid_grant(msg: &str) -> OidcError {
     OidcError::new(ErrorCode::InvalidGrant, msg)
 }
 
+/// Whether every scope of the space-separated `asked` is in `granted`.
+fn within(asked: &str, granted: &str) -> bool {
+    asked
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .all(|s| has_scope(granted, s))
+}
+
 /// Redeems (and rotates) a refresh token.
 pub(crate) async fn handle<P: Platform>(
     ctx: &Ctx<'_, P>,
@@ -68,13 +76,19 @@ pub(crate) async fn handle<P: Platform>(
             family,
             reuse_event: "oidc.refresh_token_reused",
         },
+        // Checked before the token is spent: a wrong request puts it back.
         |record: &RefreshRecord| {
-            if record.client_id == client.id {
-                Ok(())
-            } else {
-                Err(invalid_grant(
+            if record.client_id != client.id {
+                return Err(invalid_grant(
                     "the refresh token was issued to another client",
-                ))
+                ));
+            }
+            match field("scope") {
+                Some(scope) if !within(scope, &record.grant.scope) => Err(OidcError::new(
+                    ErrorCode::InvalidScope,
+                    "scope exceeds the original grant",
+                )),
+                _ => Ok(()),
             }
         },
         |record| record.exp.unwrap_or(now + UNKNOWN_EXPIRY_PUT_BACK_SECS),
@@ -85,16 +99,6 @@ pub(crate) async fn handle<P: Platform>(
     let original = record.grant;
     let mut grant = original.clone();
     if let Some(scope) = field("scope") {
-        if !scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .all(|s| has_scope(&grant.scope, s))
-        {
-            return Err(OidcError::new(
-                ErrorCode::InvalidScope,
-                "scope exceeds the original grant",
-            ));
-        }
         grant.scope = scope.to_string();
     }
     grant.nonce = None;

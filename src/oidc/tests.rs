@@ -557,6 +557,12 @@ fn a_narrower_scope_at_refresh_narrows_the_tokens_not_the_next_refresh_token() {
     let full = refresh(rt2, Some("openid email offline_access"));
     assert_eq!(full["scope"], "openid email offline_access", "{full}");
     assert!(full["refresh_token"].is_string());
+    // Asking at refresh for a scope the member never granted is refused, and spends nothing.
+    let rt3 = full["refresh_token"].as_str().unwrap();
+    let wider = refresh_as_rp(&idp, &p, rt3, Some("openid email roles"));
+    assert_eq!((wider.0, &wider.1["error"]), (400, &json!("invalid_scope")));
+    assert!(wider.1.get("access_token").is_none());
+    assert_eq!(refresh(rt3, None)["scope"], "openid email offline_access");
 }
 
 #[test]
