@@ -317,7 +317,11 @@ class Stack:
             env_file.touch(mode=0o600)
             env_file.write_text(f"MASTER_KEY={self.key}\n")
             proc, log = self._spawn("wrangler", [
-                str(NPM_BIN / "wrangler"), "dev", "--ip", "127.0.0.1", "--port", str(self.idp_port),
+                # The IdP's Worker first (it answers on the port), then the XML verifier Worker
+                # its service binding reaches, in the same local runtime.
+                str(NPM_BIN / "wrangler"), "dev", "-c", str(ROOT / "wrangler.toml"),
+                "-c", str(ROOT / "wrangler.xml-verifier.toml"),
+                "--ip", "127.0.0.1", "--port", str(self.idp_port),
                 "--local-protocol", "https", "--persist-to", str(self.state / "wrangler"),
                 "--env-file", str(env_file),
                 "--show-interactive-dev-session=false", "--inspector-port", str(self.inspector_port),
@@ -326,10 +330,19 @@ class Stack:
             kv = self.state / "spin-kv"
             for label in ("default", "volatile"):  # the provider grants a label whose folder exists
                 (kv / label).mkdir(parents=True, exist_ok=True)
+            # The XML verifier component: Spin reaches it by service chaining; here the IdP
+            # component is told where it is served.
+            verifier = free_port()
+            verifier_proc, verifier_log = self._spawn("xml-verifier", [
+                str(WASMTIME), "serve", "-Scli", "-Shttp",
+                "--addr", f"127.0.0.1:{verifier}", str(ROOT / "build/spin/xml_verifier.wasm"),
+            ])
+            wait_http(f"http://127.0.0.1:{verifier}/", 60, verifier_proc, verifier_log)
             backend = free_port()
             proc, log = self._spawn("wasmtime", [
                 str(WASMTIME), "serve", "-Scli", "-Shttp", "--dir", f"{kv}::/kv",
                 "--env", f"SPIN_VARIABLE_MASTER_KEY={self.key}",
+                "--env", f"SPIN_VARIABLE_XML_VERIFIER_URL=http://127.0.0.1:{verifier}/verify",
                 "--addr", f"127.0.0.1:{backend}", str(ROOT / "build/spin/composed.wasm"),
             ])
             wait_http(f"http://127.0.0.1:{backend}/healthz", 60, proc, log)

@@ -182,6 +182,17 @@ pub trait Platform {
     /// isolate, never per request.
     async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError>;
 
+    /// Asks the XML verifier whether `xml` carries exactly one enveloped signature, over its
+    /// document element, made by one of `spki_keys` (SubjectPublicKeyInfo DER). The verifier is
+    /// its own Worker (service binding [`bindings::XML_VERIFIER`]) or Spin component
+    /// ([`bindings::SPIN_XML_VERIFIER_URL`]), so that its code is not in every request's bundle;
+    /// an error means it could not be asked, and the message is refused.
+    async fn verify_xml_signature(
+        &self,
+        xml: &str,
+        spki_keys: &[Vec<u8>],
+    ) -> Result<edge_idp_xml_verify::Verdict, PlatformError>;
+
     /// Waits `ms` milliseconds without using CPU time.
     async fn sleep(&self, ms: u32);
 
@@ -213,4 +224,12 @@ pub mod bindings {
     pub const SPIN_VOLATILE_STORE: &str = "volatile";
     /// Workers Durable Object binding of the take-once store.
     pub const ONCE_STORE: &str = "ONCE";
+    /// Workers service binding of the XML verifier Worker (`wrangler.xml-verifier.toml`).
+    pub const XML_VERIFIER: &str = "XML_VERIFIER";
+    /// Where a Spin component reaches the XML verifier component: service chaining to the
+    /// `xml-verifier` component of the same application. The Spin variable
+    /// [`SPIN_XML_VERIFIER_VARIABLE`] overrides it (the local route serves it apart).
+    pub const SPIN_XML_VERIFIER_URL: &str = "http://xml-verifier.spin.internal/verify";
+    /// Spin variable overriding [`SPIN_XML_VERIFIER_URL`].
+    pub const SPIN_XML_VERIFIER_VARIABLE: &str = "xml_verifier_url";
 }

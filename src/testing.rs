@@ -42,6 +42,10 @@ pub struct FakePlatform {
     pub shared: RefCell<HashMap<String, Vec<u8>>>,
     /// Counter increments fail, as a full or unreachable store refuses writes.
     pub counter_writes_fail: Cell<bool>,
+    /// The XML verifier cannot be reached, as when its Worker or component is not deployed.
+    pub xml_verifier_down: Cell<bool>,
+    /// How many times the XML verifier was asked.
+    pub xml_verifications: Cell<usize>,
 }
 
 impl Default for FakePlatform {
@@ -64,6 +68,8 @@ impl Default for FakePlatform {
             shared_cache: Cell::new(false),
             shared: RefCell::default(),
             counter_writes_fail: Cell::new(false),
+            xml_verifier_down: Cell::new(false),
+            xml_verifications: Cell::new(0),
         }
     }
 }
@@ -170,6 +176,24 @@ impl Platform for FakePlatform {
             .map_err(|e| PlatformError::Crypto(e.to_string()))?;
         soft.sign(msg)
             .map_err(|e| PlatformError::Crypto(e.to_string()))
+    }
+
+    async fn verify_xml_signature(
+        &self,
+        xml: &str,
+        spki_keys: &[Vec<u8>],
+    ) -> Result<edge_idp_xml_verify::Verdict, PlatformError> {
+        self.xml_verifications.set(self.xml_verifications.get() + 1);
+        if self.xml_verifier_down.get() {
+            return Err(PlatformError::Fetch(
+                "the XML verifier is not deployed".into(),
+            ));
+        }
+        // The verifier's own wire format, both ways, as the adapters send it.
+        let (_, answer) =
+            edge_idp_xml_verify::answer(&edge_idp_xml_verify::request_body(xml, spki_keys));
+        edge_idp_xml_verify::read_verdict(answer.as_bytes())
+            .ok_or_else(|| PlatformError::Fetch("no verdict".into()))
     }
 
     async fn sleep(&self, ms: u32) {

@@ -9,14 +9,17 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 NPM_BIN = Path(os.environ.get("EDGE_IDP_TOOLS", Path.home() / ".cache/edge-idp-tools")) / "npm/node_modules/.bin"
 WORKERS_FREE_LIMIT = 3 * 1024 * 1024  # compressed bundle
 
 
-def test_wrangler_deploy_dry_run(tmp_path):
+@pytest.mark.parametrize("config", ["wrangler.toml", "wrangler.xml-verifier.toml"])
+def test_wrangler_deploy_dry_run(tmp_path, config):
     out = subprocess.run(
-        [str(NPM_BIN / "wrangler"), "deploy", "--dry-run", "--outdir", str(tmp_path)],
+        [str(NPM_BIN / "wrangler"), "deploy", "--dry-run", "--outdir", str(tmp_path), "-c", config],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PATH": f"{NPM_BIN}:{os.environ['PATH']}", "WRANGLER_SEND_METRICS": "false"},
     )
@@ -32,17 +35,22 @@ def test_wrangler_deploy_dry_run(tmp_path):
 def test_spin_manifest_lint():
     manifest = tomllib.loads((ROOT / "spin.toml").read_text())
     assert manifest["spin_manifest_version"] == 2
-    triggers = manifest["trigger"]["http"]
-    assert isinstance(triggers, list) and triggers
-    for trigger in triggers:
-        assert trigger["route"].startswith("/")
-        component = manifest["component"][trigger["component"]]
-        assert isinstance(component["key_value_stores"], list)
-        assert {"default", "volatile"} <= set(component["key_value_stores"])
-        hosts = component["allowed_outbound_hosts"]
-        assert isinstance(hosts, list)
-        assert all(re.match(r"^(https?|\*)://", h) for h in hosts), hosts
-        assert (ROOT / component["source"]).exists(), "scripts/build --spin makes the component"
+    triggers = {t["component"]: t for t in manifest["trigger"]["http"]}
+    assert set(triggers) == set(manifest["component"]), "every component has its trigger"
+    # The IdP answers every path; the XML verifier is private (service chaining only).
+    assert triggers["edge-idp"]["route"] == "/..."
+    assert triggers["xml-verifier"]["route"] == {"private": True}
+    for name, component in manifest["component"].items():
+        assert (ROOT / component["source"]).exists(), f"scripts/build --spin makes {name}"
+        for host in component.get("allowed_outbound_hosts", []):
+            assert re.match(r"^(https?|\*)://", host), host
+    idp = manifest["component"]["edge-idp"]
+    assert isinstance(idp["key_value_stores"], list)
+    assert {"default", "volatile"} <= set(idp["key_value_stores"])
+    assert set(idp["variables"]) <= set(manifest["variables"])
+    # The verifier reads no store, calls nothing and holds no secret.
+    verifier = manifest["component"]["xml-verifier"]
+    assert not {"key_value_stores", "allowed_outbound_hosts", "variables"} & set(verifier)
     assert isinstance(manifest["application"]["name"], str)
 
 
@@ -55,8 +63,30 @@ def test_binding_names_match_the_core():
     volatile = re.search(r'SPIN_VOLATILE_STORE: &str = "(\w+)"', platform).group(1)
     assert [n["binding"] for n in wrangler["kv_namespaces"]] == [kv]
     assert [d["name"] for d in wrangler["durable_objects"]["bindings"]] == [once]
+    verifier = re.search(r'XML_VERIFIER: &str = "(\w+)"', platform).group(1)
+    verifier_url = re.search(r'SPIN_XML_VERIFIER_URL: &str = "([^"]+)"', platform).group(1)
+    verifier_variable = re.search(r'SPIN_XML_VERIFIER_VARIABLE: &str = "(\w+)"', platform).group(1)
+    verifier_worker = tomllib.loads((ROOT / "wrangler.xml-verifier.toml").read_text())
+    assert wrangler["services"] == [{"binding": verifier, "service": verifier_worker["name"]}]
     spin = tomllib.loads((ROOT / "spin.toml").read_text())
-    assert all({store, volatile} <= set(c["key_value_stores"]) for c in spin["component"].values())
+    idp = spin["component"]["edge-idp"]
+    assert {store, volatile} <= set(idp["key_value_stores"])
+    # Service chaining: the verifier component's id is the host, and the IdP may call it.
+    assert verifier_url == spin["variables"][verifier_variable]["default"]
+    host = re.match(r"http://([\w-]+)\.spin\.internal/", verifier_url).group(1)
+    assert host in spin["component"]
+    assert f"http://{host}.spin.internal" in idp["allowed_outbound_hosts"]
+
+
+def test_the_xml_verifier_has_no_public_address():
+    """Only the IdP reaches the verifier: the Worker has no route and no workers.dev or preview
+    URL, and the Spin component's route is private."""
+    verifier_worker = tomllib.loads((ROOT / "wrangler.xml-verifier.toml").read_text())
+    assert verifier_worker["workers_dev"] is False and verifier_worker["preview_urls"] is False
+    assert not {"route", "routes"} & set(verifier_worker)
+    spin = tomllib.loads((ROOT / "spin.toml").read_text())
+    routes = [t["route"] for t in spin["trigger"]["http"] if t["component"] == "xml-verifier"]
+    assert routes == [{"private": True}]
 
 
 def test_the_deployable_builds_leave_out_the_measurement_route():
@@ -69,3 +99,17 @@ def test_the_deployable_builds_leave_out_the_measurement_route():
         data = wasm.read_bytes()
         assert b"/saml/imis/callback" in data, f"{wasm}: not the IdP"
         assert b"__bench" not in data, f"{wasm} has the measurement route"
+
+
+def test_the_idp_bundles_leave_the_xml_verifier_out():
+    """xml-sec is only in the XML verifier's Worker and component (docs/xml-signing.md §6): the
+    bundle every request loads does not carry it. One of its error texts marks it."""
+    marker = b"XPath transform error"
+    spin = ROOT / "build/spin"
+    idp = [*(ROOT / "build/worker").rglob("*.wasm"), spin / "edge_idp_spin.wasm"]
+    verifier = [*(ROOT / "build/xml-verifier-worker").rglob("*.wasm"), spin / "xml_verifier.wasm"]
+    assert len(idp) == 2 and len(verifier) == 2, "scripts/build makes all four"
+    for wasm in idp:
+        assert marker not in wasm.read_bytes(), f"{wasm} carries xml-sec"
+    for wasm in verifier:
+        assert marker in wasm.read_bytes(), f"{wasm} is not the verifier"

@@ -282,6 +282,14 @@ impl Platform for FakePlatform {
         soft.sign(msg).map_err(|e| PlatformError::Crypto(e.to_string()))
     }
 
+    async fn verify_xml_signature(
+        &self,
+        xml: &str,
+        spki_keys: &[Vec<u8>],
+    ) -> Result<edge_idp_xml_verify::Verdict, PlatformError> {
+        Ok(edge_idp_xml_verify::verify_post(xml, spki_keys))
+    }
+
     async fn sleep(&self, ms: u32) {
         self.now.set(self.now.get() + u64::from(ms));
     }

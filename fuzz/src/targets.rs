@@ -276,7 +276,7 @@ pub fn saml_request(data: &[u8]) {
             relay_state: None,
             query_signature,
         };
-        if let Ok(v) = authn_request::verify(&app, req, &incoming) {
+        if let Ok(v) = block_on(authn_request::verify(&w.platform, &app, req, &incoming)) {
             // Only a registered ACS is ever answered.
             assert!(v.acs < app.cfg.sp.acs.len());
             let now = (crate::platform::NOW_MS / 1000).saturating_add_signed(now_offset);
@@ -290,17 +290,26 @@ pub fn saml_request(data: &[u8]) {
     });
 }
 
-/// The XML-DSig facade: `verify_post` and `verify_redirect` with the demo SP's key, and the
-/// certificate reader behind `decode_certificate`.
+/// The XML-DSig facade: the XML verifier's `verify_post` with the demo SP's key and the reader
+/// of its requests, `verify_redirect`, and the certificate reader behind `decode_certificate`.
 pub fn saml_dsig(data: &[u8]) {
-    // flags % 4: 0/1 POST-binding XML, 2 Redirect query (bit 4: SAMLResponse), 3 certificate.
+    // flags % 4: 0 POST-binding XML, 1 a request to the XML verifier, 2 Redirect query (bit 4:
+    // SAMLResponse), 3 certificate.
     let mut f = Fields::new(data, 1);
     let flags = f.flags;
     let body = f.bytes();
     let keys = sp_keys();
     guard(|| match flags % 4 {
-        0 | 1 => {
-            let _ = dsig::verify_post(&text(body), &keys);
+        0 => {
+            let _ = edge_idp_xml_verify::verify_post(&text(body), &keys);
+        }
+        1 => {
+            let (status, answer) = edge_idp_xml_verify::answer(body);
+            // Only a well-formed request gets a verdict, and a verdict is never "verified"
+            // without a key that verifies.
+            let verdict = edge_idp_xml_verify::read_verdict(answer.as_bytes());
+            assert_eq!(status == 200, verdict.is_some());
+            let _ = edge_idp_xml_verify::read_verdict(body);
         }
         2 => {
             let query = text(body);

@@ -109,6 +109,14 @@ impl<P: Platform> Platform for MemPlatform<'_, P> {
         self.runtime.sign(key, msg).await
     }
 
+    async fn verify_xml_signature(
+        &self,
+        xml: &str,
+        spki_keys: &[Vec<u8>],
+    ) -> Result<edge_idp_xml_verify::Verdict, PlatformError> {
+        self.runtime.verify_xml_signature(xml, spki_keys).await
+    }
+
     async fn sleep(&self, _ms: u32) {}
 
     fn now(&self) -> UnixTime {

@@ -10,6 +10,7 @@ use super::config::{Binding, LoadedApp, FORMAT_UNSPECIFIED};
 use super::dsig::{self, DsigError};
 use super::time;
 use super::xml::{self, Element, XmlError, NS_DS, NS_SAML, NS_SAMLP};
+use crate::platform::Platform;
 
 /// How far an IssueInstant may be from our clock.
 pub(crate) const MAX_SKEW_SECS: u64 = 300;
@@ -139,7 +140,8 @@ pub struct VerifiedRequest {
 /// Checks who sent the request and where the answer goes: the Issuer is the app's SP, the
 /// signature verifies (required when the app says so; a present signature is always checked),
 /// and the ACS (by URL, index or the default) is registered.
-pub fn verify(
+pub async fn verify(
+    platform: &impl Platform,
     app: &LoadedApp,
     req: AuthnRequest,
     incoming: &Incoming,
@@ -150,7 +152,9 @@ pub fn verify(
     }
     match (incoming.binding, &incoming.query_signature) {
         (Binding::Redirect, Some(sig)) => dsig::verify_redirect(sig, &app.sp_keys)?,
-        (Binding::Post, _) if req.xml_signed => dsig::verify_post(&incoming.xml, &app.sp_keys)?,
+        (Binding::Post, _) if req.xml_signed => {
+            dsig::verify_post(platform, &incoming.xml, &app.sp_keys).await?
+        }
         _ if cfg.sp.authn_requests_signed => return Err(RequestError::Unsigned),
         _ => {}
     }

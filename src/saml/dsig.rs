@@ -1,29 +1,23 @@
 //! The only place that knows how SAML messages are signed and verified.
 //!
-//! - **Incoming POST-binding signatures** (XML-DSig): verified with `xml-sec` (pinned exactly,
-//!   verification-only build) against keys from the stored SP metadata only — never a key from
-//!   the message's KeyInfo — requiring exactly one signature whose reference covers the document
-//!   element (no signature wrapping), RSA-SHA256 or RSA-SHA512 only.
+//! - **Incoming POST-binding signatures** (XML-DSig): verified by the separate XML verifier
+//!   ([`Platform::verify_xml_signature`], `crates/xml-verify`: `xml-sec`, pinned exactly) against
+//!   keys from the stored SP metadata only — never a key from the message's KeyInfo — requiring
+//!   exactly one signature whose reference covers the document element (no signature wrapping),
+//!   RSA-SHA256 or RSA-SHA512 only.
 //! - **Incoming Redirect-binding signatures**: over the raw query string as received
 //!   (`SAMLRequest=…&RelayState=…&SigAlg=…`), RSA-SHA256 or RSA-SHA512.
 //! - **Outgoing signatures**: enveloped, exclusive c14n, RSA-SHA256, over the canonical bytes our
 //!   own writer produces ([`super::xml::El`]), signed by [`Platform::sign`] (WebCrypto on Workers).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-use xml_sec::api::Operation;
-use xml_sec::policy::{PolicyCompileContext, PolicyCompiler, PolicyProfile};
-use xml_sec::provider::RustCryptoProvider;
-use xml_sec::xmldsig::{
-    SignatureAlgorithm, SignatureRequirement, VerificationKey, VerificationRequest,
-};
-use xml_sec::XmlSecurity;
-
 use super::binding::QuerySignature;
 use super::xml::El;
 use crate::crypto::{rsa_verify, KeyRef, RsaHash};
 use crate::platform::{Platform, PlatformError};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use edge_idp_xml_verify::Verdict;
+use sha2::{Digest, Sha256};
 
 /// `SigAlg` of RSA-SHA256.
 pub(crate) const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
@@ -48,57 +42,30 @@ pub enum DsigError {
     /// No registered key verifies it, or it does not cover the message.
     #[error("signature does not verify with the registered SP certificates")]
     Invalid,
-}
-
-static PROVIDER: RustCryptoProvider = RustCryptoProvider;
-
-thread_local! {
-    /// xml-sec's compiled policy: once per isolate, never per request.
-    static SECURITY: Option<XmlSecurity<'static>> = PolicyCompiler::new(PolicyProfile::Modern, &PROVIDER, None)
-        .ok()
-        .and_then(|c| c.compile(&PolicyCompileContext { external_resources: false, target_evidence: true }).ok())
-        .and_then(|policies| XmlSecurity::new(Box::leak(Box::new(policies)), &PROVIDER).ok());
+    /// The XML verifier could not be asked, or did not answer with a verdict.
+    #[error("the XML signature verifier is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Verifies the enveloped XML signature of a POST-binding message: exactly one signature, its
-/// reference the document element, made by one of `spki_keys` (SubjectPublicKeyInfo DER).
-pub fn verify_post(xml: &str, spki_keys: &[Vec<u8>]) -> Result<(), DsigError> {
+/// reference the document element, made by one of `spki_keys` (SubjectPublicKeyInfo DER). The
+/// verifier runs apart from this bundle (`docs/xml-signing.md` §6); when it cannot be reached
+/// the message is refused.
+pub async fn verify_post(
+    platform: &impl Platform,
+    xml: &str,
+    spki_keys: &[Vec<u8>],
+) -> Result<(), DsigError> {
     if spki_keys.is_empty() {
         return Err(DsigError::NoKey);
     }
-    SECURITY.with(|security| {
-        let security = security
-            .as_ref()
-            .ok_or(DsigError::Malformed("verifier unavailable"))?;
-        let document = security
-            .parse_document(xml.to_owned(), Operation::Verify)
-            .map_err(|_| DsigError::Malformed("document"))?;
-        let root = document.with_view(|v| v.root_element());
-        for spki in spki_keys {
-            for algorithm in [SignatureAlgorithm::RsaSha256, SignatureAlgorithm::RsaSha512] {
-                let key = VerificationKey {
-                    algorithm,
-                    public_key_bytes: spki.clone(),
-                    certificate_der: None,
-                    name: None,
-                };
-                let Ok(verifier) = security.verifier() else {
-                    return Err(DsigError::Malformed("verifier unavailable"));
-                };
-                let request = VerificationRequest {
-                    expected_targets: &[root],
-                    signatures: SignatureRequirement::Exactly(1),
-                    ..Default::default()
-                };
-                if let Ok(evidence) = verifier.key(&key).verify(&document, &request) {
-                    if evidence.accepted(&document).unwrap_or(false) {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        Err(DsigError::Invalid)
-    })
+    match platform.verify_xml_signature(xml, spki_keys).await {
+        Ok(Verdict::Verified) => Ok(()),
+        Ok(Verdict::NoKey) => Err(DsigError::NoKey),
+        Ok(Verdict::Unparsable) => Err(DsigError::Malformed("document")),
+        Ok(Verdict::Invalid) => Err(DsigError::Invalid),
+        Err(e) => Err(DsigError::Unavailable(e.to_string())),
+    }
 }
 
 /// Verifies the signature of a Redirect-binding query: RSA over the signed octets exactly as

@@ -75,9 +75,11 @@ pub(crate) async fn sso<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Respon
         }
         Err(e) => return refuse_page(ctx, app_id, 400, e.to_string()),
     };
-    let verified = match authn_request::parse(&incoming.xml)
-        .and_then(|req| authn_request::verify(&app, req, &incoming))
-    {
+    let verified = match authn_request::parse(&incoming.xml) {
+        Ok(req) => authn_request::verify(ctx.platform, &app, req, &incoming).await,
+        Err(e) => Err(e),
+    };
+    let verified = match verified {
         Ok(v) => v,
         Err(e) => {
             let status = match e {

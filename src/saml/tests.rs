@@ -857,3 +857,62 @@ fn an_idp_initiated_relay_state_over_the_limit_is_refused() {
     assert!(r.header("location").is_none());
     assert!(!body(&r).contains(&at_limit), "never echoed");
 }
+
+/// POST-binding signatures are checked by the XML verifier, which runs apart (its own Worker or
+/// Spin component). It is asked only for a POST-binding message that carries a signature, and
+/// when it cannot be asked the message is refused with a page: never answered unverified.
+#[test]
+fn a_signed_post_request_is_refused_when_the_xml_verifier_cannot_be_asked() {
+    let (idp, p) = setup(&app_json(|_| {}));
+    let mut b = Browser::new(&idp, &p, HOST);
+    let post = |xml: &str| format!("SAMLRequest={}", percent_encode(&STANDARD.encode(xml)));
+    // Unsigned, by either binding, to an app that does not require signatures: not asked.
+    let r = b.get(&format!(
+        "/saml/demo-sp/sso?{}",
+        redirect_query(&authn_request(&p, "_plain1", ""), None)
+    ));
+    assert_eq!(r.status, 303, "{}", body(&r));
+    let r = b.post(
+        "/saml/demo-sp/sso",
+        &post(&authn_request(&p, "_plain2", "")),
+    );
+    assert_eq!(r.status, 303, "{}", body(&r));
+    assert_eq!(p.xml_verifications.get(), 0);
+
+    // A signature that verifies with no key: asked, and refused.
+    let forged_signature = format!(
+        "<saml:Issuer>{SP}</saml:Issuer><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">\
+<ds:SignedInfo/><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"
+    );
+    let signed = |id: &str| {
+        authn_request(&p, id, "").replace(
+            &format!("<saml:Issuer>{SP}</saml:Issuer>"),
+            &forged_signature,
+        )
+    };
+    let r = b.post("/saml/demo-sp/sso", &post(&signed("_forged1")));
+    assert_eq!(r.status, 403, "{}", body(&r));
+    assert_eq!(p.xml_verifications.get(), 1);
+
+    // The verifier is down: the same refusal, and the audit line says why.
+    p.xml_verifier_down.set(true);
+    let r = b.post("/saml/demo-sp/sso", &post(&signed("_forged2")));
+    assert_eq!(r.status, 403, "{}", body(&r));
+    assert!(
+        !body(&r).contains("SAMLResponse"),
+        "nothing goes to the ACS"
+    );
+    assert_eq!(p.xml_verifications.get(), 2);
+    let reasons: Vec<String> = p
+        .logs
+        .borrow()
+        .iter()
+        .filter_map(|e| e.reason.clone())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("XML signature verifier is unavailable")),
+        "{reasons:?}"
+    );
+}

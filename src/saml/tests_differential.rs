@@ -1,4 +1,4 @@
-//! Parser-differential suite: what `xml-sec` verifies ([`dsig::verify_post`]) must be exactly
+//! Parser-differential suite: what `xml-sec` verifies (`edge_idp_xml_verify::verify_post`) must be exactly
 //! what our quick-xml reader ([`xml::parse`], through [`authn_request::parse`] and
 //! [`logout::parse`]) reads.
 //!
@@ -342,9 +342,9 @@ fn idp(kind: Kind, doc: &[u8]) -> Verdict {
     if kind == Kind::Logout && values.name_id.is_none() {
         return Verdict::Refused("reader: no NameID (text-only): no session is ended".into());
     }
-    match dsig::verify_post(text, &[sp_spki()]) {
-        Ok(()) => Verdict::Accepted(values),
-        Err(e) => Verdict::Refused(format!("verify_post: {e}")),
+    match edge_idp_xml_verify::verify_post(text, &[sp_spki()]) {
+        edge_idp_xml_verify::Verdict::Verified => Verdict::Accepted(values),
+        refused => Verdict::Refused(format!("verify_post: {refused:?}")),
     }
 }
 

@@ -21,11 +21,16 @@ use edge_idp::platform::{
     bindings, HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
 };
 use edge_idp::Idp;
+use edge_idp_xml_verify::Verdict;
 use futures_util::future::{select, Either};
 use once_store::SpinBucket;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::key_value::Store;
+
+/// How long a signed POST-binding message may wait for the XML verifier component: it answers
+/// in milliseconds, and a member is waiting.
+const XML_VERIFIER_TIMEOUT_MS: u32 = 5_000;
 
 /// Per-isolate state (caches of tenant config and iMIS tokens).
 static IDP: LazyLock<Idp> = LazyLock::new(Idp::new);
@@ -282,6 +287,32 @@ impl Platform for SpinPlatform {
             Either::Left((Err(e), _)) => Err(PlatformError::Fetch(e.to_string())),
             Either::Right(_) => Err(PlatformError::Timeout(req.timeout_ms)),
         }
+    }
+
+    async fn verify_xml_signature(
+        &self,
+        xml: &str,
+        spki_keys: &[Vec<u8>],
+    ) -> Result<Verdict, PlatformError> {
+        let url = spin_sdk::variables::get(bindings::SPIN_XML_VERIFIER_VARIABLE)
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| bindings::SPIN_XML_VERIFIER_URL.to_string());
+        let resp = self
+            .fetch(OutboundRequest {
+                method: HttpMethod::Post,
+                url,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: edge_idp_xml_verify::request_body(xml, spki_keys),
+                timeout_ms: XML_VERIFIER_TIMEOUT_MS,
+            })
+            .await?;
+        edge_idp_xml_verify::read_verdict(&resp.body).ok_or_else(|| {
+            PlatformError::Fetch(format!(
+                "XML verifier answered {} without a verdict",
+                resp.status
+            ))
+        })
     }
 
     async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {

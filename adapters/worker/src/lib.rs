@@ -20,6 +20,7 @@ use edge_idp::platform::{
     bindings, HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
 };
 use edge_idp::Idp;
+use edge_idp_xml_verify::Verdict;
 use futures_util::future::{select, Either};
 use worker::{
     console_log, event, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request,
@@ -221,6 +222,29 @@ impl Platform for WorkerPlatform {
                 Err(PlatformError::Timeout(req.timeout_ms))
             }
         }
+    }
+
+    async fn verify_xml_signature(
+        &self,
+        xml: &str,
+        spki_keys: &[Vec<u8>],
+    ) -> Result<Verdict, PlatformError> {
+        let fail = |e: worker::Error| PlatformError::Fetch(format!("XML verifier: {e}"));
+        let verifier = self.env.service(bindings::XML_VERIFIER).map_err(fail)?;
+        let body = edge_idp_xml_verify::request_body(xml, spki_keys);
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        // A service binding ignores the host: the path is all the verifier reads.
+        let url = format!("https://xml-verifier{}", edge_idp_xml_verify::PATH);
+        let mut resp = verifier.fetch(url, Some(init)).await.map_err(fail)?;
+        let answer = resp.bytes().await.map_err(fail)?;
+        edge_idp_xml_verify::read_verdict(&answer).ok_or_else(|| {
+            PlatformError::Fetch(format!(
+                "XML verifier answered {} without a verdict",
+                resp.status_code()
+            ))
+        })
     }
 
     async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {

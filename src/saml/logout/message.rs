@@ -1,5 +1,6 @@
 //! Incoming LogoutRequests and LogoutResponses: what they say, and whether the SP signed them.
 
+use crate::platform::Platform;
 use crate::saml::binding::Incoming;
 use crate::saml::config::{Binding, LoadedApp};
 use crate::saml::dsig;
@@ -91,7 +92,8 @@ pub fn parse(xml_text: &str) -> Result<LogoutMessage, LogoutError> {
 /// registered certificates. A LogoutRequest ends the member's session, so it must be signed by
 /// an SP with a registered certificate; a LogoutResponse only continues our own chain, so an
 /// SP without certificates may send it unsigned.
-pub(super) fn verify_signature(
+pub(super) async fn verify_signature(
+    platform: &impl Platform,
     app: &LoadedApp,
     incoming: &Incoming,
     xml_signed: bool,
@@ -99,7 +101,9 @@ pub(super) fn verify_signature(
     let is_request = incoming.kind == "SAMLRequest";
     match (incoming.binding, &incoming.query_signature) {
         (Binding::Redirect, Some(sig)) => dsig::verify_redirect(sig, &app.sp_keys),
-        (Binding::Post, _) if xml_signed => dsig::verify_post(&incoming.xml, &app.sp_keys),
+        (Binding::Post, _) if xml_signed => {
+            dsig::verify_post(platform, &incoming.xml, &app.sp_keys).await
+        }
         _ if is_request => {
             return Err(if app.sp_keys.is_empty() {
                 "unsigned, and the SP has no registered signing certificate".into()

@@ -76,7 +76,7 @@ pub(crate) async fn slo<P: Platform>(ctx: &Ctx<'_, P>, app_id: &AppId) -> Reply 
             let verdict = if !issuer_is_sp(&app, &issuer) {
                 Err("Issuer is not this app's SP".to_string())
             } else {
-                verify_signature(&app, &incoming, xml_signed)
+                verify_signature(ctx.platform, &app, &incoming, xml_signed).await
             };
             match verdict {
                 Ok(()) => ctx.audit(
@@ -235,7 +235,7 @@ async fn check_request<P: Platform>(
     if !issuer_is_sp(app, &request.issuer) {
         return Err(refuse(ctx, app_id, "Issuer is not this app's SP".into()));
     }
-    if let Err(e) = verify_signature(app, incoming, request.xml_signed) {
+    if let Err(e) = verify_signature(ctx.platform, app, incoming, request.xml_signed).await {
         return Err(refuse(ctx, app_id, format!("signature: {e}")));
     }
     if request
