@@ -108,6 +108,10 @@ pub struct OutboundResponse {
     pub body: Vec<u8>,
 }
 
+/// How long a signed POST-binding message may wait for the XML verifier
+/// ([`Platform::verify_xml_signature`]): it answers in milliseconds, and a member is waiting.
+pub const XML_VERIFIER_TIMEOUT_MS: u32 = 5_000;
+
 /// What can go wrong inside a platform call.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PlatformError {

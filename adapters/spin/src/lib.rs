@@ -19,6 +19,7 @@ use edge_idp::crypto::{KeyRef, SoftKey};
 use edge_idp::http::{read_body_capped, split_authority, Request as CoreRequest};
 use edge_idp::platform::{
     bindings, HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
+    XML_VERIFIER_TIMEOUT_MS,
 };
 use edge_idp::Idp;
 use edge_idp_xml_verify::Verdict;
@@ -27,10 +28,6 @@ use once_store::SpinBucket;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::key_value::Store;
-
-/// How long a signed POST-binding message may wait for the XML verifier component: it answers
-/// in milliseconds, and a member is waiting.
-const XML_VERIFIER_TIMEOUT_MS: u32 = 5_000;
 
 /// Per-isolate state (caches of tenant config and iMIS tokens).
 static IDP: LazyLock<Idp> = LazyLock::new(Idp::new);

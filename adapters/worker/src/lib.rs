@@ -18,6 +18,7 @@ use edge_idp::http::{
 };
 use edge_idp::platform::{
     bindings, HttpMethod, OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime,
+    XML_VERIFIER_TIMEOUT_MS,
 };
 use edge_idp::Idp;
 use edge_idp_xml_verify::Verdict;
@@ -237,13 +238,19 @@ impl Platform for WorkerPlatform {
             .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
         // A service binding ignores the host: the path is all the verifier reads.
         let url = format!("https://xml-verifier{}", edge_idp_xml_verify::PATH);
-        let mut resp = verifier.fetch(url, Some(init)).await.map_err(fail)?;
-        let answer = resp.bytes().await.map_err(fail)?;
+        let ask = Box::pin(async move {
+            let mut resp = verifier.fetch(url, Some(init)).await?;
+            Ok::<_, worker::Error>((resp.status_code(), resp.bytes().await?))
+        });
+        let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(
+            XML_VERIFIER_TIMEOUT_MS,
+        ))));
+        let (status, answer) = match select(ask, timeout).await {
+            Either::Left((result, _)) => result.map_err(fail)?,
+            Either::Right(_) => return Err(PlatformError::Timeout(XML_VERIFIER_TIMEOUT_MS)),
+        };
         edge_idp_xml_verify::read_verdict(&answer).ok_or_else(|| {
-            PlatformError::Fetch(format!(
-                "XML verifier answered {} without a verdict",
-                resp.status_code()
-            ))
+            PlatformError::Fetch(format!("XML verifier answered {status} without a verdict"))
         })
     }
 
