@@ -71,6 +71,7 @@ def bench_runtime(runtime: str, sig: dict[str, float], report: Report,
         s = saml.saml_session(stack)
         unit_prices = units.unit_costs(stack, s, SAML_N, report)
         marginal_rsa = saml.bench_saml(stack, unit_prices, sig, report)
+        saml.bench_signed_post(stack, s, report)
         browser = oidc.OidcBrowser(stack)
         tput = oidc.bench_oidc(stack, browser, unit_prices, sig, OIDC_N, marginal_rsa, report)
         if bare is not None and runtime == "workers":
