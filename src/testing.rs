@@ -92,6 +92,15 @@ impl FakePlatform {
         self.now.set(self.now.get() + secs * 1000);
     }
 
+    /// The audit lines' reasons, in order.
+    pub fn reasons(&self) -> Vec<String> {
+        self.logs
+            .borrow()
+            .iter()
+            .filter_map(|e| e.reason.clone())
+            .collect()
+    }
+
     pub fn events(&self) -> Vec<String> {
         self.logs
             .borrow()

@@ -217,12 +217,7 @@ fn deep_health_without_the_admin_token_never_reaches_imis() {
         assert_eq!(resp.header("www-authenticate"), Some("Bearer"), "{header}");
     }
     assert_eq!(p.events(), vec!["healthz.admin_refused"; 5]);
-    let reasons: Vec<String> = p
-        .logs
-        .borrow()
-        .iter()
-        .filter_map(|e| e.reason.clone())
-        .collect();
+    let reasons = p.reasons();
     assert!(reasons.iter().all(|r| !r.contains("nope")), "{reasons:?}");
 
     // The token of the tenant, with the scheme in any case; without deep=1 it is not needed.

@@ -903,12 +903,7 @@ fn a_signed_post_request_is_refused_when_the_xml_verifier_cannot_be_asked() {
         "nothing goes to the ACS"
     );
     assert_eq!(p.xml_verifications.get(), 2);
-    let reasons: Vec<String> = p
-        .logs
-        .borrow()
-        .iter()
-        .filter_map(|e| e.reason.clone())
-        .collect();
+    let reasons = p.reasons();
     assert!(
         reasons
             .iter()
