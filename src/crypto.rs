@@ -122,16 +122,16 @@ pub use edge_idp_rsa::Hash as RsaHash;
 /// Montgomery core of our signer: 0.25 ms per RSA-2048 check on the Spin route, where the `rsa`
 /// crate's took about 1 ms (docs/performance.md).
 pub fn rsa_verify(spki_der: &[u8], hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {
-    let Ok(key) = RsaPublicKey::from_public_key_der(spki_der) else {
-        return false;
-    };
-    edge_idp_rsa::verify_pkcs1_v15(
-        &key.n().to_bytes_be(),
-        &key.e().to_bytes_be(),
-        hash,
-        msg,
-        sig,
-    )
+    rsa_public_key_acceptable(spki_der)
+        .is_some_and(|(n, e)| edge_idp_rsa::verify_pkcs1_v15(&n, &e, hash, msg, sig))
+}
+
+/// The modulus and exponent (big-endian) of an RSA key given as SubjectPublicKeyInfo DER, when
+/// the `rsa` crate accepts it (at most 4096 bits, a sane exponent): the bounds every RSA check
+/// applies, whichever arithmetic then runs it.
+pub fn rsa_public_key_acceptable(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let key = RsaPublicKey::from_public_key_der(spki_der).ok()?;
+    Some((key.n().to_bytes_be(), key.e().to_bytes_be()))
 }
 
 #[cfg(test)]

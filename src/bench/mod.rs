@@ -187,11 +187,11 @@ impl Work {
                 }
             }
             Self::SignInWasm(key) => key.sign(MESSAGE).map(|_| ()).map_err(|e| e.to_string()),
-            Self::Verify { spki, signature } => {
-                crypto::rsa_verify(spki, crypto::RsaHash::Sha256, MESSAGE, signature)
-                    .then_some(())
-                    .ok_or_else(|| "the signature does not verify".into())
-            }
+            Self::Verify { spki, signature } => p
+                .rsa_verify(spki, crypto::RsaHash::Sha256, MESSAGE, signature)
+                .await
+                .then_some(())
+                .ok_or_else(|| "the signature does not verify".into()),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use crate::audit::AuditEvent;
-use crate::crypto::KeyRef;
+use crate::crypto::{KeyRef, RsaHash};
 use crate::platform::{
     OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime, MASTER_KEY_SECRET,
 };
@@ -107,6 +107,10 @@ impl<P: Platform> Platform for MemPlatform<'_, P> {
     async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError> {
         self.signatures.set(self.signatures.get() + 1);
         self.runtime.sign(key, msg).await
+    }
+
+    async fn rsa_verify(&self, spki_der: &[u8], hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {
+        self.runtime.rsa_verify(spki_der, hash, msg, sig).await
     }
 
     async fn verify_xml_signature(

@@ -151,7 +151,9 @@ pub async fn verify(
         return Err(RequestError::Issuer);
     }
     match (incoming.binding, &incoming.query_signature) {
-        (Binding::Redirect, Some(sig)) => dsig::verify_redirect(sig, &app.sp_keys)?,
+        (Binding::Redirect, Some(sig)) => {
+            dsig::verify_redirect(platform, sig, &app.sp_keys).await?
+        }
         (Binding::Post, _) if req.xml_signed => {
             dsig::verify_post(platform, &incoming.xml, &app.sp_keys).await?
         }

@@ -12,7 +12,7 @@
 
 use super::binding::QuerySignature;
 use super::xml::El;
-use crate::crypto::{rsa_verify, KeyRef, RsaHash};
+use crate::crypto::{KeyRef, RsaHash};
 use crate::platform::{Platform, PlatformError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -70,7 +70,11 @@ pub async fn verify_post(
 
 /// Verifies the signature of a Redirect-binding query: RSA over the signed octets exactly as
 /// received (see [`QuerySignature`]).
-pub fn verify_redirect(sig: &QuerySignature, spki_keys: &[Vec<u8>]) -> Result<(), DsigError> {
+pub async fn verify_redirect(
+    platform: &impl Platform,
+    sig: &QuerySignature,
+    spki_keys: &[Vec<u8>],
+) -> Result<(), DsigError> {
     if spki_keys.is_empty() {
         return Err(DsigError::NoKey);
     }
@@ -82,14 +86,15 @@ pub fn verify_redirect(sig: &QuerySignature, spki_keys: &[Vec<u8>]) -> Result<()
     let signature = STANDARD
         .decode(sig.signature.replace([' ', '\n', '\r'], ""))
         .map_err(|_| DsigError::Malformed("Signature is not base64"))?;
-    if spki_keys
-        .iter()
-        .any(|k| rsa_verify(k, hash, sig.signed.as_bytes(), &signature))
-    {
-        Ok(())
-    } else {
-        Err(DsigError::Invalid)
+    for key in spki_keys {
+        if platform
+            .rsa_verify(key, hash, sig.signed.as_bytes(), &signature)
+            .await
+        {
+            return Ok(());
+        }
     }
+    Err(DsigError::Invalid)
 }
 
 /// A signing key of an app: the key to hand to [`Platform::sign`] and the certificate to put

@@ -1,11 +1,11 @@
 //! Signing with WebCrypto (`crypto.subtle`): 0.65–1.1 ms per RSA-2048 signature on Workers against
 //! 8–9 ms for the `rsa` crate in wasm (docs/toolchain.md). Keys are imported once per isolate and kept,
-//! keyed by [`KeyRef::id`].
+//! keyed by [`KeyRef::id`]. SPs' RSA signatures are checked with it too (keys kept by their DER).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use edge_idp::crypto::{KeyRef, SignAlg};
+use edge_idp::crypto::{KeyRef, RsaHash, SignAlg};
 use edge_idp::platform::PlatformError;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -15,7 +15,13 @@ use web_sys::{CryptoKey, SubtleCrypto};
 thread_local! {
     /// Imported keys (JS objects: not Send, so per thread — one per isolate).
     static KEYS: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
+    /// Imported public keys of SPs, by hash and SubjectPublicKeyInfo DER.
+    static PUBLIC_KEYS: RefCell<HashMap<(bool, Vec<u8>), CryptoKey>> = RefCell::new(HashMap::new());
 }
+
+/// At most this many SP keys stay imported; past it the cache starts again (each tenant's SPs
+/// have a few, and a key is re-imported in well under a millisecond).
+const MAX_PUBLIC_KEYS: usize = 256;
 
 fn err(what: &str, e: JsValue) -> PlatformError {
     PlatformError::Crypto(format!(
@@ -82,4 +88,61 @@ pub async fn sign(key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError
         .map_err(|e| err("sign", e))?;
     let sig = JsFuture::from(promise).await.map_err(|e| err("sign", e))?;
     Ok(Uint8Array::new(&sig).to_vec())
+}
+
+/// Whether `sig` is the RSASSA-PKCS1-v1_5 signature of `msg` under `hash` by `spki_der`. The
+/// caller has bounded the key ([`edge_idp::crypto::rsa_public_key_acceptable`]).
+pub async fn rsa_verify(
+    spki_der: &[u8],
+    hash: RsaHash,
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<bool, PlatformError> {
+    let subtle = subtle()?;
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())
+        .map_err(|e| err("algorithm", e))?;
+    let sha512 = matches!(hash, RsaHash::Sha512);
+    let cache_key = (sha512, spki_der.to_vec());
+    let cached = PUBLIC_KEYS.with(|m| m.borrow().get(&cache_key).cloned());
+    let key = match cached {
+        Some(k) => k,
+        None => {
+            let import = Object::new();
+            Reflect::set(&import, &"name".into(), &"RSASSA-PKCS1-v1_5".into())
+                .map_err(|e| err("algorithm", e))?;
+            let hash_name = if sha512 { "SHA-512" } else { "SHA-256" };
+            Reflect::set(&import, &"hash".into(), &hash_name.into())
+                .map_err(|e| err("algorithm", e))?;
+            let usages = Array::of1(&"verify".into());
+            let promise = subtle
+                .import_key_with_object(
+                    "spki",
+                    &Uint8Array::from(spki_der),
+                    &import,
+                    false,
+                    &usages,
+                )
+                .map_err(|e| err("importKey", e))?;
+            let imported: CryptoKey = JsFuture::from(promise)
+                .await
+                .map_err(|e| err("importKey", e))?
+                .unchecked_into();
+            PUBLIC_KEYS.with(|m| {
+                let mut m = m.borrow_mut();
+                if m.len() >= MAX_PUBLIC_KEYS {
+                    m.clear();
+                }
+                m.insert(cache_key, imported.clone());
+            });
+            imported
+        }
+    };
+    let promise = subtle
+        .verify_with_object_and_u8_array_and_u8_array(&algorithm, &key, sig, msg)
+        .map_err(|e| err("verify", e))?;
+    let verdict = JsFuture::from(promise)
+        .await
+        .map_err(|e| err("verify", e))?;
+    Ok(verdict.as_bool() == Some(true))
 }

@@ -100,7 +100,7 @@ pub(super) async fn verify_signature(
 ) -> Result<(), String> {
     let is_request = incoming.kind == "SAMLRequest";
     match (incoming.binding, &incoming.query_signature) {
-        (Binding::Redirect, Some(sig)) => dsig::verify_redirect(sig, &app.sp_keys),
+        (Binding::Redirect, Some(sig)) => dsig::verify_redirect(platform, sig, &app.sp_keys).await,
         (Binding::Post, _) if xml_signed => {
             dsig::verify_post(platform, &incoming.xml, &app.sp_keys).await
         }
