@@ -201,6 +201,8 @@ class Stack:
         # wrangler dev's DevTools inspector (workers only): the benches read the isolate's heap there.
         self.inspector_port = free_port()
         self.procs: list[subprocess.Popen] = []
+        # The Spin route's XML verifier component, served apart (on Workers it runs in workerd).
+        self.xml_verifier_proc: subprocess.Popen | None = None
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.key = master_key(state)
@@ -338,6 +340,7 @@ class Stack:
                 "--addr", f"127.0.0.1:{verifier}", str(ROOT / "build/spin/xml_verifier.wasm"),
             ])
             wait_http(f"http://127.0.0.1:{verifier}/", 60, verifier_proc, verifier_log)
+            self.xml_verifier_proc = verifier_proc
             backend = free_port()
             proc, log = self._spawn("wasmtime", [
                 str(WASMTIME), "serve", "-Scli", "-Shttp", "--dir", f"{kv}::/kv",
