@@ -32,7 +32,7 @@ CPU_RUNS = int(os.environ.get("BENCH_CPU_RUNS", "7"))
 OPS = (
     ("rsa", "one RSA-2048 signature through Platform::sign", 1),
     ("ecdsa", "one ECDSA P-256 signature through Platform::sign", 1),
-    ("rsa-verify", "one detached RSA-2048 signature checked (Redirect binding), in wasm", 1),
+    ("rsa-verify", "one detached RSA-2048 signature checked (Redirect binding), Platform::rsa_verify", 1),
     ("saml", "SAML SSO: signed AuthnRequest in, signed Response out (1 signature, IQA remembered)", 1),
     ("saml-iqa", "SAML SSO as above, Profile + Role IQA asked of iMIS (canned answers)", 1),
     ("saml-two", "SAML SSO, Response and Assertion signed (2 signatures)", 1),

@@ -13,9 +13,9 @@
 //! `saml-iqa` (the same, with the Profile and Role IQA asked of iMIS), `saml-two` (Response and
 //! Assertion signed), `oidc-rs256` and `oidc-es256` (authorization code to id_token and access token),
 //! `bridge` (a one-time token redeemed at the user service), `discovery`, `jwks`, and one bare
-//! signature through the platform, `rsa` (RSA-2048) or `ecdsa` (P-256); and, whatever the
-//! runtime's signer, `rsa-wasm` (an RSA-2048 signature by our wasm signer) and `rsa-verify` (a
-//! detached RSA-2048 signature checked, as in the Redirect binding).
+//! signature through the platform, `rsa` (RSA-2048) or `ecdsa` (P-256), and `rsa-verify` (a
+//! detached RSA-2048 signature checked through the platform, as in the Redirect binding); and,
+//! whatever the runtime's signer, `rsa-wasm` (an RSA-2048 signature by our wasm signer).
 
 mod fixtures;
 mod member;
