@@ -203,6 +203,7 @@ class Stack:
         self.procs: list[subprocess.Popen] = []
         # The Spin route's XML verifier component, served apart (on Workers it runs in workerd).
         self.xml_verifier_proc: subprocess.Popen | None = None
+        self.xml_verifier_port = 0
         self.logs = state / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.key = master_key(state)
@@ -334,13 +335,8 @@ class Stack:
                 (kv / label).mkdir(parents=True, exist_ok=True)
             # The XML verifier component: Spin reaches it by service chaining; here the IdP
             # component is told where it is served.
-            verifier = free_port()
-            verifier_proc, verifier_log = self._spawn("xml-verifier", [
-                str(WASMTIME), "serve", "-Scli", "-Shttp",
-                "--addr", f"127.0.0.1:{verifier}", str(ROOT / "build/spin/xml_verifier.wasm"),
-            ])
-            wait_http(f"http://127.0.0.1:{verifier}/", 60, verifier_proc, verifier_log)
-            self.xml_verifier_proc = verifier_proc
+            verifier = self.xml_verifier_port = free_port()
+            self.start_xml_verifier()
             backend = free_port()
             proc, log = self._spawn("wasmtime", [
                 str(WASMTIME), "serve", "-Scli", "-Shttp", "--dir", f"{kv}::/kv",
@@ -357,6 +353,24 @@ class Stack:
             wait_http(f"{self.origin}/healthz", 20, proxy, proxy_log)
         self.runtime_proc, self.runtime_log = proc, log
         wait_http(f"{self.origin}/healthz", 90, proc, log)
+
+    def start_xml_verifier(self) -> None:
+        """The Spin route's XML verifier component, on its port (the IdP component's
+        `xml_verifier_url` names it)."""
+        proc, log = self._spawn("xml-verifier", [
+            str(WASMTIME), "serve", "-Scli", "-Shttp",
+            "--addr", f"127.0.0.1:{self.xml_verifier_port}", str(ROOT / "build/spin/xml_verifier.wasm"),
+        ])
+        wait_http(f"http://127.0.0.1:{self.xml_verifier_port}/", 60, proc, log)
+        self.xml_verifier_proc = proc
+
+    def stop_xml_verifier(self) -> None:
+        """Stops the Spin route's XML verifier component, as if it were not deployed."""
+        proc, self.xml_verifier_proc = self.xml_verifier_proc, None
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+            self.procs.remove(proc)
 
     def start_vendor(self) -> None:
         """The demo vendor site of the token bridge (https, the local self-signed certificate)."""

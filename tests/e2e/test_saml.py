@@ -269,6 +269,29 @@ def test_post_binding_request_and_signed_requests(stack, apps):
     assert r.status_code == 403 and "could not be accepted" in r.text
 
 
+def test_a_signed_post_request_is_refused_while_the_xml_verifier_is_down(stack, apps):
+    """The XML verifier runs apart: while it cannot be reached, a signed POST-binding request is
+    refused with a page (never answered unverified); once it is back, the same SP signs in. On the
+    Spin route the verifier is a process of its own that can be stopped; on Workers it runs in the
+    same workerd, so this runs on Spin (the Workers adapter's path is the unit tests')."""
+    if stack.runtime != "spin":
+        pytest.skip("the Workers verifier runs inside the same local workerd")
+    sp = sp_for(stack, "t-persistent", sign_requests=True)
+    s = browser()
+    sso(stack, s, sp, binding=BINDING_HTTP_POST)  # signed in, and the verifier answers
+    stack.stop_xml_verifier()
+    try:
+        _, (method, url, fields) = sp.login(binding=BINDING_HTTP_POST, relay_state="rs-1")
+        r = go(s, method, url, fields)
+        assert r.status_code == 403 and "could not be accepted" in r.text, r.text[:500]
+        assert "SAMLResponse" not in r.text
+        assert "XML signature verifier is unavailable" in stack.runtime_output()
+    finally:
+        stack.start_xml_verifier()
+    resp, _, _ = sso(stack, s, sp, binding=BINDING_HTTP_POST)
+    assert resp.name_id.text == "87EAD15E-B188-42E8-AE48-E9B8C2B24C94"
+
+
 @pytest.mark.parametrize("app,user,expected", [
     ("demo-sp", "jsmith", "jsmith"),
     ("t-imisid", "jsmith", "101"),
