@@ -4,7 +4,6 @@ SAML POST-binding message (docs/xml-signing.md §6). Each is held to the goal.""
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
 
 from .report import Report
 from .settings import ROOT
