@@ -3,7 +3,16 @@
 //! is not part of the bundle every request loads. It has no routes and no `workers.dev` address:
 //! only a service binding reaches it. See `crates/xml-verify` for what it answers.
 
-use worker::{event, Context, Env, Method, Request, Response};
+use worker::{console_log, event, Context, Env, Method, Request, Response};
+
+#[event(start)]
+fn start() {
+    // A panic must never surface as a stack dump; the IdP's call then fails or times out and the message
+    // is refused. Logged as one line, as the IdP's Worker does.
+    std::panic::set_hook(Box::new(|info| {
+        console_log!("{{\"kind\":\"panic\",\"message\":{:?}}}", info.to_string());
+    }));
+}
 
 #[event(fetch)]
 async fn fetch(mut req: Request, _env: Env, _ctx: Context) -> worker::Result<Response> {
