@@ -7,8 +7,8 @@ use worker::{console_log, event, Context, Env, Method, Request, Response};
 
 #[event(start)]
 fn start() {
-    // A panic must never surface as a stack dump; the IdP's call then fails or times out and the message
-    // is refused. Logged as one line, as the IdP's Worker does.
+    // A panic must never surface as a stack dump: it is logged as one line, as the IdP's Worker
+    // does, and the IdP's call fails or times out, so the message is refused.
     std::panic::set_hook(Box::new(|info| {
         console_log!("{{\"kind\":\"panic\",\"message\":{:?}}}", info.to_string());
     }));
