@@ -292,6 +292,21 @@ def test_a_signed_post_request_is_refused_while_the_xml_verifier_is_down(stack, 
     assert resp.name_id.text == "87EAD15E-B188-42E8-AE48-E9B8C2B24C94"
 
 
+def test_the_xml_verifier_is_not_reachable_through_the_idp(stack, apps):
+    """A hostile client that sends the verifier's own request to the IdP's hostnames gets the
+    IdP's not-found page, never a verdict: the IdP has no path to the verifier but its own call."""
+    body = ('{"xml":"<a xmlns:ds=\\"http://www.w3.org/2000/09/xmldsig#\\"/>",'
+            '"keys":["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]}')
+    for host in (HOST, "globex.localhost", "unknown.localhost"):
+        for path in ("/verify", "/xml-verifier/verify", "/saml/demo-sp/verify"):
+            r = requests.post(stack.origin + path, data=body, verify=False, timeout=30,
+                              allow_redirects=False, headers={"Host": f"{host}:{stack.idp_port}",
+                                                              "content-type": "application/json"})
+            assert r.status_code in (404, 405), (host, path, r.status_code, r.text[:200])
+            assert "verdict" not in r.text, (host, path)
+            assert "text/html" in r.headers.get("content-type", ""), (host, path)
+
+
 @pytest.mark.parametrize("app,user,expected", [
     ("demo-sp", "jsmith", "jsmith"),
     ("t-imisid", "jsmith", "101"),
