@@ -1,7 +1,7 @@
 //! XML-DSig verification of SAML POST-binding messages, kept out of the IdP's bundle.
 //!
-//! The verifier (`xml-sec`) is about two thirds of the code an IdP bundle would otherwise carry,
-//! and only signed POST-binding messages from SPs need it. So it runs as its own Worker (reached
+//! The verifier (`xml-sec`) was more than half of the IdP's gzipped bundle (1.33 MB with it,
+//! 0.58 MB without, on Workers), and only signed POST-binding messages from SPs need it. So it runs as its own Worker (reached
 //! through a service binding) and its own Spin component (reached by service chaining), and the
 //! IdP sends it the message and the keys to trust. This crate is both sides of that call:
 //! - [`request_body`] and [`read_verdict`]: what the IdP sends and reads back;
