@@ -14,7 +14,7 @@ use super::client::ClientId;
 use super::grant_authorization_code::pkce_matches;
 use super::jwt::Unverified;
 use crate::access::Profile;
-use crate::http::{encode_form, Request};
+use crate::http::{encode_form, Request, Response};
 use crate::platform::{HttpMethod, OutboundRequest, OutboundResponse, PlatformError};
 use crate::signin::SessionUser;
 use crate::testing::*;
@@ -155,6 +155,19 @@ fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
+/// A token request of client `rp` (HTTP Basic): the status, JSON body and response.
+fn token_as_rp(idp: &Idp, p: &FakePlatform, form: &[(&str, &str)]) -> (u16, Value, Response) {
+    let auth = basic("rp", "s3cret");
+    send(
+        idp,
+        p,
+        HttpMethod::Post,
+        "/oidc/token",
+        &[("authorization", &auth)],
+        &encode_form(form),
+    )
+}
+
 fn redeem(idp: &Idp, p: &FakePlatform, code: &str, verifier: Option<&str>) -> (u16, Value) {
     let mut form = vec![
         ("grant_type", "authorization_code"),
@@ -164,15 +177,7 @@ fn redeem(idp: &Idp, p: &FakePlatform, code: &str, verifier: Option<&str>) -> (u
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
-    let auth = basic("rp", "s3cret");
-    let (status, json, resp) = send(
-        idp,
-        p,
-        HttpMethod::Post,
-        "/oidc/token",
-        &[("authorization", &auth)],
-        &encode_form(&form),
-    );
+    let (status, json, resp) = token_as_rp(idp, p, &form);
     if status == 200 {
         assert_eq!(resp.header("cache-control"), Some("no-store"));
     }
@@ -272,15 +277,7 @@ fn a_code_gives_verifiable_tokens_once_and_reuse_revokes_them() {
         .unwrap()
         .contains("invalid_token"));
     let rt = body["refresh_token"].as_str().unwrap();
-    let auth = basic("rp", "s3cret");
-    let (status, err, _) = send(
-        &idp,
-        &p,
-        HttpMethod::Post,
-        "/oidc/token",
-        &[("authorization", &auth)],
-        &encode_form(&[("grant_type", "refresh_token"), ("refresh_token", rt)]),
-    );
+    let (status, err) = refresh_as_rp(&idp, &p, rt, None);
     assert_eq!(
         (status, err["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -405,15 +402,7 @@ fn a_leaked_code_or_refresh_token_cannot_be_burnt_by_a_wrong_request() {
         &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
     );
     assert_eq!(stolen["error"], "invalid_grant", "{stolen}");
-    let auth = basic("rp", "s3cret");
-    let (status, refreshed, _) = send(
-        &idp,
-        &p,
-        HttpMethod::Post,
-        "/oidc/token",
-        &[("authorization", &auth)],
-        &encode_form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)]),
-    );
+    let (status, refreshed) = refresh_as_rp(&idp, &p, &rt, None);
     assert_eq!(status, 200, "{refreshed}");
     assert_eq!(
         redeem(&idp, &p, "c-leaked", Some(VERIFIER)).1["error"],
@@ -509,15 +498,7 @@ fn the_consent_page_says_when_a_client_asks_for_access_while_the_member_is_away(
 fn refresh_as_rp(idp: &Idp, p: &FakePlatform, rt: &str, scope: Option<&str>) -> (u16, Value) {
     let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
     form.extend(scope.map(|s| ("scope", s)));
-    let auth = basic("rp", "s3cret");
-    let (status, json, _) = send(
-        idp,
-        p,
-        HttpMethod::Post,
-        "/oidc/token",
-        &[("authorization", &auth)],
-        &encode_form(&form),
-    );
+    let (status, json, _) = token_as_rp(idp, p, &form);
     (status, json)
 }
 
