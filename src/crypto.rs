@@ -122,16 +122,36 @@ pub use edge_idp_rsa::Hash as RsaHash;
 /// Montgomery core of our signer: 0.25 ms per RSA-2048 check on the Spin route, where the `rsa`
 /// crate's took about 1 ms (docs/performance.md).
 pub fn rsa_verify(spki_der: &[u8], hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {
-    rsa_public_key_acceptable(spki_der)
-        .is_some_and(|(n, e)| edge_idp_rsa::verify_pkcs1_v15(&n, &e, hash, msg, sig))
+    RsaPublicKeyRef::parse(spki_der).is_some_and(|key| key.verify(hash, msg, sig))
 }
 
-/// The modulus and exponent (big-endian) of an RSA key given as SubjectPublicKeyInfo DER, when
-/// the `rsa` crate accepts it (at most 4096 bits, a sane exponent): the bounds every RSA check
-/// applies, whichever arithmetic then runs it.
-pub fn rsa_public_key_acceptable(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let key = RsaPublicKey::from_public_key_der(spki_der).ok()?;
-    Some((key.n().to_bytes_be(), key.e().to_bytes_be()))
+/// An RSA public key the core accepts: the `rsa` crate read it from its SubjectPublicKeyInfo DER
+/// and bounded it (at most 4096 bits, a sane exponent). Only [`RsaPublicKeyRef::parse`] makes
+/// one, so whichever arithmetic checks a signature ([`crate::platform::Platform::rsa_verify`])
+/// gets a key within those bounds.
+pub struct RsaPublicKeyRef<'a> {
+    /// The key as SubjectPublicKeyInfo DER (what WebCrypto imports).
+    pub spki_der: &'a [u8],
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+impl<'a> RsaPublicKeyRef<'a> {
+    /// The key in `spki_der`, when it is an RSA key within the bounds.
+    pub fn parse(spki_der: &'a [u8]) -> Option<Self> {
+        let key = RsaPublicKey::from_public_key_der(spki_der).ok()?;
+        Some(Self {
+            spki_der,
+            n: key.n().to_bytes_be(),
+            e: key.e().to_bytes_be(),
+        })
+    }
+
+    /// Whether `sig` is its RSASSA-PKCS1-v1_5 signature of `msg` under `hash`, by our own
+    /// arithmetic.
+    pub fn verify(&self, hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {
+        edge_idp_rsa::verify_pkcs1_v15(&self.n, &self.e, hash, msg, sig)
+    }
 }
 
 #[cfg(test)]

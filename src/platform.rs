@@ -6,7 +6,7 @@
 //! the core's own tests implement it with an in-memory fake.
 
 use crate::audit::AuditEvent;
-use crate::crypto::{self, KeyRef, RsaHash};
+use crate::crypto::{KeyRef, RsaHash, RsaPublicKeyRef};
 
 /// Seconds and milliseconds since the Unix epoch, as the runtime's clock reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -186,12 +186,17 @@ pub trait Platform {
     /// isolate, never per request.
     async fn sign(&self, key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError>;
 
-    /// Whether `sig` is the RSASSA-PKCS1-v1_5 signature of `msg` under `hash` by the RSA key
-    /// `spki_der` (SubjectPublicKeyInfo DER, bounded by [`crypto::rsa_public_key_acceptable`]).
-    /// By default our own arithmetic in wasm ([`crypto::rsa_verify`]); a runtime with a faster
+    /// Whether `sig` is the RSASSA-PKCS1-v1_5 signature of `msg` under `hash` by `key`, which the
+    /// core has already bounded. By default our own arithmetic in wasm; a runtime with a faster
     /// verifier (WebCrypto on Workers) uses it, caching imported keys per isolate.
-    async fn rsa_verify(&self, spki_der: &[u8], hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {
-        crypto::rsa_verify(spki_der, hash, msg, sig)
+    async fn rsa_verify(
+        &self,
+        key: &RsaPublicKeyRef<'_>,
+        hash: RsaHash,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> bool {
+        key.verify(hash, msg, sig)
     }
 
     /// Asks the XML verifier whether `xml` carries exactly one enveloped signature, over its

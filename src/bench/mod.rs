@@ -187,11 +187,14 @@ impl Work {
                 }
             }
             Self::SignInWasm(key) => key.sign(MESSAGE).map(|_| ()).map_err(|e| e.to_string()),
-            Self::Verify { spki, signature } => p
-                .rsa_verify(spki, crypto::RsaHash::Sha256, MESSAGE, signature)
-                .await
-                .then_some(())
-                .ok_or_else(|| "the signature does not verify".into()),
+            Self::Verify { spki, signature } => {
+                // Parsed per check, as a Redirect-binding message's SP key is.
+                let key = crypto::RsaPublicKeyRef::parse(spki).ok_or("not an RSA key")?;
+                p.rsa_verify(&key, crypto::RsaHash::Sha256, MESSAGE, signature)
+                    .await
+                    .then_some(())
+                    .ok_or_else(|| "the signature does not verify".into())
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use crate::audit::AuditEvent;
-use crate::crypto::{KeyRef, RsaHash};
+use crate::crypto::{KeyRef, RsaHash, RsaPublicKeyRef};
 use crate::platform::{
     OutboundRequest, OutboundResponse, Platform, PlatformError, UnixTime, MASTER_KEY_SECRET,
 };
@@ -109,8 +109,14 @@ impl<P: Platform> Platform for MemPlatform<'_, P> {
         self.runtime.sign(key, msg).await
     }
 
-    async fn rsa_verify(&self, spki_der: &[u8], hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {
-        self.runtime.rsa_verify(spki_der, hash, msg, sig).await
+    async fn rsa_verify(
+        &self,
+        key: &RsaPublicKeyRef<'_>,
+        hash: RsaHash,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> bool {
+        self.runtime.rsa_verify(key, hash, msg, sig).await
     }
 
     async fn verify_xml_signature(

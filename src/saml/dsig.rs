@@ -12,7 +12,7 @@
 
 use super::binding::QuerySignature;
 use super::xml::El;
-use crate::crypto::{KeyRef, RsaHash};
+use crate::crypto::{KeyRef, RsaHash, RsaPublicKeyRef};
 use crate::platform::{Platform, PlatformError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -86,9 +86,9 @@ pub async fn verify_redirect(
     let signature = STANDARD
         .decode(sig.signature.replace([' ', '\n', '\r'], ""))
         .map_err(|_| DsigError::Malformed("Signature is not base64"))?;
-    for key in spki_keys {
+    for key in spki_keys.iter().filter_map(|k| RsaPublicKeyRef::parse(k)) {
         if platform
-            .rsa_verify(key, hash, sig.signed.as_bytes(), &signature)
+            .rsa_verify(&key, hash, sig.signed.as_bytes(), &signature)
             .await
         {
             return Ok(());

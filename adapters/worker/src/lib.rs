@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use edge_idp::audit::AuditEvent;
-use edge_idp::crypto::{KeyRef, RsaHash};
+use edge_idp::crypto::{KeyRef, RsaHash, RsaPublicKeyRef};
 use edge_idp::http::{
     read_body_capped, split_authority, Request as CoreRequest, Response as CoreResponse,
 };
@@ -225,15 +225,17 @@ impl Platform for WorkerPlatform {
         }
     }
 
-    async fn rsa_verify(&self, spki_der: &[u8], hash: RsaHash, msg: &[u8], sig: &[u8]) -> bool {
-        // The core's bounds on the key first, whichever arithmetic runs the check.
-        if edge_idp::crypto::rsa_public_key_acceptable(spki_der).is_none() {
-            return false;
-        }
-        match webcrypto::rsa_verify(spki_der, hash, msg, sig).await {
+    async fn rsa_verify(
+        &self,
+        key: &RsaPublicKeyRef<'_>,
+        hash: RsaHash,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> bool {
+        match webcrypto::rsa_verify(key.spki_der, hash, msg, sig).await {
             Ok(verdict) => verdict,
             // A key WebCrypto will not import (an exponent it refuses): our own arithmetic.
-            Err(_) => edge_idp::crypto::rsa_verify(spki_der, hash, msg, sig),
+            Err(_) => key.verify(hash, msg, sig),
         }
     }
 

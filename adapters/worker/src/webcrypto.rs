@@ -91,7 +91,7 @@ pub async fn sign(key: &KeyRef<'_>, msg: &[u8]) -> Result<Vec<u8>, PlatformError
 }
 
 /// Whether `sig` is the RSASSA-PKCS1-v1_5 signature of `msg` under `hash` by `spki_der`. The
-/// caller has bounded the key ([`edge_idp::crypto::rsa_public_key_acceptable`]).
+/// caller has bounded the key ([`edge_idp::crypto::RsaPublicKeyRef`]).
 pub async fn rsa_verify(
     spki_der: &[u8],
     hash: RsaHash,
