@@ -109,7 +109,7 @@ pub struct OutboundResponse {
 }
 
 /// How long a signed POST-binding message may wait for the XML verifier
-/// ([`Platform::verify_xml_signature`]): it answers in milliseconds, and a member is waiting.
+/// ([`Platform::ask_xml_verifier`]): it answers in milliseconds, and a member is waiting.
 pub const XML_VERIFIER_TIMEOUT_MS: u32 = 5_000;
 
 /// What can go wrong inside a platform call.
@@ -199,16 +199,13 @@ pub trait Platform {
         key.verify(hash, msg, sig)
     }
 
-    /// Asks the XML verifier whether `xml` carries exactly one enveloped signature, over its
-    /// document element, made by one of `spki_keys` (SubjectPublicKeyInfo DER). The verifier is
-    /// its own Worker (service binding [`bindings::XML_VERIFIER`]) or Spin component
-    /// ([`bindings::SPIN_XML_VERIFIER_URL`]), so that its code is not in every request's bundle;
-    /// an error means it could not be asked, and the message is refused.
-    async fn verify_xml_signature(
-        &self,
-        xml: &str,
-        spki_keys: &[Vec<u8>],
-    ) -> Result<edge_idp_xml_verify::Verdict, PlatformError>;
+    /// Sends `body`, a request in the XML verifier's wire format (`crates/xml-verify`, written
+    /// and read by the core), to the XML verifier and returns its answer, giving up after
+    /// [`XML_VERIFIER_TIMEOUT_MS`]. The verifier is its own Worker (service binding
+    /// [`bindings::XML_VERIFIER`]) or Spin component ([`bindings::SPIN_XML_VERIFIER_URL`]), so
+    /// that its code is not in every request's bundle; an error means it could not be asked, and
+    /// the message is refused.
+    async fn ask_xml_verifier(&self, body: Vec<u8>) -> Result<OutboundResponse, PlatformError>;
 
     /// Waits `ms` milliseconds without using CPU time.
     async fn sleep(&self, ms: u32);

@@ -187,22 +187,20 @@ impl Platform for FakePlatform {
             .map_err(|e| PlatformError::Crypto(e.to_string()))
     }
 
-    async fn verify_xml_signature(
-        &self,
-        xml: &str,
-        spki_keys: &[Vec<u8>],
-    ) -> Result<edge_idp_xml_verify::Verdict, PlatformError> {
+    async fn ask_xml_verifier(&self, body: Vec<u8>) -> Result<OutboundResponse, PlatformError> {
         self.xml_verifications.set(self.xml_verifications.get() + 1);
         if self.xml_verifier_down.get() {
             return Err(PlatformError::Fetch(
                 "the XML verifier is not deployed".into(),
             ));
         }
-        // The verifier's own wire format, both ways, as the adapters send it.
-        let (_, answer) =
-            edge_idp_xml_verify::answer(&edge_idp_xml_verify::request_body(xml, spki_keys));
-        edge_idp_xml_verify::read_verdict(answer.as_bytes())
-            .ok_or_else(|| PlatformError::Fetch("no verdict".into()))
+        // The verifier itself, reading the core's request as its Worker or component does.
+        let (status, answer) = edge_idp_xml_verify::answer(&body);
+        Ok(OutboundResponse {
+            status,
+            headers: Vec::new(),
+            body: answer.into_bytes(),
+        })
     }
 
     async fn sleep(&self, ms: u32) {

@@ -282,12 +282,13 @@ impl Platform for FakePlatform {
         soft.sign(msg).map_err(|e| PlatformError::Crypto(e.to_string()))
     }
 
-    async fn verify_xml_signature(
-        &self,
-        xml: &str,
-        spki_keys: &[Vec<u8>],
-    ) -> Result<edge_idp_xml_verify::Verdict, PlatformError> {
-        Ok(edge_idp_xml_verify::verify_post(xml, spki_keys))
+    async fn ask_xml_verifier(&self, body: Vec<u8>) -> Result<OutboundResponse, PlatformError> {
+        let (status, answer) = edge_idp_xml_verify::answer(&body);
+        Ok(OutboundResponse {
+            status,
+            headers: Vec::new(),
+            body: answer.into_bytes(),
+        })
     }
 
     async fn sleep(&self, ms: u32) {

@@ -119,12 +119,8 @@ impl<P: Platform> Platform for MemPlatform<'_, P> {
         self.runtime.rsa_verify(key, hash, msg, sig).await
     }
 
-    async fn verify_xml_signature(
-        &self,
-        xml: &str,
-        spki_keys: &[Vec<u8>],
-    ) -> Result<edge_idp_xml_verify::Verdict, PlatformError> {
-        self.runtime.verify_xml_signature(xml, spki_keys).await
+    async fn ask_xml_verifier(&self, body: Vec<u8>) -> Result<OutboundResponse, PlatformError> {
+        self.runtime.ask_xml_verifier(body).await
     }
 
     async fn sleep(&self, _ms: u32) {}

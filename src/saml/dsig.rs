@@ -1,7 +1,7 @@
 //! The only place that knows how SAML messages are signed and verified.
 //!
 //! - **Incoming POST-binding signatures** (XML-DSig): verified by the separate XML verifier
-//!   ([`Platform::verify_xml_signature`], `crates/xml-verify`: `xml-sec`, pinned exactly) against
+//!   ([`Platform::ask_xml_verifier`], `crates/xml-verify`: `xml-sec`, pinned exactly) against
 //!   keys from the stored SP metadata only — never a key from the message's KeyInfo — requiring
 //!   exactly one signature whose reference covers the document element (no signature wrapping),
 //!   RSA-SHA256 or RSA-SHA512 only.
@@ -59,12 +59,19 @@ pub async fn verify_post(
     if spki_keys.is_empty() {
         return Err(DsigError::NoKey);
     }
-    match platform.verify_xml_signature(xml, spki_keys).await {
-        Ok(Verdict::Verified) => Ok(()),
-        Ok(Verdict::NoKey) => Err(DsigError::NoKey),
-        Ok(Verdict::Unparsable) => Err(DsigError::Malformed("document")),
-        Ok(Verdict::Invalid) => Err(DsigError::Invalid),
-        Err(e) => Err(DsigError::Unavailable(e.to_string())),
+    let answer = platform
+        .ask_xml_verifier(edge_idp_xml_verify::request_body(xml, spki_keys))
+        .await
+        .map_err(|e| DsigError::Unavailable(e.to_string()))?;
+    match edge_idp_xml_verify::read_verdict(&answer.body) {
+        Some(Verdict::Verified) => Ok(()),
+        Some(Verdict::NoKey) => Err(DsigError::NoKey),
+        Some(Verdict::Unparsable) => Err(DsigError::Malformed("document")),
+        Some(Verdict::Invalid) => Err(DsigError::Invalid),
+        None => Err(DsigError::Unavailable(format!(
+            "it answered {} without a verdict",
+            answer.status
+        ))),
     }
 }
 

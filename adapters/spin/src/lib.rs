@@ -22,7 +22,6 @@ use edge_idp::platform::{
     XML_VERIFIER_TIMEOUT_MS,
 };
 use edge_idp::Idp;
-use edge_idp_xml_verify::Verdict;
 use futures_util::future::{select, Either};
 use once_store::SpinBucket;
 use spin_sdk::http::{Method, Request, Response};
@@ -286,30 +285,19 @@ impl Platform for SpinPlatform {
         }
     }
 
-    async fn verify_xml_signature(
-        &self,
-        xml: &str,
-        spki_keys: &[Vec<u8>],
-    ) -> Result<Verdict, PlatformError> {
+    async fn ask_xml_verifier(&self, body: Vec<u8>) -> Result<OutboundResponse, PlatformError> {
         let url = spin_sdk::variables::get(bindings::SPIN_XML_VERIFIER_VARIABLE)
             .ok()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| bindings::SPIN_XML_VERIFIER_URL.to_string());
-        let resp = self
-            .fetch(OutboundRequest {
-                method: HttpMethod::Post,
-                url,
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: edge_idp_xml_verify::request_body(xml, spki_keys),
-                timeout_ms: XML_VERIFIER_TIMEOUT_MS,
-            })
-            .await?;
-        edge_idp_xml_verify::read_verdict(&resp.body).ok_or_else(|| {
-            PlatformError::Fetch(format!(
-                "XML verifier answered {} without a verdict",
-                resp.status
-            ))
+        self.fetch(OutboundRequest {
+            method: HttpMethod::Post,
+            url,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+            timeout_ms: XML_VERIFIER_TIMEOUT_MS,
         })
+        .await
     }
 
     async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {

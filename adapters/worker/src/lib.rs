@@ -21,7 +21,6 @@ use edge_idp::platform::{
     XML_VERIFIER_TIMEOUT_MS,
 };
 use edge_idp::Idp;
-use edge_idp_xml_verify::Verdict;
 use futures_util::future::{select, Either};
 use worker::{
     console_log, event, AbortController, Context, Delay, Env, Fetch, Headers, Method, Request,
@@ -239,14 +238,9 @@ impl Platform for WorkerPlatform {
         }
     }
 
-    async fn verify_xml_signature(
-        &self,
-        xml: &str,
-        spki_keys: &[Vec<u8>],
-    ) -> Result<Verdict, PlatformError> {
+    async fn ask_xml_verifier(&self, body: Vec<u8>) -> Result<OutboundResponse, PlatformError> {
         let fail = |e: worker::Error| PlatformError::Fetch(format!("XML verifier: {e}"));
         let verifier = self.env.service(bindings::XML_VERIFIER).map_err(fail)?;
-        let body = edge_idp_xml_verify::request_body(xml, spki_keys);
         let mut init = RequestInit::new();
         init.with_method(Method::Post)
             .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
@@ -254,18 +248,19 @@ impl Platform for WorkerPlatform {
         let url = format!("https://xml-verifier{}", edge_idp_xml_verify::PATH);
         let ask = Box::pin(async move {
             let mut resp = verifier.fetch(url, Some(init)).await?;
-            Ok::<_, worker::Error>((resp.status_code(), resp.bytes().await?))
+            Ok::<_, worker::Error>(OutboundResponse {
+                status: resp.status_code(),
+                headers: Vec::new(),
+                body: resp.bytes().await?,
+            })
         });
         let timeout = Box::pin(Delay::from(Duration::from_millis(u64::from(
             XML_VERIFIER_TIMEOUT_MS,
         ))));
-        let (status, answer) = match select(ask, timeout).await {
-            Either::Left((result, _)) => result.map_err(fail)?,
-            Either::Right(_) => return Err(PlatformError::Timeout(XML_VERIFIER_TIMEOUT_MS)),
-        };
-        edge_idp_xml_verify::read_verdict(&answer).ok_or_else(|| {
-            PlatformError::Fetch(format!("XML verifier answered {status} without a verdict"))
-        })
+        match select(ask, timeout).await {
+            Either::Left((result, _)) => result.map_err(fail),
+            Either::Right(_) => Err(PlatformError::Timeout(XML_VERIFIER_TIMEOUT_MS)),
+        }
     }
 
     async fn put_once(&self, key: &str, value: &[u8], ttl_s: u32) -> Result<(), PlatformError> {
