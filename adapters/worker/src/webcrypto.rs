@@ -36,45 +36,61 @@ fn subtle() -> Result<SubtleCrypto, PlatformError> {
     Ok(crypto.unchecked_into::<web_sys::Crypto>().subtle())
 }
 
-fn algorithm(alg: SignAlg, for_import: bool) -> Result<Object, PlatformError> {
+const RSASSA: &str = "RSASSA-PKCS1-v1_5";
+
+/// A WebCrypto algorithm object with these members.
+fn algorithm_object(members: &[(&str, &str)]) -> Result<Object, PlatformError> {
     let o = Object::new();
-    let set = |k: &str, v: &str| {
-        Reflect::set(&o, &k.into(), &v.into())
-            .map(|_| ())
-            .map_err(|e| err("algorithm", e))
-    };
-    match alg {
-        SignAlg::Rs256 => {
-            set("name", "RSASSA-PKCS1-v1_5")?;
-            if for_import {
-                set("hash", "SHA-256")?;
-            }
-        }
-        SignAlg::Es256 => {
-            set("name", "ECDSA")?;
-            if for_import {
-                set("namedCurve", "P-256")?;
-            } else {
-                set("hash", "SHA-256")?;
-            }
-        }
+    for (name, value) in members {
+        Reflect::set(&o, &(*name).into(), &(*value).into()).map_err(|e| err("algorithm", e))?;
     }
     Ok(o)
+}
+
+fn algorithm(alg: SignAlg, for_import: bool) -> Result<Object, PlatformError> {
+    match (alg, for_import) {
+        (SignAlg::Rs256, true) => algorithm_object(&[("name", RSASSA), ("hash", "SHA-256")]),
+        (SignAlg::Rs256, false) => algorithm_object(&[("name", RSASSA)]),
+        (SignAlg::Es256, true) => algorithm_object(&[("name", "ECDSA"), ("namedCurve", "P-256")]),
+        (SignAlg::Es256, false) => algorithm_object(&[("name", "ECDSA"), ("hash", "SHA-256")]),
+    }
+}
+
+/// Imports a non-extractable key from `der` (`format` "pkcs8" or "spki") for the one `usage`.
+async fn import_key(
+    subtle: &SubtleCrypto,
+    format: &str,
+    der: &[u8],
+    algorithm: &Object,
+    usage: &str,
+) -> Result<CryptoKey, PlatformError> {
+    let promise = subtle
+        .import_key_with_object(
+            format,
+            &Uint8Array::from(der),
+            algorithm,
+            false,
+            &Array::of1(&usage.into()),
+        )
+        .map_err(|e| err("importKey", e))?;
+    Ok(JsFuture::from(promise)
+        .await
+        .map_err(|e| err("importKey", e))?
+        .unchecked_into())
 }
 
 async fn import(subtle: &SubtleCrypto, key: &KeyRef<'_>) -> Result<CryptoKey, PlatformError> {
     if let Some(k) = KEYS.with(|m| m.borrow().get(key.id).cloned()) {
         return Ok(k);
     }
-    let usages = Array::of1(&"sign".into());
-    let data = Uint8Array::from(key.pkcs8_der);
-    let promise = subtle
-        .import_key_with_object("pkcs8", &data, &algorithm(key.alg, true)?, false, &usages)
-        .map_err(|e| err("importKey", e))?;
-    let imported: CryptoKey = JsFuture::from(promise)
-        .await
-        .map_err(|e| err("importKey", e))?
-        .unchecked_into();
+    let imported = import_key(
+        subtle,
+        "pkcs8",
+        key.pkcs8_der,
+        &algorithm(key.alg, true)?,
+        "sign",
+    )
+    .await?;
     KEYS.with(|m| m.borrow_mut().insert(key.id.to_string(), imported.clone()));
     Ok(imported)
 }
@@ -99,35 +115,15 @@ pub async fn rsa_verify(
     sig: &[u8],
 ) -> Result<bool, PlatformError> {
     let subtle = subtle()?;
-    let algorithm = Object::new();
-    Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())
-        .map_err(|e| err("algorithm", e))?;
     let sha512 = matches!(hash, RsaHash::Sha512);
     let cache_key = (sha512, spki_der.to_vec());
     let cached = PUBLIC_KEYS.with(|m| m.borrow().get(&cache_key).cloned());
     let key = match cached {
         Some(k) => k,
         None => {
-            let import = Object::new();
-            Reflect::set(&import, &"name".into(), &"RSASSA-PKCS1-v1_5".into())
-                .map_err(|e| err("algorithm", e))?;
             let hash_name = if sha512 { "SHA-512" } else { "SHA-256" };
-            Reflect::set(&import, &"hash".into(), &hash_name.into())
-                .map_err(|e| err("algorithm", e))?;
-            let usages = Array::of1(&"verify".into());
-            let promise = subtle
-                .import_key_with_object(
-                    "spki",
-                    &Uint8Array::from(spki_der),
-                    &import,
-                    false,
-                    &usages,
-                )
-                .map_err(|e| err("importKey", e))?;
-            let imported: CryptoKey = JsFuture::from(promise)
-                .await
-                .map_err(|e| err("importKey", e))?
-                .unchecked_into();
+            let for_import = algorithm_object(&[("name", RSASSA), ("hash", hash_name)])?;
+            let imported = import_key(&subtle, "spki", spki_der, &for_import, "verify").await?;
             PUBLIC_KEYS.with(|m| {
                 let mut m = m.borrow_mut();
                 if m.len() >= MAX_PUBLIC_KEYS {
@@ -139,7 +135,12 @@ pub async fn rsa_verify(
         }
     };
     let promise = subtle
-        .verify_with_object_and_u8_array_and_u8_array(&algorithm, &key, sig, msg)
+        .verify_with_object_and_u8_array_and_u8_array(
+            &algorithm_object(&[("name", RSASSA)])?,
+            &key,
+            sig,
+            msg,
+        )
         .map_err(|e| err("verify", e))?;
     let verdict = JsFuture::from(promise)
         .await
