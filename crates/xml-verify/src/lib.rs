@@ -1,10 +1,12 @@
 //! XML-DSig verification of SAML POST-binding messages, kept out of the IdP's bundle.
 //!
 //! The verifier (`xml-sec`) was more than half of the IdP's gzipped bundle (1.33 MB with it,
-//! 0.58 MB without, on Workers), and only signed POST-binding messages from SPs need it. So it runs as its own Worker (reached
-//! through a service binding) and its own Spin component (reached by service chaining), and the
-//! IdP sends it the message and the keys to trust. This crate is both sides of that call:
-//! - [`request_body`] and [`read_verdict`]: what the IdP sends and reads back;
+//! 0.58 MB without, on Workers), and only signed POST-binding messages from SPs need it. So it
+//! runs as its own Worker (reached through a service binding) and its own Spin component (reached
+//! by service chaining), and the IdP sends it the message and the keys to trust. This crate is
+//! both sides of that call:
+//! - [`request_body`] and [`read_verdict`]: what the IdP's core sends and reads back (its
+//!   adapters only carry the bytes);
 //! - [`answer`] and [`verify_post`] (feature `verifier`): what the verifier does with it.
 //!
 //! The verifier trusts only the keys the IdP sends, which come from the SP's stored metadata;
