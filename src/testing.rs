@@ -46,6 +46,8 @@ pub struct FakePlatform {
     pub xml_verifier_down: Cell<bool>,
     /// How many times the XML verifier was asked.
     pub xml_verifications: Cell<usize>,
+    /// What comes back in place of the XML verifier's own answer, as a runtime's error page.
+    pub xml_verifier_answer: RefCell<Option<OutboundResponse>>,
 }
 
 impl Default for FakePlatform {
@@ -70,6 +72,7 @@ impl Default for FakePlatform {
             counter_writes_fail: Cell::new(false),
             xml_verifier_down: Cell::new(false),
             xml_verifications: Cell::new(0),
+            xml_verifier_answer: RefCell::default(),
         }
     }
 }
@@ -193,6 +196,9 @@ impl Platform for FakePlatform {
             return Err(PlatformError::Fetch(
                 "the XML verifier is not deployed".into(),
             ));
+        }
+        if let Some(answer) = self.xml_verifier_answer.borrow().clone() {
+            return Ok(answer);
         }
         // The verifier itself, reading the core's request as its Worker or component does.
         let (status, answer) = edge_idp_xml_verify::answer(&body);

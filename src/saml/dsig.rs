@@ -63,7 +63,11 @@ pub async fn verify_post(
         .ask_xml_verifier(edge_idp_xml_verify::request_body(xml, spki_keys))
         .await
         .map_err(|e| DsigError::Unavailable(e.to_string()))?;
-    match edge_idp_xml_verify::read_verdict(&answer.body) {
+    // Only a verdict in a successful answer counts: a runtime's error page is no verdict.
+    let verdict = (answer.status == 200)
+        .then(|| edge_idp_xml_verify::read_verdict(&answer.body))
+        .flatten();
+    match verdict {
         Some(Verdict::Verified) => Ok(()),
         Some(Verdict::NoKey) => Err(DsigError::NoKey),
         Some(Verdict::Unparsable) => Err(DsigError::Malformed("document")),

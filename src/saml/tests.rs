@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::config::SamlApp;
 use super::xml::{self, NS_SAML, NS_SAMLP};
 use crate::http::{percent_encode, Response};
+use crate::platform::OutboundResponse;
 use crate::testing::*;
 use crate::Idp;
 
@@ -910,4 +911,53 @@ fn a_signed_post_request_is_refused_when_the_xml_verifier_cannot_be_asked() {
             .any(|r| r.contains("XML signature verifier is unavailable")),
         "{reasons:?}"
     );
+}
+
+/// Only a verdict in the verifier's successful answer lets a signed POST-binding message through:
+/// an error page from the runtime, a verdict under an error status or an answer without one
+/// refuses it, as when the verifier cannot be asked.
+#[test]
+fn a_signed_post_request_is_refused_when_the_xml_verifier_answers_no_verdict() {
+    let (idp, p) = setup(&app_json(|_| {}));
+    let mut b = Browser::new(&idp, &p, HOST);
+    let signed = |id: &str| {
+        let xml = authn_request(&p, id, "").replace(
+            &format!("<saml:Issuer>{SP}</saml:Issuer>"),
+            &format!(
+                "<saml:Issuer>{SP}</saml:Issuer><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">\
+<ds:SignedInfo/><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"
+            ),
+        );
+        format!("SAMLRequest={}", percent_encode(&STANDARD.encode(xml)))
+    };
+    let answers: [(u16, &[u8]); 4] = [
+        (502, b"<html>Bad gateway</html>"),
+        (500, br#"{"verdict":"verified"}"#),
+        (
+            200,
+            br#"{"error":"the request is not a verification request"}"#,
+        ),
+        (200, b""),
+    ];
+    for (n, (status, answer)) in answers.into_iter().enumerate() {
+        *p.xml_verifier_answer.borrow_mut() = Some(OutboundResponse {
+            status,
+            headers: Vec::new(),
+            body: answer.to_vec(),
+        });
+        let r = b.post("/saml/demo-sp/sso", &signed(&format!("_noverdict{n}")));
+        assert_eq!(r.status, 403, "{status}: {}", body(&r));
+        assert!(
+            !body(&r).contains("SAMLResponse"),
+            "nothing goes to the ACS"
+        );
+        let reasons = p.reasons();
+        assert!(
+            reasons
+                .last()
+                .is_some_and(|r| r.contains(&format!("answered {status} without a verdict"))),
+            "{reasons:?}"
+        );
+    }
+    assert_eq!(p.xml_verifications.get(), 4);
 }
